@@ -1,0 +1,104 @@
+"""Safe YAML reading for package files (spec section 2.4).
+
+Only the YAML core types are read: no tags, no anchors or aliases (they make
+"billion laughs" documents possible), no duplicate keys, no documents larger than
+:data:`MAX_YAML_BYTES`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidPackage, Problem
+
+__all__ = ["MAX_YAML_BYTES", "dump_yaml", "load_yaml"]
+
+MAX_YAML_BYTES = 1024 * 1024
+
+_loader_class: Any = None
+
+
+def _make_loader() -> Any:
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.constructor.ConstructorError(
+                    None, None, "aliases (*name) are not allowed", event.start_mark
+                )
+            event = self.peek_event()
+            if getattr(event, "anchor", None) is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "anchors (&name) are not allowed", event.start_mark
+                )
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                except TypeError:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "mapping keys must be plain scalars", key_node.start_mark
+                    ) from None
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    # Only the standard tags; an explicit tag such as !!python/object is refused.
+    def refuse_tag(loader: Any, tag_suffix: Any, node: Any) -> Any:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"tag {node.tag!r} is not allowed", node.start_mark
+        )
+
+    Loader.add_multi_constructor("!", refuse_tag)
+    Loader.add_multi_constructor("tag:", refuse_tag)
+    return Loader
+
+
+def load_yaml(data: bytes | str, file: str) -> Any:
+    """Parse one YAML document; raise :class:`InvalidPackage` naming *file* and the line."""
+    global _loader_class
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > MAX_YAML_BYTES:
+        raise InvalidPackage(
+            [Problem(file=file, path="", message=f"larger than {MAX_YAML_BYTES} bytes")]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidPackage(
+            [Problem(file=file, path="", message=f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
+    import yaml
+
+    if _loader_class is None:
+        _loader_class = _make_loader()
+    try:
+        return yaml.load(text, Loader=_loader_class)  # noqa: S506 - the loader above is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidPackage(
+            [Problem(file=file, path="", message=f"invalid YAML: {where}{problem}")]
+        ) from None
+
+
+def dump_yaml(data: Any) -> str:
+    """Write *data* as block-style YAML, keeping key order."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return str(
+        yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    )

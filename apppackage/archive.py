@@ -1,0 +1,152 @@
+"""Safe reading and extraction of ``.pyapp`` archives (spec section 2.2).
+
+An archive is refused, before anything is written, when an entry has an absolute
+path, a ``..`` component, a backslash or drive letter, is a symbolic link or a
+special file, is encrypted, repeats a name, or when sizes pass :class:`Limits`.
+Extraction writes only below its target, and stops when an entry inflates past
+its declared size.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import Problem, UnsafeArchive
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "check_entries", "extract", "open_archive"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """How large an archive may be once extracted (section 2.2)."""
+
+    max_entries: int = 100_000
+    max_file_size: int = 1024**3
+    max_total_size: int = 4 * 1024**3
+    max_ratio: int = 250
+    """Largest uncompressed/compressed ratio allowed for entries over 1 MiB."""
+
+
+DEFAULT_LIMITS = Limits()
+_CHUNK = 1024 * 1024
+
+
+def _entry_problem(info: zipfile.ZipInfo) -> str | None:
+    name = info.filename
+    if not name or "\0" in name:
+        return "has an empty or NUL-containing name"
+    if "\\" in name:
+        return "contains a backslash; archives use '/' separators"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "is an absolute path"
+    parts = PurePosixPath(name).parts
+    if ".." in parts:
+        return "contains a '..' component"
+    mode = info.external_attr >> 16
+    if mode and stat.S_ISLNK(mode):
+        return "is a symbolic link"
+    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return "is not a regular file or directory"
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    return None
+
+
+def check_entries(zf: zipfile.ZipFile, archive: str, limits: Limits = DEFAULT_LIMITS) -> list[Problem]:
+    """Every reason *zf* is unsafe to read or extract."""
+    problems = []
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        return [Problem(file=archive, path="", message=f"has {len(infos)} entries (limit {limits.max_entries})")]
+    seen: set[str] = set()
+    total = 0
+    for info in infos:
+        where = "/" + info.filename.replace("~", "~0").replace("/", "~1")
+        reason = _entry_problem(info)
+        if reason:
+            problems.append(Problem(file=archive, path=where, message=f"entry {info.filename!r} {reason}"))
+            continue
+        norm = str(PurePosixPath(info.filename))
+        if norm in seen:
+            problems.append(Problem(file=archive, path=where, message=f"entry {info.filename!r} appears twice"))
+        seen.add(norm)
+        if info.file_size > limits.max_file_size:
+            problems.append(
+                Problem(file=archive, path=where, message=f"entry {info.filename!r} is {info.file_size} bytes (limit {limits.max_file_size})")
+            )
+        if info.file_size > _CHUNK and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            problems.append(
+                Problem(file=archive, path=where, message=f"entry {info.filename!r} compresses more than {limits.max_ratio}:1 (a zip bomb?)")
+            )
+        total += info.file_size
+    if total > limits.max_total_size:
+        problems.append(
+            Problem(file=archive, path="", message=f"extracts to {total} bytes (limit {limits.max_total_size})")
+        )
+    return problems
+
+
+def open_archive(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:
+    """Open a ``.pyapp`` zip and check every entry; raise :class:`UnsafeArchive` with every problem."""
+    name = os.fspath(path)
+    label = os.path.basename(name)
+    try:
+        zf = zipfile.ZipFile(name)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnsafeArchive(
+            [Problem(file=label, path="", message=f"is not a readable zip archive: {exc}")]
+        ) from None
+    problems = check_entries(zf, label, limits)
+    if problems:
+        zf.close()
+        raise UnsafeArchive(problems, f"{label} is refused:")
+    return zf
+
+
+def extract(zf: zipfile.ZipFile, target: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Path:
+    """Extract a checked archive into *target* (created; must be empty); return its path.
+
+    Files get mode 0644 (0755 when the entry is executable), directories 0755. On any
+    failure the partly written *target* is removed.
+    """
+    import shutil
+
+    root = Path(target)
+    label = os.path.basename(zf.filename or "archive")
+    problems = check_entries(zf, label, limits)
+    if problems:
+        raise UnsafeArchive(problems, f"{label} is refused:")
+    root.mkdir(parents=True, exist_ok=True)
+    if any(root.iterdir()):
+        raise UnsafeArchive([Problem(file=str(root), path="", message="extraction target is not empty")])
+    resolved_root = root.resolve()
+    total = 0
+    try:
+        for info in zf.infolist():
+            dest = (resolved_root / info.filename).resolve()
+            if resolved_root not in dest.parents and dest != resolved_root:
+                raise UnsafeArchive([Problem(file=label, path="/" + info.filename, message="escapes the target")])
+            if info.is_dir():
+                dest.mkdir(mode=0o755, parents=True, exist_ok=True)
+                continue
+            dest.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+            written = 0
+            with zf.open(info) as src, open(dest, "xb") as out:
+                while chunk := src.read(_CHUNK):
+                    written += len(chunk)
+                    total += len(chunk)
+                    if written > info.file_size or total > limits.max_total_size:
+                        raise UnsafeArchive(
+                            [Problem(file=label, path="/" + info.filename, message="inflates past its declared size")]
+                        )
+                    out.write(chunk)
+            executable = (info.external_attr >> 16) & 0o111
+            os.chmod(dest, 0o755 if executable else 0o644)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    return root

@@ -1,0 +1,163 @@
+"""One runner for everything an application's code does on a host's behalf (spec section 6).
+
+Commands, hooks, tasks and processes run in a fresh interpreter started through
+``_bootstrap.py`` with the application's environment, never in the caller's
+process: each can be timed out, its output captured, and its failure reported as
+:class:`HookFailed` naming the hook and the release whose code ran it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .environment import Environment
+from .errors import HookFailed
+
+__all__ = ["BOOTSTRAP", "RunResult", "bootstrap_argv", "run_callable", "write_payload"]
+
+BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
+GRACE_SECONDS = 5.0
+MAX_OUTPUT = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """How a run ended: exit code, what it printed (when captured), how long it took."""
+
+    returncode: int
+    output: str
+    duration: float
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+def write_payload(
+    env: Environment,
+    *,
+    kind: str,
+    ref: str,
+    argument: Any = None,
+    name: str = "",
+    cwd: str | os.PathLike[str] | None = None,
+    directory: str | os.PathLike[str] | None = None,
+    delete: bool = True,
+) -> Path:
+    """Write the bootstrap's JSON payload (mode 0600) and return its path."""
+    payload = {
+        "sys_path": list(env.sys_path),
+        "variables": dict(env.variables),
+        "kind": kind,
+        "ref": ref,
+        "name": name,
+        "argument": argument,
+        "cwd": os.fspath(cwd) if cwd is not None else None,
+        "delete": delete,
+    }
+    fd, path = tempfile.mkstemp(prefix="pyapp-", suffix=".json", dir=directory)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(payload, f)
+    return Path(path)
+
+
+def bootstrap_argv(payload: str | os.PathLike[str], python: str | None = None) -> list[str]:
+    """The command line that starts an application process from a payload file."""
+    # -s: no user site-packages; -S: no site module, so no system site-packages (section 5.2).
+    return [python or sys.executable, "-s", "-S", str(BOOTSTRAP), os.fspath(payload)]
+
+
+def _child_environ(env: Environment) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "PYTHON"))}
+    environ.update(env.variables)
+    environ.setdefault("PYTHONUNBUFFERED", "1")
+    return environ
+
+
+def run_callable(
+    env: Environment,
+    *,
+    kind: str,
+    ref: str,
+    argument: Any = None,
+    name: str = "",
+    timeout: float | None = None,
+    capture: bool = True,
+    cwd: str | os.PathLike[str] | None = None,
+    python: str | None = None,
+) -> RunResult:
+    """Run *ref* as *kind* (``command``, ``hook``, ``task`` or ``process``) in a new interpreter.
+
+    With *capture*, stdout and stderr are collected together (the last MiB kept);
+    otherwise they go to this process's own. When *timeout* passes, the process
+    group gets SIGTERM, then SIGKILL after a grace period.
+    """
+    payload = write_payload(env, kind=kind, ref=ref, argument=argument, name=name, cwd=cwd)
+    started = time.monotonic()
+    stdout = subprocess.PIPE if capture else None
+    try:
+        proc = subprocess.Popen(
+            bootstrap_argv(payload, python),
+            stdout=stdout,
+            stderr=subprocess.STDOUT if capture else None,
+            env=_child_environ(env),
+            start_new_session=capture,
+        )
+    except OSError:
+        payload.unlink(missing_ok=True)
+        raise
+    timed_out = False
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _terminate(proc, capture)
+        out, _ = proc.communicate()
+    except KeyboardInterrupt:
+        _terminate(proc, capture)
+        proc.wait()
+        raise
+    finally:
+        payload.unlink(missing_ok=True)
+    text = (out or b"")[-MAX_OUTPUT:].decode("utf-8", "replace")
+    return RunResult(
+        returncode=proc.returncode,
+        output=text,
+        duration=time.monotonic() - started,
+        timed_out=timed_out,
+    )
+
+
+def _terminate(proc: subprocess.Popen[bytes], group: bool) -> None:
+    def send(sig: int) -> None:
+        try:
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+    send(signal.SIGTERM)
+    try:
+        proc.wait(timeout=GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+
+
+def raise_for_result(result: RunResult, *, hook: str, release: str, timeout: float | None) -> None:
+    """Turn a failed :class:`RunResult` into :class:`HookFailed`."""
+    if result.timed_out:
+        raise HookFailed(hook, release, f"timed out after {timeout:g} s", result.output)
+    if result.returncode != 0:
+        raise HookFailed(hook, release, f"exited with status {result.returncode}", result.output)

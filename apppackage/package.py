@@ -1,0 +1,372 @@
+"""``AppPackage``: one application package, a directory or a ``.pyapp`` zip (spec sections 2-6)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .archive import DEFAULT_LIMITS, Limits, extract
+from .configspec import ConfigSpec, check_config_spec
+from .description import HOOK_NAMES, Description, check_description
+from .environment import Environment, HostPaths, applied, build_environment
+from .errors import (
+    AppPackageError,
+    IntegrityError,
+    InvalidDescription,
+    InvalidPackage,
+    LoadError,
+    Problem,
+    pointer,
+)
+from .hooks import RunResult, raise_for_result, run_callable
+from .loader import WSGIApp, load_object, load_wsgi_app
+from .record import RECORD, hash_bytes, parse_record, verify_files
+from .sources import ArchiveSource, DirectorySource, Source, open_source
+
+__all__ = ["METADATA", "PYPROJECT", "AppPackage"]
+
+METADATA = "metadata.yaml"
+PYPROJECT = "pyproject.toml"
+
+
+class AppPackage:
+    """An application package (section 2): read, validated, and run on a host.
+
+    Opening checks only that *path* is a package (and, for a zip, that its entries
+    are safe); :meth:`validate` lists every problem, and :attr:`description` raises
+    :class:`InvalidDescription` with all of them.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.path = Path(path)
+        self.source: Source = open_source(self.path, limits)
+        self.limits = limits
+        if not self.source.exists(METADATA):
+            self.source.close()
+            raise AppPackageError(f"{self.path}: not a package: there is no {METADATA} at its root")
+
+    def __repr__(self) -> str:
+        return f"AppPackage({os.fspath(self.path)!r})"
+
+    def __enter__(self) -> AppPackage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.source.close()
+
+    @property
+    def is_archive(self) -> bool:
+        return isinstance(self.source, ArchiveSource)
+
+    @property
+    def root(self) -> Path:
+        """The directory (or zip file) the package's relative paths start from."""
+        return self.source.location
+
+    # -- reading --------------------------------------------------------------
+
+    def read_bytes(self, name: str) -> bytes:
+        return self.source.read_bytes(name)
+
+    def files(self) -> list[str]:
+        """Every file of the package, sorted (a checkout leaves out VCS dirs and caches)."""
+        return self.source.names()
+
+    @cached_property
+    def _checked(self) -> tuple[list[Problem], list[Problem], dict[str, Any]]:
+        from ._yaml import load_yaml
+
+        try:
+            raw = load_yaml(self.source.read_bytes(METADATA), METADATA)
+        except InvalidPackage as exc:
+            return list(exc.problems), [], {}
+        if isinstance(raw, dict) and isinstance(self.source, DirectorySource) and self.source.exists(PYPROJECT):
+            from ._pyproject import from_pyproject, merge_pyproject
+
+            try:
+                extra = from_pyproject(self.source.read_bytes(PYPROJECT).decode("utf-8"), PYPROJECT)
+            except InvalidPackage as exc:
+                return list(exc.problems), [], {}
+            raw = merge_pyproject(raw, extra)
+        return check_description(raw, METADATA)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Keys ignored because the package declares a newer minor version of the spec."""
+        return list(self._checked[1])
+
+    @cached_property
+    def description(self) -> Description:
+        """The description (section 3); raises :class:`InvalidDescription` listing every problem."""
+        problems, _, clean = self._checked
+        if problems:
+            raise InvalidDescription(problems, f"{self.path}: {METADATA} is not valid:")
+        return Description.from_dict(clean)
+
+    @property
+    def name(self) -> str:
+        return self.description.name
+
+    @property
+    def version(self) -> str:
+        return self.description.version
+
+    @cached_property
+    def config_spec(self) -> ConfigSpec:
+        """The configuration spec (section 4); an app without one has no fields."""
+        from ._yaml import load_yaml
+
+        file = self.description.config_file
+        if not self.source.exists(file):
+            if self.description.config is not None:
+                raise InvalidPackage(
+                    [Problem(file=METADATA, path="/config", message=f"{file} does not exist in the package")]
+                )
+            return ConfigSpec()
+        return ConfigSpec.from_dict(load_yaml(self.source.read_bytes(file), file), file)
+
+    def validate(self) -> list[Problem]:
+        """Every problem with the package, not only the first (sections 2-4)."""
+        problems, _, clean = self._checked
+        if problems:
+            return list(problems)
+        description = Description.from_dict(clean)
+        problems = self._layout_problems(description)
+        file = description.config_file
+        if self.source.exists(file):
+            from ._yaml import load_yaml
+
+            try:
+                problems += check_config_spec(load_yaml(self.source.read_bytes(file), file), file)
+            except InvalidPackage as exc:
+                problems += exc.problems
+        if self.source.exists(RECORD):
+            _, record_problems = parse_record(self.source.read_bytes(RECORD).decode("utf-8", "replace"))
+            problems += record_problems
+        return problems
+
+    def _layout_problems(self, d: Description) -> list[Problem]:
+        problems = []
+
+        def missing(what: str, *parts: object, directory: bool = False) -> None:
+            problems.append(
+                Problem(
+                    file=METADATA,
+                    path=pointer(*parts),
+                    message=f"{what} does not exist in the package"
+                    + (" (expected a directory)" if directory else ""),
+                )
+            )
+
+        for i, p in enumerate(d.paths):
+            if not self.source.is_dir(p):
+                missing(p, "paths", i, directory=True)
+        if d.config is not None and not self.source.exists(d.config):
+            missing(d.config, "config")
+        if d.dependencies.requirements and not self.source.exists(d.dependencies.requirements):
+            missing(d.dependencies.requirements, "dependencies", "requirements")
+        for s in d.static:
+            if not self.source.is_dir(s.dir):
+                missing(s.dir, "static", s.url, directory=True)
+        return problems
+
+    def check(self) -> Description:
+        """Raise :class:`InvalidPackage` listing every problem; return the description when valid."""
+        problems = self.validate()
+        if problems:
+            raise InvalidPackage(problems, f"{self.path} is not a valid package:")
+        return self.description
+
+    # -- integrity ------------------------------------------------------------
+
+    def verify(self) -> list[Problem]:
+        """Check every file against ``RECORD`` (section 2.3); name each mismatch."""
+        if not self.source.exists(RECORD):
+            return [Problem(file=RECORD, path="", message="is missing: build the package to create it")]
+        record, problems = parse_record(self.source.read_bytes(RECORD).decode("utf-8", "replace"))
+        actual = {}
+        for name in self.files():
+            if name == RECORD:
+                continue
+            data = self.source.read_bytes(name)
+            actual[name] = (hash_bytes(data), len(data))
+        return problems + verify_files(record, actual)
+
+    def check_integrity(self) -> None:
+        """Raise :class:`IntegrityError` when :meth:`verify` finds anything."""
+        problems = self.verify()
+        if problems:
+            raise IntegrityError(problems, f"{self.path} does not match its RECORD:")
+
+    def extract(self, target: str | os.PathLike[str]) -> AppPackage:
+        """Extract a ``.pyapp`` safely into *target* and return it as a directory package."""
+        if not isinstance(self.source, ArchiveSource):
+            raise AppPackageError(f"{self.path} is a directory, not an archive")
+        extract(self.source.zip, target, self.limits)
+        return AppPackage(target, limits=self.limits)
+
+    # -- environment ----------------------------------------------------------
+
+    def host_paths(self, state: str | os.PathLike[str], **kwargs: Any) -> HostPaths:
+        """Host paths for a local run with its state (data, tmp, logs, config) under *state*."""
+        return HostPaths.under(self.root, state, **kwargs)
+
+    def environment(self, host: HostPaths, **kwargs: Any) -> Environment:
+        """The ``sys.path`` and variables of section 5 for *host* (see :func:`build_environment`)."""
+        return build_environment(self.description, host, **kwargs)
+
+    @contextmanager
+    def activate(self, host: HostPaths | None = None, *, isolated: bool = True, **kwargs: Any) -> Iterator[Environment]:
+        """Apply the environment to this process for the ``with`` block, then restore everything.
+
+        Without *host*, data, tmp and logs go to a temporary directory removed afterwards.
+        """
+        temp = None
+        if host is None:
+            temp = tempfile.mkdtemp(prefix=f"pyapp-{self.name}-")
+            host = self.host_paths(temp, config_file=None)
+        try:
+            env = self.environment(host, **kwargs)
+            host.create_dirs(self.description)
+            with applied(env, isolated=isolated):
+                yield env
+        finally:
+            if temp is not None:
+                shutil.rmtree(temp, ignore_errors=True)
+
+    def load_object(self, ref: str) -> Any:
+        """Import *ref* from the current ``sys.path`` (use inside :meth:`activate`)."""
+        return load_object(ref)
+
+    def wsgi_app(self, config: Mapping[str, Any] | None = None) -> WSGIApp:
+        """The WSGI application of section 3.6 (use inside :meth:`activate`)."""
+        wsgi = self.description.wsgi
+        if wsgi is None:
+            raise LoadError("wsgi.app", f"{self.name} declares no WSGI application (no /wsgi in {METADATA})")
+        return load_wsgi_app(wsgi.app, wsgi.factory, config)
+
+    # -- running the application's code ---------------------------------------
+
+    def _release(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def run_command(
+        self,
+        name: str,
+        argv: Sequence[str] = (),
+        host: HostPaths | None = None,
+        *,
+        env: Environment | None = None,
+        timeout: float | None = None,
+        capture: bool = False,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> RunResult:
+        """Run the command *name* with *argv* in a new process (section 6.2); its exit code is returned."""
+        command = self.description.command(name)
+        if command is None:
+            known = ", ".join(c.name for c in self.description.commands) or "none"
+            raise AppPackageError(f"{self.name} has no command {name!r} (commands: {known})")
+        environment = env or self._env_for(host)
+        return run_callable(
+            environment, kind="command", ref=command.call, argument=list(argv), name=name,
+            timeout=timeout, capture=capture, cwd=cwd,
+        )  # fmt: skip
+
+    def hook_context(
+        self,
+        hook: str,
+        host: HostPaths,
+        *,
+        config: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """The one argument a hook or task receives (section 6.3)."""
+        context: dict[str, Any] = {
+            "hook": hook,
+            "name": self.name,
+            "version": self.version,
+            "root": str(host.root),
+            "config": dict(config or {}),
+            "data_path": str(host.data_path),
+            "tmp_path": str(host.tmp_path),
+            "log_path": str(host.log_path),
+            "writable": {w: str(host.writable_path(w)) for w in self.description.writable},
+            "from_version": None,
+            "to_version": None,
+            "backup_path": None,
+        }
+        context.update(extra)
+        return context
+
+    def run_hook(
+        self,
+        name: str,
+        host: HostPaths,
+        *,
+        config: Mapping[str, Any] | None = None,
+        env: Environment | None = None,
+        timeout: float | None = None,
+        **context: Any,
+    ) -> RunResult | None:
+        """Run the hook *name* if the package declares it (section 6.3); ``None`` when it does not.
+
+        Raises :class:`HookFailed` when the hook raises, returns ``False``, exits non-zero
+        or runs past its timeout; the error carries its output.
+        """
+        if name not in HOOK_NAMES:
+            raise AppPackageError(f"{name!r} is not a hook (hooks: {', '.join(HOOK_NAMES)})")
+        hook = self.description.hook(name)
+        if hook is None:
+            return None
+        limit = timeout if timeout is not None else hook.timeout
+        result = run_callable(
+            env or self._env_for(host),
+            kind="hook",
+            ref=hook.call,
+            argument=self.hook_context(name, host, config=config, **context),
+            name=name,
+            timeout=limit,
+            cwd=host.data_path,
+        )
+        raise_for_result(result, hook=name, release=self._release(), timeout=limit)
+        return result
+
+    def run_task(
+        self,
+        name: str,
+        host: HostPaths,
+        *,
+        config: Mapping[str, Any] | None = None,
+        env: Environment | None = None,
+        timeout: float | None = None,
+    ) -> RunResult:
+        """Run the task *name* once (section 6.4); raise :class:`HookFailed` when it fails."""
+        task = self.description.task(name)
+        if task is None:
+            known = ", ".join(t.name for t in self.description.tasks) or "none"
+            raise AppPackageError(f"{self.name} has no task {name!r} (tasks: {known})")
+        limit = timeout if timeout is not None else task.timeout
+        context = self.hook_context(name, host, config=config)
+        context["task"] = context.pop("hook")
+        result = run_callable(
+            env or self._env_for(host), kind="task", ref=task.call, argument=context,
+            name=name, timeout=limit, cwd=host.data_path,
+        )  # fmt: skip
+        raise_for_result(result, hook=f"task {name}", release=self._release(), timeout=limit)
+        return result
+
+    def _env_for(self, host: HostPaths | None) -> Environment:
+        if host is None:
+            raise AppPackageError("running the application's code needs host paths (see host_paths())")
+        host.create_dirs(self.description)
+        return self.environment(host)
+

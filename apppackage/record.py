@@ -1,0 +1,98 @@
+"""``RECORD``, the integrity manifest of a package (spec section 2.3).
+
+One CSV line per file: ``path,sha256=<urlsafe base64, no padding>,size`` (the
+wheel RECORD format); ``RECORD`` itself is listed with empty hash and size.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .errors import Problem
+
+__all__ = ["RECORD", "RecordEntry", "hash_bytes", "parse_record", "render_record", "verify_files"]
+
+RECORD = "RECORD"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordEntry:
+    path: str
+    hash: str
+    size: int | None
+
+
+def hash_bytes(data: bytes) -> str:
+    """``sha256=`` followed by the urlsafe base64 digest without padding."""
+    digest = hashlib.sha256(data).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def render_record(files: Mapping[str, bytes] | Iterable[tuple[str, str, int]]) -> str:
+    """The text of a RECORD for *files* (name -> content, or (name, hash, size) rows), sorted."""
+    if isinstance(files, Mapping):
+        rows = [(name, hash_bytes(data), len(data)) for name, data in files.items()]
+    else:
+        rows = list(files)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for name, digest, size in sorted(rows):
+        if name != RECORD:
+            writer.writerow([name, digest, size])
+    writer.writerow([RECORD, "", ""])
+    return out.getvalue()
+
+
+def parse_record(text: str, file: str = RECORD) -> tuple[dict[str, RecordEntry], list[Problem]]:
+    """Read RECORD text; return the entries and every malformed line."""
+    entries: dict[str, RecordEntry] = {}
+    problems = []
+    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row:
+            continue
+        where = f"/{lineno}"
+        if len(row) != 3:
+            problems.append(Problem(file=file, path=where, message="expected path,hash,size"))
+            continue
+        path, digest, size = row
+        if path in entries:
+            problems.append(Problem(file=file, path=where, message=f"{path} is listed twice"))
+            continue
+        if path == RECORD:
+            entries[path] = RecordEntry(path=path, hash="", size=None)
+            continue
+        if not digest.startswith("sha256=") or not size.isdigit():
+            problems.append(
+                Problem(file=file, path=where, message=f"{path}: expected sha256=<digest> and a size")
+            )
+            continue
+        entries[path] = RecordEntry(path=path, hash=digest, size=int(size))
+    return entries, problems
+
+
+def verify_files(
+    record: Mapping[str, RecordEntry], actual: Mapping[str, tuple[str, int]]
+) -> list[Problem]:
+    """Compare RECORD entries with *actual* files (name -> (hash, size)); name each mismatch."""
+    problems = []
+    for name in sorted(set(record) | set(actual)):
+        if name == RECORD:
+            continue
+        entry = record.get(name)
+        found = actual.get(name)
+        if entry is None:
+            problems.append(Problem(file=name, path="", message="is not listed in RECORD"))
+        elif found is None:
+            problems.append(Problem(file=name, path="", message="is listed in RECORD but missing"))
+        elif found[1] != entry.size:
+            problems.append(
+                Problem(file=name, path="", message=f"size {found[1]} does not match RECORD ({entry.size})")
+            )
+        elif found[0] != entry.hash:
+            problems.append(Problem(file=name, path="", message="sha256 does not match RECORD"))
+    return problems

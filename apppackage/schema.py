@@ -1,0 +1,154 @@
+"""JSON Schema validation of package documents (spec sections 3 and 4).
+
+The schemas in ``apppackage/schemas/`` are the single source: the copies in
+``spec/`` are kept identical by a test. :mod:`jsonschema` is imported only when a
+document is validated, because it is slow to import.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .errors import Problem, pointer
+
+__all__ = ["SCHEMA_DIR", "load_schema", "schema_problems"]
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+SCHEMAS = {"metadata": "metadata.schema.json", "configuration": "configuration.schema.json"}
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "nothing",
+}
+
+
+@cache
+def load_schema(kind: str) -> dict[str, Any]:
+    """Return the JSON Schema of *kind* (``metadata`` or ``configuration``)."""
+    data: dict[str, Any] = json.loads((SCHEMA_DIR / SCHEMAS[kind]).read_text("utf-8"))
+    return data
+
+
+@cache
+def _validator(kind: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = load_schema(kind)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _expected(schema_type: Any) -> str:
+    if isinstance(schema_type, list):
+        return " or ".join(_TYPE_NAMES.get(t, t) for t in schema_type)
+    return _TYPE_NAMES.get(str(schema_type), str(schema_type))
+
+
+def _describe(error: Any) -> tuple[list[Any], str]:
+    """Turn one jsonschema error into (path parts, message a person can act on)."""
+    path = list(error.absolute_path)
+    validator = error.validator
+    value = error.instance
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [*path, missing], "is required but missing"
+    if validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extras = [k for k in value if k not in error.schema.get("properties", {})]
+        patterns = error.schema.get("patternProperties", {})
+        extras = [k for k in extras if not any(_search(p, k) for p in patterns)]
+        hint = f" (expected one of: {', '.join(allowed)})" if allowed else ""
+        key = extras[0] if extras else "?"
+        return [*path, key], f"unknown key {key!r}{hint}"
+    if validator == "type":
+        message = f"expected {_expected(error.validator_value)}, got {_type_name(value)}"
+        if error.validator_value == "string" and isinstance(value, int | float):
+            message += f"; write it in quotes: \"{value}\""
+        return path, message
+    if validator == "pattern":
+        return path, f"{value!r} does not match the required pattern {error.validator_value}"
+    if validator == "enum":
+        choices = ", ".join(repr(v) for v in error.validator_value)
+        return path, f"{value!r} is not one of {choices}"
+    if validator == "oneOf":
+        return path, _one_of_message(error)
+    if validator == "propertyNames":
+        return path, f"the key {value!r} is not allowed: {_first_reason(error)}"
+    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return path, f"{value!r} is out of range ({validator} {error.validator_value})"
+    if validator in ("minLength", "maxLength", "minItems", "maxItems"):
+        return path, f"too {'short' if validator.startswith('min') else 'long'}: {error.message}"
+    if validator == "uniqueItems":
+        return path, "items must be unique"
+    return path, error.message
+
+
+def _search(pattern: str, text: str) -> bool:
+    import re
+
+    return re.search(pattern, text) is not None
+
+
+def _first_reason(error: Any) -> str:
+    if error.context:
+        return str(_describe(error.context[0])[1])
+    return str(error.message)
+
+
+def _one_of_message(error: Any) -> str:
+    """oneOf errors come from "string or mapping" unions and from "exactly one of" rules."""
+    value = error.instance
+    required_sets = [s.get("required") for s in error.validator_value if "required" in s]
+    if required_sets and len(required_sets) == len(error.validator_value) and isinstance(value, dict):
+        keys = [r[0] for r in required_sets]
+        present = [k for k in keys if k in value]
+        if len(present) > 1:
+            return f"give only one of {', '.join(keys)}, not both"
+        if not present:
+            return f"one of {', '.join(keys)} is required"
+    # A union of forms: report the reason for the closest form.
+    best = None
+    for sub in error.context or ():
+        if best is None or len(sub.absolute_path) > len(best.absolute_path):
+            best = sub
+    if best is not None and len(best.absolute_path) > len(error.absolute_path):
+        return str(_describe(best)[1])
+    if isinstance(value, str):
+        for sub in error.context or ():
+            if sub.validator == "pattern":
+                return str(_describe(sub)[1])
+    return f"not a valid value ({_type_name(value)} given)"
+
+
+def schema_problems(kind: str, document: Any, file: str) -> list[Problem]:
+    """Validate *document* against the *kind* schema; return every problem, in document order."""
+    found: dict[tuple[str, str], Problem] = {}
+    for error in _validator(kind).iter_errors(document):
+        parts, message = _describe(error)
+        where = pointer(*parts)
+        found.setdefault((where, message), Problem(file=file, path=where, message=message))
+    return sorted(found.values(), key=lambda p: p.path)

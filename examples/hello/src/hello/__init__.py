@@ -1,0 +1,1 @@
+"""hello: the smallest pyapp application."""

@@ -1,0 +1,1 @@
+"""pyapp_server."""
