@@ -104,7 +104,7 @@ if __name__ == "__main__":
         code = _main(sys.argv)
     except SystemExit:
         raise
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - any failure of the app is reported, then exit 1
         import traceback
 
         traceback.print_exc()

@@ -70,9 +70,7 @@ def load_yaml(data: bytes | str, file: str) -> Any:
     global _loader_class
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > MAX_YAML_BYTES:
-        raise InvalidPackage(
-            [Problem(file=file, path="", message=f"larger than {MAX_YAML_BYTES} bytes")]
-        )
+        raise InvalidPackage([Problem(file=file, path="", message=f"larger than {MAX_YAML_BYTES} bytes")])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -99,6 +97,4 @@ def dump_yaml(data: Any) -> str:
     import yaml
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return str(
-        yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
-    )
+    return str(yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True))

@@ -61,7 +61,9 @@ def check_entries(zf: zipfile.ZipFile, archive: str, limits: Limits = DEFAULT_LI
     problems = []
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
-        return [Problem(file=archive, path="", message=f"has {len(infos)} entries (limit {limits.max_entries})")]
+        return [
+            Problem(file=archive, path="", message=f"has {len(infos)} entries (limit {limits.max_entries})")
+        ]
     seen: set[str] = set()
     total = 0
     for info in infos:
@@ -72,20 +74,34 @@ def check_entries(zf: zipfile.ZipFile, archive: str, limits: Limits = DEFAULT_LI
             continue
         norm = str(PurePosixPath(info.filename))
         if norm in seen:
-            problems.append(Problem(file=archive, path=where, message=f"entry {info.filename!r} appears twice"))
+            problems.append(
+                Problem(file=archive, path=where, message=f"entry {info.filename!r} appears twice")
+            )
         seen.add(norm)
         if info.file_size > limits.max_file_size:
             problems.append(
-                Problem(file=archive, path=where, message=f"entry {info.filename!r} is {info.file_size} bytes (limit {limits.max_file_size})")
+                Problem(
+                    file=archive,
+                    path=where,
+                    message=f"entry {info.filename!r} is {info.file_size} bytes "
+                    f"(limit {limits.max_file_size})",
+                )
             )
         if info.file_size > _CHUNK and info.file_size > limits.max_ratio * max(info.compress_size, 1):
             problems.append(
-                Problem(file=archive, path=where, message=f"entry {info.filename!r} compresses more than {limits.max_ratio}:1 (a zip bomb?)")
+                Problem(
+                    file=archive,
+                    path=where,
+                    message=f"entry {info.filename!r} compresses more than "
+                    f"{limits.max_ratio}:1 (a zip bomb?)",
+                )
             )
         total += info.file_size
     if total > limits.max_total_size:
         problems.append(
-            Problem(file=archive, path="", message=f"extracts to {total} bytes (limit {limits.max_total_size})")
+            Problem(
+                file=archive, path="", message=f"extracts to {total} bytes (limit {limits.max_total_size})"
+            )
         )
     return problems
 
@@ -129,7 +145,9 @@ def extract(zf: zipfile.ZipFile, target: str | os.PathLike[str], limits: Limits 
         for info in zf.infolist():
             dest = (resolved_root / info.filename).resolve()
             if resolved_root not in dest.parents and dest != resolved_root:
-                raise UnsafeArchive([Problem(file=label, path="/" + info.filename, message="escapes the target")])
+                raise UnsafeArchive(
+                    [Problem(file=label, path="/" + info.filename, message="escapes the target")]
+                )
             if info.is_dir():
                 dest.mkdir(mode=0o755, parents=True, exist_ok=True)
                 continue
@@ -141,7 +159,13 @@ def extract(zf: zipfile.ZipFile, target: str | os.PathLike[str], limits: Limits 
                     total += len(chunk)
                     if written > info.file_size or total > limits.max_total_size:
                         raise UnsafeArchive(
-                            [Problem(file=label, path="/" + info.filename, message="inflates past its declared size")]
+                            [
+                                Problem(
+                                    file=label,
+                                    path="/" + info.filename,
+                                    message="inflates past its declared size",
+                                )
+                            ]
                         )
                     out.write(chunk)
             executable = (info.external_attr >> 16) & 0o111

@@ -52,7 +52,9 @@ MASK = "********"
 
 DEFAULT_SECRET_LENGTH = 32
 
-_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 _HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
@@ -127,7 +129,7 @@ class Field:
                 out[key] = getattr(self, key)
         if self.choices:
             out["choices"] = [
-                {"value": v, "label": lab} for v, lab in zip(self.choices, self.choice_labels)
+                {"value": v, "label": lab} for v, lab in zip(self.choices, self.choice_labels, strict=True)
             ]
         if self.type == "list":
             out["items"] = self.items
@@ -248,9 +250,8 @@ def _is_hostname(value: str) -> bool:
 
 
 def _check_limits(f: Field, value: Any) -> str | None:
-    if f.pattern is not None and isinstance(value, str):
-        if re.fullmatch(f.pattern, value) is None:
-            return f"does not match the pattern {f.pattern}"
+    if f.pattern is not None and isinstance(value, str) and re.fullmatch(f.pattern, value) is None:
+        return f"does not match the pattern {f.pattern}"
     if f.pattern is not None and f.type == "list":
         for i, v in enumerate(value):
             if isinstance(v, str) and re.fullmatch(f.pattern, v) is None:
@@ -396,7 +397,9 @@ class ConfigSpec:
                 problems.append(Problem(file=file, path=pointer(key), message="expected key=value"))
             elif f is None:
                 known = ", ".join(x.name for x in self.fields) or "none"
-                problems.append(Problem(file=file, path=pointer(key), message=f"unknown setting (known: {known})"))
+                problems.append(
+                    Problem(file=file, path=pointer(key), message=f"unknown setting (known: {known})")
+                )
             else:
                 try:
                     out[key] = f.parse(raw)
@@ -466,30 +469,50 @@ def check_config_spec(raw: Any, file: str = "configuration.yaml") -> list[Proble
                 re.compile(rf["pattern"])
             except re.error as exc:
                 problems.append(
-                    Problem(file=file, path=pointer(*where, "pattern"), message=f"invalid regular expression: {exc}")
+                    Problem(
+                        file=file,
+                        path=pointer(*where, "pattern"),
+                        message=f"invalid regular expression: {exc}",
+                    )
                 )
                 continue
         if rf.get("min") is not None and rf.get("max") is not None and rf["min"] > rf["max"]:
-            problems.append(Problem(file=file, path=pointer(*where, "min"), message="min is greater than max"))
+            problems.append(
+                Problem(file=file, path=pointer(*where, "min"), message="min is greater than max")
+            )
         if (
             rf.get("min_length") is not None
             and rf.get("max_length") is not None
             and rf["min_length"] > rf["max_length"]
         ):
             problems.append(
-                Problem(file=file, path=pointer(*where, "min_length"), message="min_length is greater than max_length")
+                Problem(
+                    file=file,
+                    path=pointer(*where, "min_length"),
+                    message="min_length is greater than max_length",
+                )
             )
         if rf["type"] in ("choice", "multichoice"):
             values = [c["value"] if isinstance(c, dict) else c for c in rf["choices"]]
             if len(set(map(repr, values))) != len(values):
-                problems.append(Problem(file=file, path=pointer(*where, "choices"), message="choices must be unique"))
+                problems.append(
+                    Problem(file=file, path=pointer(*where, "choices"), message="choices must be unique")
+                )
         elif "choices" in rf:
             problems.append(
-                Problem(file=file, path=pointer(*where, "choices"), message="only choice and multichoice fields take choices")
+                Problem(
+                    file=file,
+                    path=pointer(*where, "choices"),
+                    message="only choice and multichoice fields take choices",
+                )
             )
         if "default" in rf and rf["default"] is not None and not problems:
-            spec = ConfigSpec.from_dict({"fields": {name: {k: v for k, v in rf.items() if k != "default"}}}, file)
+            spec = ConfigSpec.from_dict(
+                {"fields": {name: {k: v for k, v in rf.items() if k != "default"}}}, file
+            )
             reason = spec.fields[0].check(rf["default"])
             if reason:
-                problems.append(Problem(file=file, path=pointer(*where, "default"), message=f"invalid default: {reason}"))
+                problems.append(
+                    Problem(file=file, path=pointer(*where, "default"), message=f"invalid default: {reason}")
+                )
     return problems

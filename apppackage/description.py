@@ -430,9 +430,7 @@ def check_description(
         unknown = [p for p in problems if p.message.startswith("unknown key")]
         for p in unknown:
             _delete(clean, p.path)
-            warnings.append(
-                Problem(file=file, path=p.path, message=p.message.split(" (")[0] + " ignored")
-            )
+            warnings.append(Problem(file=file, path=p.path, message=p.message.split(" (")[0] + " ignored"))
         problems = schema_problems("metadata", clean, file)
     if not problems:
         problems = _semantic_problems(clean, file)
@@ -450,7 +448,7 @@ def _check_spec_version(value: Any, file: str) -> Problem | None:
             file=file,
             path="/pyapp",
             message=f"specification version {value} is not supported; this implementation reads "
-            f"{SPEC_VERSION.split('.')[0]}.x (upgrade apppackage, or declare pyapp: \"{SPEC_VERSION}\")",
+            f'{SPEC_VERSION.split(".")[0]}.x (upgrade apppackage, or declare pyapp: "{SPEC_VERSION}")',
         )
     return None
 
@@ -511,22 +509,24 @@ def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
     for name, service in raw.get("services", {}).items():
         variable = service.get("variable", f"PYAPP_SERVICE_{_env_name(name)}")
         if variable in variables:
-            add(f"variable {variable} is already used by service {variables[variable]!r}", "services", name, "variable")
+            add(
+                f"variable {variable} is already used by service {variables[variable]!r}",
+                "services",
+                name,
+                "variable",
+            )
         variables[variable] = name
     return problems
 
 
-_CRON_FIELDS = (
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+_CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),
-    (
-        "month",
-        1,
-        12,
-        {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())},
-    ),
-    ("day of week", 0, 7, {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())}),
+    ("month", 1, 12, {m: i + 1 for i, m in enumerate(_MONTHS)}),
+    ("day of week", 0, 7, {d: i for i, d in enumerate(_DAYS)}),
 )
 
 
@@ -535,7 +535,7 @@ def cron_problem(expression: str) -> str | None:
     fields = expression.split()
     if len(fields) != 5:
         return f"a cron expression has 5 fields (minute hour day month weekday), not {len(fields)}"
-    for text, (label, low, high, names) in zip(fields, _CRON_FIELDS):
+    for text, (label, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
         for item in text.split(","):
             base, _, step = item.partition("/")
             if step and not (step.isdigit() and int(step) > 0):

@@ -162,4 +162,3 @@ def applied(env: Environment, *, isolated: bool = True) -> Iterator[Environment]
         os.environ.update(saved_environ)
         tempfile.tempdir = saved_tempdir
         importlib.invalidate_caches()
-

@@ -89,7 +89,11 @@ class AppPackage:
             raw = load_yaml(self.source.read_bytes(METADATA), METADATA)
         except InvalidPackage as exc:
             return list(exc.problems), [], {}
-        if isinstance(raw, dict) and isinstance(self.source, DirectorySource) and self.source.exists(PYPROJECT):
+        if (
+            isinstance(raw, dict)
+            and isinstance(self.source, DirectorySource)
+            and self.source.exists(PYPROJECT)
+        ):
             from ._pyproject import from_pyproject, merge_pyproject
 
             try:
@@ -225,7 +229,9 @@ class AppPackage:
         return build_environment(self.description, host, **kwargs)
 
     @contextmanager
-    def activate(self, host: HostPaths | None = None, *, isolated: bool = True, **kwargs: Any) -> Iterator[Environment]:
+    def activate(
+        self, host: HostPaths | None = None, *, isolated: bool = True, **kwargs: Any
+    ) -> Iterator[Environment]:
         """Apply the environment to this process for the ``with`` block, then restore everything.
 
         Without *host*, data, tmp and logs go to a temporary directory removed afterwards.
@@ -369,4 +375,3 @@ class AppPackage:
             raise AppPackageError("running the application's code needs host paths (see host_paths())")
         host.create_dirs(self.description)
         return self.environment(host)
-

@@ -75,9 +75,7 @@ def parse_record(text: str, file: str = RECORD) -> tuple[dict[str, RecordEntry],
     return entries, problems
 
 
-def verify_files(
-    record: Mapping[str, RecordEntry], actual: Mapping[str, tuple[str, int]]
-) -> list[Problem]:
+def verify_files(record: Mapping[str, RecordEntry], actual: Mapping[str, tuple[str, int]]) -> list[Problem]:
     """Compare RECORD entries with *actual* files (name -> (hash, size)); name each mismatch."""
     problems = []
     for name in sorted(set(record) | set(actual)):

@@ -46,6 +46,22 @@ def _validator(kind: str) -> Any:
     return Draft202012Validator(schema)
 
 
+# What the schemas' patterns mean, for messages a person can act on.
+_CALLABLE = (
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+)
+_RELPATH = r"^(?!/)(?![A-Za-z]:)(?!.*\\)(?!(.*/)?\.\.(/|$)).+$"
+_PATTERN_MEANINGS = {
+    _CALLABLE: "a 'module:attribute' reference (e.g. myapp.wsgi:application)",
+    _RELPATH: "a relative path inside the package ('/' separators, no '..', not absolute)",
+    "^[a-z0-9][a-z0-9._-]*$": "a lowercase name (a-z, 0-9, '.', '_', '-'; starting with a letter or digit)",
+    "^[a-z][a-z0-9_]*$": "an identifier (lowercase letters, digits and '_', starting with a letter)",
+    r"^[0-9]+\.[0-9]+$": 'a MAJOR.MINOR version such as "1.0"',
+    "^[A-Z_][A-Z0-9_]*$": "an environment variable name (A-Z, 0-9 and '_')",
+    r"^\S+( \S+){4}$": "a cron expression of 5 fields (minute hour day month weekday)",
+}
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -64,7 +80,7 @@ def _type_name(value: Any) -> str:
 
 def _expected(schema_type: Any) -> str:
     if isinstance(schema_type, list):
-        return " or ".join(_TYPE_NAMES.get(t, t) for t in schema_type)
+        return " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in schema_type)
     return _TYPE_NAMES.get(str(schema_type), str(schema_type))
 
 
@@ -87,9 +103,12 @@ def _describe(error: Any) -> tuple[list[Any], str]:
     if validator == "type":
         message = f"expected {_expected(error.validator_value)}, got {_type_name(value)}"
         if error.validator_value == "string" and isinstance(value, int | float):
-            message += f"; write it in quotes: \"{value}\""
+            message += f'; write it in quotes: "{value}"'
         return path, message
     if validator == "pattern":
+        what = _PATTERN_MEANINGS.get(error.validator_value)
+        if what:
+            return path, f"{value!r} is not {what}"
         return path, f"{value!r} does not match the required pattern {error.validator_value}"
     if validator == "enum":
         choices = ", ".join(repr(v) for v in error.validator_value)

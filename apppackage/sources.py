@@ -13,7 +13,24 @@ from .errors import AppPackageError
 __all__ = ["ArchiveSource", "DirectorySource", "Source", "open_source"]
 
 # Never part of a package's content, in a checkout or anywhere else (section 2.1).
-IGNORED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", "dist", "build", ".eggs"})
+IGNORED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        "dist",
+        "build",
+        ".eggs",
+    }
+)
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 
 
@@ -107,6 +124,8 @@ def open_source(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -
         return DirectorySource(p)
     if p.is_file():
         if not zipfile.is_zipfile(p):
-            raise AppPackageError(f"{p}: not a package (expected a directory with metadata.yaml or a .pyapp zip)")
+            raise AppPackageError(
+                f"{p}: not a package (expected a directory with metadata.yaml or a .pyapp zip)"
+            )
         return ArchiveSource(p, limits)
     raise AppPackageError(f"{p}: no such file or directory")
