@@ -1,0 +1,55 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+WHEELHOUSE_LIST = Path(__file__).with_name("wheelhouse.txt")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    """A local folder of wheels (tests/wheelhouse.txt), downloaded once and shared by every test and worker.
+
+    Tests build and install packages from it with no network. ``PYAPP_TEST_WHEELHOUSE``
+    points elsewhere; the default is ``.cache/wheelhouse`` in the checkout.
+    """
+    target = Path(os.environ.get("PYAPP_TEST_WHEELHOUSE", ROOT / ".cache" / "wheelhouse"))
+    target.mkdir(parents=True, exist_ok=True)
+    stamp = target / ".complete"
+    wanted = WHEELHOUSE_LIST.read_text()
+    with open(target / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stamp.exists() or stamp.read_text() != wanted:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:",
+                 "-d", str(target), "-r", str(WHEELHOUSE_LIST)],
+                check=True,
+            )  # fmt: skip
+            stamp.write_text(wanted)
+    return target
+
+
+@pytest.fixture
+def clean_environ() -> Iterator[None]:
+    """Restore os.environ after a test that changes it."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
