@@ -1,0 +1,52 @@
+"""XML-RPC to supervisord over its unix socket (the way supervisorctl talks to it)."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import xmlrpc.client
+from typing import Any
+
+__all__ = ["UnixTransport", "server_proxy"]
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        # The host only fills the Host header; supervisord ignores it.
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    """An :class:`xmlrpc.client.Transport` that connects to a unix socket."""
+
+    def __init__(self, path: str, timeout: float = 60.0) -> None:
+        super().__init__()
+        self._path = path
+        self._timeout = timeout
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        # Cached like the base class does, so close() (ServerProxy's __exit__) closes it.
+        cached = self._connection[1]
+        if cached is not None and self._connection[0] == host:
+            return cached
+        connection = _UnixConnection(self._path, self._timeout)
+        self._connection = host, connection
+        return connection
+
+
+def server_proxy(path: str, timeout: float = 60.0) -> xmlrpc.client.ServerProxy:
+    """A proxy for supervisord's XML-RPC on the socket *path*; use it in ``with`` (not thread-safe)."""
+    return xmlrpc.client.ServerProxy(
+        "http://localhost/RPC2", transport=UnixTransport(path, timeout), allow_none=False
+    )
