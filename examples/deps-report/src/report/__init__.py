@@ -1,0 +1,1 @@
+"""report: a WSGI application that reports on its own dependencies."""
