@@ -64,6 +64,48 @@ def _exit_code(result: object) -> int:
     return 0
 
 
+def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
+    """Serve the WSGI app *target* with waitress on an inherited listening socket (section 6.6).
+
+    *options*: ``socket_fd`` (bound and listening, passed by the host), ``factory``
+    and ``config`` (call ``target(config)`` first), ``threads``, and ``ready_fd``, a
+    pipe that gets one line once the server accepts connections. SIGINT and SIGTERM
+    stop it cleanly with exit status 0.
+    """
+    import contextlib
+    import logging
+    import signal
+    import socket
+
+    # waitress comes from the application's sys.path: its own site-packages, or the
+    # host's server-packages entry after them.
+    import waitress  # type: ignore[import-untyped, unused-ignore]
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    app = target(dict(options.get("config") or {})) if options.get("factory") else target  # type: ignore[operator]
+    if not callable(app):
+        sys.stderr.write("pyapp: the WSGI application is not callable\n")
+        return 2
+    logging.basicConfig()
+    sock = socket.socket(fileno=int(options["socket_fd"]))
+    server = waitress.create_server(app, sockets=[sock], threads=int(options.get("threads") or 4))
+    ready = options.get("ready_fd")
+    if ready is not None:
+        os.write(int(ready), b"ready\n")
+        os.close(int(ready))
+    # run() returns after shutting down when stop() interrupts it; the suppress is for a
+    # signal that comes before the loop starts.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return 0
+
+
 def _main(argv: list[str]) -> int:
     import json
 
@@ -93,6 +135,8 @@ def _main(argv: list[str]) -> int:
         return 0
     if kind == "process":
         return _exit_code(target(*payload.get("argument", [])))  # type: ignore[operator]
+    if kind == "serve":
+        return _serve(target, payload.get("argument") or {})
     sys.stderr.write(f"pyapp: unknown kind {kind!r}\n")
     return 2
 

@@ -82,23 +82,24 @@ def serving(*args: str | Path, env: dict[str, str]) -> Iterator[Server]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 120)
-        line = proc.stdout.readline() if ready else ""
-        if " on http://" not in line:
-            proc.kill()
-            _, err = proc.communicate()
-            raise AssertionError(f"pyapp run did not start: {line!r}\n{err}")
-        yield Server(proc=proc, url=line.rsplit(" on ", 1)[1].strip(), first_line=line.strip())
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
+    with proc:
+        try:
+            assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], 120)
+            line = proc.stdout.readline() if ready else ""
+            if " on http://" not in line:
                 proc.kill()
-                proc.wait()
+                _, err = proc.communicate()
+                raise AssertionError(f"pyapp run did not start: {line!r}\n{err}")
+            yield Server(proc=proc, url=line.rsplit(" on ", 1)[1].strip(), first_line=line.strip())
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.communicate()
 
 
 @pytest.fixture

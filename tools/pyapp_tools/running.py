@@ -1,0 +1,217 @@
+"""Running an application locally, from a checkout or a ``.pyapp`` (``pyapp run`` / ``pyapp command``).
+
+Every run gets the full environment of spec section 5, in a separate process
+started through ``apppackage``'s bootstrap (``python -s -S``):
+
+- a ``.pyapp`` runs from the run cache (:mod:`pyapp_tools.runcache`): extracted,
+  its ``deps/`` wheels installed into its own site-packages, no pip, no network;
+- a checkout runs in place, and its dependencies come from the environment the
+  tools run in (the author's virtualenv), given to the app as its site-packages;
+- configuration is the spec's defaults, then ``--config FILE`` (YAML), then
+  ``--set key=value``, validated, with missing secrets generated once and kept;
+  the filled-in file (in the spec's format) is ``PYAPP_CONFIG_FILE``;
+- state (the config file, ``data/`` with the writable dirs, ``tmp/``, ``logs/``)
+  lives in a state dir, by default ``$XDG_STATE_HOME/pyapp/run/<name>``
+  (``~/.local/state/pyapp/run/<name>``), shared by a checkout and its packages.
+"""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from apppackage import AppPackage, AppPackageError, ConfigSpec, HostPaths, InvalidConfiguration, Problem
+from apppackage._yaml import dump_yaml, load_yaml
+from apppackage.description import Description
+
+from . import runcache
+from .inspecting import check_requirements
+from .project import open_package
+
+__all__ = ["LocalRun", "fill_config", "local_run", "missing_dependencies", "state_root", "tool_site_packages"]
+
+SECRETS_FILE = "secrets.yaml"
+
+
+def state_root() -> Path:
+    """``$XDG_STATE_HOME/pyapp/run`` (default ``~/.local/state/pyapp/run``)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "pyapp" / "run"
+
+
+def tool_site_packages() -> tuple[Path, ...]:
+    """The site-packages of the environment the tools run in, with plain-path ``.pth`` entries."""
+    paths = sysconfig.get_paths()
+    out: list[Path] = []
+    for key in ("purelib", "platlib"):
+        p = Path(paths[key])
+        if p.is_dir() and p not in out:
+            out.append(p)
+    # -S starts the app without the site module, so .pth files are not read: add their
+    # directory lines here (an editable install of a dependency, for instance).
+    for site in list(out):
+        for pth in sorted(site.glob("*.pth")):
+            for line in pth.read_text("utf-8", "replace").splitlines():
+                line = line.strip()
+                if not line or line.startswith(("#", "import ", "import\t")):
+                    continue
+                entry = (site / line).resolve()
+                if entry.is_dir() and entry not in out:
+                    out.append(entry)
+    return tuple(out)
+
+
+def missing_dependencies(description: Description) -> list[str]:
+    """The declared dependencies the tools' own environment lacks (a checkout runs with it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
+
+    out = []
+    for text in description.dependencies.packages:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        try:
+            installed = version(req.name)
+        except PackageNotFoundError:
+            out.append(f"dependency {text} is not installed in this environment (pip install '{text}')")
+            continue
+        if req.specifier and not req.specifier.contains(installed, prereleases=True):
+            out.append(f"dependency {text}: this environment has {req.name} {installed}")
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalRun:
+    """A package ready to run here: its host paths, filled-in configuration and warnings."""
+
+    package: AppPackage
+    host: HostPaths
+    config: dict[str, Any]
+    source: str
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def release(self) -> str:
+        return f"{self.package.name} {self.package.version}"
+
+
+def _source_of(problem: Problem, sources: dict[str, str], default: str) -> Problem:
+    key = problem.path.split("/")[1].replace("~1", "/").replace("~0", "~") if problem.path else ""
+    return Problem(file=sources.get(key, default), path=problem.path, message=problem.message)
+
+
+def fill_config(
+    spec: ConfigSpec,
+    *,
+    config_file: Path | None = None,
+    assignments: Sequence[str] = (),
+    secrets_file: Path | None = None,
+) -> dict[str, Any]:
+    """Defaults, then *config_file* (YAML), then ``key=value`` *assignments*; validated (section 4.3).
+
+    Secrets without a value are generated and kept in *secrets_file*, so that they
+    stay the same from one run to the next (section 4.5). Raises
+    :class:`InvalidConfiguration` naming, for each problem, where the value came from
+    and the field.
+    """
+    sources: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            text = config_file.read_text("utf-8")
+        except OSError as exc:
+            raise AppPackageError(f"--config {config_file}: cannot read it ({exc.strerror})") from None
+        values.update(spec.parse_file(text, str(config_file)))
+        sources.update(dict.fromkeys(values, str(config_file)))
+    given = spec.parse_assignments(assignments)
+    values.update(given)
+    sources.update(dict.fromkeys(given, "--set"))
+    filled = spec.fill(values)
+    missing = [f for f in spec.fields if f.secret and f.generate and filled.get(f.name) is None]
+    if missing:
+        stored: dict[str, Any] = {}
+        if secrets_file is not None and secrets_file.is_file():
+            data = load_yaml(secrets_file.read_bytes(), str(secrets_file))
+            stored = data if isinstance(data, dict) else {}
+        generated = spec.fill({f.name: stored.get(f.name) for f in missing}, generate_secrets=True)
+        for f in missing:
+            filled[f.name] = generated[f.name]
+        if secrets_file is not None and any(stored.get(f.name) != filled[f.name] for f in missing):
+            stored.update({f.name: filled[f.name] for f in missing})
+            _write_private(secrets_file, dump_yaml(stored))
+    problems = spec.validate(filled, spec.file)
+    if problems:
+        raise InvalidConfiguration(
+            [_source_of(p, sources, spec.file) for p in problems],
+            "the configuration is not valid (defaults, then --config, then --set):",
+        )
+    return filled
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write *text* to *path* with mode 0600, replacing it atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(temp, path)
+
+
+@contextmanager
+def local_run(
+    path: str | os.PathLike[str],
+    *,
+    state_dir: Path | None = None,
+    config_file: Path | None = None,
+    assignments: Sequence[str] = (),
+    cache_dir: Path | None = None,
+) -> Iterator[LocalRun]:
+    """Prepare the package at *path* to run here; hold what it needs for the ``with`` block."""
+    with ExitStack() as stack:
+        opened = stack.enter_context(open_package(path))
+        if opened.is_archive:
+            opened.check()
+            cached = stack.enter_context(runcache.prepared(opened.path, cache_dir))
+            opened.close()
+            package = stack.enter_context(AppPackage(cached.root))
+            site: tuple[Path, ...] = (cached.site_packages,)
+            server: tuple[Path, ...] = (runcache.server_packages(cached.entry),)
+            source = f"{opened.path} (from {cached.entry})"
+        else:
+            package = opened
+            site = tool_site_packages()
+            server = ()
+            source = str(opened.path)
+        description = package.check()
+        warnings = [] if package.is_archive else missing_dependencies(description)
+        spec = package.config_spec
+        state = state_dir or state_root() / description.name
+        state.mkdir(parents=True, exist_ok=True)
+        config = fill_config(
+            spec, config_file=config_file, assignments=assignments, secrets_file=state / SECRETS_FILE
+        )
+        config_path = state / ("config.ini" if spec.format == "ini" else "config.yaml")
+        host = HostPaths.under(
+            package.root.resolve(),
+            state.resolve(),
+            config_file=config_path.resolve(),
+            site_packages=site,
+            server_packages=server,
+        )
+        host.create_dirs(description)
+        _write_private(config_path, spec.render(config))
+        warnings += [
+            f"requires {c.kind} {c.requirement}: not satisfied here ({c.detail})"
+            for c in check_requirements(description)
+            if c.satisfied == "no"
+        ]
+        warnings += [str(w) for w in package.warnings]
+        yield LocalRun(package=package, host=host, config=config, source=source, warnings=tuple(warnings))
