@@ -432,9 +432,10 @@ def check_description(
             _delete(clean, p.path)
             warnings.append(Problem(file=file, path=p.path, message=p.message.split(" (")[0] + " ignored"))
         problems = schema_problems("metadata", clean, file)
-    if not problems:
-        problems = _semantic_problems(clean, file)
-    return problems, warnings, clean
+    # Every error at once: what the schema cannot say is checked even when it found something.
+    reported = {p.path for p in problems}
+    problems += [p for p in _semantic_problems(clean, file) if p.path not in reported]
+    return sorted(problems, key=lambda p: p.path), warnings, clean
 
 
 def _check_spec_version(value: Any, file: str) -> Problem | None:
@@ -479,35 +480,46 @@ def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
     def add(message: str, *parts: object) -> None:
         problems.append(Problem(file=file, path=pointer(*parts), message=message))
 
-    try:
-        Version(raw["version"])
-    except InvalidVersion:
-        add(f"{raw['version']!r} is not a PEP 440 version (e.g. 1.0.2)", "version")
-    python = raw.get("requires", {}).get("python")
-    if python is not None:
+    def mapping(value: Any) -> Mapping[str, Any]:
+        # The schema reports values of the wrong type; these checks skip them.
+        return value if isinstance(value, Mapping) else {}
+
+    version = raw.get("version")
+    if isinstance(version, str) and version:
+        try:
+            Version(version)
+        except InvalidVersion:
+            add(f"{version!r} is not a PEP 440 version (e.g. 1.0.2)", "version")
+    python = mapping(raw.get("requires")).get("python")
+    if isinstance(python, str):
         try:
             SpecifierSet(python)
         except InvalidSpecifier:
             add(f"{python!r} is not a PEP 440 version specifier (e.g. >=3.10)", "requires", "python")
-    for i, req in enumerate(raw.get("dependencies", {}).get("packages", ())):
+    packages = mapping(raw.get("dependencies")).get("packages")
+    for i, req in enumerate(packages if isinstance(packages, list) else ()):
+        if not isinstance(req, str) or not req:
+            continue
         try:
             Requirement(req)
         except InvalidRequirement as exc:
             add(f"{req!r} is not a PEP 508 requirement: {exc}", "dependencies", "packages", i)
-    commands = raw.get("commands", {})
-    for name, proc in raw.get("processes", {}).items():
-        command = proc.get("command")
-        if command is not None and command not in commands:
+    commands = mapping(raw.get("commands"))
+    for name, proc in mapping(raw.get("processes")).items():
+        command = mapping(proc).get("command")
+        if isinstance(command, str) and command not in commands:
             add(f"names the command {command!r}, which is not under /commands", "processes", name, "command")
-    for name, task in raw.get("tasks", {}).items():
-        cron = task.get("cron")
-        if cron is not None:
+    for name, task in mapping(raw.get("tasks")).items():
+        cron = mapping(task).get("cron")
+        if isinstance(cron, str):
             reason = cron_problem(cron)
             if reason:
                 add(reason, "tasks", name, "cron")
     variables: dict[str, str] = {}
-    for name, service in raw.get("services", {}).items():
-        variable = service.get("variable", f"PYAPP_SERVICE_{_env_name(name)}")
+    for name, service in mapping(raw.get("services")).items():
+        variable = mapping(service).get("variable", f"PYAPP_SERVICE_{_env_name(str(name))}")
+        if not isinstance(variable, str):
+            continue
         if variable in variables:
             add(
                 f"variable {variable} is already used by service {variables[variable]!r}",

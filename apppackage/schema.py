@@ -163,11 +163,49 @@ def _one_of_message(error: Any) -> str:
     return f"not a valid value ({_type_name(value)} given)"
 
 
+def _describe_all(error: Any) -> list[tuple[list[Any], str]]:
+    """Every problem one jsonschema error stands for, each at its own path.
+
+    One ``additionalProperties`` error lists every unknown key of a mapping; a ``oneOf``
+    of forms (a string or a mapping) is reported by the errors of the form whose type the
+    value has, at their own, deeper paths.
+    """
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        extras = [k for k in error.instance if k not in known and not any(_search(p, k) for p in patterns)]
+        if len(extras) > 1:
+            path, message = _describe(error)
+            hint = message[message.index(" (") :] if " (" in message else ""
+            return [([*path[:-1], key], f"unknown key {key!r}{hint}") for key in extras]
+    if error.validator == "oneOf" and error.context:
+        branch = _matching_form(error)
+        if branch:
+            return [found for sub in branch for found in _describe_all(sub)]
+    return [_describe(error)]
+
+
+def _matching_form(error: Any) -> list[Any]:
+    """The errors of the only ``oneOf`` branch whose type the value has, or ``[]``."""
+    depth = len(error.absolute_path)
+    branches: dict[Any, list[Any]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    matching = [
+        subs
+        for subs in branches.values()
+        if not any(s.validator == "type" and len(s.absolute_path) == depth for s in subs)
+    ]
+    if len(matching) != 1 or len(branches) != len(error.validator_value):
+        return []
+    return matching[0]
+
+
 def schema_problems(kind: str, document: Any, file: str) -> list[Problem]:
     """Validate *document* against the *kind* schema; return every problem, in document order."""
     found: dict[tuple[str, str], Problem] = {}
     for error in _validator(kind).iter_errors(document):
-        parts, message = _describe(error)
-        where = pointer(*parts)
-        found.setdefault((where, message), Problem(file=file, path=where, message=message))
+        for parts, message in _describe_all(error):
+            where = pointer(*parts)
+            found.setdefault((where, message), Problem(file=file, path=where, message=message))
     return sorted(found.values(), key=lambda p: p.path)

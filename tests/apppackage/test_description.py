@@ -1,0 +1,330 @@
+"""The description model and its checks (spec section 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from apppackage import AppPackage, InvalidDescription
+from apppackage._yaml import dump_yaml, load_yaml
+from apppackage.description import (
+    DEFAULT_HOOK_TIMEOUT,
+    Command,
+    Description,
+    Hook,
+    Process,
+    Service,
+    StaticDir,
+    Task,
+    check_description,
+    cron_problem,
+)
+
+MINIMAL = {"pyapp": "1.0", "name": "mini", "version": "0.1"}
+
+
+def where(problems: list[Any]) -> dict[str, str]:
+    """Problems as {pointer: message}."""
+    return {p.path: p.message for p in problems}
+
+
+def test_minimal_description_takes_the_defaults() -> None:
+    d = Description.from_dict(MINIMAL)
+    assert (d.name, d.version, d.pyapp) == ("mini", "0.1", "1.0")
+    assert d.paths == ("src",)
+    assert d.dependencies.shared == ("*",)
+    assert d.config is None and d.config_file == "configuration.yaml"
+    assert d.wsgi is None
+    assert (d.health.path, d.health.timeout, d.health.start) == ("/", 5.0, 30.0)
+    assert d.to_dict() == MINIMAL
+
+
+def test_the_demo_description_is_read_into_the_model(demo_metadata: dict[str, Any]) -> None:
+    d = Description.from_dict(demo_metadata)
+    assert d.wsgi is not None and d.wsgi.app == "demo.web:application" and not d.wsgi.factory
+    assert d.services == (
+        Service(name="db", type="postgresql", variable="PYAPP_SERVICE_DB", summary="The main database"),
+        Service(name="cache", type="redis", variable="CACHE_URL", required=False),
+    )
+    assert d.static == (StaticDir(url="/static", dir="static"),)
+    assert d.command("exit-code") == Command(
+        name="exit-code", call="demo.commands:exit_code", help="Exit with the code given."
+    )
+    assert d.command("echo") == Command(name="echo", call="demo.commands:echo")
+    assert d.command("nope") is None
+    assert d.process("worker") == Process(
+        name="worker", call="demo.worker:main", args=("--port", "{port}"), port=True
+    )
+    assert d.hook("install") == Hook(name="install", call="demo.hooks:behave", timeout=DEFAULT_HOOK_TIMEOUT)
+    assert d.hook("pre-update") == Hook(name="pre-update", call="demo.hooks:behave", timeout=30.0)
+    assert d.hook("backup") is None
+    assert d.task("job") == Task(name="job", call="demo.hooks:behave", every=60)
+    assert d.task("nightly") == Task(name="nightly", call="demo.hooks:behave", cron="0 3 * * mon-fri")
+    assert d.extensions == {"x-demo": {"kept": True}}
+    assert d.dependencies.is_shared("Some_Dist")
+
+
+def test_to_dict_and_from_dict_round_trip(demo_metadata: dict[str, Any]) -> None:
+    demo_metadata["dependencies"] = {
+        "packages": ["waitress>=3", "PyYAML"],
+        "requirements": "deps/requirements.txt",
+        "shared": ["waitress"],
+        "local": ["pyyaml"],
+    }
+    demo_metadata["requires"] = {"python": ">=3.10", "deb": ["libpq5"], "external": ["postgresql"]}
+    demo_metadata["paths"] = ["src", "lib"]
+    demo_metadata["wsgi"] = {"app": "demo.factory:make", "factory": True}
+    demo_metadata["config"] = "settings/spec.yaml"
+    demo_metadata["health"] = {"path": "/health", "timeout": 2.5, "start": 60}
+    demo_metadata["authors"] = ["A. Author <a@example.org>"]
+    demo_metadata["homepage"] = "https://example.org/demo"
+    demo_metadata["processes"]["beat"] = {"command": "echo", "count": 2}
+    demo_metadata["tasks"]["job"]["timeout"] = 10
+    d = Description.from_dict(demo_metadata)
+    stored = d.to_dict()
+    assert Description.from_dict(stored) == d
+    # Through YAML text as well, as a builder writes it.
+    assert Description.from_dict(load_yaml(dump_yaml(stored), "metadata.yaml")) == d
+    assert stored["dependencies"]["local"] == ["pyyaml"]
+    assert not d.dependencies.is_shared("PyYAML") and d.dependencies.is_shared("waitress")
+    assert not d.dependencies.is_shared("jinja2")
+    assert stored["x-demo"] == {"kept": True}
+
+
+def test_an_invalid_description_reports_every_error_with_its_path() -> None:
+    raw = {
+        "pyapp": "1.0",
+        "name": "Not A Name",
+        "version": 3,
+        "wsgi": {"app": "no-colon-here"},
+        "paths": ["/abs", "../up"],
+        "writable": ["ok", "Bad-Name"],
+        "hooks": {"install": {"call": "a.b:c", "timeout": -1}, "reinstall": "a:b"},
+        "tasks": {"t": {"call": "a:b"}},
+        "processes": {"p": {"call": "a:b", "command": "c"}},
+        "health": {"path": "health"},
+    }
+    problems, warnings, _ = check_description(raw, "metadata.yaml")
+    assert warnings == []
+    found = where(problems)
+    assert set(found) >= {
+        "/name",
+        "/version",
+        "/wsgi/app",
+        "/paths/0",
+        "/paths/1",
+        "/writable/1",
+        "/hooks/install/timeout",
+        "/hooks/reinstall",
+        "/tasks/t",
+        "/processes/p",
+        "/health/path",
+    }
+    assert "write it in quotes" in found["/version"]
+    assert "module:attribute" in found["/wsgi/app"]
+    assert "relative path" in found["/paths/0"] and "relative path" in found["/paths/1"]
+    assert found["/hooks/reinstall"].startswith("unknown key 'reinstall'")
+    assert found["/tasks/t"] == "one of every, cron is required"
+    assert found["/processes/p"] == "give only one of call, command, not both"
+    assert all(p.file == "metadata.yaml" for p in problems)
+    with pytest.raises(InvalidDescription) as info:
+        Description.from_dict(raw)
+    assert len(info.value.problems) == len(problems)
+    assert "metadata.yaml:/wsgi/app" in str(info.value)
+
+
+def test_every_unknown_key_is_reported_not_only_the_first() -> None:
+    problems, _, _ = check_description({**MINIMAL, "colour": "red", "size": 3, "requires": {"pyton": "3"}})
+    assert sorted(where(problems)) == ["/colour", "/requires/pyton", "/size"]
+
+
+def test_a_missing_required_key_is_named() -> None:
+    problems, _, _ = check_description({"pyapp": "1.0", "name": "x"})
+    assert where(problems) == {"/version": "is required but missing"}
+
+
+def test_not_a_mapping() -> None:
+    problems, _, _ = check_description(["a", "list"])
+    assert where(problems) == {"": "must be a mapping of keys to values"}
+
+
+def test_schema_and_semantic_errors_are_reported_together() -> None:
+    raw = {**MINIMAL, "version": "one.two", "wsgi": {"app": "bad"}, "requires": {"python": "3.10+"}}
+    assert set(where(check_description(raw)[0])) == {"/version", "/wsgi/app", "/requires/python"}
+
+
+def test_a_problem_in_a_mapping_form_is_reported_at_the_exact_key() -> None:
+    raw = {**MINIMAL, "commands": {"c": {"call": "nope"}}, "hooks": {"install": {"call": "a:b", "x": 1}}}
+    found = where(check_description(raw)[0])
+    assert "module:attribute" in found["/commands/c/call"]
+    assert found["/hooks/install/x"].startswith("unknown key 'x'")
+
+
+# -- spec versions (section 3.1) -------------------------------------------------
+
+
+def test_unknown_key_is_an_error_in_1_0() -> None:
+    problems, warnings, _ = check_description({**MINIMAL, "newthing": 1})
+    assert [p.path for p in problems] == ["/newthing"] and warnings == []
+
+
+def test_unknown_keys_of_a_newer_minor_version_are_ignored_with_a_warning() -> None:
+    raw = {
+        **MINIMAL,
+        "pyapp": "1.1",
+        "newthing": 1,
+        "other": {"a": 1},
+        "wsgi": {"app": "a:b", "threads": 8},
+        "hooks": {"install": {"call": "a:b", "retries": 2}},
+    }
+    problems, warnings, clean = check_description(raw)
+    assert problems == []
+    assert where(warnings) == {
+        "/newthing": "unknown key 'newthing' ignored",
+        "/other": "unknown key 'other' ignored",
+        "/wsgi/threads": "unknown key 'threads' ignored",
+        "/hooks/install/retries": "unknown key 'retries' ignored",
+    }
+    assert clean["wsgi"] == {"app": "a:b"} and clean["hooks"] == {"install": {"call": "a:b"}}
+    d = Description.from_dict(raw)
+    assert d.pyapp == "1.1" and d.wsgi is not None and d.wsgi.app == "a:b"
+    assert d.hook("install") == Hook(name="install", call="a:b")
+    assert raw["newthing"] == 1, "the caller's document is not changed"
+
+
+def test_a_newer_minor_version_still_reports_real_errors() -> None:
+    problems, warnings, _ = check_description({**MINIMAL, "pyapp": "1.7", "x": 1, "wsgi": {}})
+    assert where(problems) == {"/wsgi/app": "is required but missing"}
+    assert [w.path for w in warnings] == ["/x"]
+
+
+@pytest.mark.parametrize("version", ["2.0", "0.9", "10.1"])
+def test_another_major_version_is_refused(version: str) -> None:
+    problems, _, _ = check_description({**MINIMAL, "pyapp": version, "unknown": 1})
+    assert len(problems) == 1
+    assert problems[0].path == "/pyapp"
+    assert f"specification version {version} is not supported" in problems[0].message
+
+
+@pytest.mark.parametrize("version", ["1", "v1.0", 1.0, ""])
+def test_a_malformed_spec_version_is_an_error(version: Any) -> None:
+    problems, _, _ = check_description({**MINIMAL, "pyapp": version})
+    assert [p.path for p in problems] == ["/pyapp"]
+
+
+def test_extension_keys_are_kept() -> None:
+    d = Description.from_dict({**MINIMAL, "x-vendor": {"tier": "gold"}, "x-list": [1, 2]})
+    assert d.extensions == {"x-vendor": {"tier": "gold"}, "x-list": [1, 2]}
+    assert d.to_dict()["x-vendor"] == {"tier": "gold"}
+
+
+def test_the_package_reports_warnings_of_a_newer_minor_version(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
+) -> None:
+    demo_metadata["pyapp"] = "1.2"
+    demo_metadata["future"] = True
+    pkg = AppPackage(package_factory(tmp_path / "p", demo_metadata))
+    assert [str(w) for w in pkg.warnings] == ["metadata.yaml:/future: unknown key 'future' ignored"]
+    assert pkg.validate() == []
+    assert "future" not in pkg.description.to_dict()
+
+
+# -- semantic checks ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.1.0rc1", "1!2.0.post3.dev4", "0.1+local.7"])
+def test_pep_440_versions_are_accepted(version: str) -> None:
+    assert check_description({**MINIMAL, "version": version})[0] == []
+
+
+@pytest.mark.parametrize("version", ["one", "1.0-beta-x", "1..0", "latest"])
+def test_a_version_must_follow_pep_440(version: str) -> None:
+    problems = check_description({**MINIMAL, "version": version})[0]
+    assert where(problems) == {"/version": f"{version!r} is not a PEP 440 version (e.g. 1.0.2)"}
+
+
+def test_requires_python_is_a_pep_440_specifier() -> None:
+    assert check_description({**MINIMAL, "requires": {"python": ">=3.10,<4"}})[0] == []
+    problems = check_description({**MINIMAL, "requires": {"python": "python3"}})[0]
+    assert list(where(problems)) == ["/requires/python"]
+    assert "PEP 440 version specifier" in problems[0].message
+
+
+def test_packages_are_pep_508_requirements() -> None:
+    good = [
+        "waitress>=3",
+        "PyYAML[libyaml]==6.0; python_version >= '3.10'",
+        "pkg @ https://example.org/p.whl",
+    ]
+    assert check_description({**MINIMAL, "dependencies": {"packages": good}})[0] == []
+    problems = check_description({**MINIMAL, "dependencies": {"packages": ["ok", "bad name ==", "x>=>1"]}})[0]
+    assert sorted(where(problems)) == ["/dependencies/packages/1", "/dependencies/packages/2"]
+    assert all("PEP 508" in p.message for p in problems)
+
+
+def test_a_process_command_must_exist() -> None:
+    raw = {**MINIMAL, "commands": {"serve": "a:b"}, "processes": {"one": {"command": "serve"}}}
+    assert check_description(raw)[0] == []
+    raw["processes"]["two"] = {"command": "nosuch"}
+    assert where(check_description(raw)[0]) == {
+        "/processes/two/command": "names the command 'nosuch', which is not under /commands"
+    }
+
+
+@pytest.mark.parametrize(
+    "cron",
+    ["* * * * *", "*/15 0-6,22 1 jan-mar MON-FRI", "0 0 31 12 7", "5,10,15 */2 * * sun", "1-59/7 * * * *"],
+)
+def test_valid_cron_expressions(cron: str) -> None:
+    assert cron_problem(cron) is None
+    raw = {**MINIMAL, "tasks": {"t": {"call": "a:b", "cron": cron}}}
+    assert check_description(raw)[0] == []
+
+
+@pytest.mark.parametrize(
+    ("cron", "reason"),
+    [
+        ("60 * * * *", "minute field '60': '60' is not in 0-59"),
+        ("* 24 * * *", "hour field '24': '24' is not in 0-23"),
+        ("* * 0 * *", "day of month field '0': '0' is not in 1-31"),
+        ("* * * 13 *", "month field '13': '13' is not in 1-12"),
+        ("* * * * 8", "day of week field '8': '8' is not in 0-7"),
+        ("* * * foo *", "month field 'foo': 'foo' is not in 1-12"),
+        ("*/0 * * * *", "minute field '*/0': step '0' must be a positive number"),
+        ("30-10 * * * *", "minute field '30-10': range '30-10' runs backwards"),
+        ("1-2-3 * * * *", "minute field '1-2-3': '1-2-3' is not a number or range"),
+        ("* * * *", "a cron expression has 5 fields (minute hour day month weekday), not 4"),
+    ],
+)
+def test_invalid_cron_expressions(cron: str, reason: str) -> None:
+    assert cron_problem(cron) == reason
+
+
+def test_a_bad_cron_field_is_reported_at_the_task() -> None:
+    raw = {**MINIMAL, "tasks": {"nightly": {"call": "a:b", "cron": "0 25 * * *"}}}
+    assert where(check_description(raw)[0]) == {"/tasks/nightly/cron": "hour field '25': '25' is not in 0-23"}
+
+
+def test_service_variables_must_not_repeat() -> None:
+    raw = {
+        **MINIMAL,
+        "services": {
+            "db": {"type": "postgresql"},
+            "other": {"type": "postgresql", "variable": "PYAPP_SERVICE_DB"},
+            "a": {"type": "redis", "variable": "CACHE"},
+            "b": {"type": "redis", "variable": "CACHE"},
+        },
+    }
+    assert where(check_description(raw)[0]) == {
+        "/services/other/variable": "variable PYAPP_SERVICE_DB is already used by service 'db'",
+        "/services/b/variable": "variable CACHE is already used by service 'a'",
+    }
+
+
+def test_package_names_follow_the_pattern() -> None:
+    for name in ("a", "my-app", "app.v2", "x_1"):
+        assert check_description({**MINIMAL, "name": name})[0] == [], name
+    for name in ("My-App", "-x", "", "a b", "x" * 65):
+        assert [p.path for p in check_description({**MINIMAL, "name": name})[0]] == ["/name"], name
