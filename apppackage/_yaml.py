@@ -20,10 +20,22 @@ _loader_class: Any = None
 
 def _make_loader() -> Any:
     import yaml
+    from yaml.composer import Composer
 
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base: Any = yaml.SafeLoader
+    if hasattr(yaml, "CSafeLoader"):
+        c_loader: Any = yaml.CSafeLoader
 
-    class Loader(base):  # type: ignore[misc, valid-type]
+        # The C loader composes nodes in C, where compose_node below would never be called:
+        # keep its parser (the slow part in Python) and compose in Python.
+        class CParsed(Composer, c_loader):  # type: ignore[misc]
+            def __init__(self, stream: Any) -> None:
+                c_loader.__init__(self, stream)
+                self.anchors: dict[Any, Any] = {}
+
+        base = CParsed
+
+    class Loader(base):  # type: ignore[misc]
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 event = self.peek_event()
@@ -74,9 +86,9 @@ def load_yaml(data: bytes | str, file: str) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidPackage(
-            [Problem(file=file, path="", message=f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-        ) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text: line {line}: {exc.reason} at byte {exc.start}"
+        raise InvalidPackage([Problem(file=file, path="", message=message)]) from None
     import yaml
 
     if _loader_class is None:
