@@ -168,11 +168,18 @@ class Field:
             if self.type == "list" and self.items in ("integer", "number"):
                 sub = Field(name=self.name, type=self.items)
                 return [sub.parse(p) for p in parts]
+            if self.type == "multichoice":
+                return [self._choice(p) for p in parts]
             return parts
-        if self.type == "choice" and self.choices and not isinstance(self.choices[0], str):
-            for choice in self.choices:
-                if str(choice).lower() == text.strip().lower():
-                    return choice
+        if self.type == "choice":
+            return self._choice(text)
+        return text
+
+    def _choice(self, text: str) -> Any:
+        """The choice *text* names: choices that are not strings (numbers, booleans) by their text."""
+        for choice in self.choices:
+            if not isinstance(choice, str) and str(choice).lower() == text.strip().lower():
+                return choice
         return text
 
 
@@ -361,8 +368,10 @@ class ConfigSpec:
             raise InvalidConfiguration(problems, f"{file} is not valid:")
 
     def defaults(self) -> dict[str, Any]:
-        """The values of fields that have a default."""
-        return {f.name: f.default for f in self.fields if f.default is not None}
+        """The values of fields that have a default (copies: changing them leaves the spec alone)."""
+        import copy
+
+        return {f.name: copy.deepcopy(f.default) for f in self.fields if f.default is not None}
 
     def fill(
         self,
@@ -464,6 +473,7 @@ def check_config_spec(raw: Any, file: str = "configuration.yaml") -> list[Proble
         return problems
     for name, rf in raw.get("fields", {}).items():
         where = ("fields", name)
+        before = len(problems)
         if "pattern" in rf:
             try:
                 re.compile(rf["pattern"])
@@ -506,7 +516,8 @@ def check_config_spec(raw: Any, file: str = "configuration.yaml") -> list[Proble
                     message="only choice and multichoice fields take choices",
                 )
             )
-        if "default" in rf and rf["default"] is not None and not problems:
+        # The default is checked against the rest of the field only when that is sound.
+        if "default" in rf and rf["default"] is not None and len(problems) == before:
             spec = ConfigSpec.from_dict(
                 {"fields": {name: {k: v for k, v in rf.items() if k != "default"}}}, file
             )
