@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from .errors import Problem, UnsafeArchive
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "check_entries", "extract", "open_archive"]
+__all__ = ["CORRUPT_ENTRY", "DEFAULT_LIMITS", "Limits", "check_entries", "corrupt", "extract", "open_archive"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +35,9 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 _CHUNK = 1024 * 1024
+# What zipfile raises for an entry whose data does not match its headers (a bad CRC, a
+# local header naming another file, broken deflate data, data past its declared size).
+CORRUPT_ENTRY = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 
 def _entry_problem(info: zipfile.ZipInfo) -> str | None:
@@ -46,10 +51,11 @@ def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     parts = PurePosixPath(name).parts
     if ".." in parts:
         return "contains a '..' component"
-    mode = info.external_attr >> 16
-    if mode and stat.S_ISLNK(mode):
+    # Writers that record only permission bits (ZipFile.writestr among them) leave the type 0.
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if kind == stat.S_IFLNK:
         return "is a symbolic link"
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
         return "is not a regular file or directory"
     if info.flag_bits & 0x1:
         return "is encrypted"
@@ -153,8 +159,8 @@ def extract(zf: zipfile.ZipFile, target: str | os.PathLike[str], limits: Limits 
                 continue
             dest.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
             written = 0
-            with zf.open(info) as src, open(dest, "xb") as out:
-                while chunk := src.read(_CHUNK):
+            with _entry(zf, info, label) as src, open(dest, "xb") as out:
+                while chunk := _read(src, info, label):
                     written += len(chunk)
                     total += len(chunk)
                     if written > info.file_size or total > limits.max_total_size:
@@ -174,3 +180,24 @@ def extract(zf: zipfile.ZipFile, target: str | os.PathLike[str], limits: Limits 
         shutil.rmtree(root, ignore_errors=True)
         raise
     return root
+
+
+def corrupt(info: zipfile.ZipInfo, label: str, exc: BaseException) -> UnsafeArchive:
+    """The error for an entry whose data does not match its headers."""
+    where = "/" + info.filename.replace("~", "~0").replace("/", "~1")
+    message = f"entry {info.filename!r} is damaged or was tampered with: {exc}"
+    return UnsafeArchive([Problem(file=label, path=where, message=message)], f"{label} is refused:")
+
+
+def _entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> IO[bytes]:
+    try:
+        return zf.open(info)
+    except CORRUPT_ENTRY as exc:
+        raise corrupt(info, label, exc) from None
+
+
+def _read(src: IO[bytes], info: zipfile.ZipInfo, label: str) -> bytes:
+    try:
+        return src.read(_CHUNK)
+    except CORRUPT_ENTRY as exc:
+        raise corrupt(info, label, exc) from None

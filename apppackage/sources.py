@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Protocol
 
-from .archive import DEFAULT_LIMITS, Limits, open_archive
+from .archive import CORRUPT_ENTRY, DEFAULT_LIMITS, Limits, corrupt, open_archive
 from .errors import AppPackageError
 
 __all__ = ["ArchiveSource", "DirectorySource", "Source", "open_source"]
@@ -19,18 +19,16 @@ IGNORED_DIRS = frozenset(
         ".hg",
         ".svn",
         "__pycache__",
-        ".venv",
-        "venv",
         ".tox",
         ".nox",
         ".mypy_cache",
         ".ruff_cache",
         ".pytest_cache",
-        "dist",
-        "build",
-        ".eggs",
     }
 )
+# Virtualenvs and build output of a checkout: left out at its root only, since deeper
+# down a directory of these names is the application's own (a package called "build").
+IGNORED_ROOT_DIRS = frozenset({".venv", "venv", "dist", "build", ".eggs"})
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 
 
@@ -69,10 +67,12 @@ class DirectorySource:
         """Every regular file, sorted, leaving out VCS dirs, caches, virtualenvs and build output."""
         out = []
         for dirpath, dirnames, filenames in os.walk(self.location):
+            at_root = Path(dirpath) == self.location
             dirnames[:] = sorted(
                 d
                 for d in dirnames
                 if d not in IGNORED_DIRS
+                and not (at_root and d in IGNORED_ROOT_DIRS)
                 and not d.endswith(".egg-info")
                 and not (Path(dirpath, d) / "pyvenv.cfg").exists()
             )
@@ -108,7 +108,10 @@ class ArchiveSource:
         info = self._names.get(name)
         if info is None or info.is_dir():
             raise FileNotFoundError(f"{name} is not in {self.location.name}")
-        return self.zip.read(info)
+        try:
+            return self.zip.read(info)
+        except CORRUPT_ENTRY as exc:
+            raise corrupt(info, self.location.name, exc) from None
 
     def names(self) -> list[str]:
         return sorted(n for n, i in self._names.items() if not i.is_dir())
