@@ -6,9 +6,18 @@ import re
 import sys
 from typing import Any
 
-from .errors import InvalidDescription, Problem
+from .errors import InvalidDescription, Problem, pointer
 
-__all__ = ["from_pyproject", "merge_pyproject"]
+__all__ = ["from_pyproject", "locate_problems", "merge_pyproject"]
+
+# Where each description key that pyproject.toml can give is found in it (section 2.5).
+_ORIGINS = (
+    (("name",), "/project/name"),
+    (("version",), "/project/version"),
+    (("summary",), "/project/description"),
+    (("requires", "python"), "/project/requires-python"),
+    (("dependencies", "packages"), "/project/dependencies"),
+)
 
 
 def _toml_loads(text: str) -> dict[str, Any]:
@@ -53,3 +62,30 @@ def merge_pyproject(raw: dict[str, Any], pyproject: dict[str, Any]) -> dict[str,
         elif isinstance(value, dict) and isinstance(merged[key], dict):
             merged[key] = {**value, **merged[key]}
     return merged
+
+
+def locate_problems(
+    problems: list[Problem], raw: dict[str, Any], pyproject: dict[str, Any], file: str = "pyproject.toml"
+) -> list[Problem]:
+    """*problems* of a merged description, those in values taken from *pyproject* pointed at *file*."""
+    out = []
+    for problem in problems:
+        for keys, origin in _ORIGINS:
+            prefix = pointer(*keys)
+            inside = problem.path == prefix or problem.path.startswith(prefix + "/")
+            if inside and _has(pyproject, keys) and not _has(raw, keys):
+                problem = Problem(
+                    file=file, path=origin + problem.path[len(prefix) :], message=problem.message
+                )
+                break
+        out.append(problem)
+    return out
+
+
+def _has(document: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    node: Any = document
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True

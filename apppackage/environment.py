@@ -44,6 +44,16 @@ class HostPaths:
     site_packages: tuple[Path, ...] = ()
     server_packages: tuple[Path, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Absolute, so that the variables and sys.path stay right in a process that starts
+        # elsewhere (hooks and tasks run in data_path).
+        for name in ("root", "data_path", "tmp_path", "log_path", "config_file"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, Path(value).absolute())
+        for name in ("site_packages", "server_packages"):
+            object.__setattr__(self, name, tuple(Path(p).absolute() for p in getattr(self, name)))
+
     @classmethod
     def under(cls, root: str | os.PathLike[str], state: str | os.PathLike[str], **kwargs: Any) -> HostPaths:
         """Paths for a local run: ``data/``, ``tmp/``, ``logs/`` and ``config.yaml`` under *state*."""
@@ -145,6 +155,9 @@ def applied(env: Environment, *, isolated: bool = True) -> Iterator[Environment]
     saved_tempdir = tempfile.tempdir
     rest = interpreter_paths(sys.path) if isolated else [p for p in sys.path if p not in env.sys_path]
     sys.path[:] = [*env.sys_path, *rest]
+    # Variables of another application (or of the process that started this one) must not leak in.
+    for name in [k for k in os.environ if k.startswith("PYAPP_")]:
+        del os.environ[name]
     os.environ.update(env.variables)
     tempfile.tempdir = None
     importlib.invalidate_caches()

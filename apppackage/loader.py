@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._bootstrap import resolve, split_ref
+from ._bootstrap import split_ref
 from .errors import LoadError
 
 __all__ = ["load_object", "load_wsgi_app"]
@@ -24,18 +25,24 @@ def load_object(ref: str) -> Any:
     except ValueError as exc:
         raise LoadError(ref, str(exc)) from None
     try:
-        return resolve(ref)
+        obj = importlib.import_module(module)
     except ModuleNotFoundError as exc:
         if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
             raise LoadError(ref, f"no module named {exc.name!r} on the application's sys.path") from exc
         raise LoadError(ref, f"importing {module!r} failed: {exc}") from exc
-    except AttributeError as exc:
-        raise LoadError(ref, f"{module!r} has no attribute path {attrs!r} ({exc})") from exc
     except Exception as exc:
         last = traceback.extract_tb(exc.__traceback__)[-1]
         raise LoadError(
             ref, f"importing {module!r} raised {type(exc).__name__}: {exc} ({last.filename}:{last.lineno})"
         ) from exc
+    # Walked apart from the import: an AttributeError raised by the module's own code is not
+    # a missing attribute.
+    for attr in attrs.split("."):
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError as exc:
+            raise LoadError(ref, f"{module!r} has no attribute path {attrs!r} ({exc})") from exc
+    return obj
 
 
 def load_wsgi_app(ref: str, factory: bool, config: Mapping[str, Any] | None = None) -> WSGIApp:

@@ -94,13 +94,14 @@ class AppPackage:
             and isinstance(self.source, DirectorySource)
             and self.source.exists(PYPROJECT)
         ):
-            from ._pyproject import from_pyproject, merge_pyproject
+            from ._pyproject import from_pyproject, locate_problems, merge_pyproject
 
             try:
                 extra = from_pyproject(self.source.read_bytes(PYPROJECT).decode("utf-8"), PYPROJECT)
             except InvalidPackage as exc:
                 return list(exc.problems), [], {}
-            raw = merge_pyproject(raw, extra)
+            errors, warnings, clean = check_description(merge_pyproject(raw, extra), METADATA)
+            return locate_problems(errors, raw, extra, PYPROJECT), warnings, clean
         return check_description(raw, METADATA)
 
     @property
@@ -281,7 +282,7 @@ class AppPackage:
         if command is None:
             known = ", ".join(c.name for c in self.description.commands) or "none"
             raise AppPackageError(f"{self.name} has no command {name!r} (commands: {known})")
-        environment = env or self._env_for(host)
+        environment = self._env_for(host, env)
         return run_callable(
             environment, kind="command", ref=command.call, argument=list(argv), name=name,
             timeout=timeout, capture=capture, cwd=cwd,
@@ -335,7 +336,7 @@ class AppPackage:
             return None
         limit = timeout if timeout is not None else hook.timeout
         result = run_callable(
-            env or self._env_for(host),
+            self._env_for(host, env),
             kind="hook",
             ref=hook.call,
             argument=self.hook_context(name, host, config=config, **context),
@@ -364,14 +365,19 @@ class AppPackage:
         context = self.hook_context(name, host, config=config)
         context["task"] = context.pop("hook")
         result = run_callable(
-            env or self._env_for(host), kind="task", ref=task.call, argument=context,
+            self._env_for(host, env), kind="task", ref=task.call, argument=context,
             name=name, timeout=limit, cwd=host.data_path,
         )  # fmt: skip
         raise_for_result(result, hook=f"task {name}", release=self._release(), timeout=limit)
         return result
 
-    def _env_for(self, host: HostPaths | None) -> Environment:
+    def _env_for(self, host: HostPaths | None, env: Environment | None = None) -> Environment:
+        # The directories are created whenever the host is known, also for a given environment:
+        # a hook runs in data_path, and TMPDIR must exist.
+        if host is not None:
+            host.create_dirs(self.description)
+        if env is not None:
+            return env
         if host is None:
             raise AppPackageError("running the application's code needs host paths (see host_paths())")
-        host.create_dirs(self.description)
         return self.environment(host)
