@@ -134,7 +134,7 @@ def _main(argv: list[str]) -> int:
             return 1
         return 0
     if kind == "process":
-        return _exit_code(target(*payload.get("argument", [])))  # type: ignore[operator]
+        return _exit_code(target(*(payload.get("argument") or [])))  # type: ignore[operator]
     if kind == "serve":
         return _serve(target, payload.get("argument") or {})
     sys.stderr.write(f"pyapp: unknown kind {kind!r}\n")

@@ -103,7 +103,7 @@ def test_run_callable_stops_the_process_group_past_the_timeout(demo_dir: Path, h
     env = AppPackage(demo_dir).environment(host)
     host.create_dirs(AppPackage(demo_dir).description)
     context = {"config": {"mode": "sleep"}, "data_path": str(host.data_path)}
-    result = run_callable(env, kind="hook", ref="demo.hooks:behave", argument=context, timeout=2)
+    result = run_callable(env, kind="hook", ref="demo.hooks:behave", argument=context, timeout=3)
     assert result.timed_out and not result.ok
     hook_pid, child_pid = map(int, (host.data_path / "pids").read_text().split())
     assert wait_dead(hook_pid) and wait_dead(child_pid), "the whole process group is killed"
@@ -173,8 +173,12 @@ def test_a_failing_hook_raises_hook_failed(
 
 def test_a_hook_that_times_out_is_killed(demo_dir: Path, host: HostPaths) -> None:
     with pytest.raises(HookFailed) as info:
-        AppPackage(demo_dir).run_hook("install", host, config={"mode": "sleep"}, timeout=2)
-    assert (info.value.hook, info.value.cause) == ("install", "timed out after 2 s")
+        AppPackage(demo_dir).run_hook("install", host, config={"mode": "sleep"}, timeout=3)
+    assert (info.value.hook, info.value.release, info.value.cause) == (
+        "install",
+        "demo 2.1.0",
+        "timed out after 3 s",
+    )
     assert '"mode": "sleep"' in info.value.output
     hook_pid, child_pid = map(int, (host.data_path / "pids").read_text().split())
     assert wait_dead(hook_pid), "the hook's process is killed"
@@ -216,8 +220,8 @@ def test_a_failing_task_raises_hook_failed(demo_dir: Path, host: HostPaths, mode
 
 
 def test_a_task_that_times_out_is_killed(demo_dir: Path, host: HostPaths) -> None:
-    with pytest.raises(HookFailed, match="timed out after 2 s") as info:
-        AppPackage(demo_dir).run_task("job", host, config={"mode": "sleep"}, timeout=2)
+    with pytest.raises(HookFailed, match="timed out after 3 s") as info:
+        AppPackage(demo_dir).run_task("job", host, config={"mode": "sleep"}, timeout=3)
     assert info.value.hook == "task job"
     hook_pid, child_pid = map(int, (host.data_path / "pids").read_text().split())
     assert wait_dead(hook_pid) and wait_dead(child_pid)
@@ -240,6 +244,12 @@ def test_a_process_is_called_with_its_arguments(demo_dir: Path, host: HostPaths)
     result = run_callable(env, kind="process", ref=process.call or "", argument=args, name="worker")
     assert result.returncode == 0
     assert last_json(result) == ["--port", "8123"]
+
+
+def test_a_process_without_arguments(demo_dir: Path, host: HostPaths) -> None:
+    env = AppPackage(demo_dir).environment(host, process="worker")
+    result = run_callable(env, kind="process", ref="demo.worker:main", name="worker")
+    assert (result.returncode, last_json(result)) == (0, [])
 
 
 def test_the_payload_file_is_removed(demo_dir: Path, host: HostPaths) -> None:
