@@ -1,0 +1,62 @@
+"""Virtual hosts and path mounting for nginx, Apache 2.4 and lighttpd.
+
+The web server talks to each app's daemon directly and serves the app's static
+directories itself; the runtime is never on the request path.
+
+* :mod:`.model` — :class:`VirtualHost`, :class:`Mount`, :class:`Upstream`, :class:`StaticPath`;
+* :mod:`.routes` — :class:`Routes` (the table and its conflict rules), :class:`RouteStore`
+  (``<state dir>/state.json``);
+* :mod:`.daemon` — :func:`daemon_options`: how an app's waitress must be started;
+* :mod:`.detect` — :func:`detect`: which web server this host has;
+* :mod:`.server` — :class:`WebServer`: the runtime's own instance (render, test, swap,
+  reload, start, stop);
+* :mod:`.render` — configuration text, and include fragments for a system server.
+
+Typical use::
+
+    store = RouteStore(home / "webservers")
+    routes = store.update(lambda r: r.add_vhost(VirtualHost(name="main", port=8080))
+                          .mount(Mount(app="blog", vhost="main", prefix="/blog",
+                                       upstream=Upstream.unix(sock))))
+    installation = detect("auto")
+    if installation is not None:
+        WebServer(installation, home / "webservers" / installation.kind).activate(routes, start=True)
+    waitress.serve(app, **daemon_options(routes.mounts["blog"]))   # in the app's daemon
+"""
+
+from __future__ import annotations
+
+from .daemon import daemon_arguments, daemon_options
+from .detect import Installation, detect, find_installation
+from .errors import ConfigTestFailed, InvalidRoute, MountConflict, NoWebServer, ServerFailed, WebServerError
+from .model import KINDS, Mount, ServerKind, StaticPath, Upstream, VirtualHost, static_paths
+from .render import render_fragment
+from .routes import Routes, RouteStore
+from .server import Activation, ServerSettings, WebServer
+
+__all__ = [
+    "KINDS",
+    "Activation",
+    "ConfigTestFailed",
+    "Installation",
+    "InvalidRoute",
+    "Mount",
+    "MountConflict",
+    "NoWebServer",
+    "RouteStore",
+    "Routes",
+    "ServerFailed",
+    "ServerKind",
+    "ServerSettings",
+    "StaticPath",
+    "Upstream",
+    "VirtualHost",
+    "WebServer",
+    "WebServerError",
+    "daemon_arguments",
+    "daemon_options",
+    "detect",
+    "find_installation",
+    "render_fragment",
+    "static_paths",
+]

@@ -1,0 +1,140 @@
+"""Small process helpers for the managed web servers (Linux ``/proc`` where it helps)."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = [
+    "alive",
+    "children",
+    "cmdline",
+    "port_open",
+    "read_pid",
+    "spawn_detached",
+    "tail",
+    "wait_until",
+]
+
+_PROC = Path("/proc")
+
+# Started by a throw-away interpreter so the server is re-parented to init at once: it
+# outlives the caller, and the caller never has to reap it.
+_DETACH = """\
+import subprocess, sys
+with open(sys.argv[1], "ab") as log:
+    child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                             start_new_session=True, close_fds=True)
+print(child.pid)
+"""
+
+
+def spawn_detached(argv: Sequence[str], log: Path) -> int:
+    """Start *argv* in its own session with its output appended to *log*; its pid."""
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", _DETACH, str(log), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise OSError(f"cannot start {argv[0]}: {done.stderr.strip()}")
+    return int(done.stdout.strip())
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name is in parentheses and may contain spaces.
+    return text[text.rindex(")") + 2 :].split()
+
+
+def alive(pid: int) -> bool:
+    """Whether *pid* runs (a zombie, waiting for a parent that does not reap it, does not)."""
+    if _PROC.is_dir():
+        fields = _stat(pid)
+        return fields is not None and fields[0] not in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of *pid* (empty where ``/proc`` is missing)."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for entry in _PROC.iterdir():
+            if entry.name.isdigit():
+                fields = _stat(int(entry.name))
+                if fields is not None and fields[1] == str(pid) and fields[0] not in ("Z", "X"):
+                    found.add(int(entry.name))
+    return found
+
+
+def cmdline(pid: int) -> list[str]:
+    """The command line of *pid* (empty if unknown)."""
+    try:
+        raw = (_PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def read_pid(path: Path) -> int | None:
+    """The pid in a pid file, or None."""
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def port_open(address: str, port: int) -> bool:
+    """Whether something accepts TCP connections on *address*:*port*."""
+    ip = ipaddress.ip_address(address)
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    # A server listening on every address is reached on the loopback one.
+    host = ("::1" if ip.version == 6 else "127.0.0.1") if ip.is_unspecified else address
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Poll *condition* until it is true (True) or *timeout* seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def tail(path: Path, start: int = 0, limit: int = 4000) -> str:
+    """What *path* holds after byte *start*, at most its last *limit* characters."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read()
+    except OSError:
+        return ""
+    return data.decode(errors="replace")[-limit:]

@@ -1,0 +1,80 @@
+"""What an app's waitress daemon must be started with to sit behind the web server.
+
+The web servers pass each request's path unchanged and add ``X-Forwarded-For``,
+``X-Forwarded-Proto`` and ``X-Forwarded-Host`` (replacing whatever the client sent);
+the ``Host`` header is kept. The daemon then:
+
+* listens where the mount's upstream says (``unix_socket`` or ``host`` + ``port``);
+* strips the mount's prefix: ``url_prefix=<prefix>`` makes ``SCRIPT_NAME`` the prefix
+  and ``PATH_INFO`` the rest (a request for exactly ``/prefix`` has ``PATH_INFO`` "");
+* believes those three headers only from the web server: ``trusted_proxy`` is the
+  peer address waitress sees for it, ``localhost`` on a unix socket (waitress's name
+  for every unix-socket peer) and ``127.0.0.1`` / ``::1`` on a loopback port, with
+  ``trusted_proxy_count=1`` (only the last hop, the one the web server wrote) and
+  ``clear_untrusted_proxy_headers`` so nothing else gets through.
+
+The app then sees the client's address as ``REMOTE_ADDR``, the scheme (``https`` on a
+TLS virtual host) as ``wsgi.url_scheme`` and the host the client asked for.
+
+On a unix socket anyone who can connect is trusted, so the socket's mode matters:
+``600`` (owner only) is enough when the web server runs as the daemon's user. When the
+runtime runs as root, the web server's workers run as an unprivileged user (see
+:class:`~pyapp_runtime.webservers.server.ServerSettings`) and need ``666`` — or a
+shared group and ``660``, set by the caller — on a socket in a directory they can
+traverse.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import InvalidRoute
+from .model import Mount
+
+__all__ = ["PROXY_HEADERS", "daemon_arguments", "daemon_options"]
+
+PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "x-forwarded-proto")
+
+
+def daemon_options(mount: Mount, *, socket_perms: str | None = None) -> dict[str, str | int | bool]:
+    """Keyword arguments for ``waitress.serve(app, **options)`` serving *mount* behind a web server.
+
+    *socket_perms* (octal text, unix sockets only) defaults to ``600``, or ``666`` when
+    this process runs as root (the web server's workers then run as another user).
+    Raises :class:`InvalidRoute` for a static-only mount: it needs no daemon.
+    """
+    upstream = mount.upstream
+    if upstream is None:
+        raise InvalidRoute(
+            f"/mounts/{mount.app}/upstream",
+            f"app {mount.app!r} is mounted as static-only: the web server serves it and it needs no daemon",
+        )
+    options: dict[str, str | int | bool] = {}
+    if upstream.socket is not None:
+        options["unix_socket"] = upstream.socket
+        options["unix_socket_perms"] = socket_perms or ("666" if os.geteuid() == 0 else "600")
+        options["trusted_proxy"] = "localhost"
+    else:
+        assert upstream.host is not None and upstream.port is not None
+        options["host"] = upstream.host
+        options["port"] = upstream.port
+        # A loopback connection comes from 127.0.0.1 whatever 127.x address it goes to.
+        options["trusted_proxy"] = "::1" if ":" in upstream.host else "127.0.0.1"
+    options["trusted_proxy_headers"] = " ".join(PROXY_HEADERS)
+    options["trusted_proxy_count"] = 1
+    options["clear_untrusted_proxy_headers"] = True
+    if mount.prefix != "/":
+        options["url_prefix"] = mount.prefix
+    return options
+
+
+def daemon_arguments(mount: Mount, *, socket_perms: str | None = None) -> list[str]:
+    """The same options as ``waitress-serve`` command-line arguments (before ``module:app``)."""
+    args = []
+    for key, value in daemon_options(mount, socket_perms=socket_perms).items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + flag[2:])
+        else:
+            args.append(f"{flag}={value}")
+    return args

@@ -1,0 +1,415 @@
+"""The runtime's own web server instance: render, test, swap in, start, reload, stop.
+
+Everything lives under one directory (``<state dir>/<kind>/``)::
+
+    configs/<generation>/   one rendered configuration each (kept: the last few)
+    live -> configs/<gen>   the configuration the server runs, replaced atomically
+    logs/ run/ tmp/ empty/  error and access logs, pid file, temp files, the 404 root
+
+:meth:`WebServer.activate` renders a new generation, runs the server's own test on it
+(``nginx -t``, ``apache2 -t``, ``lighttpd -tt``), and only if it passes points ``live``
+at it (``os.replace`` of a symlink) and reloads a running server gracefully (nginx
+SIGHUP, Apache SIGUSR1 = ``-k graceful``, lighttpd SIGUSR1 = graceful restart, 1.4.46+).
+A refused configuration never becomes live; a reload that fails puts the previous
+configuration back and brings the server up on it.
+
+The server runs in the foreground of its own session, detached from the caller (it
+outlives it), as the calling user; started as root its workers switch to
+:attr:`ServerSettings.worker_user`. It serves nothing without virtual hosts, so an
+activation with none stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import grp
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _proc
+from ._context import RenderContext
+from ._plan import plan
+from .detect import Installation
+from .errors import ConfigTestFailed, ServerFailed
+from .render import CONFIG_FILES, render_files, render_fragment
+from .routes import Routes
+
+__all__ = ["Activation", "ServerSettings", "WebServer"]
+
+_LISTENS = "listens.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    """How the managed instance runs.
+
+    ``workers``: nginx worker processes / Apache start servers (lighttpd runs one process);
+    ``worker_user``: the user the workers switch to when the server is started as root
+    (default ``www-data`` if it exists, else ``nobody``; ignored otherwise);
+    ``keep_configs``: rendered generations kept besides the live one.
+    """
+
+    workers: int = 1
+    worker_user: str | None = None
+    access_log: bool = True
+    start_timeout: float = 20.0
+    reload_timeout: float = 30.0
+    stop_timeout: float = 10.0
+    keep_configs: int = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activation:
+    """What :meth:`WebServer.activate` did: the live main configuration file, the one it
+    replaced, and whether the running server was reloaded (or stopped: nothing to serve)."""
+
+    config: Path
+    previous: Path | None
+    reloaded: bool
+    stopped: bool = False
+
+
+class WebServer:
+    """One web server instance of *installation*'s kind, kept in *directory*."""
+
+    def __init__(
+        self,
+        installation: Installation,
+        directory: str | os.PathLike[str],
+        settings: ServerSettings | None = None,
+    ) -> None:
+        self.installation = installation
+        self.kind = installation.kind
+        self.settings = settings or ServerSettings()
+        self.directory = Path(directory).absolute()
+        self.configs = self.directory / "configs"
+        self.live = self.directory / "live"
+        self.logs = self.directory / "logs"
+        self.run_dir = self.directory / "run"
+        self.tmp = self.directory / "tmp"
+        self.empty = self.directory / "empty"
+        self.config_name = CONFIG_FILES[self.kind]
+        self.error_log = self.logs / "error.log"
+        self.console_log = self.logs / "console.log"
+        self.pid_file = (
+            self.run_dir
+            / {"nginx": "nginx.pid", "apache": "httpd.pid", "lighttpd": "lighttpd.pid"}[self.kind]
+        )
+
+    def __repr__(self) -> str:
+        return f"WebServer({self.kind!r}, {str(self.directory)!r})"
+
+    # -- identity and layout -----------------------------------------------
+    def worker_identity(self) -> tuple[str, str] | None:
+        """(user, group) the workers run as when the server is started as root, else None."""
+        if os.geteuid() != 0:
+            return None
+        names = [self.settings.worker_user] if self.settings.worker_user else ["www-data", "nobody"]
+        for name in names:
+            try:
+                entry = pwd.getpwnam(name)
+            except KeyError:
+                continue
+            return name, grp.getgrgid(entry.pw_gid).gr_name
+        raise ServerFailed(self.kind, "setup", f"no user {' or '.join(names)} to run the workers as root")
+
+    def _prepare(self) -> None:
+        for path in (self.configs, self.logs, self.run_dir, self.tmp, self.empty):
+            path.mkdir(parents=True, exist_ok=True)
+        for path in (self.directory, self.configs, self.empty):
+            path.chmod(0o755)
+        identity = self.worker_identity()
+        if identity is not None and self.kind == "lighttpd":
+            # lighttpd re-reads its configuration and reopens its files as the worker user
+            # on a graceful restart.
+            uid, gid = pwd.getpwnam(identity[0]).pw_uid, grp.getgrnam(identity[1]).gr_gid
+            for path in (self.logs, self.run_dir, self.tmp):
+                os.chown(path, uid, gid)
+                for child in path.iterdir():
+                    os.chown(child, uid, gid, follow_symlinks=False)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    # -- configurations ----------------------------------------------------
+    def live_config(self) -> Path | None:
+        """The live main configuration file (through the ``live`` link), or None."""
+        target = self.live / self.config_name
+        return target if target.exists() else None
+
+    def render(self, routes: Routes) -> Path:
+        """Write a new configuration generation for *routes*; its main file."""
+        self._prepare()
+        generation = self.configs / f"{time.time_ns():020d}-{os.getpid()}"
+        generation.mkdir(mode=0o755)
+        ctx = RenderContext(
+            installation=self.installation,
+            config_dir=generation,
+            logs=self.logs,
+            run=self.run_dir,
+            tmp=self.tmp,
+            empty=self.empty,
+            user=self.worker_identity(),
+            workers=self.settings.workers,
+            access_log=self.settings.access_log,
+        )
+        for name, text in render_files(routes, ctx).items():
+            (generation / name).write_text(text, encoding="utf-8")
+            (generation / name).chmod(0o644)
+        listens = [[block.address, block.port] for block in plan(routes)]
+        (generation / _LISTENS).write_text(json.dumps(listens), encoding="utf-8")
+        return generation / self.config_name
+
+    def _test_command(self, config: Path) -> list[str]:
+        binary = self.installation.binary
+        if self.kind == "nginx":
+            return [binary, "-t", "-p", str(self.directory), *self._early_log(), "-c", str(config)]
+        if self.kind == "apache":
+            return [binary, "-t", "-f", str(config)]
+        return [binary, "-tt", "-f", str(config)]
+
+    def _early_log(self) -> list[str]:
+        # nginx opens its compiled-in error log before reading the configuration; -e (1.19.5+)
+        # moves it, so an unprivileged run does not complain about /var/log/nginx.
+        return ["-e", str(self.error_log)] if self.installation.version >= (1, 19, 5) else []
+
+    def check(self, config: Path) -> str:
+        """Run the server's own configuration test on *config*; its output (warnings).
+
+        Raises :class:`ConfigTestFailed` with the server's message when the test fails
+        (for lighttpd also on an unknown configuration key, which it only warns about).
+        """
+        try:
+            done = subprocess.run(
+                self._test_command(config), capture_output=True, text=True, timeout=120, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConfigTestFailed(
+                self.kind, str(config), f"the configuration test could not run: {exc}"
+            ) from exc
+        output = (done.stdout + done.stderr).strip()
+        if done.returncode != 0 or (self.kind == "lighttpd" and "unknown config-key" in output):
+            raise ConfigTestFailed(self.kind, str(config), output or f"exit status {done.returncode}")
+        return output
+
+    def _swap(self, generation: Path) -> None:
+        link = self.directory / f".live-{os.getpid()}-{time.time_ns()}"
+        link.symlink_to(generation.relative_to(self.directory))
+        os.replace(link, self.live)
+
+    def _live_generation(self) -> Path | None:
+        return self.live.resolve() if self.live.is_symlink() else None
+
+    def _prune(self) -> None:
+        live = self._live_generation()
+        generations = sorted((p for p in self.configs.iterdir() if p.is_dir()), key=lambda p: p.name)
+        for old in [p for p in generations if p != live][: -self.settings.keep_configs or None]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def activate(self, routes: Routes, *, start: bool = False) -> Activation:
+        """Render, test and swap in *routes*; reload the server if it runs (or start it if *start*).
+
+        Raises :class:`ConfigTestFailed` (nothing changed) or :class:`ServerFailed` (the
+        reload failed: the previous configuration is live and serving again).
+        """
+        with self._locked():
+            config = self.render(routes)
+            self.check(config)
+            previous = self._live_generation()
+            self._swap(config.parent)
+            self._prune()
+            has_hosts = bool(routes.vhosts)
+            running = self._pid() is not None
+            if running and not has_hosts:
+                self._stop(graceful=True)
+                return Activation(config=config, previous=previous, reloaded=False, stopped=True)
+            if running:
+                try:
+                    self._reload()
+                except ServerFailed:
+                    self._restore(previous)
+                    raise
+                return Activation(config=config, previous=previous, reloaded=True)
+            if start and has_hosts:
+                self._start()
+            return Activation(config=config, previous=previous, reloaded=False)
+
+    def _restore(self, previous: Path | None) -> None:
+        if previous is None:
+            return
+        self._swap(previous)
+        with contextlib.suppress(ServerFailed):
+            if self._pid() is None:
+                self._start()
+            else:
+                self._reload()
+
+    # -- process control ---------------------------------------------------
+    def _pid(self) -> int | None:
+        pid = _proc.read_pid(self.pid_file)
+        if pid is None or not _proc.alive(pid):
+            return None
+        # A stale pid file may name a reused pid: only a process started on our config counts.
+        args = _proc.cmdline(pid)
+        if args and not any(str(self.live) in arg for arg in args):
+            return None
+        return pid
+
+    def pid(self) -> int | None:
+        """The server's main process id, or None when it is not running."""
+        return self._pid()
+
+    def is_running(self) -> bool:
+        return self._pid() is not None
+
+    def _start_command(self) -> list[str]:
+        binary, config = self.installation.binary, str(self.live / self.config_name)
+        if self.kind == "nginx":
+            return [binary, "-p", str(self.directory), *self._early_log(), "-c", config]
+        if self.kind == "apache":
+            return [binary, "-f", config, "-DFOREGROUND"]
+        return [binary, "-D", "-f", config]
+
+    def _listens(self) -> list[tuple[str, int]]:
+        try:
+            raw = json.loads((self.live / _LISTENS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [(str(address), int(port)) for address, port in raw]
+
+    def _log_marks(self) -> tuple[int, int]:
+        sizes = []
+        for path in (self.console_log, self.error_log):
+            try:
+                sizes.append(path.stat().st_size)
+            except OSError:
+                sizes.append(0)
+        return sizes[0], sizes[1]
+
+    def _logs_since(self, marks: tuple[int, int]) -> str:
+        parts = [_proc.tail(self.console_log, marks[0]).strip(), _proc.tail(self.error_log, marks[1]).strip()]
+        return "\n".join(p for p in parts if p)
+
+    def start(self) -> int:
+        """Start the server on the live configuration (no-op if it runs); its pid."""
+        with self._locked():
+            return self._start()
+
+    def _start(self) -> int:
+        running = self._pid()
+        if running is not None:
+            return running
+        if self.live_config() is None:
+            raise ServerFailed(
+                self.kind, "start", "there is no live configuration yet: activate the routes first"
+            )
+        self._prepare()
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_file.unlink()
+        marks = self._log_marks()
+        try:
+            pid = _proc.spawn_detached(self._start_command(), self.console_log)
+        except OSError as exc:
+            raise ServerFailed(self.kind, "start", str(exc)) from exc
+        listens = self._listens()
+
+        def ready() -> bool:
+            if not _proc.alive(pid):
+                return True
+            return _proc.read_pid(self.pid_file) == pid and all(_proc.port_open(a, p) for a, p in listens)
+
+        finished = _proc.wait_until(ready, self.settings.start_timeout)
+        if not _proc.alive(pid):
+            raise ServerFailed(self.kind, "start", "the server exited", self._logs_since(marks))
+        if not finished:
+            self._kill(pid)
+            raise ServerFailed(
+                self.kind,
+                "start",
+                f"not listening after {self.settings.start_timeout:g}s",
+                self._logs_since(marks),
+            )
+        return pid
+
+    def reload(self) -> None:
+        """Make the running server load the live configuration, gracefully; waits until it has."""
+        with self._locked():
+            self._reload()
+
+    def _reload(self) -> None:
+        pid = self._pid()
+        if pid is None:
+            raise ServerFailed(self.kind, "reload", "the server is not running")
+        marks = self._log_marks()
+        timeout = self.settings.reload_timeout
+        if self.kind == "lighttpd":
+            # A graceful restart keeps the process; it logs "server started" when done.
+            os.kill(pid, signal.SIGUSR1)
+            done = _proc.wait_until(
+                lambda: not _proc.alive(pid) or "server started" in _proc.tail(self.error_log, marks[1]),
+                timeout,
+            )
+        else:
+            # The master starts workers on the new configuration and lets the old ones finish.
+            old = _proc.children(pid)
+            os.kill(pid, signal.SIGHUP if self.kind == "nginx" else signal.SIGUSR1)
+
+            def renewed() -> bool:
+                if not _proc.alive(pid) or "[emerg]" in _proc.tail(self.error_log, marks[1]):
+                    return True
+                now = _proc.children(pid)
+                return bool(now) and not (now & old)
+
+            done = _proc.wait_until(renewed, timeout)
+        if not _proc.alive(pid):
+            raise ServerFailed(self.kind, "reload", "the server exited", self._logs_since(marks))
+        if self.kind == "nginx" and "[emerg]" in _proc.tail(self.error_log, marks[1]):
+            raise ServerFailed(
+                self.kind, "reload", "nginx kept its old configuration", self._logs_since(marks)
+            )
+        if not done:
+            raise ServerFailed(self.kind, "reload", f"not done after {timeout:g}s", self._logs_since(marks))
+        listens = self._listens()
+        if not _proc.wait_until(lambda: all(_proc.port_open(a, p) for a, p in listens), timeout):
+            raise ServerFailed(self.kind, "reload", "not listening on every address", self._logs_since(marks))
+
+    def stop(self, *, graceful: bool = False) -> None:
+        """Stop the server (no-op if it is not running); *graceful* lets requests in progress finish."""
+        with self._locked():
+            self._stop(graceful=graceful)
+
+    def _stop(self, *, graceful: bool) -> None:
+        pid = self._pid()
+        if pid is None:
+            return
+        graceful_signal = {"nginx": signal.SIGQUIT, "apache": signal.SIGWINCH, "lighttpd": signal.SIGINT}
+        os.kill(pid, graceful_signal[self.kind] if graceful else signal.SIGTERM)
+        if not _proc.wait_until(lambda: not _proc.alive(pid), self.settings.stop_timeout):
+            self._kill(pid)
+
+    def _kill(self, pid: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        _proc.wait_until(lambda: not _proc.alive(pid), 5.0)
+
+    # -- system servers ----------------------------------------------------
+    def fragment(self, routes: Routes) -> str:
+        """The virtual hosts of *routes* as an include file for a system server of this kind."""
+        self._prepare()
+        return render_fragment(self.kind, routes, empty_dir=str(self.empty))
