@@ -201,9 +201,40 @@ def _matching_form(error: Any) -> list[Any]:
     return matching[0]
 
 
+def _key_problems(node: Any, parts: list[Any]) -> list[tuple[list[Any], str]]:
+    """Mapping keys that are not strings (YAML reads ``1:``, ``on:`` or ``null:`` as such)."""
+    found: list[tuple[list[Any], str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                hint = " (YAML reads yes, no, on and off as booleans)" if isinstance(key, bool) else ""
+                found.append(
+                    ([*parts, key], f"a key must be a string, not {_type_name(key)}: quote it{hint}")
+                )
+            found += _key_problems(value, [*parts, key])
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _key_problems(value, [*parts, i])
+    return found
+
+
+def _string_keys(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _string_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_string_keys(v) for v in node]
+    return node
+
+
 def schema_problems(kind: str, document: Any, file: str) -> list[Problem]:
     """Validate *document* against the *kind* schema; return every problem, in document order."""
     found: dict[tuple[str, str], Problem] = {}
+    # JSON Schema knows only string keys: report the others, then validate with them as text.
+    for parts, message in _key_problems(document, []):
+        where = pointer(*parts)
+        found[(where, message)] = Problem(file=file, path=where, message=message)
+    if found:
+        document = _string_keys(document)
     for error in _validator(kind).iter_errors(document):
         for parts, message in _describe_all(error):
             where = pointer(*parts)

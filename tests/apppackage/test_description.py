@@ -21,8 +21,10 @@ from apppackage.description import (
     check_description,
     cron_problem,
 )
+from apppackage.schema import load_schema
 
 MINIMAL = {"pyapp": "1.0", "name": "mini", "version": "0.1"}
+KEYS = load_schema("metadata")["properties"]
 
 
 def where(problems: list[Any]) -> dict[str, str]:
@@ -328,3 +330,16 @@ def test_package_names_follow_the_pattern() -> None:
         assert check_description({**MINIMAL, "name": name})[0] == [], name
     for name in ("My-App", "-x", "", "a b", "x" * 65):
         assert [p.path for p in check_description({**MINIMAL, "name": name})[0]] == ["/name"], name
+
+
+def test_keys_yaml_reads_as_booleans_or_numbers_are_reported_not_a_crash() -> None:
+    raw = load_yaml('pyapp: "1.0"\nname: x\nversion: "1"\non: true\ncommands:\n  1: a:b\n', "metadata.yaml")
+    problems = [str(p) for p in check_description(raw)[0]]
+    assert problems == [
+        "metadata.yaml:/True: a key must be a string, not a boolean: quote it "
+        "(YAML reads yes, no, on and off as booleans)",
+        f"metadata.yaml:/True: unknown key 'True' (expected one of: {', '.join(sorted(KEYS))})",
+        "metadata.yaml:/commands/1: a key must be a string, not a number: quote it",
+    ]
+    raw = load_yaml('pyapp: "1.0"\nname: x\nversion: "1"\ncommands:\n  "1": a:b\n', "metadata.yaml")
+    assert check_description(raw)[0] == []
