@@ -131,11 +131,9 @@ class AppPackage:
         from ._yaml import load_yaml
 
         file = self.description.config_file
-        if not self.source.exists(file):
-            if self.description.config is not None:
-                raise InvalidPackage(
-                    [Problem(file=METADATA, path="/config", message=f"{file} does not exist in the package")]
-                )
+        if not self._is_file(file):
+            if self.description.config is not None or self.source.exists(file):
+                raise InvalidPackage([self._missing(file, "config")])
             return ConfigSpec()
         return ConfigSpec.from_dict(load_yaml(self.source.read_bytes(file), file), file)
 
@@ -147,41 +145,44 @@ class AppPackage:
         description = Description.from_dict(clean)
         problems = self._layout_problems(description)
         file = description.config_file
-        if self.source.exists(file):
+        if self._is_file(file):
             from ._yaml import load_yaml
 
             try:
                 problems += check_config_spec(load_yaml(self.source.read_bytes(file), file), file)
             except InvalidPackage as exc:
                 problems += exc.problems
-        if self.source.exists(RECORD):
+        if self._is_file(RECORD):
             _, record_problems = parse_record(self.source.read_bytes(RECORD).decode("utf-8", "replace"))
             problems += record_problems
         return problems
 
+    def _is_file(self, name: str) -> bool:
+        return self.source.exists(name) and not self.source.is_dir(name)
+
+    def _missing(self, what: str, *parts: object, directory: bool = False) -> Problem:
+        if directory:
+            hint = " (expected a directory)"
+        else:
+            hint = " (expected a file, found a directory)" if self.source.is_dir(what) else ""
+        return Problem(
+            file=METADATA, path=pointer(*parts), message=f"{what} does not exist in the package{hint}"
+        )
+
     def _layout_problems(self, d: Description) -> list[Problem]:
         problems = []
-
-        def missing(what: str, *parts: object, directory: bool = False) -> None:
-            problems.append(
-                Problem(
-                    file=METADATA,
-                    path=pointer(*parts),
-                    message=f"{what} does not exist in the package"
-                    + (" (expected a directory)" if directory else ""),
-                )
-            )
-
         for i, p in enumerate(d.paths):
             if not self.source.is_dir(p):
-                missing(p, "paths", i, directory=True)
-        if d.config is not None and not self.source.exists(d.config):
-            missing(d.config, "config")
-        if d.dependencies.requirements and not self.source.exists(d.dependencies.requirements):
-            missing(d.dependencies.requirements, "dependencies", "requirements")
+                problems.append(self._missing(p, "paths", i, directory=True))
+        config = d.config_file
+        if (d.config is not None or self.source.exists(config)) and not self._is_file(config):
+            problems.append(self._missing(config, "config"))
+        requirements = d.dependencies.requirements
+        if requirements and not self._is_file(requirements):
+            problems.append(self._missing(requirements, "dependencies", "requirements"))
         for s in d.static:
             if not self.source.is_dir(s.dir):
-                missing(s.dir, "static", s.url, directory=True)
+                problems.append(self._missing(s.dir, "static", s.url, directory=True))
         return problems
 
     def check(self) -> Description:
@@ -195,7 +196,7 @@ class AppPackage:
 
     def verify(self) -> list[Problem]:
         """Check every file against ``RECORD`` (section 2.3); name each mismatch."""
-        if not self.source.exists(RECORD):
+        if not self._is_file(RECORD):
             return [Problem(file=RECORD, path="", message="is missing: build the package to create it")]
         record, problems = parse_record(self.source.read_bytes(RECORD).decode("utf-8", "replace"))
         actual = {}

@@ -112,6 +112,24 @@ def test_a_path_that_is_a_file_is_not_a_directory(
     ]
 
 
+def test_a_directory_where_a_file_belongs(
+    tmp_path: Path, package_factory: Any, zip_factory: Any, demo_metadata: dict[str, Any]
+) -> None:
+    demo_metadata["config"] = "conf"
+    demo_metadata["dependencies"] = {"requirements": "deps"}
+    root = package_factory(tmp_path / "p", demo_metadata, files={"conf/settings.yaml": "fields: {}\n"})
+    expected = [
+        "metadata.yaml:/config: conf does not exist in the package (expected a file, found a directory)",
+        "metadata.yaml:/dependencies/requirements: deps does not exist in the package "
+        "(expected a file, found a directory)",
+    ]
+    for path in (root, zip_factory(root, tmp_path / "p.pyapp")):
+        with AppPackage(path) as pkg:
+            assert [str(p) for p in pkg.validate()] == expected
+            with pytest.raises(InvalidPackage, match="expected a file, found a directory"):
+                pkg.config_spec  # noqa: B018
+
+
 def test_a_missing_named_config_spec(
     tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
 ) -> None:
