@@ -1,8 +1,8 @@
 """Safe YAML reading for package files (spec section 2.4).
 
-Only the YAML core types are read: no tags, no anchors or aliases (they make
-"billion laughs" documents possible), no duplicate keys, no documents larger than
-:data:`MAX_YAML_BYTES`.
+Only the YAML core types are read: no tags, no dates, no anchors or aliases (they
+make "billion laughs" documents possible), no duplicate keys, no documents larger
+than :data:`MAX_YAML_BYTES`.
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ def _make_loader() -> Any:
                 raise yaml.constructor.ConstructorError(
                     None, None, "anchors (&name) are not allowed", event.start_mark
                 )
+            # Explicit tags, standard ones (!!str) included: the plain YAML types need none.
+            tag = getattr(event, "tag", None)
+            if tag is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"tag {tag!r} is not allowed", event.start_mark
+                )
             return super().compose_node(parent, index)
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
@@ -74,6 +80,14 @@ def _make_loader() -> Any:
 
     Loader.add_multi_constructor("!", refuse_tag)
     Loader.add_multi_constructor("tag:", refuse_tag)
+
+    # No key of the specification takes a date: a plain 2024-01-31 is a mistake (section 2.4).
+    def refuse_timestamp(loader: Any, node: Any) -> Any:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is read as a date: quote it", node.start_mark
+        )
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", refuse_timestamp)
     return Loader
 
 

@@ -36,8 +36,21 @@ def test_core_types_are_read() -> None:
     assert load_yaml("\ufeffa: 1\n".encode(), "f.yaml") == {"a": 1}
 
 
-def test_explicit_standard_tags_are_allowed() -> None:
-    assert load_yaml('a: !!str 10\nb: !!int "7"\n', "f.yaml") == {"a": "10", "b": 7}
+def test_explicit_standard_tags_are_refused_too() -> None:
+    assert (
+        refusal("a: !!str 10\n")
+        == "invalid YAML: line 1, column 4: tag 'tag:yaml.org,2002:str' is not allowed"
+    )
+    assert refusal("a:\n  b: !!map {x: 1}\n") == (
+        "invalid YAML: line 2, column 6: tag 'tag:yaml.org,2002:map' is not allowed"
+    )
+
+
+def test_dates_are_refused_quoted_they_are_strings() -> None:
+    assert refusal('pyapp: "1.0"\nreleased: 2024-01-31\n') == (
+        "invalid YAML: line 2, column 11: '2024-01-31' is read as a date: quote it"
+    )
+    assert load_yaml('released: "2024-01-31"\n', "f.yaml") == {"released": "2024-01-31"}
 
 
 @pytest.mark.parametrize(
