@@ -515,12 +515,29 @@ def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
             reason = cron_problem(cron)
             if reason:
                 add(reason, "tasks", name, "cron")
+    for name, proc in mapping(raw.get("processes")).items():
+        args = mapping(proc).get("args")
+        if mapping(proc).get("port") is True or not isinstance(args, list):
+            continue
+        for i, arg in enumerate(args):
+            if isinstance(arg, str) and "{port}" in arg:
+                add("uses {port}, but the process gets no port: add port: true", "processes", name, "args", i)
+    for url in mapping(raw.get("static")):
+        if isinstance(url, str) and {".", ".."} & set(url.split("/")):
+            add("a URL path must not have '.' or '..' segments", "static", url)
     variables: dict[str, str] = {}
     for name, service in mapping(raw.get("services")).items():
         variable = mapping(service).get("variable", f"PYAPP_SERVICE_{_env_name(str(name))}")
         if not isinstance(variable, str):
             continue
-        if variable in variables:
+        if variable in _RESERVED_VARIABLES or variable.startswith(("PYAPP_WRITABLE_", "PYTHON")):
+            add(
+                f"variable {variable} is set by the host for another purpose (section 5.3): choose another",
+                "services",
+                name,
+                "variable",
+            )
+        elif variable in variables:
             add(
                 f"variable {variable} is already used by service {variables[variable]!r}",
                 "services",
@@ -530,6 +547,15 @@ def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
         variables[variable] = name
     return problems
 
+
+# The variables of section 5.3 that a service must not take.
+_RESERVED_VARIABLES = frozenset(
+    {
+        "PYAPP_NAME", "PYAPP_VERSION", "PYAPP_ROOT", "PYAPP_CONFIG_FILE", "PYAPP_DATA_PATH", "PYAPP_TMP_PATH",
+        "TMPDIR", "PYAPP_LOG_PATH", "PYAPP_PROCESS", "PYAPP_PORT", "PYAPP_SOCKET", "PYAPP_MOUNT_PATH",
+        "SCRIPT_NAME",
+    }
+)  # fmt: skip
 
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]

@@ -343,3 +343,33 @@ def test_keys_yaml_reads_as_booleans_or_numbers_are_reported_not_a_crash() -> No
     ]
     raw = load_yaml('pyapp: "1.0"\nname: x\nversion: "1"\ncommands:\n  "1": a:b\n', "metadata.yaml")
     assert check_description(raw)[0] == []
+
+
+@pytest.mark.parametrize(
+    "variable", ["PYAPP_NAME", "TMPDIR", "SCRIPT_NAME", "PYAPP_PORT", "PYAPP_WRITABLE_UPLOADS", "PYTHONPATH"]
+)
+def test_a_service_must_not_take_a_variable_the_host_sets(variable: str) -> None:
+    raw = {**MINIMAL, "services": {"db": {"type": "postgresql", "variable": variable}}}
+    assert where(check_description(raw)[0]) == {
+        "/services/db/variable": f"variable {variable} is set by the host for another purpose (section 5.3): "
+        "choose another"
+    }
+
+
+def test_port_in_args_needs_a_port() -> None:
+    raw = {
+        **MINIMAL,
+        "commands": {"serve": "a:b"},
+        "processes": {
+            "ok": {"call": "a:b", "args": ["--port={port}"], "port": True},
+            "bad": {"command": "serve", "args": ["--bind", "127.0.0.1:{port}"]},
+        },
+    }
+    assert where(check_description(raw)[0]) == {
+        "/processes/bad/args/1": "uses {port}, but the process gets no port: add port: true"
+    }
+
+
+def test_static_url_paths_have_no_dot_segments() -> None:
+    raw = {**MINIMAL, "static": {"/static": "s", "/a/../b": "s", "/./x/": "s", "/v1.2/.well-known": "s"}}
+    assert sorted(where(check_description(raw)[0])) == ["/static/~1.~1x~1", "/static/~1a~1..~1b"]
