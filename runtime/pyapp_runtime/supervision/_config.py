@@ -13,13 +13,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import shlex
 import sys
 from pathlib import Path
 
 from .spec import ProcessSpec
 
-__all__ = ["EXEC_SCRIPT", "program_command", "render_program", "render_supervisord", "spec_payload"]
+__all__ = [
+    "EXEC_SCRIPT",
+    "is_payload_of",
+    "payload_name",
+    "program_command",
+    "render_program",
+    "render_supervisord",
+    "spec_payload",
+    "write_private",
+]
 
 EXEC_SCRIPT = Path(__file__).with_name("_exec.py")
 
@@ -70,7 +81,13 @@ def spec_payload(spec: ProcessSpec) -> bytes:
 
 
 def payload_name(spec: ProcessSpec, payload: bytes) -> str:
+    """``<program>.<16 hex digits of its sha256>.json``."""
     return f"{spec.program}.{hashlib.sha256(payload).hexdigest()[:16]}.json"
+
+
+def is_payload_of(filename: str, program: str) -> bool:
+    """Whether *filename* is a :func:`payload_name` of *program*."""
+    return re.fullmatch(re.escape(program) + r"\.[0-9a-f]{16}\.json", filename) is not None
 
 
 def program_command(payload_path: Path, python: str | None = None) -> list[str]:
@@ -112,3 +129,16 @@ def render_program(spec: ProcessSpec, payload_path: Path, *, python: str | None 
             f"stderr_logfile_backups = {spec.log_backups}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace *path* atomically with *data*, owner-only."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -35,7 +35,7 @@ from . import _config
 from ._rpc import server_proxy
 from .errors import NoSuchProgram, ProcessFailed, SupervisionError, SupervisorNotRunning
 from .spec import ProcessSpec
-from .status import ProcessStatus, read_tail
+from .status import ProcessStatus, pid_alive, read_tail
 
 __all__ = ["SUN_PATH_MAX", "Supervisor", "UpdateResult"]
 
@@ -54,19 +54,6 @@ _ALREADY_ADDED = 90
 _SUPERVISORD_RUNNING = 1  # getState()["statecode"]
 
 UpdateResult = Literal["added", "changed", "unchanged"]
-
-
-def _write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace *path* atomically with *data*, owner-only."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _daemon_environ() -> dict[str, str]:
@@ -118,7 +105,7 @@ class Supervisor:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.state_dir.chmod(0o700)
         text = _config.render_supervisord(self.state_dir, self.socket_path)
-        _write(self.config_file, text.encode("utf-8"))
+        _config.write_private(self.config_file, text.encode("utf-8"))
         # supervisord opens its log before it applies its umask: create it owner-only.
         os.close(os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
 
@@ -187,7 +174,7 @@ class Supervisor:
         with contextlib.suppress(SupervisorNotRunning):
             self._call("shutdown")
         deadline = time.monotonic() + timeout
-        while _alive(pid):
+        while pid_alive(pid):
             if time.monotonic() > deadline:
                 raise SupervisionError(
                     f"{self.config_file}: supervisord (pid {pid}) did not exit in {timeout:g} s"
@@ -223,9 +210,9 @@ class Supervisor:
         with self._locked():
             payload = _config.spec_payload(spec)
             payload_path = self.programs_dir / _config.payload_name(spec, payload)
-            _write(payload_path, payload)
+            _config.write_private(payload_path, payload)
             conf = _config.render_program(spec, payload_path, python=self.python)
-            _write(self.programs_dir / f"{spec.program}.conf", conf.encode("utf-8"))
+            _config.write_private(self.programs_dir / f"{spec.program}.conf", conf.encode("utf-8"))
             added, changed, _removed = self._reload()
             result: UpdateResult = "unchanged"
             if spec.program in added:
@@ -274,8 +261,9 @@ class Supervisor:
                 raise self._error(program, fault) from None
 
     def _remove_payloads(self, program: str, keep: str | None) -> None:
+        # Exactly <program>.<hash>.json: "web-0.*" would also match process "web-0.1"'s files.
         for path in self.programs_dir.glob(f"{program}.*.json"):
-            if path.name != keep:
+            if path.name != keep and _config.is_payload_of(path.name, program):
                 path.unlink(missing_ok=True)
 
     # -- processes ---------------------------------------------------------------
@@ -404,18 +392,3 @@ class Supervisor:
             yield
         finally:
             os.close(fd)
-
-
-def _alive(pid: int) -> bool:
-    """Whether *pid* exists and is not a zombie (supervisord is not our child to reap)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]

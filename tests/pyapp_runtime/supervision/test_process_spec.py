@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 from pyapp_runtime.supervision import InvalidProcessSpec, ProcessSpec, program_name, split_program
-from pyapp_runtime.supervision._config import EXEC_SCRIPT, render_program, spec_payload
+from pyapp_runtime.supervision._config import (
+    EXEC_SCRIPT,
+    is_payload_of,
+    payload_name,
+    render_program,
+    spec_payload,
+)
 
 from apppackage.errors import AppPackageError
 
@@ -68,3 +74,11 @@ def test_the_program_section(tmp_path: Path) -> None:
     assert "umask = 027" in lines
     assert "redirect_stderr = true" not in lines
     assert json.loads(spec_payload(spec)) == {"argv": list(spec.argv), "environment": {"A": "1"}}
+
+
+def test_payload_names_belong_to_exactly_one_program() -> None:
+    spec = ProcessSpec(app="hello", name="web-0", argv=("/bin/true",), stdout_log="/tmp/x.log")
+    name = payload_name(spec, b"{}")
+    assert is_payload_of(name, "hello@web-0")
+    assert not is_payload_of(name, "hello@web")
+    assert not is_payload_of("hello@web-0.1.0123456789abcdef.json", "hello@web-0")

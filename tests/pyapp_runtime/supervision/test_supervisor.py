@@ -362,3 +362,15 @@ def test_unknown_programs_are_reported(supervisor: Supervisor) -> None:
     with pytest.raises(NoSuchProgram):
         supervisor.tail("nope@web-0")
     assert not supervisor.remove("nope@web-0")
+
+
+def test_removing_a_process_leaves_one_with_a_longer_name(
+    supervisor: Supervisor, make_spec: MakeSpec
+) -> None:
+    short, longer = make_spec("hello", "web-0"), make_spec("hello", "web-0.1")
+    supervisor.update(short)
+    supervisor.update(longer)
+    supervisor.wait_for(longer.program, ["running"])
+    supervisor.remove(short.program)
+    supervisor.restart(longer.program)  # reads its own program files again
+    assert supervisor.status(longer.program).running
