@@ -211,16 +211,16 @@ def _check_type(f: Field, kind: str, value: Any) -> str | None:
     if kind == "boolean":
         return None if isinstance(value, bool) else f"expected true or false, got {type(value).__name__}"
     if kind == "choice":
-        if value not in f.choices or isinstance(value, bool) != isinstance(f.choices[0], bool):
+        if not _is_choice(value, f.choices):
             return f"{value!r} is not one of {', '.join(repr(c) for c in f.choices)}"
         return None
     if kind == "multichoice":
         if not isinstance(value, list):
             return f"expected a list, got {type(value).__name__}"
-        bad = [v for v in value if v not in f.choices]
+        bad = [v for v in value if not _is_choice(v, f.choices)]
         if bad:
             return f"{bad[0]!r} is not one of {', '.join(repr(c) for c in f.choices)}"
-        if len(set(map(repr, value))) != len(value):
+        if _repeats(value):
             return "choices must not repeat"
         return None
     if kind == "list":
@@ -233,6 +233,19 @@ def _check_type(f: Field, kind: str, value: Any) -> str | None:
                 return f"item {i}: {reason}"
         return None
     return f"unknown field type {kind!r}"
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as YAML values: 2 equals 2.0, a boolean never equals a number (section 4.2)."""
+    return bool(a == b) and isinstance(a, bool) == isinstance(b, bool)
+
+
+def _is_choice(value: Any, choices: Iterable[Any]) -> bool:
+    return any(_same(value, c) for c in choices)
+
+
+def _repeats(values: list[Any]) -> bool:
+    return any(_same(a, b) for i, a in enumerate(values) for b in values[:i])
 
 
 def _url_problem(f: Field, value: str) -> str | None:
@@ -379,11 +392,15 @@ class ConfigSpec:
         *,
         generate_secrets: bool = False,
     ) -> dict[str, Any]:
-        """Defaults, overridden by *values*; secrets without a value generated when asked (section 4.5)."""
+        """Defaults, overridden by *values* (a null keeps the default); secrets without a value
+        generated when asked (sections 4.3 and 4.5)."""
         import copy
 
         filled = self.defaults()
-        filled.update(copy.deepcopy(dict(values or {})))
+        for key, value in copy.deepcopy(dict(values or {})).items():
+            # A null is no value: the field keeps its default, or stays without one (section 4.3).
+            if value is not None or self.field(str(key)) is None:
+                filled[key] = value
         if generate_secrets:
             import secrets
 
@@ -431,7 +448,9 @@ class ConfigSpec:
             return self._render_ini(values)
         from ._yaml import dump_yaml
 
-        return dump_yaml(dict(values)) if values else "{}\n"
+        # Every field that has a value, in field order (section 4.1).
+        data = {f.name: values[f.name] for f in self.fields if values.get(f.name) is not None}
+        return dump_yaml(data) if data else "{}\n"
 
     def _render_ini(self, values: Mapping[str, Any]) -> str:
         sections: dict[str, list[str]] = {}
@@ -504,7 +523,7 @@ def check_config_spec(raw: Any, file: str = "configuration.yaml") -> list[Proble
             )
         if rf["type"] in ("choice", "multichoice"):
             values = [c["value"] if isinstance(c, dict) else c for c in rf["choices"]]
-            if len(set(map(repr, values))) != len(values):
+            if _repeats(values):
                 problems.append(
                     Problem(file=file, path=pointer(*where, "choices"), message="choices must be unique")
                 )

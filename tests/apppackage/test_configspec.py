@@ -531,3 +531,27 @@ def test_a_field_checks_values_on_its_own() -> None:
     assert field.parse("12") == 12
     with pytest.raises(ValueError, match="'x' is not a whole number"):
         field.parse("x")
+
+
+def test_a_null_value_keeps_the_default() -> None:
+    spec = spec_of({"title": {"type": "string", "default": "Demo"}, "note": {"type": "string"}})
+    assert spec.fill({"title": None, "note": None}) == {"title": "Demo"}
+    assert spec.fill({"unknown": None}) == {"title": "Demo", "unknown": None}, "left for validate() to report"
+
+
+def test_render_yaml_writes_the_fields_with_a_value_in_field_order() -> None:
+    spec = spec_of({"a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": "boolean"}})
+    assert spec.render({"c": False, "a": None, "b": 1}) == "b: 1\nc: false\n"
+    assert spec.render({"a": None}) == "{}\n"
+
+
+def test_numbers_and_booleans_as_choices() -> None:
+    numbers = {"type": "multichoice", "choices": [1, 2]}
+    assert one(numbers, [2.0, 1]) is None, "2 and 2.0 are equal"
+    assert one(numbers, [True]) == "True is not one of 1, 2", "a boolean never equals a number"
+    assert one(numbers, [1, 1.0]) == "choices must not repeat"
+    assert one({"type": "choice", "choices": [1, 2]}, 2.0) is None
+    assert one({"type": "choice", "choices": [0, 1]}, False) == "False is not one of 0, 1"
+    found = check_config_spec({"fields": {"a": {"type": "choice", "choices": [1, 1.0]}}})
+    assert [(p.path, p.message) for p in found] == [("/fields/a/choices", "choices must be unique")]
+    assert check_config_spec({"fields": {"a": {"type": "choice", "choices": [1, True]}}}) == []
