@@ -108,6 +108,8 @@ def run_callable(
     try:
         proc = subprocess.Popen(
             bootstrap_argv(payload, python),
+            # Only a command may read the caller's input (section 6.1).
+            stdin=None if kind == "command" else subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.STDOUT if capture else None,
             env=_child_environ(env),

@@ -101,6 +101,8 @@ class ArchiveSource:
         return name in self._names or self.is_dir(name)
 
     def is_dir(self, name: str) -> bool:
+        if name.strip("/") in ("", "."):
+            return True  # the package root ("paths: ['.']")
         prefix = name.rstrip("/") + "/"
         return any(n.startswith(prefix) for n in self._names)
 

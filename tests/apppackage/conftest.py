@@ -165,6 +165,8 @@ _SOURCES = {
                 return False
             if mode == "exit":
                 sys.exit(3)
+            if mode == "stdin":
+                print("stdin:", repr(sys.stdin.read()))
             if mode == "sleep":
                 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
                 with open(os.path.join(context["data_path"], "pids"), "w") as f:

@@ -262,3 +262,11 @@ def test_the_payload_file_is_removed(demo_dir: Path, host: HostPaths) -> None:
 
     AppPackage(demo_dir).run_command("echo", ["secret-argument"], host, capture=True)
     assert not any("secret-argument" in text for text in payloads().values())
+
+
+def test_hooks_and_tasks_read_an_empty_input(demo_dir: Path, host: HostPaths) -> None:
+    pkg = AppPackage(demo_dir)
+    hook = pkg.run_hook("install", host, config={"mode": "stdin"}, timeout=20)
+    task = pkg.run_task("job", host, config={"mode": "stdin"}, timeout=20)
+    assert hook is not None and "stdin: ''" in hook.output
+    assert "stdin: ''" in task.output

@@ -206,3 +206,16 @@ def test_a_copied_package_is_the_same_package(tmp_path: Path, demo_dir: Path) ->
     copy = shutil.copytree(demo_dir, tmp_path / "copy")
     assert AppPackage(copy).description == AppPackage(demo_dir).description
     assert AppPackage(copy).verify() == []
+
+
+def test_the_package_root_as_a_code_path(
+    tmp_path: Path, package_factory: Any, zip_factory: Any, demo_metadata: dict[str, Any]
+) -> None:
+    demo_metadata["paths"] = ["."]
+    root = package_factory(tmp_path / "p", demo_metadata, files={"rootmod.py": "WHERE = 'root'\n"})
+    for path in (root, zip_factory(root, tmp_path / "p.pyapp")):
+        with AppPackage(path) as pkg:
+            assert pkg.validate() == []
+            with pkg.activate() as env:
+                assert env.sys_path[0] == str(path)
+                assert pkg.load_object("rootmod:WHERE") == "root"
