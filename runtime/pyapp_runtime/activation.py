@@ -1,0 +1,54 @@
+"""The seam where a process manager joins an activation (install, update, rollback, removal).
+
+The :class:`~pyapp_runtime.Host` switches ``current`` atomically; an
+:class:`Activator` adds what has to happen around the switch for running
+processes. The default does nothing (no daemons). The order, for an update::
+
+    build -> backup(old) -> pre-update(old) -> verify(new)
+          -> activator.prepare(new, old)     start the new release's daemons, wait for health; raise to abort
+          -> switch current                  atomic
+          -> post-update(new)
+          -> commit
+          -> activator.commit(new, old)      stop the old release's daemons
+
+Any failure after ``prepare`` started undoes the switch and calls
+``activator.abort(new, old)`` (stop the new daemons; the old ones never stopped).
+A rollback calls the same three with the releases swapped; a removal calls
+``remove(current)`` once the uninstall hook passed, before files are deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .launch import LaunchSpec
+
+__all__ = ["Activator", "NullActivator"]
+
+
+class Activator(Protocol):
+    """What a process manager does around an activation; errors from :meth:`prepare` abort it."""
+
+    def prepare(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None: ...
+
+    def commit(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None: ...
+
+    def abort(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None: ...
+
+    def remove(self, name: str, current: LaunchSpec | None) -> None: ...
+
+
+class NullActivator:
+    """No processes to manage: every step is a no-op."""
+
+    def prepare(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
+        return None
+
+    def commit(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
+        return None
+
+    def abort(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
+        return None
+
+    def remove(self, name: str, current: LaunchSpec | None) -> None:
+        return None

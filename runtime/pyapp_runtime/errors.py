@@ -1,0 +1,97 @@
+"""The errors of :mod:`pyapp_runtime`: every one an :class:`apppackage.AppPackageError`.
+
+Each says where it happened (the app, the file, the release) and what to do next.
+The format library's own errors (:class:`~apppackage.IntegrityError`,
+:class:`~apppackage.InvalidConfiguration`, :class:`~apppackage.HookFailed`...) pass
+through unchanged, so callers catch one root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from apppackage.errors import AppPackageError, HookFailed
+
+__all__ = [
+    "AppLocked",
+    "BadBackup",
+    "DependenciesMissing",
+    "HostError",
+    "InstallHookFailed",
+    "NoSuchApp",
+    "NoSuchRelease",
+    "NotAnUpgrade",
+    "RequirementsNotMet",
+    "WheelError",
+]
+
+
+class HostError(AppPackageError):
+    """The root of the errors about a host (its layout, its apps and their releases)."""
+
+
+class NoSuchApp(HostError, LookupError):
+    """No app of that name is installed on this host."""
+
+    def __init__(self, name: str, home: str) -> None:
+        self.name = name
+        super().__init__(f"no app named {name!r} is installed in {home} (see: pyapp list)")
+
+
+class NoSuchRelease(HostError, LookupError):
+    """The app has no release of that version (or no release to go back to)."""
+
+
+class AppLocked(HostError):
+    """Another command holds the app's lock; ``pid`` is its process id (``None`` if unknown)."""
+
+    def __init__(self, name: str, lock_file: str, pid: int | None, operation: str = "") -> None:
+        self.name = name
+        self.pid = pid
+        self.operation = operation
+        holder = f"process {pid}" if pid else "another process"
+        doing = f" ({operation})" if operation else ""
+        super().__init__(
+            f"app {name!r} is locked by {holder}{doing} ({lock_file}); "
+            "wait for it to finish, or pass --wait SECONDS to wait for the lock"
+        )
+
+
+class NotAnUpgrade(HostError, ValueError):
+    """The package's version is not newer than the installed one (a downgrade, or the same version)."""
+
+
+class RequirementsNotMet(HostError):
+    """The host does not provide what the package requires (spec section 3.3); ``reasons`` lists each."""
+
+    def __init__(self, name: str, reasons: Iterable[str]) -> None:
+        self.reasons = tuple(reasons)
+        lines = [f"{name} cannot be installed on this host:"] + [f"  {r}" for r in self.reasons]
+        super().__init__("\n".join(lines))
+
+
+class DependenciesMissing(HostError):
+    """Requirements no bundled wheel satisfies, and the network may not be used (spec section 3.5)."""
+
+    def __init__(self, name: str, missing: Iterable[str], hint: str) -> None:
+        self.missing = tuple(missing)
+        lines = [f"{name}: no bundled wheel in deps/ provides:"] + [f"  {m}" for m in self.missing]
+        super().__init__("\n".join([*lines, hint]))
+
+
+class WheelError(HostError, ValueError):
+    """A wheel is malformed, not installable here, or does not match its own RECORD."""
+
+
+class BadBackup(HostError, ValueError):
+    """A backup archive cannot be restored (not a pyapp backup, another app's, unsafe)."""
+
+
+class InstallHookFailed(HookFailed, HostError):
+    """A hook failed during an install, update, rollback or removal; ``outcome`` says what the host kept."""
+
+    def __init__(self, failure: HookFailed, outcome: str) -> None:
+        self.outcome = outcome
+        super().__init__(failure.hook, failure.release, failure.cause, failure.output)
+        first, _, rest = str(self.args[0]).partition("\n")
+        self.args = ("\n".join(p for p in (first, outcome, rest) if p),)

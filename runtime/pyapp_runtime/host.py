@@ -1,0 +1,378 @@
+"""``Host``: the apps installed under one ``PYAPP_HOME``, and everything done to them.
+
+Every method that changes an app takes the app's lock (waiting up to *wait*
+seconds), first finishes or undoes whatever a crashed command left behind (see
+:mod:`pyapp_runtime.journal`), and returns a result with ``to_dict()``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from apppackage.configspec import ConfigSpec
+from apppackage.errors import HookFailed, Problem
+from apppackage.hooks import RunResult
+from apppackage.package import AppPackage
+
+from .activation import Activator, NullActivator
+from .backup import BackupResult, create_backup, read_manifest
+from .builder import Progress, verify_release
+from .config import load_values, write_config_files
+from .errors import AppLocked, HostError, InstallHookFailed, NoSuchApp
+from .hooks import run_release_hook
+from .install import HostContext, InstallOptions, clear_dir, install_package
+from .journal import Journal, recover
+from .launch import LaunchSpec
+from .layout import AppLayout, HostLayout, default_home
+from .locking import AppLock
+from .releases import Release, current_release, disk_usage, list_releases
+from .removal import GarbageReport, collect_garbage, delete_app
+from .restore import restore_backup
+from .results import (
+    AppInfo,
+    AppSummary,
+    ConfigInfo,
+    ConfigResult,
+    InstallResult,
+    ReleaseInfo,
+    RemoveResult,
+    RestoreResult,
+    RollbackResult,
+)
+from .rollback import rollback_app
+
+__all__ = ["DEFAULT_KEEP_RELEASES", "Host"]
+
+DEFAULT_KEEP_RELEASES = 3
+
+
+def _quiet(message: str) -> None:
+    return None
+
+
+class Host:
+    """The apps under *home* (default: :func:`~pyapp_runtime.layout.default_home`).
+
+    *keep_releases* is how many releases an update keeps (the current and previous
+    ones always stay); *activator* joins activations (see :mod:`pyapp_runtime.activation`);
+    *progress* is told about each step of long operations.
+    """
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        keep_releases: int = DEFAULT_KEEP_RELEASES,
+        keep_backups: int = 3,
+        python: str | None = None,
+        activator: Activator | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.home = Path(home).expanduser().absolute() if home is not None else default_home().absolute()
+        self.layout = HostLayout(self.home)
+        self.keep_releases = keep_releases
+        self.context = HostContext(
+            layout=self.layout,
+            python=python or sys.executable,
+            activator=activator or NullActivator(),
+            progress=progress or _quiet,
+            keep_backups=keep_backups,
+        )
+
+    def __repr__(self) -> str:
+        return f"Host({str(self.home)!r})"
+
+    # -- locking and recovery -------------------------------------------------
+
+    @contextmanager
+    def locked(
+        self, name: str, *, operation: str = "", wait: float = 0.0
+    ) -> Iterator[tuple[AppLayout, str | None]]:
+        """Hold app *name*'s lock; yield its layout and what recovery did (``None``: nothing to recover)."""
+        app = self.layout.app(name)
+        with AppLock(app.lock_file, name, operation=operation, wait=wait):
+            yield app, recover(app)
+
+    def recover(self, name: str, *, wait: float = 0.0) -> str | None:
+        """Finish or undo what a crashed command left behind on app *name*."""
+        with self.locked(name, operation="recover", wait=wait) as (_app, recovered):
+            return recovered
+
+    def _installed(self, app: AppLayout) -> Release:
+        current = current_release(app)
+        if current is None:
+            raise NoSuchApp(app.name, str(self.home))
+        return current
+
+    def _spec(self, release: Release) -> ConfigSpec:
+        with AppPackage(release.path) as package:
+            return package.config_spec
+
+    # -- install --------------------------------------------------------------
+
+    def install(
+        self,
+        package: str | os.PathLike[str],
+        *,
+        force: bool = False,
+        settings: Sequence[str] = (),
+        allow_network: bool = False,
+        strict: bool = False,
+        backup: bool = True,
+        keep: int | None = None,
+        wait: float = 0.0,
+    ) -> InstallResult:
+        """Install a ``.pyapp`` (or a built package directory), or update the app to it."""
+        options = InstallOptions(
+            force=force, settings=tuple(settings), allow_network=allow_network, strict=strict,
+            backup=backup, keep=self.keep_releases if keep is None else keep,
+        )  # fmt: skip
+        with AppPackage(package) as pkg:
+            description = pkg.check()
+            with self.locked(description.name, operation=f"install {description.version}", wait=wait) as (
+                app,
+                recovered,
+            ):
+                return install_package(self.context, pkg, app, options, recovered=recovered)
+
+    # -- reading --------------------------------------------------------------
+
+    def _try_recover(self, name: str) -> tuple[int | None, str | None]:
+        try:
+            with self.locked(name, operation="read") as (_app, recovered):
+                return None, recovered
+        except AppLocked as exc:
+            return exc.pid or -1, None
+
+    def apps(self) -> list[AppSummary]:
+        """Every installed app (a crashed command's leftovers are cleaned up on the way)."""
+        out = []
+        for name in sorted(set(self.layout.app_names()) | set(self.layout.journaled_names())):
+            busy, recovered = self._try_recover(name)
+            app = self.layout.app(name)
+            current = current_release(app)
+            if current is None and busy is None:
+                continue
+            out.append(
+                AppSummary(
+                    name=name,
+                    version=current.version if current else None,
+                    release=current.id if current else None,
+                    installed_at=current.to_dict()["installed_at"] if current else "",
+                    busy=busy,
+                    recovered=recovered,
+                )
+            )
+        return out
+
+    def release(self, name: str) -> Release:
+        """The current release of app *name*."""
+        return self._installed(self.layout.app(name))
+
+    def launch(self, name: str) -> LaunchSpec:
+        """The launch facts of app *name*'s current release (what its processes start from)."""
+        return LaunchSpec.read(self.release(name).path)
+
+    def show(self, name: str) -> AppInfo:
+        """App *name*: its releases with sizes, paths, disk use and backups."""
+        busy, recovered = self._try_recover(name)
+        app = self.layout.app(name)
+        current = self._installed(app)
+        previous = app.link_target(app.previous)
+        releases = []
+        seen: set[tuple[int, int]] = set()
+        shared: set[str] = set()
+        for release in list_releases(app):
+            size = disk_usage(release.path, seen)
+            shared.update(release.shared)
+            releases.append(
+                ReleaseInfo(
+                    release=release,
+                    current=release.id == current.id,
+                    previous=release.id == previous,
+                    size=size,
+                )
+            )
+        disk = {
+            "releases": sum(r.size for r in releases),
+            "shared": sum(disk_usage(self.layout.server_packages / key, seen) for key in sorted(shared)),
+            "data": disk_usage(app.data, seen),
+            "backups": disk_usage(app.backups, seen),
+        }
+        disk["total"] = sum(disk.values())
+        backups = tuple(
+            {"archive": str(p), "size": p.stat().st_size, "created": time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(p.stat().st_mtime))}
+            for p in sorted(app.backups.glob("*.tar.gz"))
+        )  # fmt: skip
+        launch = LaunchSpec.read(current.path)
+        return AppInfo(
+            name=name, version=current.version, release=current.id, path=str(app.dir),
+            config_file=str(app.config_file), app_config_file=launch.config_file, data_path=str(app.data),
+            releases=tuple(releases), disk=disk, backups=backups,
+            wsgi=launch.wsgi["app"] if launch.wsgi else None, commands=tuple(launch.commands),
+            busy=busy, recovered=recovered,
+        )  # fmt: skip
+
+    # -- rollback -------------------------------------------------------------
+
+    def rollback(self, name: str, *, to: str | None = None, wait: float = 0.0) -> RollbackResult:
+        """Re-activate the previous release (or the newest release of version *to*); data stays as it is."""
+        with self.locked(name, operation="rollback", wait=wait) as (app, recovered):
+            return rollback_app(self.context, app, self._installed(app), to=to, recovered=recovered)
+
+    # -- remove ---------------------------------------------------------------
+
+    def remove(
+        self, name: str, *, keep_data: bool = False, force: bool = False, wait: float = 0.0
+    ) -> RemoveResult:
+        """Run the uninstall hook, then delete the app (``keep_data``: keep data/, config.yaml, backups/)."""
+        with self.locked(name, operation="remove", wait=wait) as (app, recovered):
+            if not app.dir.exists():
+                raise NoSuchApp(name, str(self.home))
+            current = current_release(app)
+            values = load_values(app.config_file) or {}
+            hook = None
+            if current is not None:
+                try:
+                    hook = run_release_hook(
+                        "uninstall", current.path, config=values, from_version=current.version
+                    )
+                except HookFailed as exc:
+                    if not force:
+                        raise InstallHookFailed(
+                            exc, f"nothing was removed: {name} {current.version} is still installed "
+                            "(pass --force to remove it anyway)",
+                        ) from None  # fmt: skip
+            self.context.activator.remove(name, LaunchSpec.read(current.path) if current else None)
+            releases = tuple(sorted(app.release_ids()))
+            journal = Journal(app)
+            journal.begin("remove", keep_data=keep_data)
+            journal.update(step="deleting")
+            delete_app(app, keep_data=keep_data)
+            journal.commit()
+            kept = tuple(str(p) for p in (app.data, app.config_file, app.backups) if keep_data and p.exists())
+            return RemoveResult(
+                name=name, version=current.version if current else None, removed_releases=releases, kept=kept,
+                hook=hook, garbage=collect_garbage(self.layout), recovered=recovered,
+            )  # fmt: skip
+
+    def verify(self, name: str) -> list[Problem]:
+        """Every file of app *name*'s current release that no longer matches the package's RECORD."""
+        return verify_release(self.release(name).path)
+
+    def collect_garbage(self) -> GarbageReport:
+        """Delete shared dependencies no release of any app uses."""
+        return collect_garbage(self.layout)
+
+    # -- configuration ----------------------------------------------------------
+
+    def config(self, name: str, *, show_secrets: bool = False) -> ConfigInfo:
+        """App *name*'s configuration values (secrets masked unless *show_secrets*) and its spec."""
+        app = self.layout.app(name)
+        current = self._installed(app)
+        spec = self._spec(current)
+        values = load_values(app.config_file) or {}
+        return ConfigInfo(
+            name=name, version=current.version, file=str(app.config_file),
+            app_config_file=str(app.app_config_file(spec.format)), format=spec.format,
+            values=values if show_secrets else spec.masked(values),
+            fields=tuple(f.to_dict() for f in spec.fields), masked=not show_secrets,
+        )  # fmt: skip
+
+    def set_config(self, name: str, assignments: Sequence[str], *, wait: float = 0.0) -> ConfigResult:
+        """Validate ``key=value`` *assignments* against the spec and write them (atomically, mode 0600)."""
+        app = self.layout.app(name)
+        spec = self._spec(self._installed(app))
+        parsed = spec.parse_assignments(assignments, "config set")
+        return self.replace_config(name, parsed, merge=True, wait=wait)
+
+    def replace_config(
+        self, name: str, values: Mapping[str, Any], *, merge: bool = False, wait: float = 0.0
+    ) -> ConfigResult:
+        """Validate *values* (all of them, or merged into the current ones) and write them."""
+        with self.locked(name, operation="config", wait=wait) as (app, _recovered):
+            current = self._installed(app)
+            old = load_values(app.config_file) or {}
+            new = {**old, **values} if merge else dict(values)
+            with AppPackage(current.path) as package:
+                spec = package.config_spec
+                spec.check(new, app.config_file.name)
+                journal = Journal(app)
+                journal.begin("config")
+                try:
+                    write_config_files(app, package, new)
+                    journal.commit()
+                except BaseException:
+                    journal.abort()
+                    raise
+            changed = tuple(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+            return ConfigResult(
+                name=name, file=str(app.config_file), changed=changed, values=spec.masked(new)
+            )
+
+    def config_text(self, name: str) -> str:
+        """The operator's ``config.yaml`` as it is (secrets included: for an editor)."""
+        app = self.layout.app(name)
+        self._installed(app)
+        try:
+            return app.config_file.read_text("utf-8")
+        except FileNotFoundError:
+            return "{}\n"
+
+    # -- backups ----------------------------------------------------------------
+
+    def backup(
+        self, name: str, *, output: str | os.PathLike[str] | None = None, wait: float = 0.0
+    ) -> BackupResult:
+        """Run the backup hook and archive configuration, data and the hook's files."""
+        with self.locked(name, operation="backup", wait=wait) as (app, _recovered):
+            current = self._installed(app)
+            values = load_values(app.config_file) or {}
+            return create_backup(app, current, config=values, output=Path(output) if output else None)
+
+    def restore(
+        self, name: str, archive: str | os.PathLike[str], *, force: bool = False, wait: float = 0.0
+    ) -> RestoreResult:
+        """Replace app *name*'s data and configuration with those of a backup *archive*."""
+        path = Path(archive)
+        read_manifest(path)
+        with self.locked(name, operation="restore", wait=wait) as (app, recovered):
+            current = self._installed(app)
+            return restore_backup(app, current, path, force=force, recovered=recovered)
+
+    # -- running the app's code -------------------------------------------------
+
+    def run_command(
+        self,
+        name: str,
+        command: str,
+        argv: Sequence[str] = (),
+        *,
+        capture: bool = False,
+        timeout: float | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> RunResult:
+        """Run command *command* of app *name*'s current release, in its environment (spec section 6.2)."""
+        release = self.release(name)
+        launch = LaunchSpec.read(release.path)
+        with AppPackage(release.path) as package:
+            return package.run_command(
+                command, argv, env=launch.environment(), capture=capture, timeout=timeout, cwd=cwd
+            )
+
+    def clear_tmp(self, name: str) -> None:
+        """Empty app *name*'s ``tmp/``."""
+        clear_dir(self.layout.app(name).tmp)
+
+    def is_installed(self, name: str) -> bool:
+        try:
+            return current_release(self.layout.app(name)) is not None
+        except HostError:
+            return False

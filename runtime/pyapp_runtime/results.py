@@ -1,0 +1,266 @@
+"""What the :class:`~pyapp_runtime.Host` operations return: frozen dataclasses with ``to_dict`` for JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backup import BackupResult
+from .config import ConfigChange
+from .dependencies import PlacedDistribution
+from .hooks import HookRun
+from .releases import Release
+from .removal import GarbageReport
+from .requirements import Hint
+
+__all__ = [
+    "AppInfo",
+    "AppSummary",
+    "ConfigInfo",
+    "ConfigResult",
+    "InstallResult",
+    "ReleaseInfo",
+    "RemoveResult",
+    "RestoreResult",
+    "RollbackResult",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstallResult:
+    """An install or update: what is current now, and everything that happened on the way."""
+
+    name: str
+    version: str
+    release: str
+    action: str
+    """``installed`` (first install), ``updated``, ``downgraded``/``reinstalled`` (forced), ``unchanged``."""
+    path: str
+    previous_version: str | None = None
+    config_file: str = ""
+    dependencies: tuple[PlacedDistribution, ...] = ()
+    hooks: tuple[HookRun, ...] = ()
+    hints: tuple[Hint, ...] = ()
+    config: ConfigChange | None = None
+    backup: BackupResult | None = None
+    removed_releases: tuple[str, ...] = ()
+    garbage: GarbageReport | None = None
+    recovered: str | None = None
+    warnings: tuple[str, ...] = ()
+    duration: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "release": self.release,
+            "action": self.action,
+            "path": self.path,
+            "previous_version": self.previous_version,
+            "config_file": self.config_file,
+            "dependencies": [d.to_dict() for d in self.dependencies],
+            "hooks": [h.to_dict() for h in self.hooks],
+            "hints": [h.to_dict() for h in self.hints],
+            "config": self.config.to_dict() if self.config else None,
+            "backup": self.backup.to_dict() if self.backup else None,
+            "removed_releases": list(self.removed_releases),
+            "garbage": self.garbage.to_dict() if self.garbage else None,
+            "recovered": self.recovered,
+            "warnings": list(self.warnings),
+            "duration": round(self.duration, 3),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSummary:
+    """One line of ``pyapp list``."""
+
+    name: str
+    version: str | None
+    release: str | None
+    installed_at: str = ""
+    busy: int | None = None
+    """The pid of a command holding the app's lock, if any."""
+    recovered: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "release": self.release,
+            "installed_at": self.installed_at,
+            "busy": self.busy,
+            "recovered": self.recovered,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseInfo:
+    """A release with its state and the disk it uses."""
+
+    release: Release
+    current: bool
+    previous: bool
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.release.to_dict(),
+            "current": self.current,
+            "previous": self.previous,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppInfo:
+    """``pyapp show``: an app's releases, paths, sizes, backups."""
+
+    name: str
+    version: str | None
+    release: str | None
+    path: str
+    config_file: str
+    app_config_file: str
+    data_path: str
+    releases: tuple[ReleaseInfo, ...] = ()
+    disk: dict[str, int] = field(default_factory=dict)
+    """Bytes: ``releases``, ``shared`` (server-packages its releases use), ``data``, ``backups``, ``total``"""
+    backups: tuple[dict[str, Any], ...] = ()
+    wsgi: str | None = None
+    commands: tuple[str, ...] = ()
+    busy: int | None = None
+    recovered: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "release": self.release,
+            "path": self.path,
+            "config_file": self.config_file,
+            "app_config_file": self.app_config_file,
+            "data_path": self.data_path,
+            "releases": [r.to_dict() for r in self.releases],
+            "disk": dict(self.disk),
+            "backups": [dict(b) for b in self.backups],
+            "wsgi": self.wsgi,
+            "commands": list(self.commands),
+            "busy": self.busy,
+            "recovered": self.recovered,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackResult:
+    """Which release was current before and which is now."""
+
+    name: str
+    from_version: str
+    from_release: str
+    version: str
+    release: str
+    config: ConfigChange | None = None
+    recovered: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "from_version": self.from_version,
+            "from_release": self.from_release,
+            "version": self.version,
+            "release": self.release,
+            "config": self.config.to_dict() if self.config else None,
+            "recovered": self.recovered,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveResult:
+    name: str
+    version: str | None
+    removed_releases: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    """Paths left in place (``--keep-data``)."""
+    hook: HookRun | None = None
+    garbage: GarbageReport | None = None
+    recovered: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "removed_releases": list(self.removed_releases),
+            "kept": list(self.kept),
+            "hook": self.hook.to_dict() if self.hook else None,
+            "garbage": self.garbage.to_dict() if self.garbage else None,
+            "recovered": self.recovered,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigInfo:
+    """``pyapp config NAME show``: the values (secrets masked unless asked) and the spec's fields."""
+
+    name: str
+    version: str
+    file: str
+    app_config_file: str
+    format: str
+    values: dict[str, Any]
+    fields: tuple[dict[str, Any], ...] = ()
+    masked: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "file": self.file,
+            "app_config_file": self.app_config_file,
+            "format": self.format,
+            "values": dict(self.values),
+            "fields": [dict(f) for f in self.fields],
+            "masked": self.masked,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigResult:
+    """A configuration change that was validated and written."""
+
+    name: str
+    file: str
+    changed: tuple[str, ...]
+    values: dict[str, Any]
+    """The new values, secrets masked."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "file": self.file,
+            "changed": list(self.changed),
+            "values": dict(self.values),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreResult:
+    name: str
+    archive: str
+    backup_version: str
+    version: str
+    hook_files: str | None = None
+    """Where the backup hook's own files were unpacked, if the archive had any."""
+    config: ConfigChange | None = None
+    recovered: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "archive": self.archive,
+            "backup_version": self.backup_version,
+            "version": self.version,
+            "hook_files": self.hook_files,
+            "config": self.config.to_dict() if self.config else None,
+            "recovered": self.recovered,
+        }
