@@ -1,0 +1,94 @@
+"""What is checked before anything is installed: the RECORD, the requirements, the archive."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import zipfile
+
+import pytest
+from pyapp_runtime import Host, RequirementsNotMet
+
+from apppackage import IntegrityError, UnsafeArchive
+
+
+def tamper(package, member: str, tmp_path):
+    """A copy of *package* with one member's bytes changed (the RECORD left as it was)."""
+    out = tmp_path / f"tampered-{package.name}"
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == member:
+                data += b"\n# injected\n"
+            dst.writestr(info, data)
+    return out
+
+
+def test_a_tampered_package_is_refused_naming_the_file(home, factory, tmp_path, app_snapshot):
+    host = Host(home)
+    package = factory.probe("1.0.0")
+    with pytest.raises(IntegrityError) as info:
+        host.install(tamper(package, "src/probe/__init__.py", tmp_path))
+    assert "src/probe/__init__.py: size" in str(info.value) and "does not match its RECORD" in str(info.value)
+    assert not (home / "apps" / "probe").exists()
+    # On an update, the installed release stays as it was.
+    host.install(package)
+    before = app_snapshot(home)
+    with pytest.raises(IntegrityError, match=r"metadata\.yaml"):
+        host.install(tamper(factory.probe("2.0.0"), "metadata.yaml", tmp_path))
+    assert app_snapshot(home) == before
+
+
+def test_a_file_added_to_the_archive_is_refused(home, factory, tmp_path):
+    package = factory.probe("1.0.0")
+    out = tmp_path / "extra.pyapp"
+    shutil.copy(package, out)
+    with zipfile.ZipFile(out, "a") as zf:
+        zf.writestr("src/probe/backdoor.py", "x = 1\n")
+    with pytest.raises(IntegrityError, match=r"src/probe/backdoor\.py: is not listed in RECORD"):
+        Host(home).install(out)
+
+
+def test_an_unsafe_archive_is_refused_before_anything_is_written(home, factory, tmp_path):
+    out = tmp_path / "evil.pyapp"
+    shutil.copy(factory.probe("1.0.0"), out)
+    with zipfile.ZipFile(out, "a") as zf:
+        zf.writestr("../escape.py", "x = 1\n")
+    with pytest.raises(UnsafeArchive, match=r"'\.\.'"):
+        Host(home).install(out)
+    assert not (home / "apps").exists() or not any((home / "apps").iterdir())
+
+
+def test_a_python_version_not_satisfied_is_refused(home, factory):
+    package = factory.probe(metadata={"requires": {"python": "<3.0"}})
+    with pytest.raises(RequirementsNotMet) as info:
+        Host(home).install(package)
+    assert f"requires Python <3.0, but this host runs Python {platform.python_version()}" in str(info.value)
+    assert not (home / "apps" / "probe").exists()
+
+
+def test_another_operating_system_is_refused(home, factory):
+    package = factory.probe(metadata={"requires": {"os": ["plan9"]}})
+    with pytest.raises(RequirementsNotMet, match="operating systems plan9"):
+        Host(home).install(package)
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian system (dpkg-query)")
+def test_missing_debian_packages_are_hints_with_the_command_unless_strict(home, factory):
+    package = factory.probe(
+        metadata={"requires": {"deb": ["pyapp-test-no-such-package"], "external": ["no-such-tool-x"]}}
+    )
+    with pytest.raises(RequirementsNotMet) as info:
+        Host(home).install(package, strict=True)
+    assert "apt-get install -y pyapp-test-no-such-package" in str(info.value)
+    result = Host(home).install(package)
+    hints = {h.kind: h for h in result.hints}
+    assert hints["deb"].command == "apt-get install -y pyapp-test-no-such-package"
+    assert hints["external"].missing == ("no-such-tool-x",)
+
+
+def test_an_app_name_the_host_reserves_is_refused(home, factory):
+    from pyapp_runtime import HostError
+
+    with pytest.raises(HostError, match="reserves"):
+        Host(home).install(factory.probe(name="probe.lock"))

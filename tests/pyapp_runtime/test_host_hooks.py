@@ -1,0 +1,122 @@
+"""Hooks run at the right moments with the right release, and a failing hook undoes the operation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pyapp_runtime import Host, InstallHookFailed
+
+from apppackage import HookFailed
+
+
+@pytest.fixture(scope="module")
+def probes(module_factory):
+    return {v: module_factory.probe(v) for v in ("1.0.0", "2.0.0")}
+
+
+def test_first_install_runs_install_then_verify_with_the_new_release(home, probes, read_hook_log):
+    result = Host(home).install(probes["1.0.0"])
+    calls = read_hook_log(home)
+    assert [(c["hook"], c["version"]) for c in calls] == [("install", "1.0.0"), ("verify", "1.0.0")]
+    assert calls[0]["from"] is None and calls[0]["to"] == "1.0.0"
+    assert calls[0]["root"] == result.path
+    assert calls[0]["cwd"] == str(home / "apps" / "probe" / "data")  # hooks run in the data dir
+    assert calls[0]["config"] == {"greeting": "Hello"}
+    assert [h.hook for h in result.hooks] == ["install", "verify"]
+    assert (home / "apps" / "probe" / "logs" / "hooks.log").read_text().count("passed") == 2
+
+
+def test_update_order_and_which_release_runs_each_hook(home, probes, read_hook_log):
+    host = Host(home)
+    old = host.install(probes["1.0.0"])
+    log = home / "apps" / "probe" / "data" / "hooks.log"
+    log.unlink()
+    new = host.install(probes["2.0.0"])
+    calls = read_hook_log(home)
+    assert [(c["hook"], c["version"]) for c in calls] == [
+        ("backup", "1.0.0"),
+        ("pre-update", "1.0.0"),
+        ("verify", "2.0.0"),
+        ("post-update", "2.0.0"),
+    ]
+    assert all((c["from"], c["to"]) == ("1.0.0", "2.0.0") for c in calls)
+    assert calls[0]["root"] == old.path and calls[2]["root"] == new.path
+    # The backup hook got a new dir under backups/; its files went into the archive.
+    assert calls[0]["backup_path"].startswith(str(home / "apps" / "probe" / "backups"))
+    assert new.backup is not None and Path(new.backup.archive).is_file()
+    # verify ran before activation, against the new values staged outside the live file.
+    assert calls[2]["config_file"] != str(home / "apps" / "probe" / "app-config.yaml")
+    assert calls[3]["config_file"] == str(home / "apps" / "probe" / "app-config.yaml")
+
+
+@pytest.mark.parametrize("hook", ["install", "verify"])
+def test_a_failing_first_install_hook_leaves_nothing(home, probes, hook, tmp_path):
+    # The marker sits in the app's data dir, which a failed first install removes: plant it through
+    # a pre-existing data dir (as left by `remove --keep-data`).
+    data = home / "apps" / "probe" / "data"
+    data.mkdir(parents=True)
+    (data / f"fail-{hook}-1.0.0").touch()
+    host = Host(home)
+    with pytest.raises(InstallHookFailed) as info:
+        host.install(probes["1.0.0"])
+    message = str(info.value)
+    assert f"hook {hook!r} of probe 1.0.0 failed: exited with status 3" in message
+    assert f"{hook} of 1.0.0 fails on purpose" in message
+    assert "nothing was installed" in message
+    assert isinstance(info.value, HookFailed)
+    app = home / "apps" / "probe"
+    assert not (app / "current").exists()
+    assert os.listdir(app / "releases") == []
+    assert not (home / "apps" / "probe.journal").exists()
+    assert host.apps() == []
+
+
+@pytest.mark.parametrize("hook", ["backup", "pre-update", "verify", "post-update"])
+def test_a_failing_update_hook_keeps_the_previous_release(home, probes, hook, app_snapshot):
+    host = Host(home)
+    old = host.install(probes["1.0.0"])
+    before = app_snapshot(home)
+    data = home / "apps" / "probe" / "data"
+    version = "1.0.0" if hook in ("backup", "pre-update") else "2.0.0"
+    (data / f"fail-{hook}-{version}").touch()
+    with pytest.raises(InstallHookFailed) as info:
+        host.install(probes["2.0.0"])
+    message = str(info.value)
+    assert f"hook {hook!r} of probe {version} failed" in message
+    assert f"{hook} of {version} fails on purpose" in message
+    if hook == "post-update":
+        assert "switched back: probe 1.0.0 is the current release again" in message
+    else:
+        assert "nothing changed: probe 1.0.0 is still the current release" in message
+    after = app_snapshot(home)
+    assert after == before
+    assert after["releases"] == [old.release]
+    assert host.release("probe").version == "1.0.0"
+    assert host.run_command("probe", "probe", capture=True).returncode == 0
+
+
+def test_uninstall_hook_runs_on_remove_and_a_failure_keeps_the_app(home, probes, read_hook_log):
+    host = Host(home)
+    host.install(probes["1.0.0"])
+    (home / "apps" / "probe" / "data" / "fail-uninstall-1.0.0").touch()
+    with pytest.raises(InstallHookFailed, match="nothing was removed"):
+        host.remove("probe")
+    assert host.release("probe").version == "1.0.0"
+    assert read_hook_log(home)[-1]["hook"] == "uninstall"
+    result = host.remove("probe", force=True)
+    assert result.version == "1.0.0" and not (home / "apps" / "probe").exists()
+
+
+def test_on_demand_backup_runs_the_backup_hook(home, probes, read_hook_log):
+    import tarfile
+
+    host = Host(home)
+    host.install(probes["1.0.0"])
+    (home / "apps" / "probe" / "data" / "files" / "note.txt").write_text("keep me")
+    result = host.backup("probe")
+    assert read_hook_log(home)[-1]["hook"] == "backup"
+    with tarfile.open(result.archive) as tar:
+        names = set(tar.getnames())
+    assert {"pyapp-backup.json", "config.yaml", "data/files/note.txt", "hook/dump.txt"} <= names
