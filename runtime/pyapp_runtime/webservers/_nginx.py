@@ -124,6 +124,7 @@ def render(listens: tuple[ListenBlock, ...], ctx: RenderContext) -> dict[str, st
     lines += [
         "    }",
         "    default_type application/octet-stream;",
+        "    types_hash_max_size 4096;",
         f"    access_log {quote(str(ctx.logs / 'access.log')) if ctx.access_log else 'off'};",
         "    sendfile on;",
         "    server_tokens off;",

@@ -18,6 +18,7 @@ __all__ = [
     "cmdline",
     "port_open",
     "read_pid",
+    "settle",
     "spawn_detached",
     "tail",
     "wait_until",
@@ -127,6 +128,22 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def settle(path: Path, quiet: float, timeout: float) -> None:
+    """Wait until *path* has not grown for *quiet* seconds (at most *timeout*)."""
+    last, since = -1, time.monotonic()
+    deadline = since + timeout
+    while time.monotonic() < deadline:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = -1
+        if size != last:
+            last, since = size, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.05)
 
 
 def tail(path: Path, start: int = 0, limit: int = 4000) -> str:

@@ -303,8 +303,13 @@ class WebServer:
         return sizes[0], sizes[1]
 
     def _logs_since(self, marks: tuple[int, int]) -> str:
-        parts = [_proc.tail(self.console_log, marks[0]).strip(), _proc.tail(self.error_log, marks[1]).strip()]
-        return "\n".join(p for p in parts if p)
+        # What the server printed (before it could open its error log), then the error log;
+        # nginx prints nothing there that it does not log too.
+        printed = _proc.tail(self.console_log, marks[0]).strip()
+        errors = _proc.tail(self.error_log, marks[1]).strip()
+        if self.kind == "nginx" and errors:
+            return errors
+        return "\n".join(part for part in (printed, errors) if part)
 
     def start(self) -> int:
         """Start the server on the live configuration (no-op if it runs); its pid."""
@@ -380,6 +385,9 @@ class WebServer:
         if not _proc.alive(pid):
             raise ServerFailed(self.kind, "reload", "the server exited", self._logs_since(marks))
         if self.kind == "nginx" and "[emerg]" in _proc.tail(self.error_log, marks[1]):
+            # nginx keeps its old configuration, after retrying for a while (binds are tried
+            # five times): let it finish, so the next signal finds it listening.
+            _proc.settle(self.error_log, quiet=1.0, timeout=timeout)
             raise ServerFailed(
                 self.kind, "reload", "nginx kept its old configuration", self._logs_since(marks)
             )

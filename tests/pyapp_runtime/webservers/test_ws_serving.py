@@ -182,7 +182,9 @@ def test_static_files_are_served_by_the_web_server_alone(site: Site) -> None:
 
 def test_a_conflicting_mount_is_refused_and_changes_nothing(site: Site) -> None:
     before = site.store.path.read_text()
-    with pytest.raises(MountConflict, match=r"/sub/deeper lies inside /sub, where 'sub' is mounted") as caught:
+    with pytest.raises(
+        MountConflict, match=r"/sub/deeper lies inside /sub, where 'sub' is mounted"
+    ) as caught:
         site.store.update(
             lambda r: r.mount(
                 Mount(
