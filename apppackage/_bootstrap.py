@@ -60,7 +60,8 @@ def _exit_code(result: object) -> int:
     if isinstance(result, bool):
         return 0 if result else 1
     if isinstance(result, int):
-        return result
+        # An exit status is one byte: 256 would read as success.
+        return result if 0 <= result <= 255 else 1
     return 0
 
 

@@ -438,11 +438,16 @@ def check_description(
     return sorted(problems, key=lambda p: p.path), warnings, clean
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts digits such as '²' that ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _check_spec_version(value: Any, file: str) -> Problem | None:
     if not isinstance(value, str) or "." not in value:
         return None  # the schema reports it
     major, _, minor = value.partition(".")
-    if not (major.isdigit() and minor.isdigit()):
+    if not (_is_number(major) and _is_number(minor)):
         return None
     if int(major) != int(SPEC_VERSION.split(".")[0]):
         return Problem(
@@ -576,7 +581,7 @@ def cron_problem(expression: str) -> str | None:
     for text, (label, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
         for item in text.split(","):
             base, _, step = item.partition("/")
-            if step and not (step.isdigit() and int(step) > 0):
+            if step and not (_is_number(step) and int(step) > 0):
                 return f"{label} field {text!r}: step {step!r} must be a positive number"
             if base == "*":
                 continue
@@ -585,7 +590,7 @@ def cron_problem(expression: str) -> str | None:
                 return f"{label} field {text!r}: {base!r} is not a number or range"
             values = []
             for b in bounds:
-                value = names.get(b.lower()) if b.lower() in names else (int(b) if b.isdigit() else None)
+                value = names.get(b.lower()) if b.lower() in names else (int(b) if _is_number(b) else None)
                 if value is None or not low <= value <= high:
                     return f"{label} field {text!r}: {b!r} is not in {low}-{high}"
                 values.append(value)

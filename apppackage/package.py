@@ -236,12 +236,17 @@ class AppPackage:
     ) -> Iterator[Environment]:
         """Apply the environment to this process for the ``with`` block, then restore everything.
 
-        Without *host*, data, tmp and logs go to a temporary directory removed afterwards.
+        Without *host*, data, tmp, logs and a configuration filled from the spec's defaults
+        (secrets generated) go to a temporary directory removed afterwards.
         """
         temp = None
         if host is None:
             temp = tempfile.mkdtemp(prefix=f"pyapp-{self.name}-")
-            host = self.host_paths(temp, config_file=None)
+            spec = self.config_spec
+            config_file = Path(temp) / f"config.{spec.format}"
+            config_file.write_text(spec.render(spec.fill(generate_secrets=True)), encoding="utf-8")
+            config_file.chmod(0o600)
+            host = self.host_paths(temp, config_file=config_file)
         try:
             env = self.environment(host, **kwargs)
             host.create_dirs(self.description)

@@ -66,7 +66,7 @@ def parse_record(text: str, file: str = RECORD) -> tuple[dict[str, RecordEntry],
         if path == RECORD:
             entries[path] = RecordEntry(path=path, hash="", size=None)
             continue
-        if not digest.startswith("sha256=") or not size.isdigit():
+        if not digest.startswith("sha256=") or not (size.isascii() and size.isdigit()):
             problems.append(
                 Problem(file=file, path=where, message=f"{path}: expected sha256=<digest> and a size")
             )

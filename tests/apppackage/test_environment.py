@@ -259,7 +259,8 @@ def test_activate_without_host_paths_uses_a_temporary_state(demo_dir: Path) -> N
     with AppPackage(demo_dir).activate() as env:
         data = Path(env.variables["PYAPP_DATA_PATH"])
         assert (data / "uploads").is_dir()
-        assert "PYAPP_CONFIG_FILE" not in env.variables
+        config = Path(env.variables["PYAPP_CONFIG_FILE"])
+        assert config.read_text(), "the configuration is filled from the spec's defaults"
         assert os.environ["PYAPP_ROOT"] == str(demo_dir)
     assert not data.parent.exists(), "the temporary state is removed"
 
