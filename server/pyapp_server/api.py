@@ -1,0 +1,202 @@
+"""The JSON API's views for the server and its apps (described in ``openapi.json``).
+
+Views parse the request, call :class:`~pyapp_server.manager.AppManager`, and return
+what it returns; long operations answer ``202`` with the job (and its URL in
+``Location``). Errors are raised and rendered by :mod:`pyapp_server.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+from apppackage import __version__
+
+from .errors import ApiError
+from .jobs import Job
+from .manager import AppManager
+from .uploads import flag_value, json_object, receive_package
+
+__all__ = ["API_VERSION", "includeme", "openapi_document"]
+
+API_VERSION = "1"
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of this API (``pyapp_server/openapi.json``)."""
+    text = resources.files(__package__).joinpath("openapi.json").read_text("utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _apps(request: Request) -> AppManager:
+    manager: AppManager = request.services.apps
+    return manager
+
+
+def _accepted(request: Request, job: Job) -> dict[str, Any]:
+    request.response.status = 202
+    request.response.headers["Location"] = request.route_path("job", id=job.id)
+    return job.to_dict()
+
+
+def info(request: Request) -> dict[str, Any]:
+    import pyapp_runtime
+
+    settings = request.services.settings
+    return {
+        "name": "pyapp-server",
+        "version": __version__,
+        "api_version": API_VERSION,
+        "min_client_version": settings.min_client_version,
+        "runtime_version": pyapp_runtime.__version__,
+        "features": {**_apps(request).features(), "xmlrpc": True, "drop_folder": settings.drop_interval > 0},
+        "auth": {
+            "open_reads": settings.open_reads and settings.loopback,
+            "roles": ["viewer", "deployer", "admin"],
+        },
+        "limits": {"max_upload_size": settings.max_upload_size},
+        "identity": request.identity.to_dict() if request.identity is not None else None,
+    }
+
+
+def openapi(request: Request) -> dict[str, Any]:
+    return openapi_document()
+
+
+def list_apps(request: Request) -> dict[str, Any]:
+    return {"apps": _apps(request).list_apps()}
+
+
+def show_app(request: Request) -> dict[str, Any]:
+    return _apps(request).show(request.matchdict["name"])
+
+
+def _receive(request: Request) -> Any:
+    settings = request.services.settings
+    return receive_package(request, uploads=settings.state_dir / "uploads", limit=settings.max_upload_size)
+
+
+def install_app(request: Request) -> dict[str, Any]:
+    received = _receive(request)
+    job = _apps(request).install(
+        received.path, request.actor, force=received.force, settings=received.settings, staged=received.staged
+    )
+    return _accepted(request, job)
+
+
+def update_app(request: Request) -> dict[str, Any]:
+    received = _receive(request)
+    job = _apps(request).install(
+        received.path,
+        request.actor,
+        expect=request.matchdict["name"],
+        force=received.force,
+        settings=received.settings,
+        staged=received.staged,
+        kind="update",
+    )
+    return _accepted(request, job)
+
+
+def rollback_app(request: Request) -> dict[str, Any]:
+    data = json_object(request, optional=True)
+    to = data.get("to")
+    if (to is not None and not isinstance(to, str)) or set(data) - {"to"}:
+        raise ApiError(
+            "the body may only have 'to' (a version or release id)",
+            status=422,
+            code="invalid-request",
+            errors=[{"field": "to", "path": "/to", "message": "must be a version or release id"}],
+        )
+    return _accepted(request, _apps(request).rollback(request.matchdict["name"], request.actor, to=to))
+
+
+def remove_app(request: Request) -> dict[str, Any]:
+    job = _apps(request).remove(
+        request.matchdict["name"],
+        request.actor,
+        keep_data=flag_value(request.GET.get("keep_data", ""), "keep_data"),
+        force=flag_value(request.GET.get("force", ""), "force"),
+    )
+    return _accepted(request, job)
+
+
+def backup_app(request: Request) -> dict[str, Any]:
+    return _accepted(request, _apps(request).backup(request.matchdict["name"], request.actor))
+
+
+def control_app(request: Request) -> dict[str, Any]:
+    return _apps(request).control(request.matchdict["name"], request.matchdict["action"], request.actor)
+
+
+# -- configuration -------------------------------------------------------------------
+
+
+def show_config(request: Request) -> dict[str, Any]:
+    return _apps(request).config(request.matchdict["name"])
+
+
+def _config_body(request: Request) -> tuple[dict[str, Any] | None, list[str]]:
+    data = json_object(request)
+    problems = [
+        {"field": key, "path": f"/{key}", "message": "unknown property (send 'values' or 'assignments')"}
+        for key in sorted(set(data) - {"values", "assignments"})
+    ]
+    values = data.get("values")
+    assignments = data.get("assignments", [])
+    if values is not None and not isinstance(values, dict):
+        problems.append(
+            {"field": "values", "path": "/values", "message": "must be an object of setting values"}
+        )
+    if not isinstance(assignments, list) or not all(isinstance(a, str) for a in assignments):
+        problems.append(
+            {"field": "assignments", "path": "/assignments", "message": "must be a list of strings"}
+        )
+    if values is None and not assignments and not problems:
+        problems.append({"field": "values", "path": "/values", "message": "is required"})
+    if problems:
+        raise ApiError("the request is not valid", status=422, code="invalid-request", errors=problems)
+    return values, list(assignments)
+
+
+def replace_config(request: Request) -> dict[str, Any]:
+    values, assignments = _config_body(request)
+    return _apps(request).set_config(
+        request.matchdict["name"], request.actor, values=values or {}, assignments=assignments, merge=False
+    )
+
+
+def update_config(request: Request) -> dict[str, Any]:
+    values, assignments = _config_body(request)
+    return _apps(request).set_config(
+        request.matchdict["name"], request.actor, values=values, assignments=assignments, merge=True
+    )
+
+
+def includeme(config: Configurator) -> None:
+    """The views of ``/api/v1`` for the server, its apps and their configuration."""
+
+    def view(func: Any, route: str, method: str, permission: Any) -> None:
+        config.add_view(func, route_name=route, request_method=method, renderer="json", permission=permission)
+
+    view(info, "info", "GET", NO_PERMISSION_REQUIRED)
+    view(openapi, "openapi", "GET", NO_PERMISSION_REQUIRED)
+    view(list_apps, "apps", "GET", "read")
+    view(install_app, "apps", "POST", "deploy")
+    view(show_app, "app", "GET", "read")
+    view(remove_app, "app", "DELETE", "admin")
+    view(update_app, "app_update", "POST", "deploy")
+    view(rollback_app, "app_rollback", "POST", "deploy")
+    view(backup_app, "app_backup", "POST", "deploy")
+    view(control_app, "app_process", "POST", "deploy")
+    view(show_config, "app_config", "GET", "read")
+    view(replace_config, "app_config", "PUT", "deploy")
+    view(update_config, "app_config", "PATCH", "deploy")

@@ -1,0 +1,167 @@
+"""Authentication by API token, authorization by role (see :mod:`pyapp_server.tokens`).
+
+A request carries its token as ``Authorization: Bearer <secret>`` (or HTTP Basic
+with the token as the password, which XML-RPC clients send from a URL's
+``user:token@``). Views need a permission: ``read`` (viewer), ``deploy``
+(deployer) or ``admin``; every view that changes something needs a token, on
+loopback too. Reads without a token are allowed only when ``open_reads`` is set
+and the server listens on loopback or a unix socket. ``GET /api/v1/info`` and
+``/api/v1/openapi.json`` are open to all (version negotiation and discovery).
+
+Refusals are JSON: 401 without a valid token (with ``WWW-Authenticate``), 403
+when the token's role does not allow the operation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.security import Allowed, Denied
+
+from .errors import error_response
+from .tokens import ROLES, Token
+from .uploads import json_object
+
+__all__ = ["TokenSecurityPolicy", "bearer_secret", "includeme"]
+
+_NEEDS = {"read": "viewer", "deploy": "deployer", "admin": "admin"}
+
+
+def bearer_secret(authorization: str | None) -> str | None:
+    """The token in an ``Authorization`` header value (Bearer, Token or Basic), or ``None``."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    scheme = scheme.lower()
+    if scheme in ("bearer", "token"):
+        return value.strip() or None
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+class TokenSecurityPolicy:
+    """Pyramid's security policy for API tokens."""
+
+    def identity(self, request: Request) -> Token | None:
+        secret = bearer_secret(request.headers.get("Authorization"))
+        if secret is None:
+            return None
+        token: Token | None = request.services.tokens.authenticate(secret)
+        return token
+
+    def authenticated_userid(self, request: Request) -> str | None:
+        identity = request.identity
+        return identity.id if identity is not None else None
+
+    def permits(self, request: Request, context: Any, permission: str) -> Allowed | Denied:
+        identity: Token | None = request.identity
+        if identity is None:
+            settings = request.services.settings
+            if permission == "read" and settings.open_reads and settings.loopback:
+                return Allowed("open reads on loopback")
+            denied = Denied("no valid token")
+        elif identity.allows(permission):
+            return Allowed(f"role {identity.role}")
+        else:
+            denied = Denied(f"role {identity.role} lacks {permission}")
+        denied.permission = permission  # read back by the forbidden view
+        return denied
+
+    def remember(self, request: Request, userid: Any, **kw: Any) -> list[tuple[str, str]]:
+        return []
+
+    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        return []
+
+
+def _actor(request: Request) -> str:
+    identity: Token | None = request.identity
+    return identity.name if identity is not None else "anonymous"
+
+
+def forbidden(request: Request) -> Response:
+    """401 without a (valid) token, 403 when the token's role is not enough."""
+    identity: Token | None = request.identity
+    needed = getattr(request.exception, "result", None)
+    permission = getattr(needed, "permission", None) or "read"
+    role = _NEEDS.get(str(permission), "admin")
+    if identity is None:
+        if request.headers.get("Authorization"):
+            message = "the token is not valid (revoked, mistyped or from another server)"
+        else:
+            message = (
+                f"this needs a token with the role {role} or higher: send 'Authorization: Bearer <token>' "
+                "(pyapp-server token create --role ROLE --name NAME makes one)"
+            )
+        response = error_response(401, "unauthorized", message)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="pyapp"'
+        return response
+    allowed = [r for r in ROLES if ROLES.index(r) >= ROLES.index(role)]
+    return error_response(
+        403,
+        "forbidden",
+        f"token {identity.name!r} has the role {identity.role}; {request.method} {request.path} "
+        f"needs {' or '.join(allowed)}",
+    )
+
+
+# -- token management (admin) ------------------------------------------------------
+
+
+def list_tokens(request: Request) -> dict[str, Any]:
+    return {"tokens": [t.to_dict() for t in request.services.tokens.list()]}
+
+
+def create_token(request: Request) -> dict[str, Any]:
+    data = json_object(request)
+    problems = []
+    for key in ("role", "name"):
+        if not isinstance(data.get(key), str):
+            problems.append({"field": key, "path": f"/{key}", "message": "is required (a string)"})
+    for key in sorted(set(data) - {"role", "name"}):
+        problems.append({"field": key, "path": f"/{key}", "message": "unknown property"})
+    if problems:
+        from .errors import ApiError
+
+        raise ApiError("the request is not valid", status=422, code="invalid-request", errors=problems)
+    new = request.services.tokens.create(data["role"], data["name"])
+    request.services.events.record(
+        "token", f"token {new.token.name!r} ({new.token.role}) created", actor=request.actor
+    )
+    request.response.status = 201
+    return dict(new.to_dict())
+
+
+def revoke_token(request: Request) -> dict[str, Any]:
+    token = request.services.tokens.revoke(request.matchdict["id"])
+    request.services.events.record(
+        "token", f"token {token.name!r} ({token.role}) revoked", actor=request.actor
+    )
+    return dict(token.to_dict())
+
+
+def includeme(config: Configurator) -> None:
+    """The security policy, ``request.actor``, JSON refusals, and ``/api/v1/tokens``."""
+    config.set_security_policy(TokenSecurityPolicy())
+    config.set_default_permission("read")
+    config.add_request_method(_actor, "actor", reify=True)
+    config.add_forbidden_view(forbidden)
+    config.add_view(
+        list_tokens, route_name="tokens", request_method="GET", renderer="json", permission="admin"
+    )
+    config.add_view(
+        create_token, route_name="tokens", request_method="POST", renderer="json", permission="admin"
+    )
+    config.add_view(
+        revoke_token, route_name="token", request_method="DELETE", renderer="json", permission="admin"
+    )

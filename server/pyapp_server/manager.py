@@ -1,0 +1,298 @@
+"""What the server does to apps, on top of :class:`pyapp_runtime.Host`: one place for the JSON API,
+XML-RPC and the drop folder.
+
+Reads and configuration changes are immediate; install, update, rollback, remove and
+backup become jobs (:mod:`pyapp_server.jobs`). Everything a job does is the runtime's:
+this module checks what can be checked before queueing (the package is valid, the app
+exists, no other job works on it), then calls the ``Host`` method and records an event.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from apppackage.configspec import MASK
+from apppackage.errors import AppPackageError, InvalidPackage
+
+from .errors import ApiError, NotSupported
+from .events import EventLog
+from .jobs import Job, JobContext, JobManager
+
+__all__ = ["PROCESS_ACTIONS", "AppManager", "PackageFacts"]
+
+PROCESS_ACTIONS = ("start", "stop", "restart")
+_PAST = {"start": "started", "stop": "stopped", "restart": "restarted"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageFacts:
+    """What a package says it is, read before any job is queued."""
+
+    path: Path
+    name: str
+    version: str
+
+
+def _summary(kind: str) -> Callable[[dict[str, Any]], str]:
+    def describe(result: dict[str, Any]) -> str:
+        name, version = result.get("name", "?"), result.get("version")
+        if kind in ("install", "update"):
+            action = result.get("action", kind)
+            before = result.get("previous_version")
+            if action == "unchanged":
+                return f"{name} {version} is installed already (unchanged)"
+            return f"{name} {version} {action}" + (f" (was {before})" if before and before != version else "")
+        if kind == "rollback":
+            return f"{name} rolled back from {result.get('from_version')} to {version}"
+        if kind == "remove":
+            kept = " (data kept)" if result.get("kept") else ""
+            return f"{name} {version or ''} removed{kept}".replace("  ", " ")
+        if kind == "backup":
+            return f"{name} {version} backed up to {Path(str(result.get('archive', ''))).name}"
+        return f"{kind} of {name} succeeded"
+
+    return describe
+
+
+class AppManager:
+    """The apps under *home* (the runtime's ``PYAPP_HOME``), driven through *jobs*, recorded in *events*."""
+
+    def __init__(self, home: Path, jobs: JobManager, events: EventLog) -> None:
+        self.home = home
+        self.jobs = jobs
+        self.events = events
+
+    def host(self, progress: Callable[[str], None] | None = None) -> Any:
+        from pyapp_runtime import Host
+
+        return Host(self.home, progress=progress)
+
+    # -- what the runtime can do --------------------------------------------------
+
+    def features(self) -> dict[str, bool]:
+        """Which optional operations the runtime offers (process control comes with supervision)."""
+        host = self.host()
+        return {
+            "processes": all(callable(getattr(host, action, None)) for action in PROCESS_ACTIONS),
+            "process_status": callable(getattr(host, "status", None)),
+        }
+
+    # -- reading ------------------------------------------------------------------
+
+    def list_apps(self) -> list[dict[str, Any]]:
+        apps = []
+        for summary in self.host().apps():
+            item = summary.to_dict()
+            item["job"] = self.jobs.busy(summary.name)
+            apps.append(item)
+        return apps
+
+    def show(self, name: str) -> dict[str, Any]:
+        host = self.host()
+        info: dict[str, Any] = host.show(name).to_dict()
+        info["job"] = self.jobs.busy(name)
+        info["processes"] = self._processes(host, name)
+        return info
+
+    def _processes(self, host: Any, name: str) -> list[dict[str, Any]]:
+        status = getattr(host, "status", None)
+        if not callable(status):
+            return []
+        try:
+            found = status(name)
+        except AppPackageError:
+            return []
+        return [p.to_dict() if hasattr(p, "to_dict") else dict(vars(p)) for p in found or ()]
+
+    # -- packages -----------------------------------------------------------------
+
+    def inspect_package(self, path: Path) -> PackageFacts:
+        """Read and check the package at *path*; 422 listing every problem when it is not valid."""
+        from apppackage import AppPackage
+
+        try:
+            with AppPackage(path) as package:
+                description = package.check()
+        except InvalidPackage:
+            raise
+        except AppPackageError as exc:
+            raise ApiError(str(exc), status=422, code="invalid-package") from None
+        return PackageFacts(path=path, name=description.name, version=description.version)
+
+    def install(
+        self,
+        path: Path,
+        actor: str,
+        *,
+        expect: str | None = None,
+        force: bool = False,
+        settings: Sequence[str] = (),
+        staged: bool = False,
+        kind: str | None = None,
+        on_done: Callable[[Job], None] | None = None,
+    ) -> Job:
+        """Queue installing (or updating to) the package at *path*; *staged* files are deleted afterwards.
+
+        With *expect* (an update of that app), the app must be installed and the package must be it.
+        """
+        try:
+            facts = self.inspect_package(path)
+            host = self.host()
+            if expect is not None:
+                host.release(expect)  # NoSuchApp (404) when it is not installed
+                if facts.name != expect:
+                    raise ApiError(
+                        f"{path.name} holds the app {facts.name!r}, not {expect!r}: nothing was changed",
+                        status=422,
+                        code="wrong-app",
+                    )
+            action = kind or ("update" if host.is_installed(facts.name) else "install")
+
+            def work(ctx: JobContext) -> dict[str, Any]:
+                try:
+                    ctx.log(f"{action} {facts.name} {facts.version} from {path.name}")
+                    result = self.host(progress=ctx.log).install(path, force=force, settings=settings)
+                    return dict(result.to_dict())
+                finally:
+                    if staged:
+                        _discard(path)
+
+            return self.jobs.submit(
+                action, facts.name, actor, work, describe=_summary(action), on_done=on_done
+            )
+        except BaseException:
+            if staged:
+                _discard(path)
+            raise
+
+    def rollback(self, name: str, actor: str, *, to: str | None = None) -> Job:
+        self.host().release(name)
+
+        def work(ctx: JobContext) -> dict[str, Any]:
+            return dict(self.host(progress=ctx.log).rollback(name, to=to).to_dict())
+
+        return self.jobs.submit("rollback", name, actor, work, describe=_summary("rollback"))
+
+    def remove(self, name: str, actor: str, *, keep_data: bool = False, force: bool = False) -> Job:
+        if not self.host().is_installed(name):
+            self.host().release(name)
+
+        def work(ctx: JobContext) -> dict[str, Any]:
+            return dict(self.host(progress=ctx.log).remove(name, keep_data=keep_data, force=force).to_dict())
+
+        return self.jobs.submit("remove", name, actor, work, describe=_summary("remove"))
+
+    def backup(self, name: str, actor: str) -> Job:
+        self.host().release(name)
+
+        def work(ctx: JobContext) -> dict[str, Any]:
+            return dict(self.host(progress=ctx.log).backup(name).to_dict())
+
+        return self.jobs.submit("backup", name, actor, work, describe=_summary("backup"))
+
+    # -- configuration ------------------------------------------------------------
+
+    def config(self, name: str) -> dict[str, Any]:
+        """The spec (with widgets) and the current values, secrets masked."""
+        info = self.host().config(name).to_dict()
+        info["spec"] = {"format": info["format"], "fields": info["fields"]}
+        return dict(info)
+
+    def set_config(
+        self,
+        name: str,
+        actor: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        assignments: Sequence[str] = (),
+        merge: bool = True,
+    ) -> dict[str, Any]:
+        """Validate and write configuration values; 422 listing every invalid field.
+
+        A secret given as the mask (``********``, as shown) keeps its current value.
+        """
+        job = self.jobs.busy(name)
+        if job is not None:
+            from .errors import AppBusy
+
+            raise AppBusy(name, job, "deploy")
+        host = self.host()
+        try:
+            if assignments and values is None:
+                result = host.set_config(name, list(assignments))
+            else:
+                current = host.config(name, show_secrets=True)
+                secrets = {f["name"] for f in current.fields if f.get("type") == "secret"}
+                given = dict(values or {})
+                for key in secrets & set(given):
+                    if given[key] == MASK:
+                        if key in current.values:
+                            given[key] = current.values[key]
+                        else:
+                            del given[key]
+                if assignments:
+                    given.update(_parse_assignments(host, name, assignments))
+                result = host.replace_config(name, given, merge=merge)
+        except AppPackageError as exc:
+            if isinstance(exc, InvalidPackage) and exc.problems:
+                fields = sorted({p.path.lstrip("/").split("/")[0] or p.file for p in exc.problems})
+                reason = f"{len(exc.problems)} problem(s) with {', '.join(fields)}"
+            else:
+                reason = str(exc).splitlines()[0]
+            self.events.record(
+                "config",
+                f"configuration of {name} refused: {reason}",
+                app=name,
+                outcome="failed",
+                actor=actor,
+            )
+            raise
+        data = dict(result.to_dict())
+        changed = ", ".join(data["changed"]) or "nothing"
+        self.events.record("config", f"configuration of {name} changed: {changed}", app=name, actor=actor)
+        return data
+
+    # -- processes ------------------------------------------------------------------
+
+    def control(self, name: str, action: str, actor: str) -> dict[str, Any]:
+        """Start, stop or restart app *name*'s processes, when the runtime can."""
+        host = self.host()
+        method = getattr(host, action, None)
+        if action not in PROCESS_ACTIONS or not callable(method):
+            raise NotSupported(
+                f"this host's runtime cannot {action} app processes yet "
+                f"(pyapp_runtime.Host has no {action}()); serve the app from a shell meanwhile: "
+                f"pyapp run {self.home / 'apps' / name / 'current'}"
+            )
+        host.release(name)
+        try:
+            result = method(name)
+        except AppPackageError as exc:
+            self.events.record(
+                action,
+                f"{action} of {name} failed: {str(exc).splitlines()[0]}",
+                app=name,
+                outcome="failed",
+                actor=actor,
+            )
+            raise
+        self.events.record(action, f"{name} {_PAST[action]}", app=name, actor=actor)
+        data = result.to_dict() if hasattr(result, "to_dict") else {}
+        return {"name": name, "action": action, "result": data, "processes": self._processes(host, name)}
+
+
+def _parse_assignments(host: Any, name: str, assignments: Sequence[str]) -> dict[str, Any]:
+    from apppackage import AppPackage
+
+    with AppPackage(host.release(name).path) as package:
+        parsed: dict[str, Any] = package.config_spec.parse_assignments(assignments, "assignments")
+        return parsed
+
+
+def _discard(path: Path) -> None:
+    """Delete a staged upload and its private directory."""
+    shutil.rmtree(path.parent, ignore_errors=True)

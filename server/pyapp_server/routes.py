@@ -1,0 +1,27 @@
+"""Every URL of the management server (the JSON API is described in ``openapi.json``)."""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+__all__ = ["API", "includeme"]
+
+API = "/api/v1"
+
+
+def includeme(config: Configurator) -> None:
+    config.add_route("info", f"{API}/info")
+    config.add_route("openapi", f"{API}/openapi.json")
+    config.add_route("apps", f"{API}/apps")
+    config.add_route("app", f"{API}/apps/{{name}}")
+    config.add_route("app_update", f"{API}/apps/{{name}}/update")
+    config.add_route("app_rollback", f"{API}/apps/{{name}}/rollback")
+    config.add_route("app_backup", f"{API}/apps/{{name}}/backup")
+    config.add_route("app_process", f"{API}/apps/{{name}}/{{action:start|stop|restart}}")
+    config.add_route("app_config", f"{API}/apps/{{name}}/config")
+    config.add_route("events", f"{API}/events")
+    config.add_route("jobs", f"{API}/jobs")
+    config.add_route("job", f"{API}/jobs/{{id}}")
+    config.add_route("tokens", f"{API}/tokens")
+    config.add_route("token", f"{API}/tokens/{{id}}")
+    config.add_route("xmlrpc", "/RPC2")

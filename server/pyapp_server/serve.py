@@ -1,0 +1,174 @@
+"""Running the management server with waitress until it is told to stop.
+
+At start the server writes, under ``<data>/server/`` (mode 0700):
+
+``local-token``
+    an admin token for the user running the server (mode 0600), reused across restarts
+    while it stays valid; ``pyapp-ctl`` finds it by itself
+``endpoint.json``
+    ``{"url", "pid", "version", "data_dir", "token_file"}``: where the server listens;
+    removed when it stops
+
+Binding an address other than loopback is refused unless authentication is configured:
+a token made with ``pyapp-server token create`` (other than the local one) or
+``admin_token``. Stopping (SIGINT, SIGTERM) lets running jobs end; it never stops apps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apppackage import __version__
+from apppackage.errors import AppPackageError
+
+from .app import main, services_of
+from .services import Services
+from .settings import ServerSettings
+from .tokens import write_private
+
+__all__ = ["ENDPOINT_FILE", "LOCAL_TOKEN_FILE", "RunningServer", "ServeError", "check_bind", "serve", "start"]
+
+ENDPOINT_FILE = "endpoint.json"
+LOCAL_TOKEN_FILE = "local-token"  # noqa: S105 (a file name)
+UPLOAD_SLACK = 1024 * 1024
+"""What multipart framing may add to the largest package accepted."""
+
+log = logging.getLogger("pyapp_server")
+
+
+class ServeError(AppPackageError):
+    """The server cannot start as configured (the message says what to change)."""
+
+
+class _Stop(BaseException):
+    pass
+
+
+def check_bind(settings: ServerSettings, services: Services) -> None:
+    """Refuse a non-loopback address unless tokens can authenticate remote clients."""
+    if settings.loopback or services.tokens.has_remote_auth():
+        return
+    raise ServeError(
+        f"refusing to listen on {settings.host}, which is not a loopback address, without authentication: "
+        "make a token first (pyapp-server token create --role admin --name NAME) or set admin_token; "
+        "every request will then need a token"
+    )
+
+
+def url_of(settings: ServerSettings, port: int) -> str:
+    if settings.unix_socket is not None:
+        return "http+unix://" + urllib.parse.quote(str(settings.unix_socket), safe="")
+    host = settings.host
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunningServer:
+    """A server made by :func:`start`: ``run()`` serves until stopped, ``close()`` cleans up."""
+
+    settings: ServerSettings
+    services: Services
+    waitress: Any
+    url: str
+    endpoint_file: Path
+    token_file: Path
+
+    def run(self) -> None:
+        """Serve until SIGINT or SIGTERM (or :meth:`close` from another thread)."""
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            raise _Stop()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.waitress.run()
+        except (_Stop, KeyboardInterrupt):
+            pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.close()
+
+    def close(self) -> None:
+        """Stop listening, let running jobs end, remove ``endpoint.json``; apps keep running."""
+        self.waitress.close()
+        try:
+            if json.loads(self.endpoint_file.read_text("utf-8")).get("pid") == os.getpid():
+                self.endpoint_file.unlink()
+        except (OSError, ValueError):
+            pass
+        self.services.close(wait=True)
+        self.services.events.record("server", f"pyapp-server {__version__} stopped")
+        log.info("stopped")
+
+
+def start(settings: ServerSettings) -> RunningServer:
+    """Make the app, check the bind policy, write the local token, and listen (not serving yet)."""
+    import waitress
+
+    app = main(None, **settings.to_settings())
+    services = services_of(app)
+    try:
+        check_bind(settings, services)
+        token_file = settings.state_dir / LOCAL_TOKEN_FILE
+        services.tokens.ensure_local(token_file)
+        options: dict[str, Any] = {
+            "threads": settings.threads,
+            "max_request_body_size": settings.max_upload_size + UPLOAD_SLACK,
+            "ident": "pyapp-server",
+            "clear_untrusted_proxy_headers": True,
+        }
+        if settings.unix_socket is not None:
+            settings.unix_socket.parent.mkdir(parents=True, exist_ok=True)
+            server = waitress.create_server(
+                app, unix_socket=str(settings.unix_socket), unix_socket_perms="600", **options
+            )
+            port = 0
+        else:
+            host = "127.0.0.1" if settings.host == "localhost" else settings.host
+            server = waitress.create_server(app, host=host, port=settings.port, **options)
+            port = server.effective_port
+    except BaseException:
+        services.close()
+        raise
+    url = url_of(settings, port)
+    endpoint_file = settings.state_dir / ENDPOINT_FILE
+    endpoint = {
+        "url": url,
+        "pid": os.getpid(),
+        "version": __version__,
+        "data_dir": str(settings.data_dir),
+        "token_file": str(token_file),
+    }
+    write_private(endpoint_file, json.dumps(endpoint, indent=2) + "\n")
+    services.events.record("server", f"pyapp-server {__version__} started on {url}")
+    log.info("serving on %s (data: %s)", url, settings.data_dir)
+    return RunningServer(
+        settings=settings,
+        services=services,
+        waitress=server,
+        url=url,
+        endpoint_file=endpoint_file,
+        token_file=token_file,
+    )
+
+
+def serve(settings: ServerSettings, *, ready: Callable[[RunningServer], None] | None = None) -> None:
+    """Start the server, call *ready* (to print where it listens), and serve until stopped."""
+    running = start(settings)
+    try:
+        if ready is not None:
+            ready(running)
+    except BaseException:
+        running.close()
+        raise
+    running.run()

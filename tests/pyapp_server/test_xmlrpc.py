@@ -1,0 +1,85 @@
+"""XML-RPC at /RPC2: the same operations and the same tokens as the JSON API."""
+
+from __future__ import annotations
+
+import xmlrpc.client
+
+import pytest
+
+
+@pytest.fixture
+def rpc(api):
+    def call(method: str, *params, headers=None):
+        body = xmlrpc.client.dumps(tuple(params), method, allow_none=True).encode()
+        response = api.app.post("/RPC2", body, headers={"Content-Type": "text/xml", **(headers or {})})
+        assert response.content_type == "text/xml"
+        (result,), _ = xmlrpc.client.loads(response.body, use_builtin_types=True)
+        return result
+
+    return call
+
+
+def test_the_core_operations_with_the_token_as_first_parameter(api, rpc, packages) -> None:
+    deployer, viewer = api.secrets["deployer"], api.secrets["viewer"]
+    assert "apps.install" in rpc("system.listMethods")
+    job = rpc("apps.install", deployer, str(packages.hello()))
+    assert rpc("jobs.get", viewer, job["id"], 30)["state"] == "succeeded"
+    assert [a["name"] for a in rpc("apps.list", viewer)] == ["hello"]
+    show = rpc("apps.show", viewer, "hello")
+    assert show["version"] == "1.0.0"
+    assert isinstance(show["disk"]["total"], (int, float))
+
+    assert rpc("config.set", deployer, "hello", {"greeting": "Ahoy"})["changed"] == ["greeting"]
+    assert rpc("config.get", viewer, "hello")["values"] == {"greeting": "Ahoy"}
+    update = rpc("apps.update", deployer, "hello", str(packages.hello("1.1.0")))
+    assert rpc("jobs.get", viewer, update["id"], 30)["result"]["action"] == "updated"
+    back = rpc("apps.rollback", deployer, "hello", None)
+    assert rpc("jobs.get", viewer, back["id"], 30)["result"]["version"] == "1.0.0"
+    gone = rpc("apps.remove", api.secrets["admin"], "hello", {"keep_data": False})
+    assert rpc("jobs.get", viewer, gone["id"], 30)["state"] == "succeeded"
+    kinds = [e["kind"] for e in rpc("events.list", viewer, {"app": "hello"})]
+    assert kinds == ["remove", "rollback", "update", "config", "install"]
+
+
+def test_the_authorization_header_and_faults(api, rpc, packages) -> None:
+    bearer = {"Authorization": f"Bearer {api.secrets['viewer']}"}
+    assert rpc("apps.list", headers=bearer) == []
+    basic = xmlrpc.client.ServerProxy("http://any:" + api.secrets["viewer"] + "@x/RPC2")
+    assert basic  # the URL form a client uses: user:token@host
+    with pytest.raises(xmlrpc.client.Fault) as unauthorized:
+        rpc("apps.list", "pyapp_not-a-token")
+    assert unauthorized.value.faultCode == 401
+    with pytest.raises(xmlrpc.client.Fault) as forbidden:
+        rpc("apps.install", api.secrets["viewer"], str(packages.hello()))
+    assert forbidden.value.faultCode == 403
+    with pytest.raises(xmlrpc.client.Fault) as missing:
+        rpc("apps.show", api.secrets["viewer"], "nothing-here")
+    assert missing.value.faultCode == 404
+    with pytest.raises(xmlrpc.client.Fault) as hostile:
+        rpc("apps.install", api.secrets["deployer"], str(packages.hostile()))
+    assert hostile.value.faultCode == 422
+    assert "'..'" in hostile.value.faultString
+    with pytest.raises(xmlrpc.client.Fault) as unknown:
+        rpc("apps.explode", api.secrets["admin"])
+    assert unknown.value.faultCode == 404
+    with pytest.raises(xmlrpc.client.Fault) as arity:
+        rpc("apps.show", api.secrets["viewer"])
+    assert arity.value.faultCode == 400
+    response = api.app.post("/RPC2", b"<not-xml", headers={"Content-Type": "text/xml"})
+    with pytest.raises(xmlrpc.client.Fault) as malformed:
+        xmlrpc.client.loads(response.body)
+    assert malformed.value.faultCode == 400
+
+
+def test_invalid_configuration_fault_lists_every_field(api, rpc, packages) -> None:
+    rpc(
+        "jobs.get",
+        api.secrets["viewer"],
+        rpc("apps.install", api.secrets["deployer"], str(packages.hello()))["id"],
+        30,
+    )
+    with pytest.raises(xmlrpc.client.Fault) as invalid:
+        rpc("config.set", api.secrets["deployer"], "hello", {"greeting": "1", "other": 2})
+    assert invalid.value.faultCode == 422
+    assert "greeting/greeting" not in invalid.value.faultString
+    assert "greeting" in invalid.value.faultString and "other" in invalid.value.faultString
