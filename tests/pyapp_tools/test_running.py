@@ -132,6 +132,24 @@ def test_a_unix_socket(repo_root: Path, tmp_path: Path) -> None:
     assert not path.exists()
 
 
+@pytest.mark.slow
+def test_an_error_in_the_tool_does_not_leave_the_server_running(repo_root: Path, tmp_path: Path) -> None:
+    from pyapp_tools.running import local_run
+    from pyapp_tools.serving import listen, serve
+
+    ports: list[int] = []
+
+    def ready(url: str) -> None:
+        ports.append(int(url.rsplit(":", 1)[1].strip("/")))
+        raise RuntimeError("boom")
+
+    hello = repo_root / "examples/hello"
+    with local_run(hello, state_dir=tmp_path / "state") as run, pytest.raises(RuntimeError):
+        serve(run, listen("127.0.0.1", 0), on_ready=ready)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", ports[0])) != 0
+
+
 def _get_unix(path: Path, target: str) -> str:
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(str(path))

@@ -156,6 +156,8 @@ def serve(
             _stop(proc)
         return 0
     finally:
+        if proc is not None and proc.poll() is None:
+            _stop(proc)  # an unexpected error here must not leave the server running
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)
         os.close(ready_r)
