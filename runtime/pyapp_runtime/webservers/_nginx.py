@@ -1,7 +1,8 @@
 """nginx: a complete ``nginx.conf`` for the managed instance, or ``server`` blocks to include.
 
 Each virtual host is a ``server`` block; each route a prefix ``location`` (``/p/`` plus
-``= /p``), so nginx's longest-prefix rule picks the route. Proxied requests keep their
+``= /p``), so nginx's longest-prefix rule picks the route; each daemon an ``upstream``
+block (``pyapp_<app>``) with idle connections kept open. Proxied requests keep their
 URI (``proxy_pass`` without a URI part) and get ``Host``, ``X-Forwarded-For``,
 ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` set from the connection, never from
 what the client sent.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from ._context import RenderContext, indent, quote
 from ._plan import HostBlock, ListenBlock, Route, mime_types
-from .model import Upstream
 
 __all__ = ["CONFIG_FILE", "fragment", "render"]
 
@@ -24,20 +24,27 @@ _PROXY_HEADERS = (
     "proxy_set_header X-Forwarded-Proto $scheme;",
     "proxy_set_header X-Forwarded-Host $http_host;",
     'proxy_set_header Forwarded "";',
+    # HTTP/1.1 without "Connection: close" lets the upstream block keep connections open.
+    "proxy_http_version 1.1;",
+    'proxy_set_header Connection "";',
     "proxy_redirect off;",
 )
 
 
-def _target(upstream: Upstream) -> str:
-    if upstream.socket is not None:
-        return f"http://unix:{upstream.socket}:"
-    return f"http://{upstream.address}"
+def _upstream_name(app: str) -> str:
+    return "pyapp_" + app.replace(".", "_")
+
+
+def _upstream(route: Route) -> list[str]:
+    """An ``upstream`` block per daemon, so idle connections to it are kept and reused."""
+    assert route.upstream is not None
+    server = f"unix:{route.upstream.socket}" if route.upstream.socket else route.upstream.address
+    return [f"upstream {_upstream_name(route.app)} {{", f"    server {server};", "    keepalive 16;", "}"]
 
 
 def _body(route: Route) -> list[str]:
     if route.action == "proxy":
-        assert route.upstream is not None
-        return [f"proxy_pass {_target(route.upstream)};"]
+        return [f"proxy_pass http://{_upstream_name(route.app)};"]
     if route.action == "static":
         assert route.directory is not None
         return [f"alias {quote(route.directory.rstrip('/') + '/')};"]
@@ -99,6 +106,9 @@ def fragment(listens: tuple[ListenBlock, ...], *, catch_all: bool = False) -> st
     host; the managed instance uses it, a system server usually has its own.
     """
     lines: list[str] = []
+    for route in sorted((r for b in listens for h in b.hosts for r in h.routes), key=lambda r: r.app):
+        if route.action == "proxy":
+            lines += _upstream(route)
     for listen in listens:
         if catch_all and listen.default is None:
             lines += _catch_all(listen)
