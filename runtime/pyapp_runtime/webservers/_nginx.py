@@ -3,7 +3,7 @@
 Each virtual host is a ``server`` block; each route a prefix ``location`` (``/p/`` plus
 ``= /p``), so nginx's longest-prefix rule picks the route; each daemon an ``upstream``
 block (``pyapp_<app>``) with idle connections kept open. Proxied requests keep their
-URI (``proxy_pass`` without a URI part) and get ``Host``, ``X-Forwarded-For``,
+path (normalized, as the other servers send it) and get ``Host``, ``X-Forwarded-For``,
 ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` set from the connection, never from
 what the client sent.
 """
@@ -42,9 +42,11 @@ def _upstream(route: Route) -> list[str]:
     return [f"upstream {_upstream_name(route.app)} {{", f"    server {server};", "    keepalive 16;", "}"]
 
 
-def _body(route: Route) -> list[str]:
+def _body(route: Route, location: str) -> list[str]:
     if route.action == "proxy":
-        return [f"proxy_pass http://{_upstream_name(route.app)};"]
+        # With a URI part equal to the location, nginx sends the normalized, re-escaped
+        # path ("/a/./b/../c" as "/a/c"), the path its location matched on.
+        return [f"proxy_pass http://{_upstream_name(route.app)}{location};"]
     if route.action == "static":
         assert route.directory is not None
         return [f"alias {quote(route.directory.rstrip('/') + '/')};"]
@@ -54,17 +56,17 @@ def _body(route: Route) -> list[str]:
 def _locations(host: HostBlock) -> list[str]:
     lines: list[str] = []
     for route in host.routes:
-        body = _body(route)
         lines.append(f"    # {route.app}: {route.action}")
         if route.path == "/":
-            lines += ["    location / {", *(f"        {b}" for b in body), "    }"]
+            lines += ["    location / {", *(f"        {b}" for b in _body(route, "/")), "    }"]
             continue
-        exact = body
+        exact = _body(route, route.path)
         if route.action == "static":
             # The directory itself: let the client add the slash, as for any directory.
             exact = [f"return 301 {route.path}/;"]
+        prefix = route.path + "/"
         lines += [f"    location = {route.path} {{", *(f"        {b}" for b in exact), "    }"]
-        lines += [f"    location {route.path}/ {{", *(f"        {b}" for b in body), "    }"]
+        lines += [f"    location {prefix} {{", *(f"        {b}" for b in _body(route, prefix)), "    }"]
     if not host.has_root:
         lines += ["    location / {", "        return 404;", "    }"]
     return lines

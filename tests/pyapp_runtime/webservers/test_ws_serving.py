@@ -47,6 +47,7 @@ class Site:
     daemons: dict[str, Any]
     shared: int  # port of the shared virtual host
     own: int  # port of the TLS virtual host of its own
+    files: int  # port of a default host (no names) serving a static-only app at /
     fetch: Callable[..., Any]
     client: str  # the address requests come from
 
@@ -82,7 +83,7 @@ def site(
     server = make_server(kind)
     release = _files(short_dir / "release", {"public/hello.txt": "hello from main\n", "css/app.css": "b{}\n"})
     _files(short_dir / "docs", {"index.html": "<h1>docs</h1>\n", "guide/page.html": "guide\n"})
-    shared, own = free_port(), free_port()
+    shared, own, files = free_port(), free_port(), free_port()
     cert, key = certificate
     routes = (
         Routes()
@@ -116,12 +117,16 @@ def site(
             )
         )
         .mount(Mount(app="solo", vhost="own", upstream=Upstream.unix(short_dir / "solo.sock")))
+        .add_vhost(VirtualHost(name="files", port=files))
+        .mount(
+            Mount(app="site", vhost="files", static=(StaticPath(url="/", directory=str(short_dir / "docs")),))
+        )
     )
     store = RouteStore(short_dir / "webservers")
     store.save(routes)
     daemons = {app: start_daemon(routes.mounts[app]) for app in ("main", "sub", "solo")}
     server.activate(store.load(), start=True)
-    return Site(kind, server, store, routes, daemons, shared, own, fetch, client_address)
+    return Site(kind, server, store, routes, daemons, shared, own, files, fetch, client_address)
 
 
 def test_apps_answer_under_their_prefix_with_the_client_s_host_scheme_and_address(site: Site) -> None:
@@ -146,6 +151,13 @@ def test_apps_answer_under_their_prefix_with_the_client_s_host_scheme_and_addres
     assert sub["link"] == "/sub/page"
     exact = site.get("/sub", "shared.test").json()
     assert (exact["app"], exact["script_name"], exact["path_info"]) == ("sub", "/sub", "")
+    # Escapes reach the app decoded (WSGI strings are latin-1), the query string as sent;
+    # every server sends the path it routed on, normalized.
+    escaped = site.get("/sub/a%20b/caf%C3%A9?q=a%20b", "shared.test").json()
+    assert (escaped["path_info"], escaped["query"]) == ("/a b/caf\xc3\xa9", "q=a%20b")
+    assert site.get("/sub/./a/../b", "shared.test").json()["path_info"] == "/b"
+    moved = site.get("/elsewhere/../sub//c", "shared.test").json()
+    assert (moved["app"], moved["script_name"], moved["path_info"]) == ("sub", "/sub", "/c")
     # Prefixes match whole segments: /subway belongs to the root app.
     subway = site.get("/subway", "shared.test").json()
     assert (subway["app"], subway["script_name"], subway["path_info"]) == ("main", "", "/subway")
@@ -175,6 +187,10 @@ def test_static_files_are_served_by_the_web_server_alone(site: Site) -> None:
     assert site.get("/docs/", "shared.test").body == b"<h1>docs</h1>\n"
     assert site.get("/docs/guide/page.html", "shared.test").body == b"guide\n"
     assert site.get("/docs/nothing", "shared.test").status == 404
+    # A static-only app at the root of a host that answers to any name.
+    assert site.fetch(site.files, "/", "any.test").body == b"<h1>docs</h1>\n"
+    assert site.fetch(site.files, "/guide/page.html", "127.0.0.1").body == b"guide\n"
+    assert site.fetch(site.files, "/nothing", "any.test").status == 404
     # The daemons saw none of it.
     seen = site.daemons["main"].requests() + site.daemons["sub"].requests()
     assert not [uri for uri in seen if "static" in uri or "assets" in uri or "docs" in uri]
