@@ -89,20 +89,21 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    app = target(dict(options.get("config") or {})) if options.get("factory") else target  # type: ignore[operator]
-    if not callable(app):
-        sys.stderr.write("pyapp: the WSGI application is not callable\n")
-        return 2
-    logging.basicConfig()
-    sock = socket.socket(fileno=int(options["socket_fd"]))
-    server = waitress.create_server(app, sockets=[sock], threads=int(options.get("threads") or 4))
-    ready = options.get("ready_fd")
-    if ready is not None:
-        os.write(int(ready), b"ready\n")
-        os.close(int(ready))
-    # run() returns after shutting down when stop() interrupts it; the suppress is for a
-    # signal that comes before the loop starts.
+    # A stop signal at any point from here on ends the process quietly with status 0;
+    # once the loop runs, run() itself returns after shutting down.
     with contextlib.suppress(KeyboardInterrupt):
+        factory = options.get("factory")
+        app = target(dict(options.get("config") or {})) if factory else target  # type: ignore[operator]
+        if not callable(app):
+            sys.stderr.write("pyapp: the WSGI application is not callable\n")
+            return 2
+        logging.basicConfig()
+        sock = socket.socket(fileno=int(options["socket_fd"]))
+        server = waitress.create_server(app, sockets=[sock], threads=int(options.get("threads") or 4))
+        ready = options.get("ready_fd")
+        if ready is not None:
+            os.write(int(ready), b"ready\n")
+            os.close(int(ready))
         server.run()
     return 0
 

@@ -174,24 +174,27 @@ def local_run(
     assignments: Sequence[str] = (),
     cache_dir: Path | None = None,
 ) -> Iterator[LocalRun]:
-    """Prepare the package at *path* to run here; hold what it needs for the ``with`` block."""
+    """Prepare the package at *path* to run here; hold what it needs for the ``with`` block.
+
+    For a ``.pyapp``, :attr:`LocalRun.package` reads the archive itself (its description
+    is checked once) while its code runs from the run cache (``host.root``).
+    """
     with ExitStack() as stack:
-        opened = stack.enter_context(open_package(path))
-        if opened.is_archive:
-            opened.check()
-            cached = stack.enter_context(runcache.prepared(opened.path, cache_dir))
-            opened.close()
-            package = stack.enter_context(AppPackage(cached.root))
+        package = stack.enter_context(open_package(path))
+        description = package.check()
+        if package.is_archive:
+            cached = stack.enter_context(runcache.prepared(package.path, cache_dir))
+            root = cached.root
             site: tuple[Path, ...] = (cached.site_packages,)
             server: tuple[Path, ...] = (runcache.server_packages(cached.entry),)
-            source = f"{opened.path} (from {cached.entry})"
+            source = f"{package.path} (from {cached.entry})"
+            warnings = []
         else:
-            package = opened
+            root = package.root
             site = tool_site_packages()
             server = ()
-            source = str(opened.path)
-        description = package.check()
-        warnings = [] if package.is_archive else missing_dependencies(description)
+            source = str(package.path)
+            warnings = missing_dependencies(description)
         spec = package.config_spec
         state = state_dir or state_root() / description.name
         state.mkdir(parents=True, exist_ok=True)
@@ -200,7 +203,7 @@ def local_run(
         )
         config_path = state / ("config.ini" if spec.format == "ini" else "config.yaml")
         host = HostPaths.under(
-            package.root.resolve(),
+            root.resolve(),
             state.resolve(),
             config_file=config_path.resolve(),
             site_packages=site,
