@@ -150,6 +150,22 @@ def test_an_error_in_the_tool_does_not_leave_the_server_running(repo_root: Path,
         assert probe.connect_ex(("127.0.0.1", ports[0])) != 0
 
 
+@pytest.mark.slow
+def test_a_stop_right_after_start_up_is_quiet(
+    repo_root: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from pyapp_tools.running import local_run
+    from pyapp_tools.serving import listen, serve
+
+    def ready(url: str) -> None:
+        signal.raise_signal(signal.SIGTERM)
+
+    with local_run(repo_root / "examples/hello", state_dir=tmp_path / "state") as run:
+        for _ in range(3):
+            assert serve(run, listen("127.0.0.1", 0), on_ready=ready) == 0
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def _get_unix(path: Path, target: str) -> str:
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(str(path))
