@@ -101,18 +101,22 @@ def _catch_all(listen: ListenBlock) -> list[str]:
     return lines
 
 
-def fragment(listens: tuple[ListenBlock, ...], *, catch_all: bool = False) -> str:
+def fragment(
+    listens: tuple[ListenBlock, ...], *, catch_all: bool = False, version: tuple[int, ...] = ()
+) -> str:
     """``server`` blocks for every virtual host (to include in an ``http`` block).
 
     *catch_all* adds a default server answering 404 on each listen without a default
-    host; the managed instance uses it, a system server usually has its own.
+    host; the managed instance uses it, a system server usually has its own. On TLS
+    listens that needs ``ssl_reject_handshake`` (nginx 1.19.4+, *version*).
     """
     lines: list[str] = []
     for route in sorted((r for b in listens for h in b.hosts for r in h.routes), key=lambda r: r.app):
         if route.action == "proxy":
             lines += _upstream(route)
     for listen in listens:
-        if catch_all and listen.default is None:
+        reject_tls = version >= (1, 19, 4)
+        if catch_all and listen.default is None and (reject_tls or not listen.tls):
             lines += _catch_all(listen)
         for host in listen.hosts:
             lines += _server(listen, host)
@@ -151,5 +155,5 @@ def render(listens: tuple[ListenBlock, ...], ctx: RenderContext) -> dict[str, st
     ]
     return {
         CONFIG_FILE: HEADER + "\n".join(lines) + "\n",
-        "vhosts.conf": fragment(listens, catch_all=True),
+        "vhosts.conf": fragment(listens, catch_all=True, version=ctx.installation.version),
     }

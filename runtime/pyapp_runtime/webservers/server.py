@@ -125,9 +125,11 @@ class WebServer:
     def _prepare(self) -> None:
         for path in (self.configs, self.logs, self.run_dir, self.tmp, self.empty):
             path.mkdir(parents=True, exist_ok=True)
-        for path in (self.directory, self.configs, self.empty):
-            path.chmod(0o755)
         identity = self.worker_identity()
+        if identity is not None:
+            # The workers (another user) read the empty root and, for lighttpd, the configuration.
+            for path in (self.directory, self.configs, self.empty):
+                path.chmod(0o755)
         if identity is not None and self.kind == "lighttpd":
             # lighttpd re-reads its configuration and reopens its files as the worker user
             # on a graceful restart.
@@ -232,23 +234,27 @@ class WebServer:
             config = self.render(routes)
             self.check(config)
             previous = self._live_generation()
+            replaced = None if previous is None else previous / self.config_name
             self._swap(config.parent)
-            self._prune()
             has_hosts = bool(routes.vhosts)
             running = self._pid() is not None
             if running and not has_hosts:
                 self._stop(graceful=True)
-                return Activation(config=config, previous=previous, reloaded=False, stopped=True)
-            if running:
+            elif running:
                 try:
                     self._reload()
                 except ServerFailed:
                     self._restore(previous)
                     raise
-                return Activation(config=config, previous=previous, reloaded=True)
-            if start and has_hosts:
+            elif start and has_hosts:
                 self._start()
-            return Activation(config=config, previous=previous, reloaded=False)
+            self._prune()
+            return Activation(
+                config=config,
+                previous=replaced,
+                reloaded=running and has_hosts,
+                stopped=running and not has_hosts,
+            )
 
     def _restore(self, previous: Path | None) -> None:
         if previous is None:
