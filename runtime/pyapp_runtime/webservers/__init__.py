@@ -18,9 +18,9 @@ Typical use::
     routes = store.update(lambda r: r.add_vhost(VirtualHost(name="main", port=8080))
                           .mount(Mount(app="blog", vhost="main", prefix="/blog",
                                        upstream=Upstream.unix(sock))))
-    installation = detect("auto")
+    installation = detect("auto")          # None: no web server, apps on their own sockets
     if installation is not None:
-        WebServer(installation, home / "webservers" / installation.kind).activate(routes, start=True)
+        WebServer.in_state_dir(home / "webservers", installation).activate(routes, start=True)
     waitress.serve(app, **daemon_options(routes.mounts["blog"]))   # in the app's daemon
 """
 

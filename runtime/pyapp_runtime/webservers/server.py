@@ -105,6 +105,16 @@ class WebServer:
             / {"nginx": "nginx.pid", "apache": "httpd.pid", "lighttpd": "lighttpd.pid"}[self.kind]
         )
 
+    @classmethod
+    def in_state_dir(
+        cls,
+        state_dir: str | os.PathLike[str],
+        installation: Installation,
+        settings: ServerSettings | None = None,
+    ) -> WebServer:
+        """The instance kept in ``<state_dir>/<kind>/``, next to the routing table's ``state.json``."""
+        return cls(installation, Path(state_dir) / installation.kind, settings)
+
     def __repr__(self) -> str:
         return f"WebServer({self.kind!r}, {str(self.directory)!r})"
 

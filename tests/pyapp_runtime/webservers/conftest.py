@@ -190,7 +190,7 @@ def make_server(short_dir: Path) -> Iterator[Callable[[str], WebServer]]:
     servers: list[WebServer] = []
 
     def make(kind: str) -> WebServer:
-        server = WebServer(installed(kind), short_dir / "webservers" / kind, ServerSettings(workers=1))
+        server = WebServer.in_state_dir(short_dir / "webservers", installed(kind), ServerSettings(workers=1))
         servers.append(server)
         return server
 
