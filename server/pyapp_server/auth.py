@@ -19,7 +19,7 @@ import binascii
 from typing import Any
 
 from pyramid.config import Configurator
-from pyramid.request import Request
+from pyramid.request import Request, RequestLocalCache
 from pyramid.response import Response
 from pyramid.security import Allowed, Denied
 
@@ -50,9 +50,16 @@ def bearer_secret(authorization: str | None) -> str | None:
 
 
 class TokenSecurityPolicy:
-    """Pyramid's security policy for API tokens."""
+    """Pyramid's security policy for API tokens (each request's token is looked up once)."""
+
+    def __init__(self) -> None:
+        self._cache = RequestLocalCache(self._load_identity)
 
     def identity(self, request: Request) -> Token | None:
+        token: Token | None = self._cache.get_or_create(request)
+        return token
+
+    def _load_identity(self, request: Request) -> Token | None:
         secret = bearer_secret(request.headers.get("Authorization"))
         if secret is None:
             return None

@@ -138,10 +138,9 @@ class DropFolder:
                 if not stable or open_for_writing(path):
                     continue
                 outcome = self._take(path)
-                if outcome.state == "waiting":
-                    continue
-                del seen[path.name]
                 outcomes.append(outcome)
+                if outcome.state != "waiting":  # a waiting file stays complete: taken on a later look
+                    del seen[path.name]
             self._seen = seen
             return outcomes
 

@@ -222,21 +222,17 @@ class AppManager:
             raise AppBusy(name, job, "deploy")
         host = self.host()
         try:
-            if assignments and values is None:
-                result = host.set_config(name, list(assignments))
-            else:
-                current = host.config(name, show_secrets=True)
-                secrets = {f["name"] for f in current.fields if f.get("type") == "secret"}
-                given = dict(values or {})
-                for key in secrets & set(given):
-                    if given[key] == MASK:
-                        if key in current.values:
-                            given[key] = current.values[key]
-                        else:
-                            del given[key]
-                if assignments:
-                    given.update(_parse_assignments(host, name, assignments))
-                result = host.replace_config(name, given, merge=merge)
+            current = host.config(name, show_secrets=True)
+            secrets = {f["name"] for f in current.fields if f.get("type") == "secret"}
+            given = dict(values or {})
+            for key in secrets & set(given):
+                if given[key] == MASK:
+                    if key in current.values:
+                        given[key] = current.values[key]
+                    else:
+                        del given[key]
+            _check_all(host, name, given, assignments, {**current.values, **given} if merge else given)
+            result = host.replace_config(name, given, merge=merge)
         except AppPackageError as exc:
             if isinstance(exc, InvalidPackage) and exc.problems:
                 fields = sorted({p.path.lstrip("/").split("/")[0] or p.file for p in exc.problems})
@@ -285,12 +281,37 @@ class AppManager:
         return {"name": name, "action": action, "result": data, "processes": self._processes(host, name)}
 
 
-def _parse_assignments(host: Any, name: str, assignments: Sequence[str]) -> dict[str, Any]:
+def _check_all(
+    host: Any, name: str, given: dict[str, Any], assignments: Sequence[str], merged: Mapping[str, Any]
+) -> None:
+    """Parse *assignments* into *given* and validate the result, raising every problem at once.
+
+    ``KEY=VALUE`` texts are typed by the spec's fields (section 4.4); text that does not
+    parse and values that do not validate are reported together.
+    """
     from apppackage import AppPackage
+    from apppackage.errors import InvalidConfiguration, Problem, pointer
 
     with AppPackage(host.release(name).path) as package:
-        parsed: dict[str, Any] = package.config_spec.parse_assignments(assignments, "assignments")
-        return parsed
+        spec = package.config_spec
+    problems = []
+    for text in assignments:
+        key, sep, raw = text.partition("=")
+        key = key.strip()
+        field = spec.field(key)
+        if not sep:
+            problems.append(Problem(file="config.yaml", path=pointer(key), message="expected KEY=VALUE"))
+        elif field is None:
+            given[key] = raw  # reported as an unknown setting by the validation below
+        else:
+            try:
+                given[key] = field.parse(raw)
+            except ValueError as exc:
+                problems.append(Problem(file="config.yaml", path=pointer(key), message=str(exc)))
+    seen = {p.path for p in problems}
+    problems += [p for p in spec.validate({**merged, **given}, "config.yaml") if p.path not in seen]
+    if problems:
+        raise InvalidConfiguration(problems, f"the configuration of {name} is not valid:")
 
 
 def _discard(path: Path) -> None:

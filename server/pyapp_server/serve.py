@@ -111,10 +111,22 @@ class RunningServer:
         log.info("stopped")
 
 
-def start(settings: ServerSettings) -> RunningServer:
-    """Make the app, check the bind policy, write the local token, and listen (not serving yet)."""
+def _listen(app: Any, settings: ServerSettings, options: dict[str, Any]) -> tuple[Any, int]:
     import waitress
 
+    if settings.unix_socket is not None:
+        settings.unix_socket.parent.mkdir(parents=True, exist_ok=True)
+        server = waitress.create_server(
+            app, unix_socket=str(settings.unix_socket), unix_socket_perms="600", **options
+        )
+        return server, 0
+    host = "127.0.0.1" if settings.host == "localhost" else settings.host
+    server = waitress.create_server(app, host=host, port=settings.port, **options)
+    return server, int(server.effective_port)
+
+
+def start(settings: ServerSettings) -> RunningServer:
+    """Make the app, check the bind policy, write the local token, and listen (not serving yet)."""
     app = main(None, **settings.to_settings())
     services = services_of(app)
     try:
@@ -127,16 +139,14 @@ def start(settings: ServerSettings) -> RunningServer:
             "ident": "pyapp-server",
             "clear_untrusted_proxy_headers": True,
         }
-        if settings.unix_socket is not None:
-            settings.unix_socket.parent.mkdir(parents=True, exist_ok=True)
-            server = waitress.create_server(
-                app, unix_socket=str(settings.unix_socket), unix_socket_perms="600", **options
-            )
-            port = 0
-        else:
-            host = "127.0.0.1" if settings.host == "localhost" else settings.host
-            server = waitress.create_server(app, host=host, port=settings.port, **options)
-            port = server.effective_port
+        try:
+            server, port = _listen(app, settings, options)
+        except OSError as exc:
+            where = settings.unix_socket or f"{settings.host}:{settings.port}"
+            raise ServeError(
+                f"cannot listen on {where}: {exc.strerror or exc}; choose another with --port, "
+                "--unix-socket or the port setting"
+            ) from None
     except BaseException:
         services.close()
         raise

@@ -78,8 +78,7 @@ def access_tween_factory(
         started = time.monotonic()
         response = handler(request)
         if access.isEnabledFor(logging.INFO):
-            identity = request.__dict__.get("identity")
-            actor = getattr(identity, "name", None) or "-"
+            actor = getattr(request.identity, "name", None) or "-"
             access.info(
                 "%s %s %s %s %.0fms",
                 request.method,

@@ -318,7 +318,7 @@ class LiveServer:
         assert self.proc.stdout is not None
         ready, _, _ = select.select([self.proc.stdout], [], [], 60)
         line = self.proc.stdout.readline() if ready else ""
-        if " on http://" not in line:
+        if " on http" not in line:
             self.proc.kill()
             _, err = self.proc.communicate()
             raise AssertionError(f"pyapp-server did not start: {line!r}\n{err}")
