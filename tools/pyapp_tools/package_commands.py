@@ -16,7 +16,6 @@ import click
 from apppackage import AppPackageError
 
 from ._click import emit, json_option
-from .project import open_package
 
 __all__ = ["register"]
 
@@ -75,6 +74,8 @@ def validate(path: Path, as_json: bool) -> None:
       pyapp validate examples/hello
       pyapp validate dist/hello-1.0.0.pyapp --json
     """
+    from .project import open_package
+
     with open_package(path) as package:
         problems = package.validate()
         warnings = package.warnings
@@ -172,6 +173,7 @@ def inspect(path: Path, as_json: bool) -> None:
       pyapp inspect dist/hello-1.0.0.pyapp --json
     """
     from .inspecting import describe
+    from .project import open_package
 
     with open_package(path) as package:
         data = describe(package)
@@ -188,6 +190,8 @@ def verify(path: Path, as_json: bool) -> None:
     Example:
       pyapp verify dist/hello-1.0.0.pyapp
     """
+    from .project import open_package
+
     with open_package(path) as package:
         problems = package.verify()
         count = len(package.files())
@@ -266,6 +270,8 @@ def run(
 
 
 def _complete_command_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from .project import open_package
+
     path = ctx.params.get("path")
     if path is None:
         return []

@@ -1,0 +1,224 @@
+"""Building and starting examples/hello: ``pyapp-build`` / ``pyapp run`` next to shiv, pex and plain waitress.
+
+Build: wall time and size of
+
+- ``pyapp-build examples/hello`` (no dependencies: the host provides waitress),
+- ``pyapp-build`` of the same app declaring waitress, bundled as a wheel (like-for-like
+  with the zipapps below, which must carry their server),
+- ``shiv`` and ``pex`` zipapps of hello's code plus waitress, with waitress-serve as entry.
+
+Start: wall time from starting the process to the first HTTP 200 on ``/health``, cold
+(a fresh cache each run: pyapp's run cache, ``SHIV_ROOT``, ``PEX_ROOT``) and warm (the
+cache of the previous run), for ``pyapp run`` of the package, the shiv and pex builds
+(each serving hello.app:application with waitress), and plain ``waitress-serve``.
+
+Median of N runs (default 5), interleaved; ratios against pyapp. Wheels come from the
+test suite's wheelhouse, with no index. Benchmarks print; they never assert.
+
+    python benchmarks/bench_build.py [RUNS]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO = ROOT / "examples" / "hello"
+BIN = Path(sys.executable).parent
+WHEELHOUSE_LIST = ROOT / "tests" / "wheelhouse.txt"
+
+
+def tool(name: str) -> str | None:
+    return shutil.which(name, path=str(BIN)) or shutil.which(name)
+
+
+def wheelhouse() -> Path:
+    """The test suite's wheelhouse (downloaded with pip the first time, as tests/conftest.py does)."""
+    target = Path(os.environ.get("PYAPP_TEST_WHEELHOUSE", ROOT / ".cache" / "wheelhouse"))
+    stamp = target / ".complete"
+    wanted = WHEELHOUSE_LIST.read_text()
+    if not stamp.exists() or stamp.read_text() != wanted:
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", str(target),
+             "-r", str(WHEELHOUSE_LIST)],
+            check=True,
+        )  # fmt: skip
+        stamp.write_text(wanted)
+    return target
+
+
+def timed(argv: list[str], **kwargs: object) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def first_ok(argv: list[str], port: int, env: dict[str, str], cwd: Path | None = None) -> float:
+    """Seconds from starting *argv* to the first 200 from http://127.0.0.1:PORT/health."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{argv[0]} exited with status {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - started
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.005)
+            if time.perf_counter() - started > 120:
+                raise RuntimeError(f"{argv[0]} did not answer within 120 s")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def with_waitress(work: Path) -> Path:
+    """A copy of hello that declares waitress as a dependency."""
+    copy = work / "hello-waitress"
+    shutil.copytree(HELLO, copy, ignore=shutil.ignore_patterns("__pycache__", "dist"))
+    metadata = copy / "metadata.yaml"
+    metadata.write_text(metadata.read_text() + "dependencies:\n  packages: [waitress]\n")
+    return copy
+
+
+def builds(work: Path, wheels: Path, runs: int) -> dict[str, tuple[float, int, Path]]:
+    """name -> (median build seconds, size in bytes, artefact)."""
+    offline = ["--no-index", "--find-links", str(wheels)]
+    hello_src = HELLO / "src"
+    bundled = with_waitress(work)
+    recipes: dict[str, Callable[[Path], list[str]]] = {
+        "pyapp-build": lambda out: [tool("pyapp-build") or "pyapp-build", str(HELLO), "-o", str(out)],
+        "pyapp-build +waitress": lambda out: [
+            tool("pyapp-build") or "pyapp-build", str(bundled), "-o", str(out), "--wheelhouse", str(wheels),
+            "--offline",
+        ],
+    }  # fmt: skip
+    if tool("shiv"):
+        recipes["shiv"] = lambda out: [
+            tool("shiv") or "shiv", "--site-packages", str(hello_src), "-c", "waitress-serve",
+            "--reproducible", "-o", str(out / "hello.pyz"), *offline, "waitress",
+        ]  # fmt: skip
+    if tool("pex"):
+        recipes["pex"] = lambda out: [
+            tool("pex") or "pex", "--no-pypi", "--find-links", str(wheels), "waitress", "-D", str(hello_src),
+            "-c", "waitress-serve", "-o", str(out / "hello.pex"),
+        ]  # fmt: skip
+    times: dict[str, list[float]] = {name: [] for name in recipes}
+    artefacts: dict[str, Path] = {}
+    env = dict(os.environ, PEX_ROOT=str(work / "pex-build-root"))
+    for i in range(runs):
+        for name, recipe in recipes.items():
+            out = work / "build" / f"{name.replace(' ', '_')}-{i}"
+            out.mkdir(parents=True)
+            times[name].append(timed(recipe(out), env=env))
+            artefacts[name] = next(p for p in out.iterdir() if p.is_file())
+    return {n: (statistics.median(t), artefacts[n].stat().st_size, artefacts[n]) for n, t in times.items()}
+
+
+def starts(work: Path, built: dict[str, tuple[float, int, Path]], runs: int) -> dict[str, dict[str, float]]:
+    """name -> {"cold": median seconds, "warm": median seconds}."""
+    hello_src = HELLO / "src"
+    base = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    results: dict[str, dict[str, list[float]]] = {}
+
+    def record(name: str, kind: str, seconds: float) -> None:
+        results.setdefault(name, {}).setdefault(kind, []).append(seconds)
+
+    for i in range(runs):
+        for kind in ("cold", "warm"):
+            fresh = work / "start" / f"{i}-{kind}"
+            shared = work / "start" / "warm"
+            cache = fresh if kind == "cold" else shared
+            pyapp_env = dict(
+                base, XDG_CACHE_HOME=str(cache / "xdg-cache"), XDG_STATE_HOME=str(cache / "state")
+            )
+            port = free_port()
+            package = built["pyapp-build"][2]
+            argv = [tool("pyapp") or "pyapp", "run", str(package), "--port", str(port)]
+            record("pyapp run", kind, first_ok(argv, port, pyapp_env))
+            if "shiv" in built:
+                port = free_port()
+                argv = [
+                    sys.executable,
+                    str(built["shiv"][2]),
+                    f"--listen=127.0.0.1:{port}",
+                    "hello.app:application",
+                ]
+                record("shiv", kind, first_ok(argv, port, dict(base, SHIV_ROOT=str(cache / "shiv"))))
+            if "pex" in built:
+                port = free_port()
+                argv = [
+                    sys.executable,
+                    str(built["pex"][2]),
+                    f"--listen=127.0.0.1:{port}",
+                    "hello.app:application",
+                ]
+                record("pex", kind, first_ok(argv, port, dict(base, PEX_ROOT=str(cache / "pex"))))
+            waitress = tool("waitress-serve")
+            if waitress:
+                port = free_port()
+                argv = [waitress, f"--listen=127.0.0.1:{port}", "hello.app:application"]
+                record("waitress-serve (plain)", kind, first_ok(argv, port, base, cwd=hello_src))
+    return {n: {k: statistics.median(v) for k, v in kinds.items()} for n, kinds in results.items()}
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    missing = [name for name in ("shiv", "pex") if not tool(name)]
+    if missing:
+        print(f"note: {', '.join(missing)} not installed (pip install -e '.[bench]'); left out")
+    wheels = wheelhouse()
+    with tempfile.TemporaryDirectory(prefix="pyapp-bench-build-") as tmp:
+        work = Path(tmp)
+        built = builds(work, wheels, runs)
+        started = starts(work, built, runs)
+    base_time, base_size, _ = built["pyapp-build"]
+    print(f"\nBuilding examples/hello (median of {runs})")
+    print(f"{'tool':<24}{'time':>10}{'x pyapp':>9}{'size':>12}{'x pyapp':>9}")
+    for name, (seconds, size, _) in built.items():
+        print(
+            f"{name:<24}{seconds * 1000:>8.0f}ms{seconds / base_time:>8.2f}x"
+            f"{size / 1024:>10.1f}kB{size / base_size:>8.1f}x"
+        )
+    cold0 = started["pyapp run"]["cold"]
+    warm0 = started["pyapp run"]["warm"]
+    print(f"\nStart to first HTTP 200 (median of {runs})")
+    print(f"{'server':<24}{'cold':>10}{'x pyapp':>9}{'warm':>10}{'x pyapp':>9}")
+    for name, kinds in started.items():
+        cold, warm = kinds["cold"], kinds["warm"]
+        print(
+            f"{name:<24}{cold * 1000:>8.0f}ms{cold / cold0:>8.2f}x{warm * 1000:>8.0f}ms{warm / warm0:>8.2f}x"
+        )
+    print(
+        "\npyapp-build leaves the server to the host; the '+waitress' build bundles it like the zipapps do.\n"
+        "waitress-serve (plain) has no cache: its cold and warm runs are the same."
+    )
+
+
+if __name__ == "__main__":
+    main()
