@@ -78,7 +78,7 @@ def main(
     \b
     Examples:
       pyapp-build examples/hello
-      pyapp-build myapp -o /tmp/out --json
+      pyapp-build myapp -o out --json
       pyapp-build myapp --wheelhouse ./wheels --offline
     """
     options = BuildOptions(out_dir=out_dir, wheelhouse=wheelhouse, offline=offline, no_deps=no_deps)

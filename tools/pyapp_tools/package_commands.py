@@ -248,7 +248,7 @@ def run(
     Examples:
       pyapp run examples/hello
       pyapp run dist/hello-1.0.0.pyapp --port 0 --set greeting=Hi
-      pyapp run . --config local.yaml --state-dir /tmp/state
+      pyapp run . --config local.yaml --state-dir ./state
     """
     from .running import local_run
     from .serving import listen, serve
