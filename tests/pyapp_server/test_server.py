@@ -203,3 +203,18 @@ def test_listening_on_a_unix_socket(live_server, packages) -> None:
         server.stop()
     finally:
         shutil.rmtree(short, ignore_errors=True)
+
+
+def test_run_demo_installs_the_example_and_says_how_to_reach_everything(live_server, openapi) -> None:
+    server = live_server("--demo")
+    assert server.proc is not None and server.proc.stdout is not None
+    lines = [server.proc.stdout.readline() for _ in range(4)]
+    assert any("local-token" in line for line in lines)
+    assert any(line.strip().startswith("hello 1.0.0:") for line in lines)
+    _, _, apps = checked(openapi, server, "GET", "/api/v1/apps", token=server.token)
+    assert [a["name"] for a in apps["apps"]] == ["hello"]
+    server.stop()
+    again = live_server("--demo", data_dir=server.data_dir)
+    _, _, show = checked(openapi, again, "GET", "/api/v1/apps/hello", token=again.token)
+    assert len(show["releases"]) == 1, "an installed example is left as it is"
+    assert show["releases"][0]["installed_at"] == apps["apps"][0]["installed_at"]
