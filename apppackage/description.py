@@ -233,6 +233,11 @@ class Description:
             raise InvalidDescription(problems, f"{file} is not a valid description:")
         return _build(clean)
 
+    @classmethod
+    def from_checked(cls, clean: Mapping[str, Any]) -> Description:
+        """Build the model from the ``clean`` document :func:`check_description` accepted, without checking again."""
+        return _build(clean)
+
     def to_dict(self) -> RawDescription:
         """The stored shape, without keys that hold their default."""
         out: dict[str, Any] = {"pyapp": self.pyapp, "name": self.name, "version": self.version}

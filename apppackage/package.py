@@ -115,7 +115,7 @@ class AppPackage:
         problems, _, clean = self._checked
         if problems:
             raise InvalidDescription(problems, f"{self.path}: {METADATA} is not valid:")
-        return Description.from_dict(clean)
+        return Description.from_checked(clean)
 
     @property
     def name(self) -> str:
@@ -142,7 +142,7 @@ class AppPackage:
         problems, _, clean = self._checked
         if problems:
             return list(problems)
-        description = Description.from_dict(clean)
+        description = self.description
         problems = self._layout_problems(description)
         file = description.config_file
         if self._is_file(file):
