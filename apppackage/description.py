@@ -235,7 +235,7 @@ class Description:
 
     @classmethod
     def from_checked(cls, clean: Mapping[str, Any]) -> Description:
-        """Build the model from the ``clean`` document :func:`check_description` accepted, without checking again."""
+        """The model of a ``clean`` document :func:`check_description` accepted, not checked again."""
         return _build(clean)
 
     def to_dict(self) -> RawDescription:

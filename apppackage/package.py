@@ -139,7 +139,7 @@ class AppPackage:
 
     def validate(self) -> list[Problem]:
         """Every problem with the package, not only the first (sections 2-4)."""
-        problems, _, clean = self._checked
+        problems = self._checked[0]
         if problems:
             return list(problems)
         description = self.description
