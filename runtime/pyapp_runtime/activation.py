@@ -2,19 +2,20 @@
 
 The :class:`~pyapp_runtime.Host` switches ``current`` atomically; an
 :class:`Activator` adds what has to happen around the switch for running
-processes. The default does nothing (no daemons). The order, for an update::
+processes. The default does nothing (no daemons). The order, for an update (spec section 7.5)::
 
-    build -> backup(old) -> pre-update(old) -> verify(new)
+    build -> backup(old) -> pre-update(old) -> post-update(new) -> verify(new)
           -> activator.prepare(new, old)     start the new release's daemons, wait for health; raise to abort
           -> switch current                  atomic
-          -> post-update(new)
           -> commit
           -> activator.commit(new, old)      stop the old release's daemons
 
 Any failure after ``prepare`` started undoes the switch and calls
 ``activator.abort(new, old)`` (stop the new daemons; the old ones never stopped).
-A rollback calls the same three with the releases swapped; a removal calls
-``remove(current)`` once the uninstall hook passed, before files are deleted.
+A rollback calls the same three with the releases swapped. A removal calls
+``remove(current)`` first (stop everything: spec section 7.8), then runs the
+backup and ``uninstall`` hooks; when one fails the removal is aborted and
+``remove_aborted(current)`` starts the app again as it was.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class Activator(Protocol):
 
     def remove(self, name: str, current: LaunchSpec | None) -> None: ...
 
+    def remove_aborted(self, name: str, current: LaunchSpec | None) -> None: ...
+
 
 class NullActivator:
     """No processes to manage: every step is a no-op."""
@@ -51,4 +54,7 @@ class NullActivator:
         return None
 
     def remove(self, name: str, current: LaunchSpec | None) -> None:
+        return None
+
+    def remove_aborted(self, name: str, current: LaunchSpec | None) -> None:
         return None

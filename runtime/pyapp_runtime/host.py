@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from apppackage.configspec import ConfigSpec
-from apppackage.errors import HookFailed, Problem
+from apppackage.errors import Problem
 from apppackage.hooks import RunResult
 from apppackage.package import AppPackage
 
@@ -24,15 +24,14 @@ from .activation import Activator, NullActivator
 from .backup import BackupResult, create_backup, read_manifest
 from .builder import Progress, verify_release
 from .config import load_values, write_config_files
-from .errors import AppLocked, HostError, InstallHookFailed, NoSuchApp
-from .hooks import run_release_hook
+from .errors import AppLocked, HostError, NoSuchApp
 from .install import HostContext, InstallOptions, clear_dir, install_package
 from .journal import Journal, recover
 from .launch import LaunchSpec
 from .layout import AppLayout, HostLayout, default_home
 from .locking import AppLock
 from .releases import Release, current_release, disk_usage, list_releases
-from .removal import GarbageReport, collect_garbage, delete_app
+from .removal import GarbageReport, collect_garbage
 from .restore import restore_backup
 from .results import (
     AppInfo,
@@ -46,6 +45,7 @@ from .results import (
     RollbackResult,
 )
 from .rollback import rollback_app
+from .uninstall import remove_app
 
 __all__ = ["DEFAULT_KEEP_RELEASES", "Host"]
 
@@ -230,38 +230,19 @@ class Host:
     # -- remove ---------------------------------------------------------------
 
     def remove(
-        self, name: str, *, keep_data: bool = False, force: bool = False, wait: float = 0.0
+        self,
+        name: str,
+        *,
+        keep_data: bool = False,
+        backup: bool = False,
+        force: bool = False,
+        wait: float = 0.0,
     ) -> RemoveResult:
-        """Run the uninstall hook, then delete the app (``keep_data``: keep data/, config.yaml, backups/)."""
+        """Stop the app, back it up if asked, run ``uninstall``, delete it (see :func:`remove_app`)."""
         with self.locked(name, operation="remove", wait=wait) as (app, recovered):
-            if not app.dir.exists():
-                raise NoSuchApp(name, str(self.home))
-            current = current_release(app)
-            values = load_values(app.config_file) or {}
-            hook = None
-            if current is not None:
-                try:
-                    hook = run_release_hook(
-                        "uninstall", current.path, config=values, from_version=current.version
-                    )
-                except HookFailed as exc:
-                    if not force:
-                        raise InstallHookFailed(
-                            exc, f"nothing was removed: {name} {current.version} is still installed "
-                            "(pass --force to remove it anyway)",
-                        ) from None  # fmt: skip
-            self.context.activator.remove(name, LaunchSpec.read(current.path) if current else None)
-            releases = tuple(sorted(app.release_ids()))
-            journal = Journal(app)
-            journal.begin("remove", keep_data=keep_data)
-            journal.update(step="deleting")
-            delete_app(app, keep_data=keep_data)
-            journal.commit()
-            kept = tuple(str(p) for p in (app.data, app.config_file, app.backups) if keep_data and p.exists())
-            return RemoveResult(
-                name=name, version=current.version if current else None, removed_releases=releases, kept=kept,
-                hook=hook, garbage=collect_garbage(self.layout), recovered=recovered,
-            )  # fmt: skip
+            return remove_app(
+                self.context, app, keep_data=keep_data, backup=backup, force=force, recovered=recovered
+            )
 
     def verify(self, name: str) -> list[Problem]:
         """Every file of app *name*'s current release that no longer matches the package's RECORD."""

@@ -5,16 +5,21 @@ First install::
     check -> requirements -> configuration -> build release -> install(new) -> verify(new)
           -> prepare -> switch current -> commit
 
-Update::
+Update (spec section 7.5)::
 
     check -> version policy -> requirements -> configuration -> build release
-          -> backup(old) -> pre-update(old) -> verify(new) -> prepare -> switch current, previous
-          -> clear tmp/ -> post-update(new) -> commit -> prune old releases
+          -> backup(old) -> pre-update(old) -> clear tmp/ -> post-update(new) -> verify(new)
+          -> prepare -> switch current, previous -> commit -> prune old releases
 
-Whatever fails before the commit is undone by the journal: the previous release
-stays (or becomes again) current with its configuration, the new release directory
-is removed, and a failing hook's error names it and carries its output. If
-``post-update`` fails, the switch is undone: the old release is current again.
+``post-update`` (where migrations belong) runs before the switch, with the new
+values in a staged file: the new release's processes then start, and are
+health-checked, on migrated data, and a failing ``post-update`` never needs a
+switch back. Whatever fails before the commit is undone by the journal: the
+previous release stays current with its configuration, the new release directory
+is removed, and a failing hook's error names it and carries its output (what the
+hooks did to the data stays: the error names the backup taken first). A crash
+after the switch is undone the same way by the next command: the old release
+becomes current again, with its configuration.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from .layout import AppLayout, HostLayout, release_id
 from .releases import (
     Release,
     current_release,
+    disk_usage,
     prune,
     read_last_config,
     remember_config,
@@ -161,8 +167,9 @@ def install_package(
         name=name, version=version, release=rid, action=action, path=str(app.releases / rid),
         previous_version=current.version if current else None,
         config_file=str(app.app_config_file(spec.format)), dependencies=tuple(placed), hooks=tuple(run.hooks),
-        hints=report.hints, config=change, backup=run.backup, removed_releases=tuple(r.id for r in removed),
-        garbage=garbage, recovered=recovered, warnings=warnings, duration=time.monotonic() - started,
+        hints=report.hints, unchecked=report.unchecked, config=change, backup=run.backup,
+        removed_releases=tuple(r.id for r in removed), garbage=garbage, size=disk_usage(app.releases / rid),
+        recovered=recovered, warnings=warnings, duration=time.monotonic() - started,
     )  # fmt: skip
 
 
@@ -190,6 +197,7 @@ class _Run:
         self.hooks: list[HookRun] = []
         self.backup: BackupResult | None = None
         self.prepared = False
+        self.touched_data = False
         self.launch: LaunchSpec
         self.old_launch = LaunchSpec.read(current.path) if current is not None else None
 
@@ -233,6 +241,9 @@ class _Run:
             self._hook("pre-update", current.path, old_values, **versions)
             staged = self.journal.dir / f"staged-{Path(self.launch.config_file).name}"
             write_atomic(staged, self.package.config_spec.render(values))
+            clear_dir(app.tmp)  # the new release's code starts with an empty tmp/
+            self.touched_data = True
+            self._hook("post-update", self.new_dir, values, config_file=staged, **versions)
             self._hook("verify", self.new_dir, values, config_file=staged, **versions)
         self.prepared = True
         self.ctx.activator.prepare(app.name, self.launch, self.old_launch)
@@ -246,10 +257,6 @@ class _Run:
             switch_link(app.previous, current.id)
         switch_link(app.current, self.rid)
         self.journal.update(step="activated")
-        if current is not None:
-            clear_dir(app.tmp)
-            versions = {"from_version": current.version, "to_version": self.version}
-            self._hook("post-update", self.new_dir, values, **versions)
 
     def undo(self) -> str:
         """Undo through the journal and say what the host kept."""
@@ -260,10 +267,12 @@ class _Run:
         name, current = self.app.name, self.current
         if current is None:
             return f"nothing was installed: {name} is not on this host"
-        if switched:
-            note = f"; the backup taken before the update is {self.backup.archive}" if self.backup else ""
-            return (
-                f"switched back: {name} {current.version} is the current release again "
-                f"(the hook may have changed its data{note})"
-            )
-        return f"nothing changed: {name} {current.version} is still the current release"
+        kept = (
+            f"switched back: {name} {current.version} is the current release again"
+            if switched
+            else f"nothing changed: {name} {current.version} is still the current release"
+        )
+        if self.touched_data:
+            backup = f"; the backup taken before the update is {self.backup.archive}" if self.backup else ""
+            kept += f" (the new release's hooks may have changed its data{backup})"
+        return kept

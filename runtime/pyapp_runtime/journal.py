@@ -158,7 +158,7 @@ def recover(app: AppLayout) -> str | None:
     if state.get("operation") == "remove" and state.get("step") == "deleting":
         from .removal import delete_app
 
-        delete_app(app, keep_data=bool(state.get("keep_data")))
+        delete_app(app, keep_data=bool(state.get("keep_data")), keep_backups=bool(state.get("keep_backups")))
         shutil.rmtree(journal.dir, ignore_errors=True)
         return "finished the interrupted remove"
     return journal.abort()

@@ -14,11 +14,12 @@ from .releases import META_DIR, RELEASE_JSON, disk_usage
 
 __all__ = ["GarbageReport", "collect_garbage", "delete_app"]
 
-KEPT_WITH_DATA = ("data", "config.yaml", "backups")
+KEPT_WITH_DATA = ("data", "logs", "config.yaml", "backups")
 
 
-def delete_app(app: AppLayout, *, keep_data: bool = False) -> None:
-    """Delete the app's directory; with *keep_data*, keep ``data/``, ``config.yaml`` and ``backups/``.
+def delete_app(app: AppLayout, *, keep_data: bool = False, keep_backups: bool = False) -> None:
+    """Delete the app's directory; *keep_data* keeps ``data/``, ``logs/``, ``config.yaml`` and ``backups/``,
+    *keep_backups* keeps ``backups/``.
 
     Links go first, so an interrupted deletion never leaves ``current`` pointing at a half-deleted release.
     """
@@ -26,11 +27,12 @@ def delete_app(app: AppLayout, *, keep_data: bool = False) -> None:
         return
     for link in (app.current, app.previous):
         link.unlink(missing_ok=True)
-    if not keep_data:
+    kept = KEPT_WITH_DATA if keep_data else ("backups",) if keep_backups else ()
+    if not kept:
         shutil.rmtree(app.dir, ignore_errors=True)
         return
     for entry in os.scandir(app.dir):
-        if entry.name in KEPT_WITH_DATA:
+        if entry.name in kept:
             continue
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)

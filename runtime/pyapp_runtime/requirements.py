@@ -56,9 +56,15 @@ class RequirementsReport:
 
     problems: tuple[str, ...] = ()
     hints: tuple[Hint, ...] = ()
+    unchecked: tuple[str, ...] = ()
+    """Requirements this host cannot check (``deb`` without dpkg, ``rpm`` without rpm); never "met"."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"problems": list(self.problems), "hints": [h.to_dict() for h in self.hints]}
+        return {
+            "problems": list(self.problems),
+            "hints": [h.to_dict() for h in self.hints],
+            "unchecked": list(self.unchecked),
+        }
 
 
 def current_os_names() -> set[str]:
@@ -98,6 +104,7 @@ def check_requirements(requires: Requires, *, python_version: str | None = None)
     """Check *requires* against this host (*python_version* defaults to the running interpreter's)."""
     problems = []
     hints = []
+    unchecked: list[str] = []
     version = python_version or platform.python_version()
     if requires.python and not SpecifierSet(requires.python).contains(version, prereleases=True):
         problems.append(
@@ -127,7 +134,7 @@ def check_requirements(requires: Requires, *, python_version: str | None = None)
         missing = [n for n in requires.external if shutil.which(n) is None]
         if missing:
             hints.append(Hint(kind="external", missing=tuple(missing), command=""))
-    return RequirementsReport(problems=tuple(problems), hints=tuple(hints))
+    return RequirementsReport(problems=tuple(problems), hints=tuple(hints), unchecked=tuple(unchecked))
 
 
 def enforce(report: RequirementsReport, name: str, *, strict: bool = False) -> None:

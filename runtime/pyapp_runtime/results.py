@@ -41,10 +41,14 @@ class InstallResult:
     dependencies: tuple[PlacedDistribution, ...] = ()
     hooks: tuple[HookRun, ...] = ()
     hints: tuple[Hint, ...] = ()
+    unchecked: tuple[str, ...] = ()
+    """Requirements this host cannot check (spec section 3.3)."""
     config: ConfigChange | None = None
     backup: BackupResult | None = None
     removed_releases: tuple[str, ...] = ()
     garbage: GarbageReport | None = None
+    size: int = 0
+    """Bytes the new release uses (its shared dependencies not counted)."""
     recovered: str | None = None
     warnings: tuple[str, ...] = ()
     duration: float = 0.0
@@ -61,10 +65,12 @@ class InstallResult:
             "dependencies": [d.to_dict() for d in self.dependencies],
             "hooks": [h.to_dict() for h in self.hooks],
             "hints": [h.to_dict() for h in self.hints],
+            "unchecked": list(self.unchecked),
             "config": self.config.to_dict() if self.config else None,
             "backup": self.backup.to_dict() if self.backup else None,
             "removed_releases": list(self.removed_releases),
             "garbage": self.garbage.to_dict() if self.garbage else None,
+            "size": self.size,
             "recovered": self.recovered,
             "warnings": list(self.warnings),
             "duration": round(self.duration, 3),
@@ -181,8 +187,9 @@ class RemoveResult:
     version: str | None
     removed_releases: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
-    """Paths left in place (``--keep-data``)."""
+    """Paths left in place (``--keep-data``, ``--backup``)."""
     hook: HookRun | None = None
+    backup: BackupResult | None = None
     garbage: GarbageReport | None = None
     recovered: str | None = None
 
@@ -193,6 +200,7 @@ class RemoveResult:
             "removed_releases": list(self.removed_releases),
             "kept": list(self.kept),
             "hook": self.hook.to_dict() if self.hook else None,
+            "backup": self.backup.to_dict() if self.backup else None,
             "garbage": self.garbage.to_dict() if self.garbage else None,
             "recovered": self.recovered,
         }

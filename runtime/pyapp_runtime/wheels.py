@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from packaging.tags import Tag, sys_tags
 from packaging.utils import (
@@ -103,12 +103,16 @@ class Scheme:
 
     site: Path
 
-    def path(self, kind: str) -> Path:
+    def relative(self, kind: str) -> str:
+        """Where *kind* goes, relative to the site dir (``""`` or ending with ``/``)."""
         if kind in ("purelib", "platlib"):
-            return self.site
+            return ""
         if kind in ("scripts", "headers", "data"):
-            return self.site / ".scheme" / kind
+            return f".scheme/{kind}/"
         raise KeyError(kind)
+
+    def path(self, kind: str) -> Path:
+        return self.site / self.relative(kind)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,7 +137,6 @@ def _check_names(zf: zipfile.ZipFile, label: str) -> None:
     """
     for info in zf.infolist():
         name = info.filename
-        parts = PurePosixPath(name).parts
         mode = info.external_attr >> 16
         if (
             not name
@@ -141,7 +144,7 @@ def _check_names(zf: zipfile.ZipFile, label: str) -> None:
             or "\\" in name
             or name.startswith("/")
             or (len(name) > 1 and name[1] == ":")
-            or ".." in parts
+            or ".." in name.split("/")
         ):
             raise WheelError(f"{label}: entry {name!r} would be written outside the target")
         if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
@@ -203,10 +206,11 @@ def install_wheel(wheel: WheelFile, scheme: Scheme, *, python: str | None = None
         data_prefix = dist_info[: -len(".dist-info")] + ".data/"
         record_name = f"{dist_info}/RECORD"
         interpreter = (python or sys.executable).encode()
-        made: set[Path] = set()
+        made: set[str] = set()
         rows: list[tuple[str, str, int]] = []
         total = 0
-        site = scheme.site
+        site = str(scheme.site)
+        # Plain strings, not Path objects: this loop runs once per file of every wheel.
         for info in zf.infolist():
             name = info.filename
             if name.endswith("/"):
@@ -219,15 +223,15 @@ def install_wheel(wheel: WheelFile, scheme: Scheme, *, python: str | None = None
             if name.startswith(data_prefix):
                 kind, _, rest = name[len(data_prefix) :].partition("/")
                 try:
-                    base = scheme.path(kind)
+                    rel = scheme.relative(kind) + rest
                 except KeyError:
                     raise WheelError(f"{label}: {name}: unknown .data directory {kind!r}") from None
-                dest = base / rest
             else:
-                kind, dest = "purelib", site / name
-            parent = dest.parent
+                kind, rel = "purelib", name
+            dest = os.path.join(site, rel)
+            parent = os.path.dirname(dest)
             if parent not in made:
-                parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(parent, exist_ok=True)
                 made.add(parent)
             written = digest
             if info.file_size > _BIG:
@@ -238,28 +242,42 @@ def install_wheel(wheel: WheelFile, scheme: Scheme, *, python: str | None = None
                 if actual == digest and kind == "scripts" and data.startswith(b"#!python"):
                     data = b"#!" + interpreter + data[len(b"#!python") :]
                     written = _urlsafe_digest(data)
-                with open(dest, "wb") as out:
-                    out.write(data)
+                executable = kind == "scripts" or (info.external_attr >> 16) & 0o111
+                _write(dest, data, 0o755 if executable else 0o644)
             if actual != digest:
                 raise WheelError(
                     f"{label}: {name} does not match its hash in {record_name} (a tampered wheel?)"
                 )
-            if kind == "scripts" or (info.external_attr >> 16) & 0o111:
-                os.chmod(dest, 0o755)  # noqa: S103 - the wheel marks it executable
             total += info.file_size
-            rows.append((dest.relative_to(site).as_posix(), written, info.file_size))
-        _write_metadata(site / dist_info, rows)
+            rows.append((rel, written, info.file_size))
+        _write_metadata(scheme.site / dist_info, rows)
     return InstalledWheel(
         name=str(wheel.name), version=str(wheel.version), dist_info=dist_info, files=len(rows), size=total
     )
 
 
-def _copy_big(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> str:
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
+def _write(dest: str, data: bytes, mode: int) -> None:
+    """Write a file with raw system calls (no buffered file object: this runs for every file)."""
+    fd = os.open(dest, _FLAGS, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _copy_big(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: str) -> str:
     h = hashlib.sha256()
     with zf.open(info) as src, open(dest, "wb") as out:
         while chunk := src.read(1024 * 1024):
             h.update(chunk)
             out.write(chunk)
+    if (info.external_attr >> 16) & 0o111:
+        os.chmod(dest, 0o755)  # noqa: S103 - the wheel marks it executable
     return "sha256=" + base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode()
 
 

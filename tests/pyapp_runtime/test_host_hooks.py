@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -38,17 +40,18 @@ def test_update_order_and_which_release_runs_each_hook(home, probes, read_hook_l
     assert [(c["hook"], c["version"]) for c in calls] == [
         ("backup", "1.0.0"),
         ("pre-update", "1.0.0"),
-        ("verify", "2.0.0"),
         ("post-update", "2.0.0"),
+        ("verify", "2.0.0"),
     ]
     assert all((c["from"], c["to"]) == ("1.0.0", "2.0.0") for c in calls)
     assert calls[0]["root"] == old.path and calls[2]["root"] == new.path
     # The backup hook got a new dir under backups/; its files went into the archive.
     assert calls[0]["backup_path"].startswith(str(home / "apps" / "probe" / "backups"))
     assert new.backup is not None and Path(new.backup.archive).is_file()
-    # verify ran before activation, against the new values staged outside the live file.
-    assert calls[2]["config_file"] != str(home / "apps" / "probe" / "app-config.yaml")
-    assert calls[3]["config_file"] == str(home / "apps" / "probe" / "app-config.yaml")
+    # The old release's hooks read the live file; the new one's, before activation, a staged copy.
+    live = str(home / "apps" / "probe" / "app-config.yaml")
+    assert calls[1]["config_file"] == live
+    assert calls[2]["config_file"] != live and calls[3]["config_file"] == calls[2]["config_file"]
 
 
 @pytest.mark.parametrize("hook", ["install", "verify"])
@@ -86,15 +89,28 @@ def test_a_failing_update_hook_keeps_the_previous_release(home, probes, hook, ap
     message = str(info.value)
     assert f"hook {hook!r} of probe {version} failed" in message
     assert f"{hook} of {version} fails on purpose" in message
-    if hook == "post-update":
-        assert "switched back: probe 1.0.0 is the current release again" in message
-    else:
-        assert "nothing changed: probe 1.0.0 is still the current release" in message
+    assert "nothing changed: probe 1.0.0 is still the current release" in message
+    if hook in ("post-update", "verify"):
+        # The new release's code may have migrated data: the error says where the backup is.
+        assert "the backup taken before the update is" in message
     after = app_snapshot(home)
     assert after == before
     assert after["releases"] == [old.release]
     assert host.release("probe").version == "1.0.0"
     assert host.run_command("probe", "probe", capture=True).returncode == 0
+
+
+def test_remove_with_backup_keeps_the_archive(home, probes):
+    host = Host(home)
+    host.install(probes["1.0.0"])
+    result = host.remove("probe", backup=True)
+    assert result.backup is not None
+    with tarfile.open(result.backup.archive) as tar:
+        assert "hook/dump.txt" in tar.getnames()
+        log = tar.extractfile("data/hooks.log").read().decode()  # the backup hook ran before uninstall
+    assert [json.loads(line)["hook"] for line in log.splitlines()] == ["install", "verify", "backup"]
+    assert sorted(os.listdir(home / "apps" / "probe")) == ["backups"]
+    assert host.apps() == []
 
 
 def test_uninstall_hook_runs_on_remove_and_a_failure_keeps_the_app(home, probes, read_hook_log):
@@ -110,8 +126,6 @@ def test_uninstall_hook_runs_on_remove_and_a_failure_keeps_the_app(home, probes,
 
 
 def test_on_demand_backup_runs_the_backup_hook(home, probes, read_hook_log):
-    import tarfile
-
     host = Host(home)
     host.install(probes["1.0.0"])
     (home / "apps" / "probe" / "data" / "files" / "note.txt").write_text("keep me")

@@ -99,7 +99,7 @@ def test_a_killed_first_install_is_undone_by_the_next_command(home, probes, pyap
 @pytest.mark.parametrize("hook", ["pre-update-1.0.0", "post-update-2.0.0"])
 def test_a_killed_update_leaves_the_previous_release_current(home, probes, pyapp_cli, app_snapshot, hook):
     host = Host(home)
-    old = host.install(probes["1.0.0"])
+    host.install(probes["1.0.0"])
     host.set_config("probe", ["greeting=Before"])
     before = app_snapshot(home)
     app = home / "apps" / "probe"
@@ -108,9 +108,7 @@ def test_a_killed_update_leaves_the_previous_release_current(home, probes, pyapp
     name = hook.rsplit("-", 1)[0]
     wait_for(app / "data" / f"pid-{name}", proc)
     kill_install(proc, app / "data" / f"pid-{name}")
-    if name == "post-update":
-        # Killed after the switch: current already pointed at the new release.
-        assert os.readlink(app / "current") != f"releases/{old.release}"
+    assert len(os.listdir(app / "releases")) == 2  # the new release was built
     shown = pyapp_cli("show", "probe", "--json", home=home)
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
@@ -123,6 +121,38 @@ def test_a_killed_update_leaves_the_previous_release_current(home, probes, pyapp
     # The next install goes through.
     (app / "data" / f"sleep-{hook}").unlink()
     assert host.install(probes["2.0.0"]).version == "2.0.0"
+
+
+CRASH_AFTER_SWITCH = """\
+import os, sys
+from pyapp_runtime import Host
+from pyapp_runtime.journal import Journal
+
+update = Journal.update
+def update_then_die(self, **state):
+    update(self, **state)
+    if state.get("step") == "activated":
+        os._exit(9)  # the process dies right after switching current, before its commit
+Journal.update = update_then_die
+Host(sys.argv[1]).install(sys.argv[2], settings=["greeting=After"])
+"""
+
+
+def test_a_crash_right_after_the_switch_is_undone(home, probes, app_snapshot):
+    host = Host(home)
+    old = host.install(probes["1.0.0"])
+    host.set_config("probe", ["greeting=Before"])
+    before = app_snapshot(home)
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_SWITCH, str(home), str(probes["2.0.0"])], check=False
+    )
+    assert proc.returncode == 9
+    app = home / "apps" / "probe"
+    assert os.readlink(app / "current") != f"releases/{old.release}"  # it had switched
+    assert "greeting: After" in (app / "config.yaml").read_text()
+    assert host.recover("probe") == f"undid the interrupted install; release {old.release} is current"
+    assert app_snapshot(home) == before
+    assert host.run_command("probe", "probe", capture=True).returncode == 0
 
 
 def test_leftover_staging_dirs_are_removed(home, probes):

@@ -123,11 +123,14 @@ def _print_install(data: dict[str, Any]) -> None:
     for hint in data["hints"]:
         cmd = f" (install with: {hint['command']})" if hint["command"] else ""
         click.echo(f"hint: missing {hint['kind']}: {', '.join(hint['missing'])}{cmd}", err=True)
+    for item in data["unchecked"]:
+        click.echo(f"note: not checked on this host: {item}", err=True)
     if data["action"] == "unchanged":
         click.echo(f"{data['name']} {data['version']} ({data['release']}) is already installed and current")
         return
     was = f" (was {data['previous_version']})" if data["previous_version"] else ""
-    click.echo(f"{data['name']} {data['version']} {data['action']}{was}: release {data['release']}")
+    size = _size(data["size"])
+    click.echo(f"{data['name']} {data['version']} {data['action']}{was}: release {data['release']} ({size})")
     deps = data["dependencies"]
     if deps:
         shared = sum(1 for d in deps if d["shared"])
@@ -144,6 +147,9 @@ def _print_install(data: dict[str, Any]) -> None:
         click.echo(f"  backup: {data['backup']['archive']}")
     if data["removed_releases"]:
         click.echo(f"  removed old releases: {', '.join(data['removed_releases'])}")
+    if data["garbage"] and data["garbage"]["removed"]:
+        freed = _size(data["garbage"]["freed"])
+        click.echo(f"  removed unused shared dependencies: {', '.join(data['garbage']['removed'])} ({freed})")
     click.echo(f"  config file: {data['config_file']}")
 
 
@@ -237,23 +243,29 @@ def rollback(name: str, to: str | None, wait: float, home: Path | None, as_json:
 
 @click.command()
 @click.argument("name")
-@click.option("--keep-data", is_flag=True, help="Keep data/, config.yaml and backups/.")
-@click.option("--force", is_flag=True, help="Remove even if the uninstall hook fails.")
+@click.option("--keep-data", is_flag=True, help="Keep data/, logs/, config.yaml and backups/.")
+@click.option("--backup", is_flag=True, help="Back the app up first (the archive is kept in backups/).")
+@click.option("--force", is_flag=True, help="Remove even if the backup or uninstall hook fails.")
 @_wait_option
 @_host_command
-def remove(name: str, keep_data: bool, force: bool, wait: float, home: Path | None, as_json: bool) -> None:
-    """Run NAME's uninstall hook, then remove the app and all its releases.
+def remove(
+    name: str, keep_data: bool, backup: bool, force: bool, wait: float, home: Path | None, as_json: bool
+) -> None:
+    """Stop the app NAME, run its uninstall hook, then remove it and all its releases.
 
     \b
     Example:
-      pyapp remove hello
+      pyapp remove hello --backup
       pyapp remove hello --keep-data
     """
-    result = _host(home).remove(name, keep_data=keep_data, force=force, wait=wait).to_dict()
+    host = _host(home)
+    result = host.remove(name, keep_data=keep_data, backup=backup, force=force, wait=wait).to_dict()
 
     def human(d: dict[str, Any]) -> None:
         _recovered(d["recovered"])
         click.echo(f"removed {d['name']} ({len(d['removed_releases'])} release(s))")
+        if d["backup"]:
+            click.echo(f"  backup: {d['backup']['archive']}")
         for path in d["kept"]:
             click.echo(f"  kept {path}")
 
