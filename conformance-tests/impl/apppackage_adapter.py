@@ -25,9 +25,6 @@ SKIPS: dict[str, str] = {
     "a static URL path with a .. segment is invalid at /static": (
         "apppackage accepts a static URL key with a '..' segment, which section 3.10 forbids"
     ),
-    "a null value leaves the field unset, so that its default applies": (
-        "ConfigSpec.fill keeps an explicit null instead of applying the field's default (section 4.3)"
-    ),
     "a field without a type is invalid at its type": (
         "apppackage also reports /fields/<name>/choices: its schema's choice rule applies when type is absent"
     ),
