@@ -21,6 +21,7 @@ they never fail on time.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import statistics
@@ -55,7 +56,7 @@ def wheelhouse() -> Path:
 
 
 def build_package(work: Path, wheels: list[Path], name: str = "bench") -> Path:
-    """A .pyapp with a tiny Pyramid app and *wheels* under deps/, with its RECORD."""
+    """A .pyapp with a tiny Pyramid app, *wheels* and their lock under deps/, and its RECORD."""
     from apppackage.record import render_record
 
     files = {
@@ -77,8 +78,14 @@ def build_package(work: Path, wheels: list[Path], name: str = "bench") -> Path:
             b"def check(argv):\n    return 0 if callable(application) else 1\n"
         ),
     }
+    lock = []
     for wheel in wheels:
-        files[f"deps/{wheel.name}"] = wheel.read_bytes()
+        data = wheel.read_bytes()
+        files[f"deps/{wheel.name}"] = data
+        dist, version = wheel.name.split("-")[:2]
+        lock.append(f"{dist}=={version} --hash=sha256:{hashlib.sha256(data).hexdigest()}\n")
+    # The lock a builder writes (spec section 3.5): the host installs exactly these, checking each hash.
+    files["deps/requirements.txt"] = "".join(sorted(lock)).encode()
     files["RECORD"] = render_record(files).encode()
     out = work / f"{name}-1.0.0.pyapp"
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -121,13 +128,20 @@ class Bench:
         Host(self.fresh("host")).install(self.package)
 
     def pyapp_cli(self) -> None:
-        run(Path(sys.executable).with_name("pyapp"), "install", self.package, "--home", self.fresh("cli"), "--json")
+        run(
+            Path(sys.executable).with_name("pyapp"),
+            "install",
+            self.package,
+            "--home",
+            self.fresh("cli"),
+            "--json",
+        )
 
     def venv_pip(self) -> None:
         venv = self.fresh("venv")
         run(sys.executable, "-m", "venv", venv)
-        run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-index", "--find-links", self.wheel_dir,
-            "--disable-pip-version-check", "pyramid")  # fmt: skip
+        pip = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        run(*pip, "--no-index", "--find-links", self.wheel_dir, "pyramid")
 
     def _uv(self, cache: Path) -> None:
         venv = self.fresh("uv")
@@ -184,8 +198,9 @@ def measure_speed(bench: Bench, runs: int) -> dict[str, list[float]]:
     }
     if shutil.which("unzip"):
         cases["unzip (program)"] = bench.unzip_program
-    for func in cases.values():  # warm imports, OS caches, the warm uv cache
-        func()
+    for name, func in cases.items():  # warm imports, OS caches, the warm uv cache
+        if name != "venv + pip":  # nothing to warm, and the slowest by far
+            func()
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(runs):
         for name, func in cases.items():
@@ -194,7 +209,9 @@ def measure_speed(bench: Bench, runs: int) -> dict[str, list[float]]:
 
 
 def report_speed(times: dict[str, list[float]], wheels: int) -> None:
-    print(f"install a package with {wheels} bundled wheels (best and median of {len(times['venv + pip'])} runs)")
+    print(
+        f"install a package with {wheels} bundled wheels (best and median of {len(times['venv + pip'])} runs)"
+    )
     base = statistics.median(times["unzip (zipfile)"])
     print(f"  {'':<22} {'best ms':>9} {'median ms':>10} {'x unzip':>8}")
     for name, values in times.items():
@@ -202,7 +219,9 @@ def report_speed(times: dict[str, list[float]], wheels: int) -> None:
         print(f"  {name:<22} {min(values) * 1000:9.1f} {median * 1000:10.1f} {median / base:8.2f}")
     mine = statistics.median(times["pyapp (library)"])
     uv = statistics.median(times["uv (cold cache)"])
-    print(f"\n  pyapp / uv (cold cache): {mine / uv:.2f}  (target <= 1: {'met' if mine <= uv else 'NOT met'})")
+    print(
+        f"\n  pyapp / uv (cold cache): {mine / uv:.2f}  (target <= 1: {'met' if mine <= uv else 'NOT met'})"
+    )
     ratio = mine / base
     print(f"  pyapp / plain unzip:     {ratio:.2f}  (target <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})")
 
@@ -232,10 +251,14 @@ def measure_disk(bench: Bench, wheels: list[Path]) -> None:
     run(sys.executable, "-m", "venv", pip_venv)
     pip_overhead = disk_usage(pip_venv)
     mib = 1024 * 1024
-    print(f"\ndisk used by {APPS_FOR_DISK} apps with the same dependencies")
-    print(f"  pyapp host (shared server-packages): {shared / mib:8.1f} MiB  (installed in {pyapp_time:.1f} s)")
-    print(f"  {APPS_FOR_DISK} virtual environments (copies):   {separate / mib:8.1f} MiB  (uv, in {venv_time:.1f} s)")
-    print(f"  ratio: {separate / shared:.1f}x; a `python -m venv` with pip adds {pip_overhead / mib:.1f} MiB more each")
+    n = APPS_FOR_DISK
+    print(f"\ndisk used by {n} apps with the same dependencies")
+    print(
+        f"  pyapp host (shared server-packages): {shared / mib:8.1f} MiB  (installed in {pyapp_time:.1f} s)"
+    )
+    print(f"  {n} virtual environments (copies):   {separate / mib:8.1f} MiB  (uv, in {venv_time:.1f} s)")
+    extra = pip_overhead / mib
+    print(f"  ratio: {separate / shared:.1f}x; a `python -m venv` with pip adds {extra:.1f} MiB more each")
 
 
 def main() -> None:
@@ -246,8 +269,11 @@ def main() -> None:
         work = Path(tmp)
         package = build_package(work, wheels)
         size = package.stat().st_size / 1024 / 1024
-        print(f"package: {package.name}, {size:.1f} MiB, {len(wheels)} wheels: {', '.join(w.name for w in wheels)}")
-        print(f"runnable after install (its command builds the Pyramid app): {check_runnable(work, package)}\n")
+        names = ", ".join(w.name.split("-")[0] for w in wheels)
+        print(f"package: {package.name}, {size:.1f} MiB, {len(wheels)} wheels ({names}) and their lock")
+        print(
+            f"runnable after install (its command builds the Pyramid app): {check_runnable(work, package)}\n"
+        )
         bench = Bench(work, package, wheels)
         report_speed(measure_speed(bench, runs), len(wheels))
         measure_disk(bench, wheels)
