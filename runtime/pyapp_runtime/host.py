@@ -134,11 +134,10 @@ class Host:
             backup=backup, keep=self.keep_releases if keep is None else keep,
         )  # fmt: skip
         with AppPackage(package) as pkg:
-            description = pkg.check()
-            with self.locked(description.name, operation=f"install {description.version}", wait=wait) as (
-                app,
-                recovered,
-            ):
+            # The description names the app to lock; the whole package is checked under the lock.
+            description = pkg.description
+            operation = f"install {description.version}"
+            with self.locked(description.name, operation=operation, wait=wait) as (app, recovered):
                 return install_package(self.context, pkg, app, options, recovered=recovered)
 
     # -- reading --------------------------------------------------------------
