@@ -238,6 +238,8 @@ class _Run:
                 self.backup = create_backup(
                     app, current, config=old_values, reason=PRE_UPDATE, to_version=self.version
                 )
+                if self.backup.hook is not None:
+                    self.hooks.append(self.backup.hook)
             self._hook("pre-update", current.path, old_values, **versions)
             staged = self.journal.dir / f"staged-{Path(self.launch.config_file).name}"
             write_atomic(staged, self.package.config_spec.render(values))

@@ -48,6 +48,7 @@ def test_update_order_and_which_release_runs_each_hook(home, probes, read_hook_l
     # The backup hook got a new dir under backups/; its files went into the archive.
     assert calls[0]["backup_path"].startswith(str(home / "apps" / "probe" / "backups"))
     assert new.backup is not None and Path(new.backup.archive).is_file()
+    assert [h.hook for h in new.hooks] == ["backup", "pre-update", "post-update", "verify"]
     # The old release's hooks read the live file; the new one's, before activation, a staged copy.
     live = str(home / "apps" / "probe" / "app-config.yaml")
     assert calls[1]["config_file"] == live
