@@ -21,14 +21,7 @@ from typing import Any
 
 __all__ = ["SKIPS", "answer", "lifecycle_plan"]
 
-SKIPS: dict[str, str] = {
-    "a static URL path with a .. segment is invalid at /static": (
-        "apppackage accepts a static URL key with a '..' segment, which section 3.10 forbids"
-    ),
-    "a field without a type is invalid at its type": (
-        "apppackage also reports /fields/<name>/choices: its schema's choice rule applies when type is absent"
-    ),
-}
+SKIPS: dict[str, str] = {}
 """Cases apppackage does not pass yet: case description -> reason (answered as ``{"skip": reason}``)."""
 
 MINIMAL_METADATA = 'pyapp: "1.0"\nname: conformance\nversion: "1.0"\n'
