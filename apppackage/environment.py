@@ -18,14 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ._bootstrap import interpreter_paths
-from .description import Description
+from .description import Description, env_name
 
 __all__ = ["Environment", "HostPaths", "applied", "build_environment", "env_name"]
-
-
-def env_name(name: str) -> str:
-    """The upper-case form of *name* used in variable names: non-alphanumerics become ``_``."""
-    return "".join(c if c.isalnum() else "_" for c in name.upper())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .archive import DEFAULT_LIMITS, Limits, extract
+from .checks import check_description
 from .configspec import ConfigSpec, check_config_spec
-from .description import HOOK_NAMES, Description, check_description
+from .description import HOOK_NAMES, Description
 from .environment import Environment, HostPaths, applied, build_environment
 from .errors import (
     AppPackageError,

@@ -66,7 +66,8 @@ def _package(files: Mapping[str, str]) -> Iterator[Path]:
 def _description(request: Mapping[str, Any]) -> Answer:
     if "document" in request:
         # An already parsed description: the checks of section 3 on the document itself.
-        from apppackage.description import Description, check_description
+        from apppackage.checks import check_description
+        from apppackage.description import Description
 
         errors, warnings, clean = check_description(request["document"])
         if errors:

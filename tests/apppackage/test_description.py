@@ -9,6 +9,7 @@ import pytest
 
 from apppackage import AppPackage, InvalidDescription
 from apppackage._yaml import dump_yaml, load_yaml
+from apppackage.checks import check_description, cron_problem
 from apppackage.description import (
     DEFAULT_HOOK_TIMEOUT,
     Command,
@@ -18,8 +19,6 @@ from apppackage.description import (
     Service,
     StaticDir,
     Task,
-    check_description,
-    cron_problem,
 )
 from apppackage.schema import load_schema
 

@@ -1,0 +1,210 @@
+"""The checks a reader makes of a description, ``metadata.yaml`` (spec sections 3.1 to 3.15).
+
+:func:`check_description` returns every problem at once: what the JSON Schema says,
+then what it cannot say (PEP 440 and 508 syntax, cross references, cron fields,
+reserved variable names).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from .description import SPEC_VERSION, env_name
+from .errors import Problem, pointer
+
+__all__ = ["check_description", "cron_problem"]
+
+
+def check_description(
+    raw: Any, file: str = "metadata.yaml"
+) -> tuple[list[Problem], list[Problem], dict[str, Any]]:
+    """Check *raw* against spec section 3.
+
+    Returns ``(errors, warnings, clean)``: every error with its path; warnings for
+    keys ignored because the document declares a newer minor version (section 3.1);
+    and the document with those keys removed.
+    """
+    from .schema import schema_problems
+
+    if not isinstance(raw, Mapping):
+        return [Problem(file=file, path="", message="must be a mapping of keys to values")], [], {}
+    clean: dict[str, Any] = copy.deepcopy(dict(raw))
+    warnings: list[Problem] = []
+    version_problem = _check_spec_version(clean.get("pyapp"), file)
+    if version_problem is not None:
+        return [version_problem], [], clean
+    problems = schema_problems("metadata", clean, file)
+    if _is_newer_minor(clean.get("pyapp")):
+        # Section 3.1: a newer minor version may only add keys; ignore them with a warning.
+        unknown = [p for p in problems if p.message.startswith("unknown key")]
+        for p in unknown:
+            _delete(clean, p.path)
+            warnings.append(Problem(file=file, path=p.path, message=p.message.split(" (")[0] + " ignored"))
+        problems = schema_problems("metadata", clean, file)
+    # Every error at once: what the schema cannot say is checked even when it found something.
+    reported = {p.path for p in problems}
+    problems += [p for p in _semantic_problems(clean, file) if p.path not in reported]
+    return sorted(problems, key=lambda p: p.path), warnings, clean
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts digits such as '²' that ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def _check_spec_version(value: Any, file: str) -> Problem | None:
+    if not isinstance(value, str) or "." not in value:
+        return None  # the schema reports it
+    major, _, minor = value.partition(".")
+    if not (_is_number(major) and _is_number(minor)):
+        return None
+    if int(major) != int(SPEC_VERSION.split(".")[0]):
+        return Problem(
+            file=file,
+            path="/pyapp",
+            message=f"specification version {value} is not supported; this implementation reads "
+            f'{SPEC_VERSION.split(".")[0]}.x (upgrade apppackage, or declare pyapp: "{SPEC_VERSION}")',
+        )
+    return None
+
+
+def _is_newer_minor(value: Any) -> bool:
+    try:
+        return int(str(value).split(".")[1]) > int(SPEC_VERSION.split(".")[1])
+    except (IndexError, ValueError):
+        return False
+
+
+def _delete(doc: dict[str, Any], path: str) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+    node: Any = doc
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node.pop(parts[-1], None)
+
+
+def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
+    """What JSON Schema cannot say: PEP 440/508 syntax, cross references, cron fields."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    problems: list[Problem] = []
+
+    def add(message: str, *parts: object) -> None:
+        problems.append(Problem(file=file, path=pointer(*parts), message=message))
+
+    def mapping(value: Any) -> Mapping[str, Any]:
+        # The schema reports values of the wrong type; these checks skip them.
+        return value if isinstance(value, Mapping) else {}
+
+    version = raw.get("version")
+    if isinstance(version, str) and version:
+        try:
+            Version(version)
+        except InvalidVersion:
+            add(f"{version!r} is not a PEP 440 version (e.g. 1.0.2)", "version")
+    python = mapping(raw.get("requires")).get("python")
+    if isinstance(python, str):
+        try:
+            SpecifierSet(python)
+        except InvalidSpecifier:
+            add(f"{python!r} is not a PEP 440 version specifier (e.g. >=3.10)", "requires", "python")
+    packages = mapping(raw.get("dependencies")).get("packages")
+    for i, req in enumerate(packages if isinstance(packages, list) else ()):
+        if not isinstance(req, str) or not req:
+            continue
+        try:
+            Requirement(req)
+        except InvalidRequirement as exc:
+            add(f"{req!r} is not a PEP 508 requirement: {exc}", "dependencies", "packages", i)
+    commands = mapping(raw.get("commands"))
+    for name, proc in mapping(raw.get("processes")).items():
+        command = mapping(proc).get("command")
+        if isinstance(command, str) and command not in commands:
+            add(f"names the command {command!r}, which is not under /commands", "processes", name, "command")
+    for name, task in mapping(raw.get("tasks")).items():
+        cron = mapping(task).get("cron")
+        if isinstance(cron, str):
+            reason = cron_problem(cron)
+            if reason:
+                add(reason, "tasks", name, "cron")
+    for name, proc in mapping(raw.get("processes")).items():
+        args = mapping(proc).get("args")
+        if mapping(proc).get("port") is True or not isinstance(args, list):
+            continue
+        for i, arg in enumerate(args):
+            if isinstance(arg, str) and "{port}" in arg:
+                add("uses {port}, but the process gets no port: add port: true", "processes", name, "args", i)
+    for url in mapping(raw.get("static")):
+        if isinstance(url, str) and {".", ".."} & set(url.split("/")):
+            add("a URL path must not have '.' or '..' segments", "static", url)
+    variables: dict[str, str] = {}
+    for name, service in mapping(raw.get("services")).items():
+        variable = mapping(service).get("variable", f"PYAPP_SERVICE_{env_name(str(name))}")
+        if not isinstance(variable, str):
+            continue
+        if variable in _RESERVED_VARIABLES or variable.startswith(("PYAPP_WRITABLE_", "PYTHON")):
+            add(
+                f"variable {variable} is set by the host for another purpose (section 5.3): choose another",
+                "services",
+                name,
+                "variable",
+            )
+        elif variable in variables:
+            add(
+                f"variable {variable} is already used by service {variables[variable]!r}",
+                "services",
+                name,
+                "variable",
+            )
+        variables[variable] = name
+    return problems
+
+
+# The variables of section 5.3 that a service must not take.
+_RESERVED_VARIABLES = frozenset(
+    {
+        "PYAPP_NAME", "PYAPP_VERSION", "PYAPP_ROOT", "PYAPP_CONFIG_FILE", "PYAPP_DATA_PATH", "PYAPP_TMP_PATH",
+        "TMPDIR", "PYAPP_LOG_PATH", "PYAPP_PROCESS", "PYAPP_PORT", "PYAPP_SOCKET", "PYAPP_MOUNT_PATH",
+        "SCRIPT_NAME",
+    }
+)  # fmt: skip
+
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+_CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day of month", 1, 31, {}),
+    ("month", 1, 12, {m: i + 1 for i, m in enumerate(_MONTHS)}),
+    ("day of week", 0, 7, {d: i for i, d in enumerate(_DAYS)}),
+)
+
+
+def cron_problem(expression: str) -> str | None:
+    """Return why a five-field cron *expression* is invalid, or ``None`` (section 3.14)."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return f"a cron expression has 5 fields (minute hour day month weekday), not {len(fields)}"
+    for text, (label, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+        for item in text.split(","):
+            base, _, step = item.partition("/")
+            if step and not (_is_number(step) and int(step) > 0):
+                return f"{label} field {text!r}: step {step!r} must be a positive number"
+            if base == "*":
+                continue
+            bounds = base.split("-")
+            if len(bounds) > 2:
+                return f"{label} field {text!r}: {base!r} is not a number or range"
+            values = []
+            for b in bounds:
+                value = names.get(b.lower()) if b.lower() in names else (int(b) if _is_number(b) else None)
+                if value is None or not low <= value <= high:
+                    return f"{label} field {text!r}: {b!r} is not in {low}-{high}"
+                values.append(value)
+            if len(values) == 2 and values[0] > values[1]:
+                return f"{label} field {text!r}: range {base!r} runs backwards"
+    return None
