@@ -106,8 +106,7 @@ class RunningServer:
                 self.endpoint_file.unlink()
         except (OSError, ValueError):
             pass
-        self.services.close(wait=True)
-        self.services.events.record("server", f"pyapp-server {__version__} stopped")
+        self.services.close(wait=True, farewell=f"pyapp-server {__version__} stopped")
         log.info("stopped")
 
 

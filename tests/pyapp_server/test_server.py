@@ -218,3 +218,12 @@ def test_run_demo_installs_the_example_and_says_how_to_reach_everything(live_ser
     _, _, show = checked(openapi, again, "GET", "/api/v1/apps/hello", token=again.token)
     assert len(show["releases"]) == 1, "an installed example is left as it is"
     assert show["releases"][0]["installed_at"] == apps["apps"][0]["installed_at"]
+
+
+def test_a_second_server_on_the_same_data_dir_is_refused(live_server, server_env, run_tool) -> None:
+    server = live_server()
+    second = run_tool("pyapp-server", "run", "--port", "0", "--data-dir", server.data_dir, env=server_env)
+    assert second.returncode == 1
+    assert f"in use by another pyapp-server (pid {server.proc.pid})" in second.stderr
+    assert json.loads((server.data_dir / "server" / "endpoint.json").read_text())["url"] == server.url
+    assert server.request("GET", "/api/v1/info")[0] == 200
