@@ -6,7 +6,8 @@ packaging and jsonschema are imported only when a package is read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+# Not imported from typing: that import alone would double the cost of ``import apppackage``.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 SPEC_VERSION = "1.0"
@@ -54,6 +55,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .configspec import ConfigSpec, Field
     from .description import Description
     from .environment import Environment, HostPaths
