@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from . import host_commands, package_commands
 from ._click import PyappGroup
 
 __all__ = ["main"]
@@ -26,17 +27,5 @@ def main() -> None:
     """
 
 
-def _register() -> None:
-    from importlib import import_module
-
-    for module_name in ("package_commands", "host_commands"):
-        try:
-            module = import_module(f"{__package__}.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{module_name}":
-                raise
-            continue
-        module.register(main)
-
-
-_register()
+package_commands.register(main)
+host_commands.register(main)
