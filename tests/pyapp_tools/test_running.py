@@ -214,3 +214,41 @@ def test_config_problems_name_where_the_value_came_from(tmp_path: Path) -> None:
     with pytest.raises(InvalidConfiguration) as raised:
         fill_config(SPEC, assignments=["port=70000"], secrets_file=tmp_path / "s.yaml")
     assert [str(p) for p in raised.value.problems] == ["--set:/port: 70000 is not a TCP port (1-65535)"]
+
+
+INSTALLING_APP = {
+    "metadata.yaml": 'pyapp: "1.0"\nname: inst\nversion: "2.0"\nhooks:\n  install: inst:install\n',
+    "src/inst/__init__.py": (
+        "import os\n\n"
+        "def install(context):\n"
+        "    if os.path.exists(os.path.join(context['root'], 'fail')):\n"
+        "        raise RuntimeError('cannot install')\n"
+        "    with open('installs.log', 'a') as f:\n"
+        "        f.write(f\"{context['hook']} {context['to_version']}\\n\")\n"
+        "    print('inst: installed')\n"
+    ),
+}
+
+
+def test_the_first_run_with_a_state_dir_runs_the_install_hook_once(
+    write_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    from pyapp_tools.running import local_run
+
+    from apppackage import HookFailed
+
+    root = write_project({**INSTALLING_APP, "fail": ""})
+    state = tmp_path / "state"
+    with pytest.raises(HookFailed, match="cannot install"), local_run(root, state_dir=state):
+        pass
+    assert not (state / "installed").exists()  # not installed: the next run tries again
+
+    (root / "fail").unlink()
+    with local_run(root, state_dir=state) as first:
+        assert first.installed is not None and first.installed.output == "inst: installed\n"
+    with local_run(root, state_dir=state) as second:
+        assert second.installed is None
+    assert (state / "data" / "installs.log").read_text() == "install 2.0\n"
+    assert (state / "installed").read_text() == "inst 2.0\n"
+    with local_run(root, state_dir=tmp_path / "other") as elsewhere:
+        assert elsewhere.installed is not None

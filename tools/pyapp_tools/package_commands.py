@@ -210,6 +210,10 @@ def verify(path: Path, as_json: bool) -> None:
 def _show_warnings(run: Any) -> None:
     for warning in run.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if run.installed is not None:
+        click.echo(f"Ran the install hook of {run.release} (first run with this state dir)", err=True)
+        for line in run.installed.output.splitlines():
+            click.echo(f"  {line}", err=True)
 
 
 @click.command()
@@ -243,6 +247,9 @@ def run(
     ~/.cache) with its deps/ wheels installed there, offline; the cache keeps the
     5 most recently used packages. A checkout runs in place, and its dependencies
     come from the environment pyapp runs in (your virtualenv).
+
+    The first run (or command) with a state dir runs the app's install hook; the
+    file `installed` in the state dir records it (delete it to run the hook again).
 
     \b
     Examples:

@@ -12,11 +12,15 @@ started through ``apppackage``'s bootstrap (``python -s -S``):
   the filled-in file (in the spec's format) is ``PYAPP_CONFIG_FILE``;
 - state (the config file, ``data/`` with the writable dirs, ``tmp/``, ``logs/``)
   lives in a state dir, by default ``$XDG_STATE_HOME/pyapp/run/<name>``
-  (``~/.local/state/pyapp/run/<name>``), shared by a checkout and its packages.
+  (``~/.local/state/pyapp/run/<name>``), shared by a checkout and its packages;
+- the first run with a state dir runs the app's ``install`` hook, as a host does
+  when it installs the app (its data exists before anything else runs); the file
+  ``installed`` in the state dir records it (delete it to run the hook again).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sysconfig
 from collections.abc import Iterator, Sequence
@@ -28,14 +32,24 @@ from typing import Any
 from apppackage import AppPackage, AppPackageError, ConfigSpec, HostPaths, InvalidConfiguration, Problem
 from apppackage._yaml import dump_yaml, load_yaml
 from apppackage.description import Description
+from apppackage.hooks import RunResult
 
 from . import runcache
 from .inspecting import check_requirements
 from .project import open_package
 
-__all__ = ["LocalRun", "fill_config", "local_run", "missing_dependencies", "state_root", "tool_site_packages"]
+__all__ = [
+    "LocalRun",
+    "fill_config",
+    "install_once",
+    "local_run",
+    "missing_dependencies",
+    "state_root",
+    "tool_site_packages",
+]
 
 SECRETS_FILE = "secrets.yaml"
+INSTALLED_FILE = "installed"
 
 
 def state_root() -> Path:
@@ -89,13 +103,17 @@ def missing_dependencies(description: Description) -> list[str]:
 
 @dataclass(frozen=True, kw_only=True)
 class LocalRun:
-    """A package ready to run here: its host paths, filled-in configuration and warnings."""
+    """A package ready to run here: its host paths, filled-in configuration and warnings.
+
+    *installed* is the result of the ``install`` hook when this run ran it (see :func:`install_once`).
+    """
 
     package: AppPackage
     host: HostPaths
     config: dict[str, Any]
     source: str
     warnings: tuple[str, ...] = field(default=())
+    installed: RunResult | None = None
 
     @property
     def release(self) -> str:
@@ -165,6 +183,28 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
+def install_once(
+    package: AppPackage, host: HostPaths, config: dict[str, Any], state: Path
+) -> RunResult | None:
+    """Run the ``install`` hook if the state dir *state* has not been installed yet (section 7.2).
+
+    Returns the hook's result when it ran now, ``None`` when the package declares no
+    ``install`` hook or *state* was installed before. A failing hook raises
+    :class:`apppackage.HookFailed` and leaves *state* not installed: the next run tries again.
+    """
+    if package.description.hook("install") is None:
+        return None
+    marker = state / INSTALLED_FILE
+    # One hook at a time (section 6.3), also when two runs start together with this state dir.
+    with open(state / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return None
+        result = package.run_hook("install", host, config=config, to_version=package.version)
+        marker.write_text(f"{package.name} {package.version}\n", encoding="utf-8")
+    return result
+
+
 @contextmanager
 def local_run(
     path: str | os.PathLike[str],
@@ -177,7 +217,8 @@ def local_run(
     """Prepare the package at *path* to run here; hold what it needs for the ``with`` block.
 
     For a ``.pyapp``, :attr:`LocalRun.package` reads the archive itself (its description
-    is checked once) while its code runs from the run cache (``host.root``).
+    is checked once) while its code runs from the run cache (``host.root``). The first
+    run with a state dir runs the ``install`` hook (:func:`install_once`).
     """
     with ExitStack() as stack:
         package = stack.enter_context(open_package(path))
@@ -211,10 +252,18 @@ def local_run(
         )
         host.create_dirs(description)
         _write_private(config_path, spec.render(config))
+        installed = install_once(package, host, config, state)
         warnings += [
             f"requires {c.kind} {c.requirement}: not satisfied here ({c.detail})"
             for c in check_requirements(description)
             if c.satisfied == "no"
         ]
         warnings += [str(w) for w in package.warnings]
-        yield LocalRun(package=package, host=host, config=config, source=source, warnings=tuple(warnings))
+        yield LocalRun(
+            package=package,
+            host=host,
+            config=config,
+            source=source,
+            warnings=tuple(warnings),
+            installed=installed,
+        )
