@@ -124,6 +124,7 @@ def remove_app(request: Request) -> dict[str, Any]:
         request.matchdict["name"],
         request.actor,
         keep_data=flag_value(request.GET.get("keep_data", ""), "keep_data"),
+        backup=flag_value(request.GET.get("backup", ""), "backup"),
         force=flag_value(request.GET.get("force", ""), "force"),
     )
     return _accepted(request, job)

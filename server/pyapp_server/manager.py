@@ -177,12 +177,17 @@ class AppManager:
 
         return self.jobs.submit("rollback", name, actor, work, describe=_summary("rollback"))
 
-    def remove(self, name: str, actor: str, *, keep_data: bool = False, force: bool = False) -> Job:
-        if not self.host().is_installed(name):
-            self.host().release(name)
+    def remove(
+        self, name: str, actor: str, *, keep_data: bool = False, backup: bool = False, force: bool = False
+    ) -> Job:
+        """Queue removing app *name*; *backup* archives it first (the archive is kept)."""
+        host = self.host()
+        if not host.layout.app(name).dir.exists():  # a half-installed app can still be removed
+            host.release(name)  # NoSuchApp (404)
 
         def work(ctx: JobContext) -> dict[str, Any]:
-            return dict(self.host(progress=ctx.log).remove(name, keep_data=keep_data, force=force).to_dict())
+            result = self.host(progress=ctx.log).remove(name, keep_data=keep_data, backup=backup, force=force)
+            return dict(result.to_dict())
 
         return self.jobs.submit("remove", name, actor, work, describe=_summary("remove"))
 

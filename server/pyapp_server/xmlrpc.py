@@ -12,7 +12,7 @@ Methods (``system.listMethods`` lists them; ``system.methodHelp`` explains each)
     pyapp.info()                                  apps.list()
     apps.show(name)                               apps.install(path[, {force, settings}])
     apps.update(name, path[, {force, settings}])  apps.rollback(name[, to])
-    apps.remove(name[, {keep_data, force}])       apps.backup(name)
+    apps.remove(name[, {keep_data, backup, force}])       apps.backup(name)
     config.get(name)                              config.set(name, values[, merge])
     events.list([{app, kind, limit, before}])     jobs.get(id[, wait_seconds])
 """
@@ -98,11 +98,12 @@ def _update(s: Services, actor: str, name: str, path: Any, options: Any = None) 
 
 
 def _remove(s: Services, actor: str, name: str, options: Any = None) -> dict[str, Any]:
-    opts = _options(options, {"keep_data", "force"}, "options")
+    opts = _options(options, {"keep_data", "backup", "force"}, "options")
     return s.apps.remove(
         name,
         actor,
         keep_data=flag_value(opts.get("keep_data", False), "keep_data"),
+        backup=flag_value(opts.get("backup", False), "backup"),
         force=flag_value(opts.get("force", False), "force"),
     ).to_dict()
 
@@ -151,7 +152,11 @@ METHODS: dict[str, tuple[str, Method, str]] = {
         lambda s, a, name, to=None: s.apps.rollback(name, a, to=to).to_dict(),
         "apps.rollback(name[, to]): go back to the previous release (or version to); a job.",
     ),
-    "apps.remove": ("admin", _remove, "apps.remove(name[, {keep_data, force}]): remove an app; a job."),
+    "apps.remove": (
+        "admin",
+        _remove,
+        "apps.remove(name[, {keep_data, backup, force}]): remove an app; a job.",
+    ),
     "apps.backup": (
         "deploy",
         lambda s, a, name: s.apps.backup(name, a).to_dict(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from pyapp_server.api import openapi_document
@@ -92,8 +93,9 @@ def test_install_update_configure_rollback_remove(api, packages) -> None:
         api.app.delete("/api/v1/apps/hello", headers=api.headers("deployer"), expect_errors=True).status_int
         == 403
     )
-    removed = api.wait(api.app.delete("/api/v1/apps/hello", headers=api.headers("admin")).json)
+    removed = api.wait(api.app.delete("/api/v1/apps/hello?backup=true", headers=api.headers("admin")).json)
     assert removed["state"] == "succeeded"
+    assert Path(removed["result"]["backup"]["archive"]).is_file()
     assert api.get("/api/v1/apps").json["apps"] == []
     assert api.get("/api/v1/apps/hello").status_int == 404
 

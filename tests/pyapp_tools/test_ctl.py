@@ -150,7 +150,7 @@ def test_upload_install_configure_update_rollback_remove_each_in_events(server, 
     assert [r["version"] for r in show["releases"] if r["previous"]] == ["1.1.0"]
     assert "backups" in show
     ok(ctl("apps", "backup", "hello"))
-    ok(ctl("apps", "remove", "hello", "--yes"))
+    assert "backup kept: " in ok(ctl("apps", "remove", "hello", "--yes", "--backup")).stdout
     assert "no apps installed" in ok(ctl("apps", "list")).stdout
 
     events = json.loads(ok(ctl("events", "--app", "hello", "--json")).stdout)["events"]

@@ -213,19 +213,28 @@ def rollback(ctl: Ctl, name: str, to: str | None, wait: bool, as_json: bool) -> 
 @apps.command()
 @NAME
 @click.option("--keep-data", is_flag=True, help="Keep its data/, config.yaml and backups/.")
+@click.option("--backup", is_flag=True, help="Back it up first (the archive is kept).")
 @click.option("--force", is_flag=True, help="Remove it even when its uninstall hook fails.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--wait/--no-wait", default=True, show_default=True)
 @command
 @pass_ctl
-def remove(ctl: Ctl, name: str, keep_data: bool, force: bool, yes: bool, wait: bool, as_json: bool) -> None:
+def remove(
+    ctl: Ctl, name: str, keep_data: bool, backup: bool, force: bool, yes: bool, wait: bool, as_json: bool
+) -> None:
     """Run NAME's uninstall hook, then remove the app (and its data unless --keep-data)."""
     if not yes:
         what = "its releases" if keep_data else "its releases, data and configuration"
         click.confirm(f"Remove {name} and {what}?", abort=True, err=True)
-    query = {"keep_data": "true" if keep_data else None, "force": "true" if force else None}
-    job = ctl.client.call("DELETE", f"{API}/apps/{name}", query=query)
-    finish_job(ctl, job, wait, as_json, lambda r: click.echo(f"{r['name']} {r['version'] or ''} removed"))
+    flags = {"keep_data": keep_data, "backup": backup, "force": force}
+    job = ctl.client.call("DELETE", f"{API}/apps/{name}", query={k: "true" for k, v in flags.items() if v})
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(f"{r['name']} {r['version'] or ''} removed".replace("  ", " "))
+        if r.get("backup"):
+            click.echo(f"backup kept: {r['backup']['archive']}")
+
+    finish_job(ctl, job, wait, as_json, human)
 
 
 @apps.command()
