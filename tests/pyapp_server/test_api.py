@@ -218,6 +218,7 @@ def test_every_refusal_changes_nothing(api, packages, host_state) -> None:
     same_version = api.wait(refusals[-1][0].json)
     assert same_version["result"]["action"] == "unchanged"
     assert host_state(api.data_dir) == before
+    assert list((api.data_dir / "server" / "uploads").iterdir()) == [], "refused uploads are deleted"
 
 
 def test_an_upload_over_the_limit_is_refused_with_413(make_api, packages, host_state) -> None:

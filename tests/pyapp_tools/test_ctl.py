@@ -288,3 +288,11 @@ def test_shell_completion(server, ctl, hello) -> None:
         }
     )
     assert "hello" in completed.stdout
+
+
+def test_an_upload_over_the_servers_limit_is_refused_before_sending(server, ctl, hello) -> None:
+    server(PYAPP_SERVER_MAX_UPLOAD_SIZE="1K")
+    refused = ctl("apps", "install", hello("1.0.0"))
+    assert refused.returncode == 1
+    assert "the server accepts uploads up to 1024" in refused.stderr
+    assert "Uploading" not in refused.stderr
