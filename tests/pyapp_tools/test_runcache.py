@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -29,6 +30,22 @@ def test_a_package_is_prepared_once_and_reused(hello_pyapp: Path, tmp_path: Path
     with runcache.prepared(hello_pyapp, cache) as second:
         assert second.entry == first.entry == cache / second.sha256
         assert marker.exists()  # not extracted again
+
+
+def test_a_package_runs_more_than_once_at_the_same_time(hello_pyapp: Path, tmp_path: Path) -> None:
+    # As `pyapp run PKG` in one terminal and `pyapp command PKG ...` in another.
+    cache = tmp_path / "cache"
+    entered: list[Path] = []
+
+    def run_again() -> None:
+        with runcache.prepared(hello_pyapp, cache) as again:
+            entered.append(again.entry)
+
+    with runcache.prepared(hello_pyapp, cache) as running:
+        second = threading.Thread(target=run_again, daemon=True)
+        second.start()
+        second.join(timeout=60)
+        assert entered == [running.entry]
 
 
 def test_a_tampered_package_is_refused_before_it_is_used(hello_pyapp: Path, tmp_path: Path) -> None:

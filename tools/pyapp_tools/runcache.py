@@ -145,16 +145,20 @@ def prepared(pyapp: str | os.PathLike[str], root: Path | None = None) -> Iterato
     entry = base / sha256
     entry.mkdir(parents=True, exist_ok=True)
     with open(entry / ".lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (entry / ".complete").exists():
-                _prepare(path, entry, sha256)
-        except BaseException:
-            (entry / ".complete").unlink(missing_ok=True)
-            raise
-        os.utime(entry / ".complete")
-        # Keep the entry while it runs: cleaning skips entries some run holds.
+        # Shared while it runs, so that any number of runs of one package go on at once and
+        # cleaning skips the entry; exclusive only to prepare it.
         fcntl.flock(lock, fcntl.LOCK_SH)
+        if not (entry / ".complete").exists():
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not (entry / ".complete").exists():
+                    _prepare(path, entry, sha256)
+            except BaseException:
+                (entry / ".complete").unlink(missing_ok=True)
+                raise
+            fcntl.flock(lock, fcntl.LOCK_SH)
+        os.utime(entry / ".complete")
         clean(base, keep=KEEP)
         yield CachedPackage(entry=entry, sha256=sha256)
 
