@@ -196,12 +196,29 @@ def _exit_status(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the command's process is stopped before this one ends."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
 def run_command(run: LocalRun, name: str, argv: Sequence[str]) -> int:
-    """Run the app's command *name* with *argv* in the caller's cwd and terminal; return its exit status."""
+    """Run the app's command *name* with *argv* in the caller's cwd and terminal; return its exit status.
+
+    Ctrl-C and SIGTERM stop the command (its process gets SIGTERM) and give 130 and 143.
+    Call it from the main thread (it handles SIGTERM while it runs).
+    """
     package = run.package
     env = package.environment(run.host)
+    previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         result = package.run_command(name, list(argv), env=env, capture=False)
+    except _Terminated:
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
     return _exit_status(result.returncode)
