@@ -65,13 +65,53 @@ def _exit_code(result: object) -> int:
     return 0
 
 
-def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
-    """Serve the WSGI app *target* with waitress on an inherited listening socket (section 6.6).
+def _listen(spec: dict) -> object:  # type: ignore[type-arg]
+    """Bind the listening socket *spec* names: ``{"unix": path, "perms": "600"}`` or
+    ``{"host": "127.0.0.1", "port": N, "reuse_port": bool}``."""
+    import socket
+    import stat
 
-    *options*: ``socket_fd`` (bound and listening, passed by the host), ``factory``
-    and ``config`` (call ``target(config)`` first), ``threads``, and ``ready_fd``, a
-    pipe that gets one line once the server accepts connections. SIGINT and SIGTERM
-    stop it cleanly with exit status 0.
+    if spec.get("unix"):
+        path = str(spec["unix"])
+        try:
+            if stat.S_ISSOCK(os.lstat(path).st_mode):
+                os.unlink(path)  # left by a server of this process's name that is gone
+        except FileNotFoundError:
+            pass
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            sock.bind(path)
+        finally:
+            os.umask(old)
+        os.chmod(path, int(str(spec.get("perms") or "600"), 8))
+    else:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            spec.get("host") or "127.0.0.1", int(spec["port"]), type=socket.SOCK_STREAM
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if spec.get("reuse_port"):
+            # Several processes of one server share the port; the kernel spreads the connections.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    sock.listen(1024)
+    return sock
+
+
+def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
+    """Serve the WSGI app *target* with waitress (section 6.6) until SIGTERM or SIGINT.
+
+    *options*: where to listen -- ``socket_fd`` (a listening socket bound by the host
+    and inherited) or ``listen`` (bound here, see :func:`_listen`); ``factory`` and
+    ``config`` (call ``target(config)`` first); ``threads``; ``waitress``, more
+    waitress settings (``url_prefix``, ``trusted_proxy``...); ``pid_file``, written once
+    the server listens; ``ready_fd``, a pipe that gets one line once the server accepts
+    connections; ``drain``, the seconds a stop may take (default 10).
+
+    A stop signal during start-up ends the process quietly. Once serving, a stop
+    accepts the connections already waiting, stops listening, lets the requests in
+    progress finish and closes idle connections, then exits with status 0.
     """
     import contextlib
     import logging
@@ -82,15 +122,21 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
     # host's server-packages entry after them.
     import waitress  # type: ignore[import-untyped, unused-ignore]
 
+    # Until the graceful loop runs, a stop signal raises KeyboardInterrupt; then it only asks.
+    state: dict = {"server": None, "stopping": False}  # type: ignore[type-arg]
+
     def stop(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt
+        if state["server"] is None or not state.get("graceful"):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            raise KeyboardInterrupt
+        state["stopping"] = True
+        _wake(state["server"])
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    # A stop signal at any point from here on ends the process quietly with status 0;
-    # once the loop runs, run() itself returns after shutting down.
+    pid_file = options.get("pid_file")
+    # A stop signal before the server runs ends the process quietly with status 0.
     with contextlib.suppress(KeyboardInterrupt):
         factory = options.get("factory")
         app = target(dict(options.get("config") or {})) if factory else target  # type: ignore[operator]
@@ -98,14 +144,95 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
             sys.stderr.write("pyapp: the WSGI application is not callable\n")
             return 2
         logging.basicConfig()
-        sock = socket.socket(fileno=int(options["socket_fd"]))
-        server = waitress.create_server(app, sockets=[sock], threads=int(options.get("threads") or 4))
+        if options.get("socket_fd") is not None:
+            sock = socket.socket(fileno=int(options["socket_fd"]))
+        else:
+            try:
+                sock = _listen(options["listen"])  # type: ignore[assignment]
+            except OSError as exc:
+                sys.stderr.write(f"pyapp: cannot listen on {options['listen']}: {exc}\n")
+                return 2
+        settings = dict(options.get("waitress") or {})
+        settings["threads"] = int(options.get("threads") or 4)
+        state["server"] = server = waitress.create_server(app, sockets=[sock], **settings)
+        if pid_file:
+            with open(pid_file, "w", encoding="ascii") as f:
+                f.write(f"{os.getpid()}\n")
         ready = options.get("ready_fd")
         if ready is not None:
             os.write(int(ready), b"ready\n")
             os.close(int(ready))
-        server.run()
+        _run(server, state, float(options.get("drain") or 10.0))
+    if pid_file:
+        with contextlib.suppress(OSError):
+            with open(pid_file, encoding="ascii") as f:
+                mine = f.read().strip() == str(os.getpid())
+            if mine:
+                os.unlink(pid_file)
     return 0
+
+
+def _wake(server: object) -> None:
+    """Interrupt the server's wait for events (from a signal handler: a byte to its trigger pipe)."""
+    import contextlib
+
+    socket_map = getattr(server, "_map", None) or getattr(server, "map", None) or {}
+    for dispatcher in list(socket_map.values()):
+        pull = getattr(dispatcher, "pull_trigger", None)
+        if pull is not None:
+            with contextlib.suppress(OSError):
+                pull()
+            return
+
+
+def _run(server: object, state: dict, drain: float) -> None:  # type: ignore[type-arg]
+    """Serve until ``state["stopping"]``, then stop gracefully within *drain* seconds.
+
+    waitress alone stops at once (requests in progress are cut off), so the loop is
+    run here, one step at a time, with waitress's own event loop.
+    """
+    import contextlib
+    import time
+
+    try:
+        from waitress import wasyncore  # type: ignore[import-untyped, unused-ignore]
+        from waitress.channel import HTTPChannel  # type: ignore[import-untyped, unused-ignore]
+        from waitress.server import BaseWSGIServer  # type: ignore[import-untyped, unused-ignore]
+
+        socket_map = server._map if hasattr(server, "_map") else server.map  # type: ignore[attr-defined]
+        adj = server.adj  # type: ignore[attr-defined]
+        use_poll = adj.asyncore_use_poll
+    except (ImportError, AttributeError):  # another waitress: its own loop, which stops at once
+        server.run()  # type: ignore[attr-defined]
+        return
+    state["graceful"] = True
+    while not state["stopping"]:
+        wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=socket_map, use_poll=use_poll, count=1)
+    for listener in [d for d in list(socket_map.values()) if isinstance(d, BaseWSGIServer)]:
+        # Take the connections that reached the socket before it closes: clients that
+        # connected before the host switched to another server must get an answer.
+        while True:
+            before = len(socket_map)
+            listener.handle_accept()
+            if len(socket_map) == before:
+                break
+        listener.accepting = False
+        listener.del_channel()
+        name = listener.socket.getsockname()
+        listener.socket.close()
+        if isinstance(name, str) and name:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+    deadline = time.monotonic() + drain
+    while time.monotonic() < deadline:
+        channels = [c for c in list(socket_map.values()) if isinstance(c, HTTPChannel)]
+        if not channels:
+            break
+        for channel in channels:
+            if not channel.requests and not channel.total_outbufs_len and channel.request is None:
+                channel.will_close = True  # idle (kept alive between requests): close it
+        wasyncore.loop(timeout=0.05, map=socket_map, use_poll=use_poll, count=1)
+    server.task_dispatcher.shutdown(timeout=1)  # type: ignore[attr-defined]
 
 
 def _main(argv: list[str]) -> int:

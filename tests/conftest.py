@@ -15,6 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 WHEELHOUSE_LIST = Path(__file__).with_name("wheelhouse.txt")
 
+# Hosts in tests start no app processes unless a test turns them on (Host(settings=...), or
+# PYAPP_DAEMONS=1 for a command): a supervisord started by a test would outlive the session.
+os.environ.setdefault("PYAPP_DAEMONS", "0")
+
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:

@@ -25,6 +25,11 @@ __all__ = [
     "ConfigChange",
     "ConfigInfo",
     "ConfigResult",
+    "ControlResult",
+    "DaemonFailed",
+    "DaemonManager",
+    "DaemonStatus",
+    "DaemonsDisabled",
     "DependenciesMissing",
     "GarbageReport",
     "Hint",
@@ -32,9 +37,11 @@ __all__ = [
     "Host",
     "HostError",
     "HostLayout",
+    "HostSettings",
     "InstallHookFailed",
     "InstallResult",
     "LaunchSpec",
+    "LogFile",
     "NoSuchApp",
     "NoSuchRelease",
     "NotAnUpgrade",
@@ -88,12 +95,20 @@ _LAZY = {
     "LaunchSpec": "launch",
     "PlacedDistribution": "dependencies",
     "Release": "releases",
+    "ControlResult": "runstate",
+    "DaemonStatus": "runstate",
+    "DaemonFailed": "daemons",
+    "DaemonManager": "daemons",
+    "DaemonsDisabled": "daemons",
+    "HostSettings": "settings",
+    "LogFile": "logs",
 }
 
 if TYPE_CHECKING:
     from .activation import Activator, NullActivator
     from .backup import BackupResult
     from .config import ConfigChange
+    from .daemons import DaemonFailed, DaemonManager, DaemonsDisabled
     from .dependencies import PlacedDistribution
     from .errors import (
         AppLocked,
@@ -112,6 +127,7 @@ if TYPE_CHECKING:
     from .launch import LaunchSpec
     from .layout import AppLayout, HostLayout, default_home
     from .locking import AppLock
+    from .logs import LogFile
     from .releases import Release
     from .removal import GarbageReport
     from .requirements import Hint, RequirementsReport
@@ -126,6 +142,8 @@ if TYPE_CHECKING:
         RestoreResult,
         RollbackResult,
     )
+    from .runstate import ControlResult, DaemonStatus
+    from .settings import HostSettings
 
 
 def __getattr__(name: str) -> Any:

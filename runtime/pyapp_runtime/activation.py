@@ -2,7 +2,8 @@
 
 The :class:`~pyapp_runtime.Host` switches ``current`` atomically; an
 :class:`Activator` adds what has to happen around the switch for running
-processes. The default does nothing (no daemons). The order, for an update (spec section 7.5)::
+processes. The default does nothing (no daemons); a host with supervision uses
+:class:`~pyapp_runtime.daemons.DaemonManager`. The order, for an update (spec section 7.5)::
 
     build -> backup(old) -> pre-update(old) -> post-update(new) -> verify(new)
           -> activator.prepare(new, old)     start the new release's daemons, wait for health; raise to abort
@@ -20,7 +21,8 @@ backup and ``uninstall`` hooks; when one fails the removal is aborted and
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from .launch import LaunchSpec
 
@@ -28,9 +30,15 @@ __all__ = ["Activator", "NullActivator"]
 
 
 class Activator(Protocol):
-    """What a process manager does around an activation; errors from :meth:`prepare` abort it."""
+    """What a process manager does around an activation; errors from :meth:`prepare` abort it.
 
-    def prepare(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None: ...
+    ``prepare`` gets the configuration values *new* is to run with as *config* (the
+    stored values when ``None``): before the switch they are not yet in the app's files.
+    """
+
+    def prepare(
+        self, name: str, new: LaunchSpec, old: LaunchSpec | None, *, config: Mapping[str, Any] | None = None
+    ) -> None: ...
 
     def commit(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None: ...
 
@@ -44,7 +52,9 @@ class Activator(Protocol):
 class NullActivator:
     """No processes to manage: every step is a no-op."""
 
-    def prepare(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
+    def prepare(
+        self, name: str, new: LaunchSpec, old: LaunchSpec | None, *, config: Mapping[str, Any] | None = None
+    ) -> None:
         return None
 
     def commit(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:

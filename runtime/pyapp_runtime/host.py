@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,18 @@ from apppackage.errors import Problem
 from apppackage.hooks import RunResult
 from apppackage.package import AppPackage
 
-from .activation import Activator, NullActivator
+from .activation import Activator
 from .backup import BackupResult, create_backup, read_manifest
 from .builder import Progress, verify_release
 from .config import load_values, write_config_files
+from .daemons import DaemonManager
 from .errors import AppLocked, HostError, NoSuchApp
 from .install import HostContext, InstallOptions, clear_dir, install_package
 from .journal import Journal, recover
 from .launch import LaunchSpec
 from .layout import AppLayout, HostLayout, default_home
 from .locking import AppLock
+from .logs import LogFile
 from .releases import Release, current_release, disk_usage, list_releases
 from .removal import GarbageReport, collect_garbage
 from .restore import restore_backup
@@ -45,6 +47,9 @@ from .results import (
     RollbackResult,
 )
 from .rollback import rollback_app
+from .runstate import ControlResult, DaemonStatus
+from .scheduler import RunStore, TaskRun
+from .settings import HostSettings
 from .uninstall import remove_app
 
 __all__ = ["DEFAULT_KEEP_RELEASES", "Host"]
@@ -60,8 +65,10 @@ class Host:
     """The apps under *home* (default: :func:`~pyapp_runtime.layout.default_home`).
 
     *keep_releases* is how many releases an update keeps (the current and previous
-    ones always stay); *activator* joins activations (see :mod:`pyapp_runtime.activation`);
-    *progress* is told about each step of long operations.
+    ones always stay); *activator* joins activations (see :mod:`pyapp_runtime.activation`;
+    default: :attr:`daemons`, which runs the apps' processes under supervisord when the
+    host's *settings* -- default: ``<home>/host.yaml`` -- allow it); *progress* is told
+    about each step of long operations.
     """
 
     def __init__(
@@ -73,14 +80,17 @@ class Host:
         python: str | None = None,
         activator: Activator | None = None,
         progress: Progress | None = None,
+        settings: HostSettings | None = None,
     ) -> None:
         self.home = Path(home).expanduser().absolute() if home is not None else default_home().absolute()
         self.layout = HostLayout(self.home)
         self.keep_releases = keep_releases
+        self.daemons = DaemonManager(self.layout, settings=settings, progress=progress)
+        """The apps' supervised processes (see :mod:`pyapp_runtime.daemons`)."""
         self.context = HostContext(
             layout=self.layout,
             python=python or sys.executable,
-            activator=activator or NullActivator(),
+            activator=activator or self.daemons,
             progress=progress or _quiet,
             keep_backups=keep_backups,
         )
@@ -127,8 +137,13 @@ class Host:
         backup: bool = True,
         keep: int | None = None,
         wait: float = 0.0,
+        start: bool = True,
     ) -> InstallResult:
-        """Install a ``.pyapp`` (or a built package directory), or update the app to it."""
+        """Install a ``.pyapp`` (or a built package directory), or update the app to it.
+
+        The new release's processes start and must pass the health check before it
+        becomes current; with ``start=False`` the app is left stopped instead.
+        """
         options = InstallOptions(
             force=force, settings=tuple(settings), allow_network=allow_network, strict=strict,
             backup=backup, keep=self.keep_releases if keep is None else keep,
@@ -137,7 +152,8 @@ class Host:
             # The description names the app to lock; the whole package is checked under the lock.
             description = pkg.description
             operation = f"install {description.version}"
-            with self.locked(description.name, operation=operation, wait=wait) as (app, recovered):
+            starting = nullcontext() if start else self.daemons.not_starting(description.name)
+            with starting, self.locked(description.name, operation=operation, wait=wait) as (app, recovered):
                 return install_package(self.context, pkg, app, options, recovered=recovered)
 
     # -- reading --------------------------------------------------------------
@@ -292,6 +308,9 @@ class Host:
                 except BaseException:
                     journal.abort()
                     raise
+            if new != old:
+                # Running processes read the new values once restarted (spec section 7.10).
+                self.daemons.reconfigure(name, LaunchSpec.read(current.path))
             changed = tuple(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
             return ConfigResult(
                 name=name, file=str(app.config_file), changed=changed, values=spec.masked(new)
@@ -350,6 +369,61 @@ class Host:
     def clear_tmp(self, name: str) -> None:
         """Empty app *name*'s ``tmp/``."""
         clear_dir(self.layout.app(name).tmp)
+
+    # -- the apps' processes ---------------------------------------------------------
+
+    def start(self, name: str, *, wait: float = 0.0) -> ControlResult:
+        """Start app *name*'s WSGI daemon, processes and task scheduler; wait until it is healthy."""
+        with self.locked(name, operation="start", wait=wait) as (app, _recovered):
+            launch = LaunchSpec.read(self._installed(app).path)
+            return ControlResult(name=name, action="start", processes=tuple(self.daemons.start(name, launch)))
+
+    def stop(self, name: str, *, wait: float = 0.0) -> ControlResult:
+        """Stop app *name*'s processes gracefully; it stays stopped, also across updates, until started."""
+        with self.locked(name, operation="stop", wait=wait) as (app, _recovered):
+            self._installed(app)
+            return ControlResult(name=name, action="stop", processes=tuple(self.daemons.stop(name)))
+
+    def restart(self, name: str, *, wait: float = 0.0) -> ControlResult:
+        """Stop app *name*'s processes, then start them again (a stopped app is started)."""
+        with self.locked(name, operation="restart", wait=wait) as (app, _recovered):
+            launch = LaunchSpec.read(self._installed(app).path)
+            return ControlResult(
+                name=name, action="restart", processes=tuple(self.daemons.restart(name, launch))
+            )
+
+    def status(self, name: str) -> list[DaemonStatus]:
+        """Every process of app *name*: state, pid, socket or port, uptime, memory."""
+        self._installed(self.layout.app(name))
+        return self.daemons.status(name)
+
+    def ps(self) -> list[DaemonStatus]:
+        """Every process of every app on this host."""
+        return self.daemons.ps()
+
+    def logs(self, name: str, *, process: str | None = None) -> list[LogFile]:
+        """The log files of app *name*'s processes (or of one: ``web``, ``queue#0``, ``tasks``, ``hooks``)."""
+        app = self.layout.app(name)
+        self._installed(app)
+        files = [LogFile(process=s.process, path=s.log) for s in self.daemons.status(name) if s.log]
+        files.append(LogFile(process="hooks", path=str(app.logs / "hooks.log")))
+        if process is not None:
+            chosen = [f for f in files if process in (f.process, f.process.partition("#")[0])]
+            if not chosen:
+                known = ", ".join(sorted({f.process for f in files}))
+                raise HostError(f"{name} has no process {process!r} with a log (known: {known})")
+            files = chosen
+        return files
+
+    def task_runs(self, name: str, *, task: str | None = None, limit: int = 20) -> list[TaskRun]:
+        """The last runs of app *name*'s tasks (of one *task*), newest first."""
+        app = self.layout.app(name)
+        self._installed(app)
+        return RunStore(self.daemons.store_dir(app)).history(name, task, limit=limit)
+
+    def systemd_units(self, name: str, **options: Any) -> dict[str, str]:
+        """systemd unit files equivalent to app *name*'s supervised processes: ``{file name: text}``."""
+        return self.daemons.systemd_units(name, self.launch(name), **options)
 
     def is_installed(self, name: str) -> bool:
         try:

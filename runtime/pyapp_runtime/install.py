@@ -248,7 +248,7 @@ class _Run:
             self._hook("post-update", self.new_dir, values, config_file=staged, **versions)
             self._hook("verify", self.new_dir, values, config_file=staged, **versions)
         self.prepared = True
-        self.ctx.activator.prepare(app.name, self.launch, self.old_launch)
+        self.ctx.activator.prepare(app.name, self.launch, self.old_launch, config=values)
 
     def activate(self, values: dict[str, object], old_values: dict[str, object]) -> None:
         app, current = self.app, self.current

@@ -56,7 +56,7 @@ def rollback_app(
         journal = Journal(app)
         journal.begin("rollback", new_release=target.id, reused=True)
         try:
-            ctx.activator.prepare(app.name, new_launch, old_launch)
+            ctx.activator.prepare(app.name, new_launch, old_launch, config=change.values)
             remember_config(current.path, old_values)
             write_config_files(app, package, change.values)
             switch_link(app.previous, current.id)

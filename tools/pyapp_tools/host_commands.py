@@ -1,5 +1,5 @@
 """``pyapp`` commands that manage apps installed on this host: install, list, show, rollback, remove,
-config, backup, restore.
+config, backup, restore (and, from :mod:`pyapp_tools.process_commands`, their processes).
 
 Each parses its input, calls :class:`pyapp_runtime.Host` and formats the result
 (``--json`` prints the result's ``to_dict()``; on an error it prints
@@ -90,18 +90,20 @@ def _recovered(recovered: str | None) -> None:
 @click.option("--strict", is_flag=True, help="Refuse when a deb, rpm or external requirement is missing.")
 @click.option("--no-backup", is_flag=True, help="Do not back up the current release before an update.")
 @click.option("--keep", type=click.IntRange(min=1), help="How many releases to keep (default 3).")
+@click.option("--no-start", is_flag=True, help="Leave the app stopped (an update stops the old release).")
 @_wait_option
 @_host_command
 def install(
     package: Path, force: bool, settings: tuple[str, ...], allow_network: bool, strict: bool,
-    no_backup: bool, keep: int | None, wait: float, home: Path | None, as_json: bool,
+    no_backup: bool, keep: int | None, no_start: bool, wait: float, home: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Install the .pyapp PACKAGE on this host, or update the app to it.
 
     The package is checked against its RECORD, its dependencies installed from its
-    bundled wheels (shared ones once, in server-packages/), its hooks run, and the
-    new release activated atomically; anything failing leaves the current release
-    as it was. A downgrade or the same version is refused unless --force.
+    bundled wheels (shared ones once, in server-packages/), its hooks run, its
+    processes started beside the current ones and health-checked, and the new
+    release activated atomically; anything failing leaves the current release
+    serving as it was. A downgrade or the same version is refused unless --force.
 
     \b
     Example:
@@ -111,9 +113,11 @@ def install(
     host = _host(home, progress=not as_json)
     result = host.install(
         package, force=force, settings=settings, allow_network=allow_network, strict=strict,
-        backup=not no_backup, keep=keep, wait=wait,
+        backup=not no_backup, keep=keep, wait=wait, start=not no_start,
     )  # fmt: skip
-    emit(result.to_dict(), as_json, _print_install)
+    data = result.to_dict()
+    data["processes"] = [p.to_dict() for p in host.status(result.name)]
+    emit(data, as_json, _print_install)
 
 
 def _print_install(data: dict[str, Any]) -> None:
@@ -151,6 +155,9 @@ def _print_install(data: dict[str, Any]) -> None:
         freed = _size(data["garbage"]["freed"])
         click.echo(f"  removed unused shared dependencies: {', '.join(data['garbage']['removed'])} ({freed})")
     click.echo(f"  config file: {data['config_file']}")
+    for process in data.get("processes") or ():
+        listen = f" on {process['listen']}" if process["listen"] else ""
+        click.echo(f"  process {process['process']}: {process['state']}{listen}")
 
 
 @click.command(name="list")
@@ -402,3 +409,6 @@ def register(group: click.Group) -> None:
     """Add the host commands to the ``pyapp`` group."""
     for command in (install, list_apps, show, rollback, remove, config, backup, restore):
         group.add_command(command)
+    from .process_commands import register as register_processes
+
+    register_processes(group)

@@ -1,0 +1,560 @@
+"""Apps' processes under supervisord, and health-gated, zero-downtime activation (spec sections 7.3-7.8).
+
+:class:`DaemonManager` is the :class:`~pyapp_runtime.activation.Activator` a
+:class:`~pyapp_runtime.Host` uses when supervision is available. For an install,
+update or rollback::
+
+    prepare   start the new release's programs beside the old ones (new names, new socket
+              or port), wait until its WSGI daemon answers the health check and its
+              processes run; with listen: port, point the web server at the new port
+    (switch)  the Host switches ``current``
+    commit    point the stable socket ``web.sock`` at the new release's socket (an atomic
+              rename), move the task scheduler to it, then stop the old release's programs
+              gracefully: they finish the requests they hold
+    abort     stop whatever prepare started; the old release never stopped
+
+A release that does not become healthy is stopped and the error shows its output.
+The caller holds the app's lock for each of these (see :meth:`Host.locked`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from apppackage.errors import AppPackageError
+
+from .config import load_values
+from .errors import HostError
+from .health import Address, wait_healthy
+from .launch import LaunchSpec
+from .layout import AppLayout, HostLayout
+from .mounts import Placement, placement, route_to
+from .ports import PortRegistry
+from .programs import (
+    STABLE_SOCKET,
+    Planned,
+    Program,
+    process_program_name,
+    process_programs,
+    release_config_file,
+    release_tag,
+    scheduler_program,
+    socket_dir,
+    web_programs,
+)
+from .runstate import AppRunState, DaemonStatus
+from .settings import HostSettings, supervisor_available
+from .supervision import (
+    SUN_PATH_MAX,
+    NoSuchProgram,
+    SupervisionError,
+    Supervisor,
+    SupervisorNotRunning,
+    export_systemd,
+    program_name,
+    read_tail,
+)
+from .webservers import Upstream
+
+__all__ = ["SUPERVISOR_DIR", "TASKS_DIR", "DaemonFailed", "DaemonManager", "DaemonsDisabled"]
+
+SUPERVISOR_DIR = "supervisor"
+TASKS_DIR = "tasks"
+_ENDED = ("backoff", "exited", "fatal", "stopped")
+
+
+class DaemonsDisabled(HostError):
+    """The host does not run apps' processes (``daemons: false``, PYAPP_DAEMONS=0, or no supervisord)."""
+
+
+class DaemonFailed(HostError):
+    """A release's processes did not start, or it did not become healthy; ``output`` is their last output."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        self.output = output
+        super().__init__(message + (f"\n{output.rstrip()}" if output.strip() else ""))
+
+
+def _quiet(message: str) -> None:
+    return None
+
+
+class DaemonManager:
+    """The supervised processes of the apps under *layout* (an :class:`Activator`)."""
+
+    def __init__(
+        self,
+        layout: HostLayout,
+        *,
+        settings: HostSettings | None = None,
+        progress: Any = None,
+    ) -> None:
+        self.layout = layout
+        self._settings = settings
+        self.progress = progress or _quiet
+        self._supervisor: Supervisor | None = None
+        self._no_start: set[str] = set()
+        self._skipped: set[str] = set()
+        self._routed: dict[str, Upstream | None] = {}
+        self._was_stopped: dict[str, bool] = {}
+
+    # -- the parts -------------------------------------------------------------------
+
+    @property
+    def settings(self) -> HostSettings:
+        if self._settings is None:
+            self._settings = HostSettings.load(self.layout.home)
+        return self._settings
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this host runs apps' processes."""
+        return self.settings.daemons and supervisor_available()
+
+    @property
+    def supervisor(self) -> Supervisor:
+        """The host's supervisord (``$PYAPP_HOME/supervisor``), started when first needed."""
+        if self._supervisor is None:
+            state = self.layout.home / SUPERVISOR_DIR
+            socket = state / "supervisor.sock"
+            if len(os.fsencode(socket)) > SUN_PATH_MAX:
+                from .programs import short_dir
+
+                socket = short_dir(self.layout.home) / "supervisor.sock"
+            self._supervisor = Supervisor(state, socket_path=socket)
+        return self._supervisor
+
+    @property
+    def ports(self) -> PortRegistry:
+        return PortRegistry(self.layout.home, self.settings.ports)
+
+    def store_dir(self, app: AppLayout) -> Path:
+        """Where *app*'s task runs are recorded (a :class:`~pyapp_runtime.scheduler.RunStore` directory)."""
+        return app.dir / TASKS_DIR
+
+    def _require(self) -> None:
+        if not self.settings.daemons:
+            where = self.settings.source or str(self.layout.home / "host.yaml")
+            raise DaemonsDisabled(
+                f"this host does not run apps' processes (daemons: false in {where}, or PYAPP_DAEMONS=0);"
+                " turn it on to start, stop or watch them"
+            )
+        if not supervisor_available():
+            raise DaemonsDisabled(
+                "supervisord is not available to this Python: install the `supervisor` distribution"
+                " (pip install 'apppackage[tools]')"
+            )
+
+    @contextlib.contextmanager
+    def not_starting(self, name: str) -> Iterator[None]:
+        """Within the block, an activation of app *name* leaves it stopped (``pyapp install --no-start``)."""
+        self._no_start.add(name)
+        try:
+            yield
+        finally:
+            self._no_start.discard(name)
+
+    # -- planning ----------------------------------------------------------------------
+
+    def _render(self, launch: LaunchSpec, values: dict[str, Any]) -> str:
+        from apppackage.package import AppPackage
+
+        with AppPackage(Path(launch.root)) as package:
+            return package.config_spec.render(values)
+
+    def _plan(self, app: AppLayout, launch: LaunchSpec, config: dict[str, Any] | None) -> list[Planned]:
+        """The programs of *launch*, with their payloads written and their ports assigned."""
+        settings = self.settings.for_app(app.name)
+        place = placement(self.layout.home, app.name)
+        values = config if config is not None else (load_values(app.config_file) or {})
+        text = self._render(launch, values) if config is not None else None
+        config_file = release_config_file(app, launch, text)
+        sockets = socket_dir(app)
+        sockets.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tag = release_tag(launch.release)
+        stop_wait = settings.stop_wait
+        planned: list[Planned] = []
+        if launch.wsgi:
+            port = None
+            if settings.listen == "port":
+                owner = program_name(app.name, f"web-{tag}")
+                port = self.ports.assign([owner])[owner]
+                upstream = Upstream.tcp("127.0.0.1", port)
+            else:
+                upstream = Upstream.unix(sockets / f"web-{tag}.sock")
+            listen, waitress = place.waitress_options(
+                app.name, upstream, socket_perms=self.settings.socket_perms
+            )
+            if port is not None and settings.copies > 1:
+                listen["reuse_port"] = True
+            planned += web_programs(
+                app, launch, settings, sockets=sockets, port=port, mount_path=place.mount_path,
+                waitress=waitress, listen=listen, config=values, config_file=config_file, stop_wait=stop_wait,
+            )  # fmt: skip
+        wanted = [
+            program_name(app.name, process_program_name(process["name"], index, tag))
+            for process in launch.processes
+            if process.get("port")
+            for index in range(int(process.get("count") or 1))
+        ]
+        assigned = self.ports.assign(wanted) if wanted else {}
+        planned += process_programs(
+            app, launch, ports={k.partition("@")[2]: v for k, v in assigned.items()},
+            mount_path=place.mount_path if place.mounted else None, config_file=config_file,
+            stop_wait=stop_wait,
+        )  # fmt: skip
+        scheduler = scheduler_program(app, launch, store=self.store_dir(app))
+        if scheduler is not None:
+            planned.append(scheduler)
+        return planned
+
+    # -- supervisord -------------------------------------------------------------------
+
+    def _ensure(self, planned: Planned) -> None:
+        """Add or update the program, and start it if it is not running."""
+        sup = self.supervisor
+        if sup.update(planned.spec) == "unchanged" and not sup.status(planned.program.program).alive:
+            sup.start(planned.program.program, wait=False)
+
+    def _stop(self, app: AppLayout, programs: Sequence[Program], *, release_ports: bool = True) -> None:
+        """Stop *programs* gracefully, all at once, and forget them (their ports too, unless told not to)."""
+        if not programs:
+            return
+        sup = self.supervisor
+        running = sup.is_running()
+        if running:
+            for program in programs:
+                with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
+                    sup.stop(program.program, wait=False)
+            wait = self.settings.for_app(app.name).stop_wait
+            for program in programs:
+                limit = wait + 10 if program.role != "tasks" else 3600
+                with contextlib.suppress(SupervisionError):
+                    sup.wait_for(program.program, ("stopped", "exited", "fatal"), timeout=limit)
+        for program in programs:
+            with contextlib.suppress(SupervisorNotRunning):
+                sup.remove(program.program)
+            for path in (app.run / f"{program.name}.json", Path(program.pid_file or app.run / "-")):
+                path.unlink(missing_ok=True)
+        if release_ports:
+            owners = {program.program for program in programs}
+            owners |= {
+                program_name(app.name, f"web-{release_tag(p.release)}") for p in programs if p.role == "web"
+            }
+            self.ports.release(owners)
+
+    def _forget_configs(self, app: AppLayout, state: AppRunState) -> None:
+        """Delete the configuration copies of releases no program uses any more."""
+        used = {release_tag(p.release) for p in (*state.programs, *state.pending)}
+        for path in app.run.glob("config-*"):
+            if path.stem.removeprefix("config-") not in used:
+                path.unlink(missing_ok=True)
+
+    def _discard_pending(self, app: AppLayout, state: AppRunState) -> None:
+        """Stop programs a failed or crashed activation left (not those of the serving release)."""
+        keep = {p.name for p in state.programs}
+        leftovers = [p for p in state.pending if p.name not in keep]
+        state.pending, state.pending_release = [], None
+        self._stop(app, leftovers)
+        state.save()
+
+    # -- health ------------------------------------------------------------------------
+
+    def _failure(
+        self, launch: LaunchSpec, detail: str, programs: Sequence[Program], kept: str
+    ) -> DaemonFailed:
+        parts = []
+        for program in programs:
+            tail = read_tail(program.log, 3000).rstrip()
+            if tail:
+                parts.append(f"--- last output of {program.label} ({program.log}) ---\n{tail}")
+        return DaemonFailed(
+            f"{launch.name} {launch.version} (release {launch.release}) did not start: {detail}\n{kept}",
+            "\n".join(parts),
+        )
+
+    def _ended(self, programs: Sequence[Program]) -> str | None:
+        for program in programs:
+            status = self.supervisor.status(program.program)
+            if status.state in _ENDED:
+                code = f", exit status {status.exit_status}" if status.exit_status is not None else ""
+                return f"{program.label} ended ({status.state}{code})"
+        return None
+
+    def _wait_ready(
+        self, launch: LaunchSpec, programs: Sequence[Program], place: Placement, kept: str
+    ) -> None:
+        """Wait until the WSGI daemon is healthy and every program runs (section 7.3).
+
+        Raises :class:`DaemonFailed` with the output of what failed.
+        """
+        start = float(launch.health.get("start", 30))
+        deadline = time.monotonic() + start
+        webs = [p for p in programs if p.role == "web"]
+        if webs:
+            first = webs[0]
+            address = Address(socket=first.socket) if first.socket else Address(port=first.port)
+            path = place.mount_path + str(launch.health.get("path", "/"))
+            self.progress(f"waiting for {launch.name} {launch.version} to answer GET {path}")
+            result = wait_healthy(
+                address, path, host=place.host, timeout=float(launch.health.get("timeout", 5)), start=start,
+                alive=lambda: self._ended(webs),
+            )  # fmt: skip
+            if not result.healthy:
+                raise self._failure(launch, result.detail, webs, kept)
+        for program in programs:
+            while True:
+                status = self.supervisor.status(program.program)
+                if status.state == "running":
+                    break
+                if status.state in _ENDED:
+                    ended = self._ended([program]) or f"{program.label} ended"
+                    raise self._failure(launch, ended, [program], kept)
+                if time.monotonic() > deadline:
+                    raise self._failure(
+                        launch, f"{program.label} did not start within {start:g} s", [program], kept
+                    )
+                time.sleep(0.1)
+
+    # -- the Activator -------------------------------------------------------------------
+
+    def prepare(
+        self, name: str, new: LaunchSpec, old: LaunchSpec | None, *, config: Mapping[str, Any] | None = None
+    ) -> None:
+        """Start *new*'s programs beside *old*'s; wait until they are healthy, or raise :class:`DaemonFailed`.
+
+        *config* holds the values *new* is to run with (by default the stored ones).
+        """
+        if not self.enabled:
+            return
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._discard_pending(app, state)
+        self._routed.pop(name, None)
+        if name in self._no_start or (old is not None and state.stopped):
+            self._skipped.add(name)
+            return
+        self._skipped.discard(name)
+        self._activate(app, state, new, config=dict(config) if config is not None else None, kept=_kept(old))
+
+    def _activate(
+        self, app: AppLayout, state: AppRunState, new: LaunchSpec, *, config: dict[str, Any] | None, kept: str
+    ) -> None:
+        planned = self._plan(app, new, config)
+        programs = [p.program for p in planned]
+        state.pending, state.pending_release = programs, new.release
+        state.save()
+        self.progress(f"starting {app.name} {new.version}")
+        try:
+            for item in planned:
+                if item.program.role != "tasks":
+                    self._ensure(item)
+            place = placement(self.layout.home, app.name)
+            self._wait_ready(new, [p for p in programs if p.role != "tasks"], place, kept)
+            web = next((p for p in programs if p.role == "web"), None)
+            if web is not None and web.port is not None:
+                previous = Upstream.tcp("127.0.0.1", state.port) if state.port else None
+                if route_to(self.layout.home, app.name, Upstream.tcp("127.0.0.1", web.port)):
+                    self._routed[app.name] = previous
+        except BaseException:
+            self._discard_pending(app, state)
+            raise
+
+    def commit(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
+        """Route to *new*'s daemons, move the tasks to it, stop *old*'s programs."""
+        if not self.enabled:
+            return
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        skipped = name in self._skipped
+        self._skipped.discard(name)
+        self._routed.pop(name, None)
+        planned = state.pending if state.pending_release == new.release and not skipped else []
+        names = {p.name for p in planned}
+        old_programs = [p for p in state.programs if p.name not in names]
+        self._switch(app, state, planned)
+        if any(p.role == "tasks" for p in planned):
+            self._move_scheduler(app, new, running=[p for p in state.programs if p.role == "tasks"])
+        state.release, state.programs, state.stopped = new.release, planned, skipped
+        state.pending, state.pending_release = [], None
+        state.save()
+        self._stop(app, old_programs)
+        self._forget_configs(app, state)
+
+    def abort(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
+        """Stop what :meth:`prepare` started; point the web server back at the old port if it was moved."""
+        if not self.enabled:
+            return
+        app = self.layout.app(name)
+        self._skipped.discard(name)
+        if name in self._routed:
+            previous = self._routed.pop(name)
+            if previous is not None:
+                with contextlib.suppress(AppPackageError):
+                    route_to(self.layout.home, name, previous)
+        state = AppRunState.load(app)
+        self._discard_pending(app, state)
+        self._forget_configs(app, state)
+
+    def remove(self, name: str, current: LaunchSpec | None) -> None:
+        """Stop every program of the app (spec section 7.8, step 1)."""
+        if not self.enabled:
+            return
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._was_stopped[name] = state.stopped
+        self._stop_all(app, state)
+        self.ports.release_app(name)
+
+    def remove_aborted(self, name: str, current: LaunchSpec | None) -> None:
+        """Start the app again as it was (a removal failed)."""
+        if not self.enabled or current is None or self._was_stopped.pop(name, False):
+            return
+        self.start(name, current)
+
+    # -- switching -----------------------------------------------------------------------
+
+    def _switch(self, app: AppLayout, state: AppRunState, programs: Sequence[Program]) -> None:
+        """Point the stable socket at the new release's (atomically), or record its port."""
+        web = next((p for p in programs if p.role == "web"), None)
+        stable = Path(state.socket) if state.socket else None
+        if web is not None and web.socket:
+            link = Path(web.socket).parent / STABLE_SOCKET
+            temp = link.with_name(f".{STABLE_SOCKET}.{os.getpid()}")
+            temp.unlink(missing_ok=True)
+            os.symlink(Path(web.socket).name, temp)
+            os.replace(temp, link)
+            state.socket, state.port = str(link), None
+            if stable is not None and stable != link:
+                stable.unlink(missing_ok=True)
+            with contextlib.suppress(AppPackageError):
+                route_to(self.layout.home, app.name, Upstream.unix(link))
+            return
+        if stable is not None:
+            stable.unlink(missing_ok=True)
+        state.socket = None
+        state.port = web.port if web is not None else None
+
+    def _move_scheduler(self, app: AppLayout, new: LaunchSpec, *, running: Sequence[Program]) -> None:
+        """Replace the task scheduler with *new*'s; the old one's running tasks end first (their timeout)."""
+        planned = scheduler_program(app, new, store=self.store_dir(app))
+        if planned is None:
+            return
+        sup = self.supervisor
+        current = [p for p in running if p.release != new.release]
+        if current:
+            with contextlib.suppress(NoSuchProgram):
+                if sup.status(planned.program.program).alive:
+                    sup.stop(planned.program.program, wait=False)
+                    sup.wait_for(
+                        planned.program.program,
+                        ("stopped", "exited", "fatal"),
+                        timeout=planned.spec.stop_wait + 10,
+                    )
+        self._ensure(planned)
+
+    def _stop_all(self, app: AppLayout, state: AppRunState) -> None:
+        if state.socket:
+            Path(state.socket).unlink(missing_ok=True)
+        known = {p.program for p in (*state.programs, *state.pending)}
+        strays = []
+        for program in self.supervisor.programs():
+            if program.partition("@")[0] == app.name and program not in known:
+                strays.append(Program(app=app.name, name=program.partition("@")[2], role="process",
+                                      process=program.partition("@")[2], release="0-000000000000",
+                                      log=""))  # fmt: skip
+        scheduler = [p for p in state.programs if p.role == "tasks"]
+        # The scheduler first: no task starts while the rest stops.
+        self._stop(app, scheduler, release_ports=False)
+        others = [p for p in (*state.programs, *state.pending, *strays) if p.role != "tasks"]
+        self._stop(app, others, release_ports=False)
+        state.programs, state.pending, state.pending_release = [], [], None
+
+    # -- operations (the caller holds the app's lock) ---------------------------------------
+
+    def start(self, name: str, launch: LaunchSpec) -> list[DaemonStatus]:
+        """Start app *name*'s programs for *launch* (its current release) and wait until it is healthy."""
+        self._require()
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._discard_pending(app, state)
+        self._activate(app, state, launch, config=None, kept="nothing else of the app runs")
+        self._routed.pop(name, None)
+        self.commit(name, launch, None)
+        return self.status(name)
+
+    def stop(self, name: str) -> list[DaemonStatus]:
+        """Stop every program of app *name* gracefully; it stays stopped (updates too) until started."""
+        self._require()
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._stop_all(app, state)
+        state.stopped, state.socket = True, None
+        state.save()
+        return self.status(name)
+
+    def restart(self, name: str, launch: LaunchSpec) -> list[DaemonStatus]:
+        """Stop app *name*'s programs, then start them (a stopped app is started)."""
+        self._require()
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._stop(app, [*state.programs, *state.pending], release_ports=False)
+        state.programs, state.pending, state.pending_release = [], [], None
+        state.save()
+        return self.start(name, launch)
+
+    def reconfigure(self, name: str, launch: LaunchSpec) -> None:
+        """Restart a running app so that it reads its new configuration (spec section 7.10)."""
+        if not self.enabled:
+            return
+        state = AppRunState.load(self.layout.app(name))
+        if not state.stopped and state.programs:
+            self.restart(name, launch)
+
+    def status(self, name: str) -> list[DaemonStatus]:
+        """Every program of app *name* with its state (``absent``: supervisord does not run it)."""
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        programs = [*state.programs, *(p for p in state.pending if p not in state.programs)]
+        if not programs:
+            return []
+        running = self.enabled and self.supervisor.is_running()
+        out = []
+        for program in programs:
+            info = None
+            if running:
+                with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
+                    info = self.supervisor.status(program.program)
+            out.append(
+                DaemonStatus(
+                    app=name, process=program.label, program=program.program, role=program.role,
+                    release=program.release, state=info.state if info else "absent",
+                    pid=info.pid if info else None, socket=program.socket, port=program.port,
+                    uptime=info.uptime if info else None, memory=info.memory if info else None,
+                    log=program.log, exit_status=info.exit_status if info else None,
+                )
+            )  # fmt: skip
+        return out
+
+    def ps(self) -> list[DaemonStatus]:
+        """Every program of every app."""
+        out = []
+        for name in self.layout.app_names():
+            out += self.status(name)
+        return out
+
+    def systemd_units(self, name: str, launch: LaunchSpec, **options: Any) -> dict[str, str]:
+        """systemd unit files equivalent to app *name*'s programs for *launch* (:func:`export_systemd`)."""
+        app = self.layout.app(name)
+        return export_systemd([p.spec for p in self._plan(app, launch, None)], **options)
+
+
+def _kept(old: LaunchSpec | None) -> str:
+    if old is None:
+        return "nothing was started"
+    return f"{old.name} {old.version} keeps serving"

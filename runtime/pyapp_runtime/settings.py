@@ -1,0 +1,223 @@
+"""The host's own settings: how this host runs apps' daemons (``$PYAPP_HOME/host.yaml``).
+
+Every key is optional; the file itself is too::
+
+    daemons: true            # run apps' processes under supervision (PYAPP_DAEMONS=0|1 overrides)
+    listen: unix             # unix: a socket under the app's run/; port: a port from `ports`
+    ports: 8100-8999         # the range ports are taken from (WSGI daemons with listen: port,
+                             # and processes with `port: true`)
+    method: threads          # threads: one waitress process with `threads` threads;
+                             # processes: `processes` waitress processes sharing one port
+    threads: 4
+    processes: 2
+    stop_wait: 30            # seconds a stopping daemon gets to finish its requests
+    socket_perms: "600"      # mode of the unix sockets (default 600, 666 when run as root)
+    apps:                    # per-app overrides of listen, method, threads, processes, stop_wait
+      blog: {listen: port, method: processes, processes: 4}
+
+``method: processes`` needs ``listen: port``: the processes bind the same loopback
+port with ``SO_REUSEPORT`` and the kernel spreads connections between them (a unix
+socket cannot be shared by independent processes). The file is read by the host's
+commands, never by an app's processes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from apppackage._yaml import load_yaml
+from apppackage.errors import AppPackageError
+
+from .errors import HostError
+
+__all__ = [
+    "DAEMONS_VARIABLE",
+    "SETTINGS_FILE",
+    "AppDaemonSettings",
+    "BadSettings",
+    "HostSettings",
+    "supervisor_available",
+]
+
+SETTINGS_FILE = "host.yaml"
+DAEMONS_VARIABLE = "PYAPP_DAEMONS"
+
+Listen = Literal["unix", "port"]
+Method = Literal["threads", "processes"]
+
+_PER_APP = ("listen", "method", "threads", "processes", "stop_wait")
+_TOP = ("daemons", "ports", "socket_perms", "apps", *_PER_APP)
+_RANGE = re.compile(r"^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$")
+
+
+class BadSettings(HostError, ValueError):
+    """``host.yaml`` holds something this host cannot use; ``problems`` lists every one."""
+
+    def __init__(self, file: str, problems: list[str]) -> None:
+        self.file = file
+        self.problems = tuple(problems)
+        lines = [f"{file}: the host settings are not valid:"] + [f"  {p}" for p in problems]
+        super().__init__("\n".join([*lines, "fix the file (see docs/daemons.md)"]))
+
+
+def supervisor_available() -> bool:
+    """Whether supervisord can run here (the ``supervisor`` distribution is importable)."""
+    import importlib.util
+
+    return importlib.util.find_spec("supervisor") is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppDaemonSettings:
+    """How one app's WSGI daemon runs."""
+
+    listen: Listen = "unix"
+    method: Method = "threads"
+    threads: int = 4
+    processes: int = 2
+    stop_wait: int = 30
+
+    @property
+    def copies(self) -> int:
+        """How many waitress processes serve the app."""
+        return self.processes if self.method == "processes" else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "listen": self.listen,
+            "method": self.method,
+            "threads": self.threads,
+            "processes": self.processes,
+            "stop_wait": self.stop_wait,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostSettings:
+    """The settings of one host (see the module's docstring for the file)."""
+
+    daemons: bool = True
+    """Whether installs start apps' processes under supervision."""
+    ports: tuple[int, int] = (8100, 8999)
+    socket_perms: str | None = None
+    defaults: AppDaemonSettings = field(default_factory=AppDaemonSettings)
+    apps: Mapping[str, AppDaemonSettings] = field(default_factory=dict)
+    source: str = ""
+    """The file they were read from (empty: built in code)."""
+
+    def for_app(self, name: str) -> AppDaemonSettings:
+        return self.apps.get(name, self.defaults)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "daemons": self.daemons,
+            "ports": f"{self.ports[0]}-{self.ports[1]}",
+            "socket_perms": self.socket_perms,
+            **self.defaults.to_dict(),
+            "apps": {name: s.to_dict() for name, s in sorted(self.apps.items())},
+        }
+
+    @classmethod
+    def load(cls, home: Path) -> HostSettings:
+        """Read ``<home>/host.yaml`` (defaults when it does not exist), then ``$PYAPP_DAEMONS``."""
+        path = home / SETTINGS_FILE
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            settings = cls()
+        else:
+            try:
+                raw = load_yaml(text, str(path))
+            except AppPackageError as exc:
+                raise BadSettings(str(path), [str(exc)]) from None
+            settings = cls.from_dict(raw if raw is not None else {}, source=str(path))
+        return settings.with_environment()
+
+    def with_environment(self, environ: Mapping[str, str] | None = None) -> HostSettings:
+        """These settings with ``$PYAPP_DAEMONS`` applied (``0``/``off``/``false``, ``1``/``on``/``true``)."""
+        value = (environ if environ is not None else os.environ).get(DAEMONS_VARIABLE, "").strip().lower()
+        if value in ("0", "off", "false", "no"):
+            return replace(self, daemons=False)
+        if value in ("1", "on", "true", "yes"):
+            return replace(self, daemons=True)
+        return self
+
+    @classmethod
+    def from_dict(cls, raw: Any, *, source: str = SETTINGS_FILE) -> HostSettings:
+        """Check *raw* (the parsed file) and build the settings; report every problem at once."""
+        problems: list[str] = []
+        if not isinstance(raw, Mapping):
+            raise BadSettings(source, ["the file must hold a mapping of settings"])
+        for key in raw:
+            if key not in _TOP:
+                problems.append(f"/{key}: unknown setting (known: {', '.join(_TOP)})")
+        daemons = raw.get("daemons", True)
+        if not isinstance(daemons, bool):
+            problems.append("/daemons: must be true or false")
+        ports = _ports(raw.get("ports", "8100-8999"), problems)
+        perms = raw.get("socket_perms")
+        if perms is not None:
+            perms = str(perms)
+            if not re.fullmatch(r"0?[0-7]{3}", perms):
+                problems.append(f'/socket_perms: {perms!r} is not an octal mode such as "600" or "660"')
+        defaults = _app_settings(raw, "", AppDaemonSettings(), problems)
+        apps: dict[str, AppDaemonSettings] = {}
+        given = raw.get("apps") or {}
+        if not isinstance(given, Mapping):
+            problems.append("/apps: must map app names to settings")
+            given = {}
+        for name, value in given.items():
+            if not isinstance(value, Mapping):
+                problems.append(f"/apps/{name}: must be a mapping of settings")
+                continue
+            for key in value:
+                if key not in _PER_APP:
+                    problems.append(f"/apps/{name}/{key}: unknown setting (known: {', '.join(_PER_APP)})")
+            apps[str(name)] = _app_settings(value, f"/apps/{name}", defaults, problems)
+        if problems:
+            raise BadSettings(source, problems)
+        return cls(
+            daemons=bool(daemons), ports=ports, socket_perms=perms, defaults=defaults, apps=apps,
+            source=source,
+        )  # fmt: skip
+
+
+def _ports(value: Any, problems: list[str]) -> tuple[int, int]:
+    match = _RANGE.match(str(value))
+    if not match:
+        problems.append(f"/ports: {value!r} is not a range such as 8100-8999")
+        return (8100, 8999)
+    low, high = int(match[1]), int(match[2])
+    if not 1024 <= low <= high <= 65535:
+        problems.append(f"/ports: {value!r} must lie within 1024-65535, the lower bound first")
+    return (low, high)
+
+
+def _app_settings(
+    raw: Mapping[str, Any], where: str, base: AppDaemonSettings, problems: list[str]
+) -> AppDaemonSettings:
+    values = base.to_dict()
+    for key in _PER_APP:
+        if key in raw:
+            values[key] = raw[key]
+    if values["listen"] not in ("unix", "port"):
+        problems.append(f"{where}/listen: {values['listen']!r} must be unix or port")
+    if values["method"] not in ("threads", "processes"):
+        problems.append(f"{where}/method: {values['method']!r} must be threads or processes")
+    for key, low, high in (("threads", 1, 256), ("processes", 1, 64), ("stop_wait", 1, 3600)):
+        number = values[key]
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            problems.append(f"{where}/{key}: {number!r} must be a whole number from {low} to {high}")
+    if values["method"] == "processes" and values["listen"] == "unix":
+        problems.append(
+            f"{where}/method: processes needs listen: port (the processes share one port with"
+            " SO_REUSEPORT; a unix socket cannot be shared by independent processes)"
+        )
+    if problems:
+        return base
+    return AppDaemonSettings(**values)

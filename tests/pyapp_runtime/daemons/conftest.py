@@ -1,0 +1,269 @@
+"""Fixtures for the daemon tests: a host with a real supervisord under a short path, real packages.
+
+``webprobe`` is a test app whose WSGI application reports what its process got (the
+version, ``SCRIPT_NAME``, the client address, the heavy modules it imported) and
+answers ``/slow`` after a second; built ``broken`` it fails its health check (and says
+why on stderr). ``taskprobe`` has only tasks: ``tick`` logs each run's start
+and end and outlasts its own interval; ``hang`` runs past its timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pyapp_runtime import Host
+from pyapp_runtime.settings import AppDaemonSettings, HostSettings
+from pyapp_runtime.supervision import Supervisor
+
+from apppackage.record import render_record
+from apppackage.sources import DirectorySource
+
+WEBPROBE = '''\
+"""A WSGI app that tells what its process got."""
+import json, os, sys, time
+
+VERSION = os.environ.get("PYAPP_VERSION", "?")
+HEAVY = ("apppackage", "yaml", "jsonschema", "pyapp_runtime", "pyapp_tools", "click", "packaging")
+BROKEN = os.path.exists(os.path.join(os.path.dirname(__file__), "BROKEN"))
+if BROKEN:
+    print(f"webprobe {VERSION}: the database at db.invalid does not answer", file=sys.stderr, flush=True)
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO") or "/"
+    if path == "/health":
+        status = "500 Internal Server Error" if BROKEN else "200 OK"
+        start_response(status, [("Content-Type", "text/plain")])
+        return [status.encode()]
+    if path == "/slow":
+        time.sleep(1)
+    if path == "/env":
+        body = json.dumps({
+            "version": VERSION, "pid": os.getpid(), "script_name": environ.get("SCRIPT_NAME", ""),
+            "path_info": path, "remote_addr": environ.get("REMOTE_ADDR"),
+            "scheme": environ["wsgi.url_scheme"],
+            "variables": {k: v for k, v in os.environ.items() if k.startswith(("PYAPP_", "SCRIPT_NAME"))},
+            "heavy": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY),
+            "cwd": os.getcwd(),
+        }).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"webprobe {VERSION}".encode()]
+'''
+
+TASKPROBE = '''\
+"""Tasks that record their runs."""
+import json, os, time
+from pathlib import Path
+
+
+def tick(context):
+    log = Path(context["data_path"]) / "ticks.jsonl"
+    started = time.time()
+    time.sleep(1.5)
+    with open(log, "a") as f:
+        f.write(json.dumps({"pid": os.getpid(), "start": started, "end": time.time(),
+                            "config": context["config"], "task": context["task"]}) + "\\n")
+    print("tick done")
+
+
+def hang(context):
+    print("hanging", flush=True)
+    time.sleep(60)
+'''
+
+
+def build(src: Path, out: Path) -> Path:
+    """Zip the package directory *src* with its RECORD into *out*."""
+    import zipfile
+
+    files = {n: (src / n).read_bytes() for n in DirectorySource(src).names() if n != "RECORD"}
+    files["RECORD"] = render_record(files).encode()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(files):
+            zf.writestr(name, files[name])
+    return out
+
+
+class Packages:
+    """Test packages, built on demand into one directory."""
+
+    def __init__(self, root: Path, repo_root: Path) -> None:
+        self.root = root
+        self.repo_root = repo_root
+
+    def _write(self, name: str, version: str, metadata: Mapping[str, Any], files: Mapping[str, str]) -> Path:
+        src = self.root / f"{name}-{version}-src"
+        shutil.rmtree(src, ignore_errors=True)
+        for rel, text in files.items():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            (src / rel).write_text(text)
+        meta = {"pyapp": "1.0", "name": name, "version": version, **metadata}
+        (src / "metadata.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+        return build(src, self.root / f"{name}-{version}.pyapp")
+
+    def webprobe(self, version: str = "1.0.0", *, broken: bool = False, **metadata: Any) -> Path:
+        """The webprobe app; *broken*, it fails its health check for 3 s."""
+        meta: dict[str, Any] = {"wsgi": {"app": "webprobe:application"}, "health": {"path": "/health"}}
+        files = {"src/webprobe/__init__.py": WEBPROBE}
+        if broken:
+            meta["health"] = {"path": "/health", "start": 3, "timeout": 2}
+            files["src/webprobe/BROKEN"] = ""
+        meta.update(metadata)
+        return self._write("webprobe", version, meta, files)
+
+    def taskprobe(self, version: str = "1.0.0") -> Path:
+        meta = {
+            "tasks": {
+                "tick": {"call": "taskprobe:tick", "every": 1, "timeout": 30},
+                "hang": {"call": "taskprobe:hang", "every": 2, "timeout": 1},
+            },
+        }
+        files = {
+            "src/taskprobe/__init__.py": TASKPROBE,
+            "configuration.yaml": yaml.safe_dump(
+                {"format": "yaml", "fields": {"colour": {"type": "string", "default": "blue"}}}
+            ),
+        }
+        return self._write("taskprobe", version, meta, files)
+
+    def example(self, name: str, version: str | None = None) -> Path:
+        """examples/<name> as a .pyapp (optionally with another version)."""
+        src = self.root / f"{name}-{version or 'orig'}-src"
+        if not src.exists():
+            shutil.copytree(
+                self.repo_root / "examples" / name, src, ignore=shutil.ignore_patterns("__pycache__", "dist")
+            )
+            if version:
+                meta = yaml.safe_load((src / "metadata.yaml").read_text())
+                meta["version"] = version
+                (src / "metadata.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+        return build(src, self.root / f"{name}-{version or 'orig'}.pyapp")
+
+
+@pytest.fixture
+def packages(tmp_path: Path, repo_root: Path) -> Packages:
+    return Packages(tmp_path / "packages", repo_root)
+
+
+def stop_supervisord(state_dir: Path) -> None:
+    """Shut the supervisord of *state_dir* down (every app process with it); kill it if it does not answer."""
+    if not state_dir.exists():
+        return
+    try:
+        if Supervisor(state_dir).shutdown(timeout=60):
+            return
+    except Exception:
+        pass
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int((state_dir / "supervisord.pid").read_text()), signal.SIGKILL)
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A host directory with a short path (unix sockets), whose supervisord is shut down afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="pyapp-d-", dir="/tmp"))
+    home = base / "home"
+    try:
+        yield home
+    finally:
+        stop_supervisord(home / "supervisor")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def port_range() -> tuple[int, int]:
+    """A range of loopback ports for one test (the host skips any port in use)."""
+    low = random.randrange(20000, 29000)
+    return (low, low + 40)
+
+
+@pytest.fixture
+def make_host(home: Path) -> Callable[..., Host]:
+    """``make_host(listen="unix", **app_settings)``: a Host running daemons, with its own port range."""
+    ports = port_range()
+
+    def make(**daemon: Any) -> Host:
+        settings = HostSettings(daemons=True, ports=ports, defaults=AppDaemonSettings(**daemon))
+        return Host(home, settings=settings)
+
+    return make
+
+
+@pytest.fixture
+def host(make_host: Callable[..., Host]) -> Host:
+    return make_host()
+
+
+def write_host_yaml(home: Path, **settings: Any) -> None:
+    """``<home>/host.yaml`` with a port range of its own and *settings* (for the command line)."""
+    low, high = port_range()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "host.yaml").write_text(yaml.safe_dump({"ports": f"{low}-{high}", **settings}))
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def request(
+    where: str | int, path: str = "/", *, headers: Mapping[str, str] | None = None, timeout: float = 10
+) -> tuple[int, str]:
+    """``GET path`` on a unix socket path or a loopback port, on a new connection; (status, body)."""
+    connection = (
+        _UnixConnection(where, timeout)
+        if isinstance(where, str)
+        else http.client.HTTPConnection("127.0.0.1", where, timeout=timeout)
+    )
+    try:
+        connection.request("GET", path, headers={"Connection": "close", **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def env_of(where: str | int, prefix: str = "") -> dict[str, Any]:
+    status, body = request(where, prefix + "/env")
+    assert status == 200, body
+    return dict(json.loads(body))
+
+
+def stable_socket(home: Path, app: str) -> str:
+    return str(home / "apps" / app / "run" / "web.sock")
+
+
+class Helpers:
+    """The helpers above, for test modules (conftest modules cannot be imported by them)."""
+
+    request = staticmethod(request)
+    env_of = staticmethod(env_of)
+    stable_socket = staticmethod(stable_socket)
+    write_host_yaml = staticmethod(write_host_yaml)
+    stop_supervisord = staticmethod(stop_supervisord)
+
+
+@pytest.fixture
+def helpers() -> type[Helpers]:
+    return Helpers
