@@ -12,11 +12,11 @@ only and stops cleanly on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
 import sys
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -85,14 +85,6 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _Stop(Exception):
-    pass
-
-
-def _stop(signum: int, frame: Any) -> None:
-    raise _Stop
-
-
 def serve_api(argv: list[str]) -> int:
     """The ``serve-api`` command: serve until stopped; exit 2 without a port."""
     parser = argparse.ArgumentParser(prog="serve-api", description="Serve the job queue's JSON API.")
@@ -109,10 +101,16 @@ def serve_api(argv: list[str]) -> int:
         return 2
     handler = type("QueueHandler", (Handler,), {"queue": JobQueue.from_environ()})
     with ThreadingHTTPServer((HOST, port), handler) as server:
+
+        def stop(signum: int, frame: Any) -> None:
+            # Ask the loop to end rather than raise here: an exception raised in whatever the
+            # loop is doing (starting a request's thread, say) may be caught and the signal lost.
+            # shutdown() waits for serve_forever() to return, so it runs in a thread of its own.
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, _stop)
+            signal.signal(sig, stop)
         print(f"serve-api: listening on http://{HOST}:{server.server_port}", flush=True)
-        with contextlib.suppress(_Stop):
-            server.serve_forever()
+        server.serve_forever()
     print("serve-api: stopped", flush=True)
     return 0
