@@ -6,6 +6,7 @@ PasteDeploy file calls); :func:`notes.app.make_app` is the pyapp WSGI factory.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 __all__ = ["main"]
@@ -15,7 +16,11 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     """Build the Pyramid WSGI application from *settings* (``notes.*`` keys, typed or text)."""
     # Pyramid is imported here, not at the top: commands, hooks and the task import
     # this package too, and none of them needs the web framework.
-    from pyramid.config import Configurator
+    with warnings.catch_warnings():
+        # Pyramid 2.1 imports pkg_resources (it requires setuptools<82, which has it), and
+        # setuptools warns about that on every start: nothing the operator can act on.
+        warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+        from pyramid.config import Configurator
     from pyramid.csrf import SessionCSRFStoragePolicy
 
     from .sessions import SessionStore, session_factory
