@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import subprocess
@@ -18,6 +19,31 @@ WHEELHOUSE_LIST = Path(__file__).with_name("wheelhouse.txt")
 # Hosts in tests start no app processes unless a test turns them on (Host(settings=...), or
 # PYAPP_DAEMONS=1 for a command): a supervisord started by a test would outlive the session.
 os.environ.setdefault("PYAPP_DAEMONS", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_supervisord_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end, stop every supervisord (and so its apps) started under this session's temp dirs.
+
+    A test that runs a host with a clean environment (no PYAPP_DAEMONS) starts one when
+    it installs an app with a web part; SIGTERM makes supervisord stop its programs and exit.
+    """
+    yield
+    import signal
+
+    base = str(tmp_path_factory.getbasetemp()) + os.sep
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "supervisor.supervisord" in argv and "-c" in argv[:-1]:
+            config = argv[argv.index("-c") + 1]
+            if config.startswith(base):
+                with contextlib.suppress(OSError):
+                    os.kill(int(entry), signal.SIGTERM)
 
 
 @pytest.fixture(scope="session")

@@ -122,7 +122,8 @@ class DaemonManager:
         if self._supervisor is None:
             state = self.layout.home / SUPERVISOR_DIR
             socket = state / "supervisor.sock"
-            if len(os.fsencode(socket)) > SUN_PATH_MAX:
+            # supervisord binds "<socket>.<its pid>" first, then renames it: leave room for that.
+            if len(os.fsencode(socket)) > SUN_PATH_MAX - 12:
                 from .programs import short_dir
 
                 socket = short_dir(self.layout.home) / "supervisor.sock"

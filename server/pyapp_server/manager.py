@@ -77,7 +77,7 @@ class AppManager:
         """Which optional operations the runtime offers (process control comes with supervision)."""
         host = self.host()
         return {
-            "processes": all(callable(getattr(host, action, None)) for action in PROCESS_ACTIONS),
+            "processes": _supervised(host) and all(callable(getattr(host, a, None)) for a in PROCESS_ACTIONS),
             "process_status": callable(getattr(host, "status", None)),
         }
 
@@ -263,10 +263,10 @@ class AppManager:
         """Start, stop or restart app *name*'s processes, when the runtime can."""
         host = self.host()
         method = getattr(host, action, None)
-        if action not in PROCESS_ACTIONS or not callable(method):
+        if action not in PROCESS_ACTIONS or not callable(method) or not _supervised(host):
             raise NotSupported(
-                f"this host's runtime cannot {action} app processes yet "
-                f"(pyapp_runtime.Host has no {action}()); serve the app from a shell meanwhile: "
+                f"this host's runtime cannot {action} app processes "
+                "(no supervision, or PYAPP_DAEMONS=0); serve the app from a shell meanwhile: "
                 f"pyapp run {self.home / 'apps' / name / 'current'}"
             )
         host.release(name)
@@ -284,6 +284,12 @@ class AppManager:
         self.events.record(action, f"{name} {_PAST[action]}", app=name, actor=actor)
         data = result.to_dict() if hasattr(result, "to_dict") else {}
         return {"name": name, "action": action, "result": data, "processes": self._processes(host, name)}
+
+
+def _supervised(host: Any) -> bool:
+    """Whether the host runs apps' processes (``Host.daemons.enabled``; older runtimes: assume so)."""
+    daemons = getattr(host, "daemons", None)
+    return daemons is None or bool(getattr(daemons, "enabled", True))
 
 
 def _check_all(
