@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 from ._bootstrap import interpreter_paths
 from .description import Description, env_name
 
-__all__ = ["Environment", "HostPaths", "applied", "build_environment", "env_name"]
+__all__ = ["Environment", "HostPaths", "applied", "build_environment", "env_name", "process_variables"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,10 +118,38 @@ def build_environment(
         variables["PYAPP_CONFIG_FILE"] = str(host.config_file)
     for name in description.writable:
         variables[f"PYAPP_WRITABLE_{env_name(name)}"] = str(host.writable_path(name))
+    variables.update(
+        process_variables(
+            declared=[(s.name, s.variable) for s in description.services],
+            services=services,
+            process=process,
+            port=port,
+            socket=socket,
+            mount_path=mount_path,
+        )
+    )
+    return Environment(sys_path=tuple(sys_path), variables=variables)
+
+
+def process_variables(
+    *,
+    declared: Iterable[tuple[str, str]] = (),
+    services: Mapping[str, str] | None = None,
+    process: str | None = None,
+    port: int | None = None,
+    socket: str | os.PathLike[str] | None = None,
+    mount_path: str | None = None,
+) -> dict[str, str]:
+    """The variables of section 5.3 that depend on the process and on the host's services.
+
+    *declared* lists the description's services as ``(name, variable)``; *services*
+    gives the value the host provides for each, by name.
+    """
+    variables: dict[str, str] = {}
     given = dict(services or {})
-    for service in description.services:
-        if service.name in given:
-            variables[service.variable] = given[service.name]
+    for name, variable in declared:
+        if name in given:
+            variables[variable] = given[name]
     if process is not None:
         variables["PYAPP_PROCESS"] = process
     if port is not None:
@@ -132,7 +160,7 @@ def build_environment(
         prefix = "/" + mount_path.strip("/") if mount_path.strip("/") else ""
         variables["PYAPP_MOUNT_PATH"] = prefix
         variables["SCRIPT_NAME"] = prefix
-    return Environment(sys_path=tuple(sys_path), variables=variables)
+    return variables
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from apppackage.description import Description
-from apppackage.environment import Environment, HostPaths, build_environment, env_name
+from apppackage.environment import Environment, HostPaths, build_environment, env_name, process_variables
 
 from .errors import HostError
 
@@ -123,20 +123,16 @@ class LaunchSpec:
         variables = dict(self.variables)
         if config_file is not None:
             variables["PYAPP_CONFIG_FILE"] = str(config_file)
-        given = dict(services or {})
-        for service in self.services:
-            if service["name"] in given:
-                variables[service["variable"]] = given[service["name"]]
-        if process is not None:
-            variables["PYAPP_PROCESS"] = process
-        if port is not None:
-            variables["PYAPP_PORT"] = str(port)
-        if socket is not None:
-            variables["PYAPP_SOCKET"] = str(socket)
-        if mount_path is not None:
-            prefix = "/" + mount_path.strip("/") if mount_path.strip("/") else ""
-            variables["PYAPP_MOUNT_PATH"] = prefix
-            variables["SCRIPT_NAME"] = prefix
+        variables.update(
+            process_variables(
+                declared=[(s["name"], s["variable"]) for s in self.services],
+                services=services,
+                process=process,
+                port=port,
+                socket=socket,
+                mount_path=mount_path,
+            )
+        )
         return Environment(sys_path=self.sys_path, variables=variables)
 
     def host_paths(self, *, config_file: str | Path | None = None) -> HostPaths:
