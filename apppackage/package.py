@@ -341,18 +341,9 @@ class AppPackage:
         hook = self.description.hook(name)
         if hook is None:
             return None
+        argument = self.hook_context(name, host, config=config, **context)
         limit = timeout if timeout is not None else hook.timeout
-        result = run_callable(
-            self._env_for(host, env),
-            kind="hook",
-            ref=hook.call,
-            argument=self.hook_context(name, host, config=config, **context),
-            name=name,
-            timeout=limit,
-            cwd=host.data_path,
-        )
-        raise_for_result(result, hook=name, release=self._release(), timeout=limit)
-        return result
+        return self._run_in_data_path("hook", name, hook.call, argument, host, env, limit)
 
     def run_task(
         self,
@@ -368,14 +359,28 @@ class AppPackage:
         if task is None:
             known = ", ".join(t.name for t in self.description.tasks) or "none"
             raise AppPackageError(f"{self.name} has no task {name!r} (tasks: {known})")
-        limit = timeout if timeout is not None else task.timeout
         context = self.hook_context(name, host, config=config)
         context["task"] = context.pop("hook")
+        limit = timeout if timeout is not None else task.timeout
+        return self._run_in_data_path("task", name, task.call, context, host, env, limit)
+
+    def _run_in_data_path(
+        self,
+        kind: str,
+        name: str,
+        ref: str,
+        context: dict[str, Any],
+        host: HostPaths,
+        env: Environment | None,
+        timeout: float,
+    ) -> RunResult:
+        """Run a hook or task (sections 6.3, 6.4) in the data path; raise :class:`HookFailed` on failure."""
         result = run_callable(
-            self._env_for(host, env), kind="task", ref=task.call, argument=context,
-            name=name, timeout=limit, cwd=host.data_path,
+            self._env_for(host, env), kind=kind, ref=ref, argument=context,
+            name=name, timeout=timeout, cwd=host.data_path,
         )  # fmt: skip
-        raise_for_result(result, hook=f"task {name}", release=self._release(), timeout=limit)
+        label = name if kind == "hook" else f"task {name}"
+        raise_for_result(result, hook=label, release=self._release(), timeout=timeout)
         return result
 
     def _env_for(self, host: HostPaths | None, env: Environment | None = None) -> Environment:
