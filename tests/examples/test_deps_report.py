@@ -5,13 +5,15 @@ from __future__ import annotations
 import importlib.machinery
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import Deployment
+    from conftest import Deployment, Served
+    from pyapp_tools.building import BuildResult
 
 PREFIX = "/apps/report"  # a mount path (SCRIPT_NAME)
 
@@ -62,3 +64,28 @@ def test_health_and_not_found(report: Deployment) -> None:
     with report.web() as app:
         assert app.get("/health").text == "ok"
         app.get("/nothing", status=404)
+
+
+@pytest.mark.slow
+def test_pyapp_run_serves_the_built_package_offline(
+    pyapp_for: Callable[[str], BuildResult], serve_cli: Callable[..., Served], cli_env: dict[str, str]
+) -> None:
+    built = pyapp_for("deps-report")
+    # No package index, and none to reach: the run cache installs the package's own deps/.
+    env = cli_env | {"PIP_NO_INDEX": "1", "PIP_INDEX_URL": "http://127.0.0.1:9/"}
+    served = serve_cli(built.path, env=env)
+    data = served.get_json("/report.json")
+    page = served.get("/")
+    health = served.get("/health")
+    code, output = served.stop()
+    site = Path(cli_env["XDG_CACHE_HOME"]) / "pyapp" / "run" / built.sha256 / "site-packages"
+    speedups = data["speedups"]
+    assert (speedups["compiled"], speedups["escape_module"]) == (True, "markupsafe._speedups")
+    assert speedups["file"].endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    assert Path(speedups["file"]).is_relative_to(site)
+    for dep in data["dependencies"]:
+        assert (dep["path_entry"], dep["in_interpreter"]) == (str(site), False), dep
+    assert page[0] == 200
+    assert f"markupsafe escapes with its compiled speedups: {speedups['file']}" in page[2]
+    assert health == (200, "text/plain; charset=utf-8", "ok")
+    assert (code, "Traceback" in output) == (0, False)

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 import sysconfig
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,8 @@ import pytest
 from apppackage import HookFailed
 
 if TYPE_CHECKING:
-    from conftest import Deployment
+    from conftest import Deployment, Served
+    from pyapp_tools.building import BuildResult
 
 # Pyramid 2.1 and WebOb import deprecated parts of the standard library and setuptools.
 pytestmark = [
@@ -261,3 +263,34 @@ def test_prune_keeps_notes_when_keep_days_is_zero(notes: Deployment) -> None:
     result = notes.package.run_task("prune", notes.host, config=notes.config)
     assert "pruned 0 notes" in result.output
     assert count(notes) == "1"
+
+
+# -- pyapp run -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_pyapp_run_installs_then_serves_the_built_package(
+    pyapp_for: Callable[[str], BuildResult], serve_cli: Callable[..., Served], cli: Callable[..., Any]
+) -> None:
+    built = pyapp_for("pyramid-notes")
+    served = serve_cli(built.path, "--set", "site_title=Team notes")
+    status, kind, page = served.get("/")
+    health = served.get_json("/health")
+    css = served.get("/static/notes.css")
+    missing = served.get("/nothing")
+    code, output = served.stop()
+    assert (status, kind) == (200, "text/html; charset=utf-8")
+    assert "<h1>Team notes</h1>" in page
+    # The first run with a state dir runs the install hook, which writes the welcome note.
+    assert "Welcome to Team notes." in page
+    assert "Ran the install hook of notes 1.0.0" in output
+    assert health == {"status": "ok", "notes": 1}
+    assert f'href="{served.url}static/notes.css"' in page
+    assert css[:2] == (200, "text/css; charset=UTF-8") and ".theme-dark" in css[2]
+    assert missing[0] == 404
+    assert (code, "Traceback" in output, "Warning" in output) == (0, False, False)
+
+    # Later runs with the same state dir do not install again.
+    counted = cli("pyapp", "command", built.path, "count")
+    assert (counted.returncode, counted.stdout) == (0, "1\n")
+    assert "install hook" not in counted.stderr

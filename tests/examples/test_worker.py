@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import socket
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +17,10 @@ import pytest
 from apppackage.hooks import run_callable
 
 if TYPE_CHECKING:
-    from conftest import Deployment, Running
+    from conftest import Deployment, Running, Served
+    from pyapp_tools.building import BuildResult
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PREFIX = "/apps/worker"  # a mount path (SCRIPT_NAME)
 
 
@@ -190,3 +195,38 @@ def test_api_without_a_port_refuses_to_start(worker: Deployment) -> None:
     result = worker.package.run_command("serve-api", [], worker.host, capture=True)
     assert result.returncode == 2
     assert "no port: pass --port PORT or set PYAPP_PORT" in result.output
+
+
+@pytest.mark.slow
+def test_pyapp_run_serves_the_built_package(
+    pyapp_for: Callable[[str], BuildResult], serve_cli: Callable[..., Served], cli: Callable[..., Any]
+) -> None:
+    built = pyapp_for("worker")
+    queued = cli("pyapp", "command", built.path, "enqueue", "upper", "<b>hi</b>")
+    assert queued.returncode == 0, queued.stderr
+    served = serve_cli(built.path)
+    status, kind, page = served.get("/")
+    data = served.get_json("/status.json")
+    health = served.get("/health")
+    code, output = served.stop()
+    assert (status, kind) == (200, "text/html; charset=utf-8")
+    assert "<tr><th>queued</th><td>1</td></tr>" in page
+    assert data["counts"] == {"queued": 1, "running": 0, "done": 0, "failed": 0}
+    assert health == (200, "text/plain; charset=utf-8", "ok")
+    assert (code, "Traceback" in output) == (0, False)
+
+
+@pytest.mark.slow
+def test_the_api_command_runs_from_the_command_line_until_sigterm(
+    start_cli: Callable[..., Running], free_port: int
+) -> None:
+    # As the README shows: `pyapp command examples/worker serve-api --port PORT`.
+    api = start_cli("pyapp", "command", EXAMPLES / "worker", "serve-api", "--port", str(free_port))
+    api.wait_listening(free_port)
+    assert call(free_port, "/status") == (200, {"queued": 0, "running": 0, "done": 0, "failed": 0})
+
+    # SIGTERM to pyapp stops the command's own process too: nothing keeps the port.
+    assert api.stop() == 128 + signal.SIGTERM
+    assert "serve-api: stopped" in api.output()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", free_port)) != 0
