@@ -21,63 +21,35 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from apppackage.errors import AppPackageError
 
-from .config import load_values
 from .errors import HostError
-from .health import Address, wait_healthy
 from .launch import LaunchSpec
 from .layout import AppLayout, HostLayout
-from .mounts import Placement, placement, route_to
+from .mounts import placement, route_to
+from .planning import plan_release
 from .ports import PortRegistry
-from .programs import (
-    STABLE_SOCKET,
-    Planned,
-    Program,
-    process_program_name,
-    process_programs,
-    release_config_file,
-    release_tag,
-    scheduler_program,
-    socket_dir,
-    web_programs,
-)
+from .programs import STABLE_SOCKET, Planned, Program, scheduler_program, short_dir, socket_dir
+from .readiness import DaemonFailed, wait_ready
 from .runstate import AppRunState, DaemonStatus
 from .settings import HostSettings, supervisor_available
-from .supervision import (
-    SUN_PATH_MAX,
-    NoSuchProgram,
-    SupervisionError,
-    Supervisor,
-    SupervisorNotRunning,
-    export_systemd,
-    program_name,
-    read_tail,
-)
+from .supervised import STOPPED, ensure, forget_configs, prune_logs, stop_programs
+from .supervision import SUN_PATH_MAX, NoSuchProgram, Supervisor, SupervisorNotRunning, export_systemd
 from .webservers import Upstream
 
 __all__ = ["SUPERVISOR_DIR", "TASKS_DIR", "DaemonFailed", "DaemonManager", "DaemonsDisabled"]
 
 SUPERVISOR_DIR = "supervisor"
 TASKS_DIR = "tasks"
-_ENDED = ("backoff", "exited", "fatal", "stopped")
 
 
 class DaemonsDisabled(HostError):
     """The host does not run apps' processes (``daemons: false``, PYAPP_DAEMONS=0, or no supervisord)."""
-
-
-class DaemonFailed(HostError):
-    """A release's processes did not start, or it did not become healthy; ``output`` is their last output."""
-
-    def __init__(self, message: str, output: str = "") -> None:
-        self.output = output
-        super().__init__(message + (f"\n{output.rstrip()}" if output.strip() else ""))
 
 
 def _quiet(message: str) -> None:
@@ -124,8 +96,6 @@ class DaemonManager:
             socket = state / "supervisor.sock"
             # supervisord binds "<socket>.<its pid>" first, then renames it: leave room for that.
             if len(os.fsencode(socket)) > SUN_PATH_MAX - 12:
-                from .programs import short_dir
-
                 socket = short_dir(self.layout.home) / "supervisor.sock"
             self._supervisor = Supervisor(state, socket_path=socket)
         return self._supervisor
@@ -160,101 +130,15 @@ class DaemonManager:
         finally:
             self._no_start.discard(name)
 
-    # -- planning ----------------------------------------------------------------------
-
-    def _render(self, launch: LaunchSpec, values: dict[str, Any]) -> str:
-        from apppackage.package import AppPackage
-
-        with AppPackage(Path(launch.root)) as package:
-            return package.config_spec.render(values)
-
-    def _plan(self, app: AppLayout, launch: LaunchSpec, config: dict[str, Any] | None) -> list[Planned]:
-        """The programs of *launch*, with their payloads written and their ports assigned."""
-        settings = self.settings.for_app(app.name)
-        place = placement(self.layout.home, app.name)
-        values = config if config is not None else (load_values(app.config_file) or {})
-        text = self._render(launch, values) if config is not None else None
-        config_file = release_config_file(app, launch, text)
-        sockets = socket_dir(app)
-        sockets.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tag = release_tag(launch.release)
-        stop_wait = settings.stop_wait
-        planned: list[Planned] = []
-        if launch.wsgi:
-            port = None
-            if settings.listen == "port":
-                owner = program_name(app.name, f"web-{tag}")
-                port = self.ports.assign([owner])[owner]
-                upstream = Upstream.tcp("127.0.0.1", port)
-            else:
-                upstream = Upstream.unix(sockets / f"web-{tag}.sock")
-            listen, waitress = place.waitress_options(
-                app.name, upstream, socket_perms=self.settings.socket_perms
-            )
-            if port is not None and settings.copies > 1:
-                listen["reuse_port"] = True
-            planned += web_programs(
-                app, launch, settings, sockets=sockets, port=port, mount_path=place.mount_path,
-                waitress=waitress, listen=listen, config=values, config_file=config_file, stop_wait=stop_wait,
-            )  # fmt: skip
-        wanted = [
-            program_name(app.name, process_program_name(process["name"], index, tag))
-            for process in launch.processes
-            if process.get("port")
-            for index in range(int(process.get("count") or 1))
-        ]
-        assigned = self.ports.assign(wanted) if wanted else {}
-        planned += process_programs(
-            app, launch, ports={k.partition("@")[2]: v for k, v in assigned.items()},
-            mount_path=place.mount_path if place.mounted else None, config_file=config_file,
-            stop_wait=stop_wait,
-        )  # fmt: skip
-        scheduler = scheduler_program(app, launch, store=self.store_dir(app))
-        if scheduler is not None:
-            planned.append(scheduler)
-        return planned
-
-    # -- supervisord -------------------------------------------------------------------
-
-    def _ensure(self, planned: Planned) -> None:
-        """Add or update the program, and start it if it is not running."""
-        sup = self.supervisor
-        if sup.update(planned.spec) == "unchanged" and not sup.status(planned.program.program).alive:
-            sup.start(planned.program.program, wait=False)
+    def _plan(self, app: AppLayout, launch: LaunchSpec, config: Mapping[str, Any] | None) -> list[Planned]:
+        return plan_release(
+            app, launch, settings=self.settings, ports=self.ports, store=self.store_dir(app), config=config
+        )
 
     def _stop(self, app: AppLayout, programs: Sequence[Program], *, release_ports: bool = True) -> None:
-        """Stop *programs* gracefully, all at once, and forget them (their ports too, unless told not to)."""
-        if not programs:
-            return
-        sup = self.supervisor
-        running = sup.is_running()
-        if running:
-            for program in programs:
-                with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
-                    sup.stop(program.program, wait=False)
-            wait = self.settings.for_app(app.name).stop_wait
-            for program in programs:
-                limit = wait + 10 if program.role != "tasks" else 3600
-                with contextlib.suppress(SupervisionError):
-                    sup.wait_for(program.program, ("stopped", "exited", "fatal"), timeout=limit)
-        for program in programs:
-            with contextlib.suppress(SupervisorNotRunning):
-                sup.remove(program.program)
-            for path in (app.run / f"{program.name}.json", Path(program.pid_file or app.run / "-")):
-                path.unlink(missing_ok=True)
-        if release_ports:
-            owners = {program.program for program in programs}
-            owners |= {
-                program_name(app.name, f"web-{release_tag(p.release)}") for p in programs if p.role == "web"
-            }
-            self.ports.release(owners)
-
-    def _forget_configs(self, app: AppLayout, state: AppRunState) -> None:
-        """Delete the configuration copies of releases no program uses any more."""
-        used = {release_tag(p.release) for p in (*state.programs, *state.pending)}
-        for path in app.run.glob("config-*"):
-            if path.stem.removeprefix("config-") not in used:
-                path.unlink(missing_ok=True)
+        stop_wait = self.settings.for_app(app.name).stop_wait
+        ports = self.ports if release_ports else None
+        stop_programs(self.supervisor, app, programs, stop_wait=stop_wait, ports=ports)
 
     def _discard_pending(self, app: AppLayout, state: AppRunState) -> None:
         """Stop programs a failed or crashed activation left (not those of the serving release)."""
@@ -263,64 +147,6 @@ class DaemonManager:
         state.pending, state.pending_release = [], None
         self._stop(app, leftovers)
         state.save()
-
-    # -- health ------------------------------------------------------------------------
-
-    def _failure(
-        self, launch: LaunchSpec, detail: str, programs: Sequence[Program], kept: str
-    ) -> DaemonFailed:
-        parts = []
-        for program in programs:
-            tail = read_tail(program.log, 3000).rstrip()
-            if tail:
-                parts.append(f"--- last output of {program.label} ({program.log}) ---\n{tail}")
-        return DaemonFailed(
-            f"{launch.name} {launch.version} (release {launch.release}) did not start: {detail}\n{kept}",
-            "\n".join(parts),
-        )
-
-    def _ended(self, programs: Sequence[Program]) -> str | None:
-        for program in programs:
-            status = self.supervisor.status(program.program)
-            if status.state in _ENDED:
-                code = f", exit status {status.exit_status}" if status.exit_status is not None else ""
-                return f"{program.label} ended ({status.state}{code})"
-        return None
-
-    def _wait_ready(
-        self, launch: LaunchSpec, programs: Sequence[Program], place: Placement, kept: str
-    ) -> None:
-        """Wait until the WSGI daemon is healthy and every program runs (section 7.3).
-
-        Raises :class:`DaemonFailed` with the output of what failed.
-        """
-        start = float(launch.health.get("start", 30))
-        deadline = time.monotonic() + start
-        webs = [p for p in programs if p.role == "web"]
-        if webs:
-            first = webs[0]
-            address = Address(socket=first.socket) if first.socket else Address(port=first.port)
-            path = place.mount_path + str(launch.health.get("path", "/"))
-            self.progress(f"waiting for {launch.name} {launch.version} to answer GET {path}")
-            result = wait_healthy(
-                address, path, host=place.host, timeout=float(launch.health.get("timeout", 5)), start=start,
-                alive=lambda: self._ended(webs),
-            )  # fmt: skip
-            if not result.healthy:
-                raise self._failure(launch, result.detail, webs, kept)
-        for program in programs:
-            while True:
-                status = self.supervisor.status(program.program)
-                if status.state == "running":
-                    break
-                if status.state in _ENDED:
-                    ended = self._ended([program]) or f"{program.label} ended"
-                    raise self._failure(launch, ended, [program], kept)
-                if time.monotonic() > deadline:
-                    raise self._failure(
-                        launch, f"{program.label} did not start within {start:g} s", [program], kept
-                    )
-                time.sleep(0.1)
 
     # -- the Activator -------------------------------------------------------------------
 
@@ -341,10 +167,16 @@ class DaemonManager:
             self._skipped.add(name)
             return
         self._skipped.discard(name)
-        self._activate(app, state, new, config=dict(config) if config is not None else None, kept=_kept(old))
+        self._activate(app, state, new, config=config, kept=_kept(old))
 
     def _activate(
-        self, app: AppLayout, state: AppRunState, new: LaunchSpec, *, config: dict[str, Any] | None, kept: str
+        self,
+        app: AppLayout,
+        state: AppRunState,
+        new: LaunchSpec,
+        *,
+        config: Mapping[str, Any] | None,
+        kept: str,
     ) -> None:
         planned = self._plan(app, new, config)
         programs = [p.program for p in planned]
@@ -354,9 +186,10 @@ class DaemonManager:
         try:
             for item in planned:
                 if item.program.role != "tasks":
-                    self._ensure(item)
+                    ensure(self.supervisor, item)
             place = placement(self.layout.home, app.name)
-            self._wait_ready(new, [p for p in programs if p.role != "tasks"], place, kept)
+            serving = [p for p in programs if p.role != "tasks"]
+            wait_ready(self.supervisor, new, serving, place, kept=kept, progress=self.progress)
             web = next((p for p in programs if p.role == "web"), None)
             if web is not None and web.port is not None:
                 previous = Upstream.tcp("127.0.0.1", state.port) if state.port else None
@@ -385,7 +218,8 @@ class DaemonManager:
         state.pending, state.pending_release = [], None
         state.save()
         self._stop(app, old_programs)
-        self._forget_configs(app, state)
+        forget_configs(app, state)
+        prune_logs(app)
 
     def abort(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
         """Stop what :meth:`prepare` started; point the web server back at the old port if it was moved."""
@@ -400,7 +234,7 @@ class DaemonManager:
                     route_to(self.layout.home, name, previous)
         state = AppRunState.load(app)
         self._discard_pending(app, state)
-        self._forget_configs(app, state)
+        forget_configs(app, state)
 
     def remove(self, name: str, current: LaunchSpec | None) -> None:
         """Stop every program of the app (spec section 7.8, step 1)."""
@@ -411,6 +245,9 @@ class DaemonManager:
         self._was_stopped[name] = state.stopped
         self._stop_all(app, state)
         self.ports.release_app(name)
+        sockets = socket_dir(app)
+        if sockets != app.run:  # a short directory outside the app's: nothing else removes it
+            shutil.rmtree(sockets, ignore_errors=True)
 
     def remove_aborted(self, name: str, current: LaunchSpec | None) -> None:
         """Start the app again as it was (a removal failed)."""
@@ -452,12 +289,8 @@ class DaemonManager:
             with contextlib.suppress(NoSuchProgram):
                 if sup.status(planned.program.program).alive:
                     sup.stop(planned.program.program, wait=False)
-                    sup.wait_for(
-                        planned.program.program,
-                        ("stopped", "exited", "fatal"),
-                        timeout=planned.spec.stop_wait + 10,
-                    )
-        self._ensure(planned)
+                    sup.wait_for(planned.program.program, STOPPED, timeout=planned.spec.stop_wait + 10)
+        ensure(sup, planned)
 
     def _stop_all(self, app: AppLayout, state: AppRunState) -> None:
         if state.socket:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from pyapp_runtime import Host
+from pyapp_runtime.settings import HostSettings
 from pyapp_runtime.webservers import Mount, RouteStore, Upstream, VirtualHost
 
 pytestmark = pytest.mark.slow
@@ -224,3 +225,20 @@ def test_changing_the_configuration_restarts_the_app_with_the_new_values(
     assert "Hello from" in helpers.request(sock)[1]
     host.set_config("hello", ["greeting=Howdy"])
     assert "Howdy from hello" in helpers.request(sock)[1]
+
+
+def test_a_host_whose_paths_are_too_long_for_unix_sockets_uses_a_short_directory(
+    tmp_path: Path, packages: Any, helpers: Any
+) -> None:
+    home = tmp_path / ("a-long-directory-name-" * 4) / "home"
+    host = Host(home, settings=HostSettings(daemons=True))
+    try:
+        host.install(packages.example("hello"))
+        (web,) = host.status("hello")
+        assert web.socket is not None and not web.socket.startswith(str(home))
+        stable = os.path.join(os.path.dirname(web.socket), "web.sock")
+        assert helpers.request(stable)[0] == 200
+        host.remove("hello")
+        assert not os.path.exists(os.path.dirname(web.socket))
+    finally:
+        helpers.stop_supervisord(home / "supervisor")
