@@ -255,9 +255,13 @@ class Host:
     ) -> RemoveResult:
         """Stop the app, back it up if asked, run ``uninstall``, delete it (see :func:`remove_app`)."""
         with self.locked(name, operation="remove", wait=wait) as (app, recovered):
-            return remove_app(
+            result = remove_app(
                 self.context, app, keep_data=keep_data, backup=backup, force=force, recovered=recovered
             )
+        from .web import forget_app  # its mount goes with it
+
+        forget_app(self, name)
+        return result
 
     def verify(self, name: str) -> list[Problem]:
         """Every file of app *name*'s current release that no longer matches the package's RECORD."""

@@ -51,7 +51,8 @@ Listen = Literal["unix", "port"]
 Method = Literal["threads", "processes"]
 
 _PER_APP = ("listen", "method", "threads", "processes", "stop_wait")
-_TOP = ("daemons", "ports", "socket_perms", "apps", *_PER_APP)
+# web_server (auto|none|nginx|apache|lighttpd) is read and checked by pyapp_runtime.web.
+_TOP = ("daemons", "ports", "socket_perms", "apps", "web_server", *_PER_APP)
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from . import host_commands, package_commands
+from . import host_commands, package_commands, web_commands
 from ._click import PyappGroup
 
 __all__ = ["main"]
@@ -29,3 +29,4 @@ def main() -> None:
 
 package_commands.register(main)
 host_commands.register(main)
+web_commands.register(main)
