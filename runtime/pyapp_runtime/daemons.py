@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -34,7 +35,16 @@ from .layout import AppLayout, HostLayout
 from .mounts import placement, route_to
 from .planning import plan_release
 from .ports import PortRegistry
-from .programs import STABLE_SOCKET, Planned, Program, scheduler_program, short_dir, socket_dir
+from .programs import (
+    SCHEDULER,
+    STABLE_SOCKET,
+    Planned,
+    Program,
+    Role,
+    scheduler_program,
+    short_dir,
+    socket_dir,
+)
 from .readiness import DaemonFailed, wait_ready
 from .runstate import AppRunState, DaemonStatus
 from .settings import HostSettings, supervisor_available
@@ -46,6 +56,7 @@ __all__ = ["SUPERVISOR_DIR", "TASKS_DIR", "DaemonFailed", "DaemonManager", "Daem
 
 SUPERVISOR_DIR = "supervisor"
 TASKS_DIR = "tasks"
+_WEB = re.compile(r"web-([0-9a-f]{12})(?:-\d+)?")
 
 
 class DaemonsDisabled(HostError):
@@ -141,9 +152,9 @@ class DaemonManager:
         stop_programs(self.supervisor, app, programs, stop_wait=stop_wait, ports=ports)
 
     def _discard_pending(self, app: AppLayout, state: AppRunState) -> None:
-        """Stop programs a failed or crashed activation left (not those of the serving release)."""
+        """Stop programs a failed or crashed activation left (never those of the serving release)."""
         keep = {p.name for p in state.programs}
-        leftovers = [p for p in state.pending if p.name not in keep]
+        leftovers = [p for p in (*state.pending, *self._strays(app, state)) if p.name not in keep]
         state.pending, state.pending_release = [], None
         self._stop(app, leftovers)
         state.save()
@@ -211,13 +222,19 @@ class DaemonManager:
         planned = state.pending if state.pending_release == new.release and not skipped else []
         names = {p.name for p in planned}
         old_programs = [p for p in state.programs if p.name not in names]
+        schedulers = [p for p in state.programs if p.role == "tasks"]
         self._switch(app, state, planned)
-        if any(p.role == "tasks" for p in planned):
-            self._move_scheduler(app, new, running=[p for p in state.programs if p.role == "tasks"])
+        # From here the new programs serve: record it before anything else can fail.
         state.release, state.programs, state.stopped = new.release, planned, skipped
         state.pending, state.pending_release = [], None
         state.save()
-        self._stop(app, old_programs)
+        try:
+            if any(p.role == "tasks" for p in planned):
+                self._move_scheduler(app, new, running=schedulers)
+            self._stop(app, old_programs)
+        except AppPackageError as exc:
+            # The switch is done; what is left over is swept at the app's next start or activation.
+            self.progress(f"warning: {app.name}: the previous release's processes did not all stop: {exc}")
         forget_configs(app, state)
         prune_logs(app)
 
@@ -292,16 +309,24 @@ class DaemonManager:
                     sup.wait_for(planned.program.program, STOPPED, timeout=planned.spec.stop_wait + 10)
         ensure(sup, planned)
 
+    def _strays(self, app: AppLayout, state: AppRunState) -> list[Program]:
+        """Programs of *app* supervisord has that the app's state does not know (left by a crash)."""
+        known = {p.program for p in (*state.programs, *state.pending)}
+        out = []
+        for program in self.supervisor.programs():
+            owner, _, name = program.partition("@")
+            if owner != app.name or program in known:
+                continue
+            web = _WEB.fullmatch(name)
+            role: Role = "web" if web else "tasks" if name == SCHEDULER else "process"
+            release = f"0-{web[1]}" if web else "0-000000000000"
+            out.append(Program(app=app.name, name=name, role=role, process=name, release=release, log=""))
+        return out
+
     def _stop_all(self, app: AppLayout, state: AppRunState) -> None:
         if state.socket:
             Path(state.socket).unlink(missing_ok=True)
-        known = {p.program for p in (*state.programs, *state.pending)}
-        strays = []
-        for program in self.supervisor.programs():
-            if program.partition("@")[0] == app.name and program not in known:
-                strays.append(Program(app=app.name, name=program.partition("@")[2], role="process",
-                                      process=program.partition("@")[2], release="0-000000000000",
-                                      log=""))  # fmt: skip
+        strays = self._strays(app, state)
         scheduler = [p for p in state.programs if p.role == "tasks"]
         # The scheduler first: no task starts while the rest stops.
         self._stop(app, scheduler, release_ports=False)

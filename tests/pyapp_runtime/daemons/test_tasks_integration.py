@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyapp_runtime import Host
+from pyapp_runtime import AppLock, Host
 from pyapp_runtime.settings import HostSettings
 
 pytestmark = pytest.mark.slow
@@ -59,3 +59,26 @@ def test_tasks_run_on_schedule_never_twice_at_once_and_are_killed_at_their_timeo
     assert "tick" in text and "timeout" in text
     scheduler = [s for s in host.status("taskprobe") if s.process == "tasks"]
     assert [s.state for s in scheduler] == ["running"]
+
+
+def test_no_task_starts_while_a_command_runs_the_apps_hooks(host: Host, home: Path, packages: Any) -> None:
+    host.install(packages.taskprobe())
+
+    def started_after(moment: float) -> bool:
+        return any(r.started > moment for r in host.task_runs("taskprobe", limit=100))
+
+    deadline = time.monotonic() + 30
+    while not started_after(0):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    # A backup of the app holds its lock (its hook runs): the scheduler holds back.
+    with AppLock(home / "apps" / "taskprobe.lock", "taskprobe", operation="backup"):
+        held_from = time.time()
+        time.sleep(3)
+        held_to = time.time()
+    deadline = time.monotonic() + 30
+    while not started_after(held_to):
+        assert time.monotonic() < deadline, "no task ran after the lock was released"
+        time.sleep(0.1)
+    during = [r for r in host.task_runs("taskprobe", limit=100) if held_from + 0.5 < r.started < held_to]
+    assert during == []
