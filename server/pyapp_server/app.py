@@ -38,6 +38,7 @@ def main(global_config: Mapping[str, Any] | None = None, **settings: Any) -> Rou
             config.include(".versioning")
             config.include(".auth")
             config.include(".api")
+            config.include(".api_web")
             config.include(".events")
             config.include(".jobs")
             config.include(".xmlrpc")

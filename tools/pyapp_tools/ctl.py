@@ -270,10 +270,11 @@ def completion(shell: str) -> None:
 
 
 def _register() -> None:
-    from . import ctl_apps, ctl_config
+    from . import ctl_apps, ctl_config, ctl_web
 
     main.add_command(ctl_apps.apps)
     main.add_command(ctl_config.config)
+    ctl_web.register(main, ctl_apps.apps)
 
 
 _register()
