@@ -35,6 +35,7 @@ def prepare_demo(data_dir: Path, *, echo: Callable[[str], None], examples: Path 
     source = examples or examples_dir()
     if not source.is_dir():
         raise AppPackageError(f"{source}: no examples here; --demo runs from a checkout of pyapp")
+    _listen_on_ports(data_dir)
     host = Host(data_dir)
     lines = []
     for name in DEMO_APPS:
@@ -57,14 +58,36 @@ def prepare_demo(data_dir: Path, *, echo: Callable[[str], None], examples: Path 
     return lines
 
 
+DEMO_SETTINGS = """\
+# Written by `pyapp-server run --demo`: the demo's apps listen on loopback ports, so that
+# each has a URL a browser can open (the default is a unix socket under the app's run/).
+listen: port
+ports: 8100-8199
+"""
+
+
+def _listen_on_ports(data_dir: Path) -> None:
+    """Give the demo's apps HTTP ports unless the host already has settings of its own."""
+    from pyapp_runtime.settings import SETTINGS_FILE
+
+    settings = data_dir / SETTINGS_FILE
+    if not settings.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        settings.write_text(DEMO_SETTINGS, encoding="utf-8")
+
+
 def _urls(host: Any, name: str) -> str:
-    urls = getattr(host, "urls", None)
-    if callable(urls):
-        try:
-            return ", ".join(str(u) for u in urls(name)) or "no URL"
-        except AppPackageError as exc:
-            return str(exc)
-    return "see: pyapp-ctl apps show " + name
+    """The URL of each of the app's web processes, or where they listen."""
+    try:
+        statuses = host.status(name)
+    except AppPackageError as exc:
+        return str(exc)
+    urls = [
+        f"http://127.0.0.1:{s.port}/" if s.port else s.listen
+        for s in statuses
+        if s.role == "web" and s.state == "running"
+    ]
+    return ", ".join(urls) or "not listening; see: pyapp-ctl apps show " + name
 
 
 def describe(running: Any, demo_lines: list[str]) -> list[str]:
