@@ -24,6 +24,31 @@ def checked(openapi, server, method, path, **kw):
     return status, headers, json.loads(body) if body and "json" in headers.get("Content-Type", "") else body
 
 
+def get_from_app(process: dict) -> bytes:
+    """GET / from an app's web process, on its unix socket or port, as the web server would."""
+    import http.client
+    import socket as sockets
+
+    if process.get("socket"):
+
+        class UnixConnection(http.client.HTTPConnection):
+            def connect(self) -> None:
+                self.sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+                self.sock.settimeout(10)
+                self.sock.connect(process["socket"])
+
+        conn: http.client.HTTPConnection = UnixConnection("localhost")
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", process["port"], timeout=10)
+    try:
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        assert response.status == 200
+        return response.read()
+    finally:
+        conn.close()
+
+
 def wait_job(openapi, server, job_id, token):
     for _ in range(30):
         _, _, job = checked(openapi, server, "GET", f"/api/v1/jobs/{job_id}?wait=10", token=token)
@@ -143,9 +168,14 @@ def test_installed_apps_their_data_and_the_local_token_survive_a_restart(
         content_type="application/json",
         body=json.dumps({"values": {"greeting": "Again"}}).encode(),
     )
+    _, _, shown = checked(openapi, server, "GET", "/api/v1/apps/hello", token=token)
+    web = next(p for p in shown["processes"] if p["role"] == "web")
+    assert web["state"] == "running", "the server starts what it installs"
+    pid = web["pid"]
     counters = server.data_dir / "apps" / "hello" / "data" / "counters" / "visits"
-    counters.write_text("41")
+    counters.write_text("40")
     server.stop()
+    assert b"Visit number 41" in get_from_app(web), "the app serves while the server is down"
 
     again = live_server(data_dir=server.data_dir)
     assert again.token == token, "the local token stays valid across restarts"
@@ -155,6 +185,10 @@ def test_installed_apps_their_data_and_the_local_token_survive_a_restart(
         "greeting": "Again"
     }
     assert counters.read_text() == "41"
+    _, _, shown = checked(openapi, again, "GET", "/api/v1/apps/hello", token=token)
+    web = next(p for p in shown["processes"] if p["role"] == "web")
+    assert (web["state"], web["pid"]) == ("running", pid), "the same process, never restarted"
+    assert b"Visit number 42" in get_from_app(web)
     kinds = [e["kind"] for e in checked(openapi, again, "GET", "/api/v1/events", token=token)[2]["events"]]
     assert kinds[:3] == ["server", "server", "config"], "started, stopped, then what happened before"
 
