@@ -8,10 +8,11 @@ again, at most :data:`INTERVAL` seconds apart, for at most ``health.start`` seco
 from __future__ import annotations
 
 import http.client
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from .unixhttp import UnixHTTPConnection
 
 __all__ = ["INTERVAL", "Address", "HealthResult", "check", "wait_healthy"]
 
@@ -40,27 +41,11 @@ class HealthResult:
     checks: int = 1
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, host: str, timeout: float) -> None:
-        super().__init__(host, timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 def check(address: Address, path: str, *, host: str = "localhost", timeout: float = 5.0) -> HealthResult:
     """Send one health check request for *path* to *address* with ``Host: host``."""
     connection: http.client.HTTPConnection
     if address.socket:
-        connection = _UnixConnection(address.socket, host, timeout)
+        connection = UnixHTTPConnection(address.socket, host, timeout)
     else:
         connection = http.client.HTTPConnection(address.host, address.port, timeout=timeout)
     deadline = time.monotonic() + timeout

@@ -14,13 +14,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import ssl
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pyapp_runtime.unixhttp import UnixHTTPConnection
 
 from apppackage import AppPackageError, __version__
 
@@ -97,18 +98,6 @@ def find_endpoint(
     return Endpoint(url=DEFAULT_URL, token=token, source="the default (no running server found)")
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.socket_path)
-        self.sock = sock
-
-
 def newer_than_server(client: str, server: str) -> bool:
     from packaging.version import InvalidVersion, Version
 
@@ -152,7 +141,7 @@ class Client:
     def _connection(self) -> http.client.HTTPConnection:
         p = self._parsed
         if p.scheme == "http+unix":
-            return _UnixConnection(urllib.parse.unquote(p.netloc), self.timeout)
+            return UnixHTTPConnection(urllib.parse.unquote(p.netloc), timeout=self.timeout)
         if p.scheme == "https":
             return http.client.HTTPSConnection(
                 p.hostname or "", p.port, timeout=self.timeout, context=ssl.create_default_context()

@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import http.client
-import socket
 import xmlrpc.client
 from typing import Any
 
+from ..unixhttp import UnixHTTPConnection
+
 __all__ = ["UnixTransport", "server_proxy"]
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        # The host only fills the Host header; supervisord ignores it.
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
 
 
 class UnixTransport(xmlrpc.client.Transport):
@@ -40,7 +24,7 @@ class UnixTransport(xmlrpc.client.Transport):
         cached = self._connection[1]
         if cached is not None and self._connection[0] == host:
             return cached
-        connection = _UnixConnection(self._path, self._timeout)
+        connection = UnixHTTPConnection(self._path, timeout=self._timeout)
         self._connection = host, connection
         return connection
 
