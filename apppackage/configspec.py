@@ -52,6 +52,11 @@ class ConfigSpec:
         problems = check_config_spec(raw, file)
         if problems:
             raise InvalidConfiguration(problems, f"{file} is not a valid configuration spec:")
+        return cls.from_checked(raw, file)
+
+    @classmethod
+    def from_checked(cls, raw: Mapping[str, Any], file: str = "configuration.yaml") -> ConfigSpec:
+        """The model of a spec :func:`check_config_spec` accepted before, not checked again."""
         fields = []
         for name, rf in raw.get("fields", {}).items():
             choices = [c["value"] if isinstance(c, dict) else c for c in rf.get("choices", ())]

@@ -52,6 +52,32 @@ class AppPackage:
             self.source.close()
             raise AppPackageError(f"{self.path}: not a package: there is no {METADATA} at its root")
 
+    @classmethod
+    def trusted(
+        cls,
+        path: str | os.PathLike[str],
+        description: Mapping[str, Any],
+        config_spec: Mapping[str, Any] | None,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> AppPackage:
+        """The package at *path* with a description and configuration spec checked before.
+
+        *description* is the clean document :func:`check_description` accepted and
+        *config_spec* the raw spec (``None`` when there is none), e.g. as a host stored
+        them when it first checked the package: neither is read nor checked again, so
+        no YAML or JSON Schema library is loaded.
+        """
+        package = cls(path, limits=limits)
+        package.__dict__["_checked"] = ([], [], dict(description))
+        package.__dict__["description"] = Description.from_checked(description)
+        package.__dict__["config_spec"] = (
+            ConfigSpec()
+            if config_spec is None
+            else ConfigSpec.from_checked(config_spec, package.description.config_file)
+        )
+        return package
+
     def __repr__(self) -> str:
         return f"AppPackage({os.fspath(self.path)!r})"
 

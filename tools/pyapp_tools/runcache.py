@@ -6,6 +6,7 @@ Each package gets ``$XDG_CACHE_HOME/pyapp/run/<sha256>/`` (``~/.cache`` when
 ``app/``            the package, extracted safely after checking it against RECORD
 ``site-packages/``  the wheels of ``deps/``, installed offline with ``installer`` (never pip)
 ``server-packages/`` a link to the waitress the tools run with (see :func:`server_packages`)
+``checked.json``    the description and configuration spec, checked once when the entry was prepared
 
 A run holds a shared lock on its entry; when an entry is prepared, entries not
 used recently (all but the :data:`KEEP` most recent) that no run holds are removed,
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apppackage import AppPackage, AppPackageError
+from apppackage._yaml import load_yaml
 
 from .building import DEPS_DIR
 
@@ -33,6 +36,7 @@ __all__ = ["KEEP", "CachedPackage", "cache_root", "clean", "install_wheels", "pr
 
 KEEP = 5
 """How many recently used packages the run cache keeps."""
+CHECKED = "checked.json"
 
 
 def cache_root() -> Path:
@@ -55,6 +59,11 @@ class CachedPackage:
     @property
     def site_packages(self) -> Path:
         return self.entry / "site-packages"
+
+    def package(self) -> AppPackage:
+        """The extracted package, with the description and spec checked when the entry was prepared."""
+        checked = json.loads((self.entry / CHECKED).read_text(encoding="utf-8"))
+        return AppPackage.trusted(self.root, checked["description"], checked["config_spec"])
 
 
 def _sha256(path: Path) -> str:
@@ -129,11 +138,21 @@ def _prepare(pyapp: Path, entry: Path, sha256: str) -> None:
         shutil.rmtree(entry / part, ignore_errors=True)
     with AppPackage(pyapp) as package:
         package.check_integrity()
+        description = package.check()
+        file = description.config_file
+        spec = load_yaml(package.read_bytes(file), file) if package.config_spec.fields else None
         package.extract(entry / "app")
+    # What later runs start from without reading YAML or loading JSON Schema again.
+    checked = {"description": dict(description.to_dict()), "config_spec": spec}
+    (entry / CHECKED).write_text(json.dumps(checked), encoding="utf-8")
     wheels = sorted((entry / "app" / DEPS_DIR).glob("*.whl"))
     (entry / "site-packages").mkdir()
     install_wheels(wheels, entry / "site-packages")
     (entry / ".complete").write_text(sha256 + "\n")
+
+
+def _is_complete(entry: Path) -> bool:
+    return (entry / ".complete").exists() and (entry / CHECKED).exists()
 
 
 @contextmanager
@@ -148,11 +167,11 @@ def prepared(pyapp: str | os.PathLike[str], root: Path | None = None) -> Iterato
         # Shared while it runs, so that any number of runs of one package go on at once and
         # cleaning skips the entry; exclusive only to prepare it.
         fcntl.flock(lock, fcntl.LOCK_SH)
-        if not (entry / ".complete").exists():
+        if not _is_complete(entry):
             fcntl.flock(lock, fcntl.LOCK_UN)
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                if not (entry / ".complete").exists():
+                if not _is_complete(entry):
                     _prepare(path, entry, sha256)
             except BaseException:
                 (entry / ".complete").unlink(missing_ok=True)

@@ -216,21 +216,24 @@ def local_run(
 ) -> Iterator[LocalRun]:
     """Prepare the package at *path* to run here; hold what it needs for the ``with`` block.
 
-    For a ``.pyapp``, :attr:`LocalRun.package` reads the archive itself (its description
-    is checked once) while its code runs from the run cache (``host.root``). The first
+    For a ``.pyapp``, :attr:`LocalRun.package` is its extracted copy in the run cache,
+    checked once when the cache entry was prepared. The first
     run with a state dir runs the ``install`` hook (:func:`install_once`).
     """
     with ExitStack() as stack:
-        package = stack.enter_context(open_package(path))
-        description = package.check()
-        if package.is_archive:
-            cached = stack.enter_context(runcache.prepared(package.path, cache_dir))
+        if Path(path).is_file():
+            # A .pyapp is checked (RECORD, description, spec) once, when its cache entry is prepared.
+            cached = stack.enter_context(runcache.prepared(path, cache_dir))
+            package = stack.enter_context(cached.package())
+            description = package.description
             root = cached.root
             site: tuple[Path, ...] = (cached.site_packages,)
             server: tuple[Path, ...] = (runcache.server_packages(cached.entry),)
-            source = f"{package.path} (from {cached.entry})"
-            warnings = []
+            source = f"{path} (from {cached.entry})"
+            warnings: list[str] = []
         else:
+            package = stack.enter_context(open_package(path))
+            description = package.check()
             root = package.root
             site = tool_site_packages()
             server = ()
