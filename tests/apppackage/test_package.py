@@ -219,3 +219,29 @@ def test_the_package_root_as_a_code_path(
             with pkg.activate() as env:
                 assert env.sys_path[0] == str(path)
                 assert pkg.load_object("rootmod:WHERE") == "root"
+
+
+def test_a_trusted_package_reads_and_checks_nothing_again(demo_dir: Path) -> None:
+    checked = AppPackage(demo_dir)
+    from apppackage._yaml import load_yaml
+
+    spec = load_yaml((demo_dir / checked.description.config_file).read_bytes(), "configuration.yaml")
+    stored = json.dumps({"description": dict(checked.description.to_dict()), "config_spec": spec})
+    script = f"""
+import json, sys
+from apppackage import AppPackage
+stored = json.loads({stored!r})
+package = AppPackage.trusted({str(demo_dir)!r}, stored["description"], stored["config_spec"])
+print(json.dumps({{
+    "name": package.name,
+    "fields": [f.name for f in package.config_spec],
+    "wsgi": package.description.wsgi.app,
+    "loaded": sorted(m for m in ("jsonschema", "yaml") if m in sys.modules),
+}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    seen = json.loads(out.stdout)
+    assert seen["name"] == checked.name
+    assert seen["fields"] == [f.name for f in checked.config_spec]
+    assert seen["wsgi"] == checked.description.wsgi.app
+    assert seen["loaded"] == [], "no YAML parser or JSON Schema library is loaded for a trusted package"
