@@ -154,7 +154,11 @@ class Host:
             operation = f"install {description.version}"
             starting = nullcontext() if start else self.daemons.not_starting(description.name)
             with starting, self.locked(description.name, operation=operation, wait=wait) as (app, recovered):
-                return install_package(self.context, pkg, app, options, recovered=recovered)
+                result = install_package(self.context, pkg, app, options, recovered=recovered)
+        from .web import follow_release  # a mounted app's new static paths
+
+        follow_release(self, description.name)
+        return result
 
     # -- reading --------------------------------------------------------------
 
@@ -240,7 +244,11 @@ class Host:
     def rollback(self, name: str, *, to: str | None = None, wait: float = 0.0) -> RollbackResult:
         """Re-activate the previous release (or the newest release of version *to*); data stays as it is."""
         with self.locked(name, operation="rollback", wait=wait) as (app, recovered):
-            return rollback_app(self.context, app, self._installed(app), to=to, recovered=recovered)
+            result = rollback_app(self.context, app, self._installed(app), to=to, recovered=recovered)
+        from .web import follow_release
+
+        follow_release(self, name)
+        return result
 
     # -- remove ---------------------------------------------------------------
 

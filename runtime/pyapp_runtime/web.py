@@ -279,6 +279,24 @@ class HostWeb:
             server.activate(routes)
         return True
 
+    def follow(self, app: str) -> bool:
+        """After an update or rollback of a mounted *app*: serve its new release's static paths.
+
+        Reloads a running server only when the static paths changed (its upstream is stable).
+        False when nothing had to change.
+        """
+        mount = self.store.load().mounts.get(app)
+        if mount is None:
+            return False
+        routes = self.store.update(self._refreshed)
+        if routes.mounts.get(app) == mount:
+            return False
+        server = self.server()
+        if server is not None and server.is_running():
+            self._grant_access(routes)
+            server.activate(routes)
+        return True
+
     # -- the parts -------------------------------------------------------------------
 
     def _change(self, change: Callable[[Routes], Routes]) -> Routes:
@@ -372,6 +390,16 @@ class HostWeb:
 
 def _place(mount: Mount | None) -> tuple[str, str] | None:
     return None if mount is None else (mount.vhost, mount.prefix)
+
+
+def follow_release(host: Host, app: str) -> None:
+    """Serve the static paths of *app*'s new current release (see :meth:`HostWeb.follow`).
+
+    The release is already active: a web server refusing the new paths leaves the previous
+    configuration serving, and ``pyapp web apply`` shows why.
+    """
+    with contextlib.suppress(AppPackageError):
+        HostWeb(host).follow(app)
 
 
 def forget_app(host: Host, app: str) -> None:

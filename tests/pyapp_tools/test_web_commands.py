@@ -48,16 +48,21 @@ def get(port: int, path: str, host: str = "localhost") -> tuple[int, bytes]:
 
 
 def build_hello(out: Path, version: str) -> Path:
-    """examples/hello as *version*, with ``/static`` serving ``version.txt``."""
+    """examples/hello as *version*, with ``/static`` serving ``version.txt``; 1.0.1 adds ``/media``."""
     from pyapp_tools.building import BuildOptions, build
 
     source = out / f"hello-{version}"
     shutil.copytree(EXAMPLES / "hello", source, ignore=shutil.ignore_patterns("__pycache__", "dist"))
     meta = source / "metadata.yaml"
     text = re.sub(r"(?m)^version: .*$", f'version: "{version}"', meta.read_text())
-    meta.write_text(text + "static:\n  /static: site\n")
+    static = "static:\n  /static: site\n"
     (source / "site").mkdir()
     (source / "site" / "version.txt").write_text(version)
+    if version == "1.0.1":
+        static += "  /media: media\n"
+        (source / "media").mkdir()
+        (source / "media" / "new.txt").write_text("new in 1.0.1")
+    meta.write_text(text + static)
     return build(source, BuildOptions(out_dir=out / "dist", offline=True)).path
 
 
@@ -189,12 +194,14 @@ def test_a_mounted_app_is_served_through_nginx_across_updates_and_rollbacks(
     assert env_of(port)["variables"]["PYAPP_VERSION"] == "1.0.1"
     assert env_of(port)["script_name"] == "/hello"
     assert get(port, "/hello/static/version.txt") == (200, b"1.0.1")
+    assert get(port, "/hello/media/new.txt") == (200, b"new in 1.0.1"), "a new static path is served"
     listed = host.json("vhost", "list")
     assert [(m["app"], m["vhost"], m["prefix"]) for m in listed["mounts"]] == [("hello", "main", "/hello")]
 
     host.run("rollback", "hello")
     assert env_of(port)["variables"]["PYAPP_VERSION"] == "1.0.0"
     assert get(port, "/hello/static/version.txt") == (200, b"1.0.0")
+    assert get(port, "/hello/media/new.txt")[0] == 404, "the rolled-back release has no /media"
     assert host.json("web", "status")["mounts"][0]["prefix"] == "/hello"
 
     # Unmounted, the app is gone from nginx and serves at its root again.
