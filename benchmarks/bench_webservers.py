@@ -2,10 +2,12 @@
 
 1. Requests per second to one small WSGI app under waitress: directly (over TCP and over
    its unix socket), then through each installed web server (nginx, Apache, lighttpd)
-   proxying to it, plus a static file each server serves itself. Same app, same run, a
-   bounded number of requests from a few client threads on keep-alive connections;
-   ratios are to the direct TCP figure. The client is Python, so the figures are a
-   lower bound of what the servers can do; the ratios are the point.
+   proxying to it, plus a static file each server serves itself. Same app, same run;
+   ratios are to the direct TCP figure. With `wrk` on PATH (``./dev bench`` installs
+   it) the load comes from wrk, a C client: 2 threads, 8 keep-alive connections, a few
+   seconds per target. Without it, a bounded number of requests from a few Python client
+   threads: on a small machine they compete with the servers for the same cores, so the
+   ratios then say more about the machine than about the servers; prefer wrk.
 2. The time to apply a change with 100 apps mounted (render, the server's own config
    test, swap, graceful reload), per server kind: median of a few runs, with the render
    and test parts on their own.
@@ -77,7 +79,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+WRK = shutil.which("wrk")
+WRK_SECONDS = 3
+
+
 def rate(connect: Callable[[], http.client.HTTPConnection], path: str, host: str, requests: int) -> float:
+    """Requests per second of GETs of *path*: from wrk when there is one, else from Python threads."""
+    probe = connect()
+    if WRK and not isinstance(probe, UnixConnection):
+        return wrk_rate(probe.port, path, host)
+    return python_rate(connect, path, host, requests)
+
+
+def wrk_rate(port: int, path: str, host: str) -> float:
+    url = f"http://127.0.0.1:{port}{path}"
+    argv = [str(WRK), "-t2", "-c8", f"-d{WRK_SECONDS}s", "-H", f"Host: {host}", url]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx or 3xx responses" in out or "Socket errors" in out:
+        raise SystemExit(f"{path} on {host}: failed requests:\n{out}")
+    return float(out.split("Requests/sec:")[1].split()[0])
+
+
+def python_rate(
+    connect: Callable[[], http.client.HTTPConnection], path: str, host: str, requests: int
+) -> float:
     """Requests per second: THREADS clients sharing *requests* GETs of *path*, keep-alive."""
     per_thread = requests // THREADS
     errors: list[str] = []
@@ -137,8 +162,9 @@ def throughput(base: Path) -> None:
     ]
     targets: dict[str, tuple[Callable[[], http.client.HTTPConnection], str]] = {
         "direct, tcp": (lambda: http.client.HTTPConnection("127.0.0.1", tcp.port), "/tcp/x"),
-        "direct, unix socket": (lambda: UnixConnection(str(base / "unix.sock")), "/unix/x"),
     }
+    if not WRK:  # wrk speaks TCP only
+        targets["direct, unix socket"] = (lambda: UnixConnection(str(base / "unix.sock")), "/unix/x")
     servers = []
     try:
         for kind in KINDS:
@@ -186,7 +212,12 @@ def throughput(base: Path) -> None:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait()
     direct = best["direct, tcp"]
-    print(f"requests per second, {THREADS} client threads, {REQUESTS} requests a run, best of {ROUNDS} runs:")
+    client = (
+        f"wrk, 2 threads, 8 connections, {WRK_SECONDS} s a run"
+        if WRK
+        else f"{THREADS} Python client threads, {REQUESTS} requests a run"
+    )
+    print(f"requests per second ({client}), best of {ROUNDS} runs:")
     print(f"  {'path':<26}{'req/s':>9}{'vs direct tcp':>16}")
     for name, value in best.items():
         print(f"  {name:<26}{value:>9.0f}{value / direct:>15.2f}x")
