@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,42 +33,21 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from _common import free_port, wheelhouse
+
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "examples" / "hello"
 BIN = Path(sys.executable).parent
-WHEELHOUSE_LIST = ROOT / "tests" / "wheelhouse.txt"
 
 
 def tool(name: str) -> str | None:
     return shutil.which(name, path=str(BIN)) or shutil.which(name)
 
 
-def wheelhouse() -> Path:
-    """The test suite's wheelhouse (downloaded with pip the first time, as tests/conftest.py does)."""
-    target = Path(os.environ.get("PYAPP_TEST_WHEELHOUSE", ROOT / ".cache" / "wheelhouse"))
-    stamp = target / ".complete"
-    wanted = WHEELHOUSE_LIST.read_text()
-    if not stamp.exists() or stamp.read_text() != wanted:
-        target.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", str(target),
-             "-r", str(WHEELHOUSE_LIST)],
-            check=True,
-        )  # fmt: skip
-        stamp.write_text(wanted)
-    return target
-
-
 def timed(argv: list[str], **kwargs: object) -> float:
     started = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
     return time.perf_counter() - started
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def first_ok(argv: list[str], port: int, env: dict[str, str], cwd: Path | None = None) -> float:

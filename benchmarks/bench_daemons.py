@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _common import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "examples" / "hello"
 BIN = Path(sys.executable).parent
@@ -43,12 +45,6 @@ THREADS = 4
 
 def tool(name: str) -> str:
     return shutil.which(name, path=str(BIN)) or shutil.which(name) or name
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class UnixConnection(http.client.HTTPConnection):

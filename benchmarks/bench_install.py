@@ -33,26 +33,11 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from _common import wheelhouse
+
 ROOT = Path(__file__).resolve().parent.parent
-WHEELHOUSE_LIST = ROOT / "tests" / "wheelhouse.txt"
 NOT_PYRAMID = ("waitress", "markupsafe")
 APPS_FOR_DISK = 20
-
-
-def wheelhouse() -> Path:
-    """The test suite's wheelhouse (downloaded with pip the first time, like tests/conftest.py does)."""
-    target = Path(os.environ.get("PYAPP_TEST_WHEELHOUSE", ROOT / ".cache" / "wheelhouse"))
-    stamp = target / ".complete"
-    wanted = WHEELHOUSE_LIST.read_text()
-    if not stamp.exists() or stamp.read_text() != wanted:
-        target.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", str(target),
-             "-r", str(WHEELHOUSE_LIST)],
-            check=True,
-        )  # fmt: skip
-        stamp.write_text(wanted)
-    return target
 
 
 def build_package(work: Path, wheels: list[Path], name: str = "bench") -> Path:
