@@ -178,7 +178,10 @@ def render(listens: tuple[ListenBlock, ...], ctx: RenderContext) -> dict[str, st
         "LimitRequestBody 0",
         f"StartServers {ctx.workers}",
         "ThreadsPerChild 25",
-        "MaxRequestWorkers 150",
+        # The started servers are the idle pool: no more are forked while nothing asks for them.
+        f"MinSpareThreads {25 * ctx.workers}",
+        f"MaxSpareThreads {max(250, 25 * ctx.workers + 25)}",
+        f"MaxRequestWorkers {max(150, 25 * ctx.workers)}",
         "<Directory />",
         "    AllowOverride None",
         "    Require all denied",

@@ -15,11 +15,13 @@ from pathlib import Path
 __all__ = [
     "alive",
     "children",
+    "clock_ticks",
     "cmdline",
     "port_open",
     "read_pid",
     "settle",
     "spawn_detached",
+    "started_before",
     "tail",
     "wait_until",
 ]
@@ -83,6 +85,26 @@ def children(pid: int) -> set[int]:
                 fields = _stat(int(entry.name))
                 if fields is not None and fields[1] == str(pid) and fields[0] not in ("Z", "X"):
                     found.add(int(entry.name))
+    return found
+
+
+def clock_ticks() -> int:
+    """Clock ticks since boot, the unit of process start times (0 where ``/proc`` is missing)."""
+    try:
+        uptime = float((_PROC / "uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return int(uptime * os.sysconf("SC_CLK_TCK"))
+
+
+def started_before(pids: set[int], tick: int) -> set[int]:
+    """Those of *pids* started in a clock tick before *tick*."""
+    found = set()
+    for pid in pids:
+        fields = _stat(pid)
+        # Field 22 of stat (the 20th after the name and state): start time in clock ticks after boot.
+        if fields is not None and len(fields) > 19 and int(fields[19]) < tick:
+            found.add(pid)
     return found
 
 

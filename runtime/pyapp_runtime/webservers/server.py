@@ -46,6 +46,8 @@ from .routes import Routes
 __all__ = ["Activation", "ServerSettings", "WebServer"]
 
 _LISTENS = "listens.json"
+_LOG_SCAN = 1 << 20  # how much of the error log a reload reads back
+_APACHE_RESUMED = "resuming normal operations"  # Apache's notice once a (re)start is done
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -388,12 +390,20 @@ class WebServer:
             )
         else:
             # The master starts workers on the new configuration and lets the old ones finish.
-            old = _proc.children(pid)
+            old, tick = _proc.children(pid), _proc.clock_ticks()
             os.kill(pid, signal.SIGHUP if self.kind == "nginx" else signal.SIGUSR1)
+            # Apache forks workers of its own accord too: one forked while the list was read
+            # (before the signal) belongs to the old generation all the same.
+            old |= _proc.started_before(_proc.children(pid), tick)
 
             def renewed() -> bool:
-                if not _proc.alive(pid) or "[emerg]" in _proc.tail(self.error_log, marks[1]):
+                logged = _proc.tail(self.error_log, marks[1], limit=_LOG_SCAN)
+                if not _proc.alive(pid) or "[emerg]" in logged:
                     return True
+                if self.kind == "apache" and _APACHE_RESUMED not in logged:
+                    # New workers count only once the master has read and bound the new
+                    # configuration: until then it may still exit on a failed bind.
+                    return False
                 now = _proc.children(pid)
                 return bool(now) and not (now & old)
 
