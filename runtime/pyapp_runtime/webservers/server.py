@@ -38,6 +38,7 @@ from pathlib import Path
 from . import _proc
 from ._context import RenderContext
 from ._plan import plan
+from ._reload import graceful_reload
 from .detect import Installation
 from .errors import ConfigTestFailed, ServerFailed
 from .render import CONFIG_FILES, render_files, render_fragment
@@ -46,8 +47,6 @@ from .routes import Routes
 __all__ = ["Activation", "ServerSettings", "WebServer"]
 
 _LISTENS = "listens.json"
-_LOG_SCAN = 1 << 20  # how much of the error log a reload reads back
-_APACHE_RESUMED = "resuming normal operations"  # Apache's notice once a (re)start is done
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -381,44 +380,9 @@ class WebServer:
             raise ServerFailed(self.kind, "reload", "the server is not running")
         marks = self._log_marks()
         timeout = self.settings.reload_timeout
-        if self.kind == "lighttpd":
-            # A graceful restart keeps the process; it logs "server started" when done.
-            os.kill(pid, signal.SIGUSR1)
-            done = _proc.wait_until(
-                lambda: not _proc.alive(pid) or "server started" in _proc.tail(self.error_log, marks[1]),
-                timeout,
-            )
-        else:
-            # The master starts workers on the new configuration and lets the old ones finish.
-            old, tick = _proc.children(pid), _proc.clock_ticks()
-            os.kill(pid, signal.SIGHUP if self.kind == "nginx" else signal.SIGUSR1)
-            # Apache forks workers of its own accord too: one forked while the list was read
-            # (before the signal) belongs to the old generation all the same.
-            old |= _proc.started_before(_proc.children(pid), tick)
-
-            def renewed() -> bool:
-                logged = _proc.tail(self.error_log, marks[1], limit=_LOG_SCAN)
-                if not _proc.alive(pid) or "[emerg]" in logged:
-                    return True
-                if self.kind == "apache" and _APACHE_RESUMED not in logged:
-                    # New workers count only once the master has read and bound the new
-                    # configuration: until then it may still exit on a failed bind.
-                    return False
-                now = _proc.children(pid)
-                return bool(now) and not (now & old)
-
-            done = _proc.wait_until(renewed, timeout)
-        if not _proc.alive(pid):
-            raise ServerFailed(self.kind, "reload", "the server exited", self._logs_since(marks))
-        if self.kind == "nginx" and "[emerg]" in _proc.tail(self.error_log, marks[1]):
-            # nginx keeps its old configuration, after retrying for a while (binds are tried
-            # five times): let it finish, so the next signal finds it listening.
-            _proc.settle(self.error_log, quiet=1.0, timeout=timeout)
-            raise ServerFailed(
-                self.kind, "reload", "nginx kept its old configuration", self._logs_since(marks)
-            )
-        if not done:
-            raise ServerFailed(self.kind, "reload", f"not done after {timeout:g}s", self._logs_since(marks))
+        failure = graceful_reload(self.kind, pid, self.error_log, since=marks[1], timeout=timeout)
+        if failure is not None:
+            raise ServerFailed(self.kind, "reload", failure, self._logs_since(marks))
         listens = self._listens()
         if not _proc.wait_until(lambda: all(_proc.port_open(a, p) for a, p in listens), timeout):
             raise ServerFailed(self.kind, "reload", "not listening on every address", self._logs_since(marks))
