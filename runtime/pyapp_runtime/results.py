@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._plain import Plain
 from .backup import BackupResult
 from .config import ConfigChange
 from .dependencies import PlacedDistribution
@@ -27,7 +28,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, kw_only=True)
-class InstallResult:
+class InstallResult(Plain):
     """An install or update: what is current now, and everything that happened on the way."""
 
     name: str
@@ -54,31 +55,11 @@ class InstallResult:
     duration: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "release": self.release,
-            "action": self.action,
-            "path": self.path,
-            "previous_version": self.previous_version,
-            "config_file": self.config_file,
-            "dependencies": [d.to_dict() for d in self.dependencies],
-            "hooks": [h.to_dict() for h in self.hooks],
-            "hints": [h.to_dict() for h in self.hints],
-            "unchecked": list(self.unchecked),
-            "config": self.config.to_dict() if self.config else None,
-            "backup": self.backup.to_dict() if self.backup else None,
-            "removed_releases": list(self.removed_releases),
-            "garbage": self.garbage.to_dict() if self.garbage else None,
-            "size": self.size,
-            "recovered": self.recovered,
-            "warnings": list(self.warnings),
-            "duration": round(self.duration, 3),
-        }
+        return {**super().to_dict(), "duration": round(self.duration, 3)}
 
 
 @dataclass(frozen=True, kw_only=True)
-class AppSummary:
+class AppSummary(Plain):
     """One line of ``pyapp list``."""
 
     name: str
@@ -88,16 +69,6 @@ class AppSummary:
     busy: int | None = None
     """The pid of a command holding the app's lock, if any."""
     recovered: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "release": self.release,
-            "installed_at": self.installed_at,
-            "busy": self.busy,
-            "recovered": self.recovered,
-        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,7 +90,7 @@ class ReleaseInfo:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AppInfo:
+class AppInfo(Plain):
     """``pyapp show``: an app's releases, paths, sizes, backups."""
 
     name: str
@@ -138,27 +109,9 @@ class AppInfo:
     busy: int | None = None
     recovered: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "release": self.release,
-            "path": self.path,
-            "config_file": self.config_file,
-            "app_config_file": self.app_config_file,
-            "data_path": self.data_path,
-            "releases": [r.to_dict() for r in self.releases],
-            "disk": dict(self.disk),
-            "backups": [dict(b) for b in self.backups],
-            "wsgi": self.wsgi,
-            "commands": list(self.commands),
-            "busy": self.busy,
-            "recovered": self.recovered,
-        }
-
 
 @dataclass(frozen=True, kw_only=True)
-class RollbackResult:
+class RollbackResult(Plain):
     """Which release was current before and which is now."""
 
     name: str
@@ -169,20 +122,9 @@ class RollbackResult:
     config: ConfigChange | None = None
     recovered: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "from_version": self.from_version,
-            "from_release": self.from_release,
-            "version": self.version,
-            "release": self.release,
-            "config": self.config.to_dict() if self.config else None,
-            "recovered": self.recovered,
-        }
-
 
 @dataclass(frozen=True, kw_only=True)
-class RemoveResult:
+class RemoveResult(Plain):
     name: str
     version: str | None
     removed_releases: tuple[str, ...] = ()
@@ -193,21 +135,9 @@ class RemoveResult:
     garbage: GarbageReport | None = None
     recovered: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "removed_releases": list(self.removed_releases),
-            "kept": list(self.kept),
-            "hook": self.hook.to_dict() if self.hook else None,
-            "backup": self.backup.to_dict() if self.backup else None,
-            "garbage": self.garbage.to_dict() if self.garbage else None,
-            "recovered": self.recovered,
-        }
-
 
 @dataclass(frozen=True, kw_only=True)
-class ConfigInfo:
+class ConfigInfo(Plain):
     """``pyapp config NAME show``: the values (secrets masked unless asked) and the spec's fields."""
 
     name: str
@@ -219,21 +149,9 @@ class ConfigInfo:
     fields: tuple[dict[str, Any], ...] = ()
     masked: bool = True
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "file": self.file,
-            "app_config_file": self.app_config_file,
-            "format": self.format,
-            "values": dict(self.values),
-            "fields": [dict(f) for f in self.fields],
-            "masked": self.masked,
-        }
-
 
 @dataclass(frozen=True, kw_only=True)
-class ConfigResult:
+class ConfigResult(Plain):
     """A configuration change that was validated and written."""
 
     name: str
@@ -242,17 +160,9 @@ class ConfigResult:
     values: dict[str, Any]
     """The new values, secrets masked."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "file": self.file,
-            "changed": list(self.changed),
-            "values": dict(self.values),
-        }
-
 
 @dataclass(frozen=True, kw_only=True)
-class RestoreResult:
+class RestoreResult(Plain):
     name: str
     archive: str
     backup_version: str
@@ -261,14 +171,3 @@ class RestoreResult:
     """Where the backup hook's own files were unpacked, if the archive had any."""
     config: ConfigChange | None = None
     recovered: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "archive": self.archive,
-            "backup_version": self.backup_version,
-            "version": self.version,
-            "hook_files": self.hook_files,
-            "config": self.config.to_dict() if self.config else None,
-            "recovered": self.recovered,
-        }
