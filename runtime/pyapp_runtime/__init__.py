@@ -22,6 +22,7 @@ __all__ = [
     "AppSummary",
     "BackupResult",
     "BadBackup",
+    "BadServices",
     "ConfigChange",
     "ConfigInfo",
     "ConfigResult",
@@ -54,6 +55,9 @@ __all__ = [
     "RequirementsReport",
     "RestoreResult",
     "RollbackResult",
+    "ServiceInfo",
+    "ServicesInfo",
+    "ServicesResult",
     "WheelError",
     "__version__",
     "default_home",
@@ -77,6 +81,7 @@ _LAZY = {
     "AppLock": "locking",
     "AppLocked": "errors",
     "BadBackup": "errors",
+    "BadServices": "errors",
     "DependenciesMissing": "errors",
     "HostError": "errors",
     "InstallHookFailed": "errors",
@@ -101,6 +106,9 @@ _LAZY = {
     "DaemonManager": "daemons",
     "DaemonsDisabled": "daemons",
     "HostSettings": "settings",
+    "ServiceInfo": "services",
+    "ServicesInfo": "services",
+    "ServicesResult": "services",
     "LogFile": "logs",
 }
 
@@ -113,6 +121,7 @@ if TYPE_CHECKING:
     from .errors import (
         AppLocked,
         BadBackup,
+        BadServices,
         DependenciesMissing,
         HostError,
         InstallHookFailed,
@@ -143,6 +152,7 @@ if TYPE_CHECKING:
         RollbackResult,
     )
     from .runstate import ControlResult, DaemonStatus
+    from .services import ServiceInfo, ServicesInfo, ServicesResult
     from .settings import HostSettings
 
 

@@ -178,7 +178,14 @@ def build_release(
             site_packages=(final / "site-packages",) if local else (),
             server_packages=tuple(Path(d.path) for d in placed if d.shared),
         )
-        launch = build_launch(description, paths, release=release, run_path=app.run, python=python)
+        launch = build_launch(
+            description,
+            paths,
+            release=release,
+            run_path=app.run,
+            python=python,
+            services_file=app.services_file,
+        )
         launch.write(staging)
         write_release_json(
             staging,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from apppackage.errors import AppPackageError, HookFailed
+from apppackage.errors import AppPackageError, HookFailed, Problem
 
 __all__ = [
     "AppLocked",
     "BadBackup",
+    "BadServices",
     "DependenciesMissing",
     "HostError",
     "InstallHookFailed",
@@ -85,6 +86,24 @@ class WheelError(HostError, ValueError):
 
 class BadBackup(HostError, ValueError):
     """A backup archive cannot be restored (not a pyapp backup, another app's, unsafe)."""
+
+
+class BadServices(HostError, ValueError):
+    """The host cannot give an app its services (spec section 3.9); ``problems`` lists every reason.
+
+    A required service without a value, a value of the wrong form, a name the app does
+    not declare: each is a :class:`~apppackage.errors.Problem` naming the service
+    (``services.yaml:/db``). ``missing`` names the required services without a value.
+    Values never appear in the message but masked.
+    """
+
+    def __init__(
+        self, summary: str, problems: Iterable[Problem], hint: str, missing: Iterable[str] = ()
+    ) -> None:
+        self.problems = tuple(problems)
+        self.missing = tuple(missing)
+        lines = [summary, *(f"  {p}" for p in self.problems), hint]
+        super().__init__("\n".join(line for line in lines if line))
 
 
 class InstallHookFailed(HookFailed, HostError):

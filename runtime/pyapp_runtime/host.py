@@ -49,6 +49,8 @@ from .results import (
 from .rollback import rollback_app
 from .runstate import ControlResult, DaemonStatus
 from .scheduler import RunStore, TaskRun
+from .service_ops import change_services, ensure_services, show_services
+from .services import ServicesInfo, ServicesResult
 from .settings import HostSettings
 from .uninstall import remove_app
 
@@ -132,6 +134,7 @@ class Host:
         *,
         force: bool = False,
         settings: Sequence[str] = (),
+        services: Sequence[str] = (),
         allow_network: bool = False,
         strict: bool = False,
         backup: bool = True,
@@ -143,9 +146,11 @@ class Host:
 
         The new release's processes start and must pass the health check before it
         becomes current; with ``start=False`` the app is left stopped instead.
+        *services* are ``NAME=VALUE`` values of the app's services (spec section 3.9).
         """
         options = InstallOptions(
-            force=force, settings=tuple(settings), allow_network=allow_network, strict=strict,
+            force=force, settings=tuple(settings), services=tuple(services), allow_network=allow_network,
+            strict=strict,
             backup=backup, keep=self.keep_releases if keep is None else keep,
         )  # fmt: skip
         with AppPackage(package) as pkg:
@@ -337,6 +342,26 @@ class Host:
         except FileNotFoundError:
             return "{}\n"
 
+    # -- services ---------------------------------------------------------------
+
+    def services(self, name: str) -> ServicesInfo:
+        """App *name*'s services (spec section 3.9): declared, provided or not, values masked."""
+        app = self.layout.app(name)
+        return show_services(app, LaunchSpec.read(self._installed(app).path))
+
+    def set_services(
+        self,
+        name: str,
+        assignments: Sequence[str] | Mapping[str, str] = (),
+        *,
+        unset: Sequence[str] = (),
+        wait: float = 0.0,
+    ) -> ServicesResult:
+        """Check and write ``NAME=VALUE`` *assignments* and *unset* names; restart running processes."""
+        with self.locked(name, operation="services", wait=wait) as (app, _recovered):
+            launch = LaunchSpec.read(self._installed(app).path)
+            return change_services(app, launch, assignments, unset=unset, daemons=self.daemons)
+
     # -- backups ----------------------------------------------------------------
 
     def backup(
@@ -388,6 +413,7 @@ class Host:
         """Start app *name*'s WSGI daemon, processes and task scheduler; wait until it is healthy."""
         with self.locked(name, operation="start", wait=wait) as (app, _recovered):
             launch = LaunchSpec.read(self._installed(app).path)
+            ensure_services(app, launch)  # spec section 3.9: no start without its required services
             return ControlResult(name=name, action="start", processes=tuple(self.daemons.start(name, launch)))
 
     def stop(self, name: str, *, wait: float = 0.0) -> ControlResult:
@@ -400,6 +426,7 @@ class Host:
         """Stop app *name*'s processes, then start them again (a stopped app is started)."""
         with self.locked(name, operation="restart", wait=wait) as (app, _recovered):
             launch = LaunchSpec.read(self._installed(app).path)
+            ensure_services(app, launch)
             return ControlResult(
                 name=name, action="restart", processes=tuple(self.daemons.restart(name, launch))
             )

@@ -2,24 +2,28 @@
 
 First install::
 
-    check -> requirements -> configuration -> build release -> install(new) -> verify(new)
-          -> prepare -> switch current -> commit
+    check -> requirements, services -> configuration -> build release -> services.yaml
+          -> install(new) -> verify(new) -> prepare -> switch current -> commit
 
 Update (spec section 7.5)::
 
-    check -> version policy -> requirements -> configuration -> build release
-          -> backup(old) -> pre-update(old) -> clear tmp/ -> post-update(new) -> verify(new)
-          -> prepare -> switch current, previous -> commit -> prune old releases
+    check -> version policy -> requirements, services -> configuration -> build release
+          -> backup(old) -> pre-update(old) -> services.yaml -> clear tmp/ -> post-update(new)
+          -> verify(new) -> prepare -> switch current, previous -> commit -> prune old releases
 
 ``post-update`` (where migrations belong) runs before the switch, with the new
 values in a staged file: the new release's processes then start, and are
 health-checked, on migrated data, and a failing ``post-update`` never needs a
-switch back. Whatever fails before the commit is undone by the journal: the
-previous release stays current with its configuration, the new release directory
-is removed, and a failing hook's error names it and carries its output (what the
-hooks did to the data stays: the error names the backup taken first). A crash
-after the switch is undone the same way by the next command: the old release
-becomes current again, with its configuration.
+switch back. The services' values (section 3.9) are resolved before anything
+changes -- a required service without a value refuses the operation -- and written
+once the old release's hooks ran, so that the new release's hooks and processes see
+the new values and the old release's the old ones. Whatever fails before the commit
+is undone by the journal: the previous release stays current with its configuration
+and service values, the new release directory is removed, and a failing hook's
+error names it and carries its output (what the hooks did to the data stays: the
+error names the backup taken first). A crash after the switch is undone the same
+way by the next command: the old release becomes current again, with its
+configuration and service values.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from .releases import (
 from .removal import collect_garbage
 from .requirements import check_requirements, enforce
 from .results import InstallResult
+from .services import ResolvedServices, declared_services, load_services, mask, resolve, write_services
 
 __all__ = ["InstallOptions", "install_package"]
 
@@ -70,6 +75,8 @@ class InstallOptions:
     """Install even when the version is not newer than the current one."""
     settings: tuple[str, ...] = ()
     """``key=value`` configuration values (``--set``)."""
+    services: tuple[str, ...] = ()
+    """``NAME=VALUE`` service values (``--service``, spec section 3.9)."""
     allow_network: bool = False
     """Download with pip what the bundled wheels do not provide."""
     strict: bool = False
@@ -135,6 +142,10 @@ def install_package(
             )
     report = check_requirements(description.requires)
     enforce(report, f"{name} {version}", strict=options.strict)
+    services = resolve(
+        declared_services(description.services), load_services(app.services_file), options.services,
+        app=name, data_path=app.data, what=f"{name} {version}",
+    )  # fmt: skip
     spec = package.config_spec
     assignments = spec.parse_assignments(options.settings)
     old_values = load_values(app.config_file)
@@ -146,7 +157,9 @@ def install_package(
     )  # fmt: skip
     journal = Journal(app)
     journal.begin("install", new_release=rid, reused=reused, version=version)
-    run = _Run(ctx=ctx, app=app, package=package, journal=journal, current=current, rid=rid)
+    run = _Run(
+        ctx=ctx, app=app, package=package, journal=journal, current=current, rid=rid, services=services
+    )
     try:
         placed = run.build(sha, options.allow_network) if not reused else ()
         run.hooks_before(change.values, old_values or {}, backup=options.backup)
@@ -185,8 +198,10 @@ class _Run:
         journal: Journal,
         current: Release | None,
         rid: str,
+        services: ResolvedServices,
     ) -> None:
         self.ctx = ctx
+        self.services = services
         self.app = app
         self.package = package
         self.journal = journal
@@ -230,6 +245,7 @@ class _Run:
         versions = {"from_version": current.version if current else None, "to_version": self.version}
         if current is None:
             write_config_files(app, self.package, values)
+            self._write_services()
             self._hook("install", self.new_dir, values, **versions)
             self._hook("verify", self.new_dir, values, **versions)
         else:
@@ -241,6 +257,7 @@ class _Run:
                 if self.backup.hook is not None:
                     self.hooks.append(self.backup.hook)
             self._hook("pre-update", current.path, old_values, **versions)
+            self._write_services()  # after the old release's hooks: they ran with its values
             staged = self.journal.dir / f"staged-{Path(self.launch.config_file).name}"
             write_atomic(staged, self.package.config_spec.render(values))
             clear_dir(app.tmp)  # the new release's code starts with an empty tmp/
@@ -249,6 +266,14 @@ class _Run:
             self._hook("verify", self.new_dir, values, config_file=staged, **versions)
         self.prepared = True
         self.ctx.activator.prepare(app.name, self.launch, self.old_launch, config=values)
+
+    def _write_services(self) -> None:
+        """Write the new values (the journal kept the old file, to put back if this aborts)."""
+        app, services = self.app, self.services
+        if services.stored() or app.services_file.exists():
+            write_services(app.services_file, services.stored(), app=app.name)
+        for name in services.provisioned:
+            self.ctx.progress(f"provisioned the service {name}: {mask(services.values[name])}")
 
     def activate(self, values: dict[str, object], old_values: dict[str, object]) -> None:
         app, current = self.app, self.current

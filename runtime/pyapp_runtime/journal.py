@@ -1,11 +1,11 @@
 """Transactions on an app: every change is journaled so that a crash never leaves it half-done.
 
 A command that changes an app first writes ``apps/<name>.journal/journal.json``
-(what ``current`` and ``previous`` pointed to, copies of the configuration files,
-the release being built) and removes it when done. The next command on the app,
+(what ``current`` and ``previous`` pointed to, copies of the configuration and
+service files, the release being built) and removes it when done. The next command on the app,
 holding the app's lock, finds a journal left behind by a crashed command and
 :func:`recover` puts things back: staging dirs and the half-built release are
-removed, links and configuration restored, so ``current`` is always a complete
+removed, links, configuration and service values restored, so ``current`` is always a complete
 release. A removal, once its uninstall hook passed, is finished instead.
 """
 
@@ -60,7 +60,7 @@ class Journal:
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True, mode=0o700)
         saved = {}
-        for path in (app.config_file, *app.app_config_files):
+        for path in (app.config_file, *app.app_config_files, app.services_file):
             if path.exists():
                 shutil.copy2(path, self.dir / path.name)
                 saved[path.name] = True

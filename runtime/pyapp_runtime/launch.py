@@ -18,6 +18,7 @@ from apppackage.description import Description
 from apppackage.environment import Environment, HostPaths, build_environment, env_name, process_variables
 
 from .errors import HostError
+from .services import load_services
 
 __all__ = ["LAUNCH_FORMAT", "LAUNCH_JSON", "LaunchSpec", "build_launch"]
 
@@ -53,6 +54,8 @@ class LaunchSpec:
     health: Mapping[str, Any] = field(default_factory=dict)
     static: tuple[Mapping[str, str], ...] = ()
     services: tuple[Mapping[str, Any], ...] = ()
+    services_file: str = ""
+    """The app's ``services.yaml`` (the operator's service values); empty in releases built before it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +81,7 @@ class LaunchSpec:
             "health": dict(self.health),
             "static": [dict(s) for s in self.static],
             "services": [dict(s) for s in self.services],
+            "services_file": self.services_file,
         }
 
     @classmethod
@@ -119,7 +123,12 @@ class LaunchSpec:
         """The environment of section 5 for a process of this release (what ``build_environment`` gives).
 
         *config_file* replaces ``PYAPP_CONFIG_FILE`` (a staged file, before activation).
+        *services* gives the services' values by name; by default they are read from the
+        app's services file as it is now (spec section 3.9: a service without a value gets
+        no variable).
         """
+        if services is None and self.services and self.services_file:
+            services = load_services(Path(self.services_file))
         variables = dict(self.variables)
         if config_file is not None:
             variables["PYAPP_CONFIG_FILE"] = str(config_file)
@@ -148,7 +157,13 @@ class LaunchSpec:
 
 
 def build_launch(
-    description: Description, host: HostPaths, *, release: str, run_path: Path, python: str
+    description: Description,
+    host: HostPaths,
+    *,
+    release: str,
+    run_path: Path,
+    python: str,
+    services_file: Path | None = None,
 ) -> LaunchSpec:
     """The launch facts of *description* installed with *host* paths."""
     env = build_environment(description, host)
@@ -204,4 +219,5 @@ def build_launch(
             }
             for s in description.services
         ),
+        services_file=str(services_file or ""),
     )

@@ -11,6 +11,7 @@
         current -> releases/<id>          the active release (a relative symlink)
         previous -> releases/<id>         the release ``rollback`` goes back to
         config.yaml                       the operator's values (0600)
+        services.yaml                     the operator's service values (0600, spec section 3.9)
         app-config.yaml | app-config.ini  the rendered file the app reads (PYAPP_CONFIG_FILE)
         data/  tmp/  logs/  run/  backups/
 """
@@ -139,6 +140,11 @@ class AppLayout:
     def config_file(self) -> Path:
         """The operator's values, always YAML."""
         return self.dir / "config.yaml"
+
+    @property
+    def services_file(self) -> Path:
+        """The values of the app's services (spec section 3.9), always YAML; they hold credentials."""
+        return self.dir / "services.yaml"
 
     def app_config_file(self, fmt: str) -> Path:
         """The rendered file the app reads (``PYAPP_CONFIG_FILE``), in the spec's format."""

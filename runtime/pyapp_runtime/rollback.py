@@ -17,6 +17,7 @@ from .launch import LaunchSpec
 from .layout import AppLayout
 from .releases import Release, list_releases, read_last_config, remember_config, switch_link, version_key
 from .results import RollbackResult
+from .service_ops import ensure_services
 
 __all__ = ["rollback_app", "rollback_target"]
 
@@ -53,6 +54,7 @@ def rollback_app(
             what=f"the configuration of {app.name} {target.version}",
         )  # fmt: skip
         new_launch, old_launch = LaunchSpec.read(target.path), LaunchSpec.read(current.path)
+        ensure_services(app, new_launch)  # spec section 3.9: no start without its required services
         journal = Journal(app)
         journal.begin("rollback", new_release=target.id, reused=True)
         try:

@@ -3,8 +3,8 @@
 It runs the :class:`~pyapp_runtime.scheduler.Scheduler` over the tasks of the release
 it was started for (spec section 3.14). Each run starts a fresh interpreter of the
 app's in the app's environment (:func:`apppackage.hooks.run_callable`) with the
-hook context of section 6.4 -- the configuration values as they are when the run
-starts -- and is killed at its timeout; outcomes go to the app's
+hook context of section 6.4 -- the configuration values and the services' values
+(section 3.9) as they are when the run starts -- and is killed at its timeout; outcomes go to the app's
 :class:`~pyapp_runtime.scheduler.RunStore`. While a lifecycle operation that runs
 the app's hooks holds the app's lock (install, update, remove, backup, restore) no
 task starts (spec section 7.1): a run due meanwhile starts once it is over.
@@ -69,10 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     lock_file = app_dir.parent / f"{launch.name}.lock"
     home = app_dir.parent.parent
     mount = placement(home, launch.name)
-    env = launch.environment(mount_path=mount.mount_path if mount.mounted else None)
+    mount_path = mount.mount_path if mount.mounted else None
     tasks = tasks_of(launch)
 
     def run(app: str, task: Task) -> RunResult:
+        env = launch.environment(mount_path=mount_path)  # reads the services' values now
         context = {
             "task": task.name, "name": launch.name, "version": launch.version, "root": launch.root,
             "config": load_values(app_dir / "config.yaml") or {}, "data_path": launch.data_path,

@@ -87,7 +87,12 @@ def _receive(request: Request) -> Any:
 def install_app(request: Request) -> dict[str, Any]:
     received = _receive(request)
     job = _apps(request).install(
-        received.path, request.actor, force=received.force, settings=received.settings, staged=received.staged
+        received.path,
+        request.actor,
+        force=received.force,
+        settings=received.settings,
+        services=received.services,
+        staged=received.staged,
     )
     return _accepted(request, job)
 
@@ -100,6 +105,7 @@ def update_app(request: Request) -> dict[str, Any]:
         expect=request.matchdict["name"],
         force=received.force,
         settings=received.settings,
+        services=received.services,
         staged=received.staged,
         kind="update",
     )
@@ -182,8 +188,40 @@ def update_config(request: Request) -> dict[str, Any]:
     )
 
 
+# -- services (spec section 3.9) -------------------------------------------------------
+
+
+def show_services(request: Request) -> dict[str, Any]:
+    return _apps(request).services(request.matchdict["name"])
+
+
+def change_services(request: Request) -> dict[str, Any]:
+    data = json_object(request)
+    problems = [
+        {"field": key, "path": f"/{key}", "message": "unknown property (send 'set' or 'unset')"}
+        for key in sorted(set(data) - {"set", "unset"})
+    ]
+    values = data.get("set", {})
+    unset = data.get("unset", [])
+    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+        problems.append(
+            {
+                "field": "set",
+                "path": "/set",
+                "message": "must be an object of service names to values (strings)",
+            }
+        )
+    if not isinstance(unset, list) or not all(isinstance(n, str) for n in unset):
+        problems.append({"field": "unset", "path": "/unset", "message": "must be a list of service names"})
+    if not problems and not values and not unset:
+        problems.append({"field": "set", "path": "/set", "message": "give 'set' or 'unset' (or both)"})
+    if problems:
+        raise ApiError("the request is not valid", status=422, code="invalid-request", errors=problems)
+    return _apps(request).set_services(request.matchdict["name"], request.actor, values=values, unset=unset)
+
+
 def includeme(config: Configurator) -> None:
-    """The views of ``/api/v1`` for the server, its apps and their configuration."""
+    """The views of ``/api/v1`` for the server, its apps, their configuration and their services."""
 
     def view(func: Any, route: str, method: str, permission: Any) -> None:
         config.add_view(func, route_name=route, request_method=method, renderer="json", permission=permission)
@@ -201,3 +239,5 @@ def includeme(config: Configurator) -> None:
     view(show_config, "app_config", "GET", "read")
     view(replace_config, "app_config", "PUT", "deploy")
     view(update_config, "app_config", "PATCH", "deploy")
+    view(show_services, "app_services", "GET", "read")
+    view(change_services, "app_services", "PUT", "deploy")

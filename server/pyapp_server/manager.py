@@ -35,6 +35,8 @@ class PackageFacts:
     path: Path
     name: str
     version: str
+    services: tuple[Any, ...] = ()
+    """The services the description declares (``apppackage.description.Service``)."""
 
 
 def _summary(kind: str) -> Callable[[dict[str, Any]], str]:
@@ -121,7 +123,23 @@ class AppManager:
             raise
         except AppPackageError as exc:
             raise ApiError(str(exc), status=422, code="invalid-package") from None
-        return PackageFacts(path=path, name=description.name, version=description.version)
+        return PackageFacts(
+            path=path, name=description.name, version=description.version, services=description.services
+        )
+
+    def check_services(self, facts: PackageFacts, services: Sequence[str]) -> None:
+        """Refuse (422, every problem) a package whose required services the host cannot provide."""
+        from pyapp_runtime.errors import BadServices
+        from pyapp_runtime.services import declared_services, load_services, resolve
+
+        app = self.host().layout.app(facts.name)
+        try:
+            resolve(
+                declared_services(facts.services), load_services(app.services_file), services,
+                app=facts.name, data_path=app.data, what=f"{facts.name} {facts.version}",
+            )  # fmt: skip
+        except BadServices as exc:
+            raise _services_error(exc) from None
 
     def install(
         self,
@@ -131,6 +149,7 @@ class AppManager:
         expect: str | None = None,
         force: bool = False,
         settings: Sequence[str] = (),
+        services: Sequence[str] = (),
         staged: bool = False,
         kind: str | None = None,
         on_done: Callable[[Job], None] | None = None,
@@ -151,11 +170,14 @@ class AppManager:
                         code="wrong-app",
                     )
             action = kind or ("update" if host.is_installed(facts.name) else "install")
+            self.check_services(facts, services)
 
             def work(ctx: JobContext) -> dict[str, Any]:
                 try:
                     ctx.log(f"{action} {facts.name} {facts.version} from {path.name}")
-                    result = self.host(progress=ctx.log).install(path, force=force, settings=settings)
+                    result = self.host(progress=ctx.log).install(
+                        path, force=force, settings=settings, services=services
+                    )
                     return dict(result.to_dict())
                 finally:
                     if staged:
@@ -257,6 +279,42 @@ class AppManager:
         self.events.record("config", f"configuration of {name} changed: {changed}", app=name, actor=actor)
         return data
 
+    # -- services -------------------------------------------------------------------
+
+    def services(self, name: str) -> dict[str, Any]:
+        """The services app *name* declares, values masked (spec section 3.9)."""
+        info: dict[str, Any] = self.host().services(name).to_dict()
+        return info
+
+    def set_services(
+        self, name: str, actor: str, *, values: Mapping[str, str], unset: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Check and write service values; 422 listing every problem. The event names no value."""
+        from pyapp_runtime.errors import BadServices
+
+        job = self.jobs.busy(name)
+        if job is not None:
+            from .errors import AppBusy
+
+            raise AppBusy(name, job, "deploy")
+        try:
+            result = self.host().set_services(name, dict(values), unset=tuple(unset))
+        except AppPackageError as exc:
+            reason = str(exc).splitlines()[0]
+            if isinstance(exc, BadServices):
+                names = ", ".join(sorted({p.path.lstrip("/") or p.file for p in exc.problems}))
+                reason = f"{len(exc.problems)} problem(s) with {names}"
+            self.events.record(
+                "services", f"services of {name} refused: {reason}", app=name, outcome="failed", actor=actor
+            )
+            if isinstance(exc, BadServices):
+                raise _services_error(exc) from None
+            raise
+        data: dict[str, Any] = result.to_dict()
+        changed = ", ".join(data["changed"]) or "nothing"
+        self.events.record("services", f"services of {name} changed: {changed}", app=name, actor=actor)
+        return data
+
     # -- processes ------------------------------------------------------------------
 
     def control(self, name: str, action: str, actor: str) -> dict[str, Any]:
@@ -323,6 +381,16 @@ def _check_all(
     problems += [p for p in spec.validate({**merged, **given}, "config.yaml") if p.path not in seen]
     if problems:
         raise InvalidConfiguration(problems, f"the configuration of {name} is not valid:")
+
+
+def _services_error(exc: Any) -> ApiError:
+    """A :class:`pyapp_runtime.errors.BadServices` as a 422 naming each service (values stay masked)."""
+    errors = [
+        {"field": p.path.lstrip("/").replace("~1", "/").replace("~0", "~") or None, "path": p.path,
+         "message": p.message}
+        for p in exc.problems
+    ]  # fmt: skip
+    return ApiError(str(exc), status=422, code="invalid-services", errors=errors)
 
 
 def _discard(path: Path) -> None:

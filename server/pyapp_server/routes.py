@@ -19,6 +19,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("app_backup", f"{API}/apps/{{name}}/backup")
     config.add_route("app_process", f"{API}/apps/{{name}}/{{action:start|stop|restart}}")
     config.add_route("app_config", f"{API}/apps/{{name}}/config")
+    config.add_route("app_services", f"{API}/apps/{{name}}/services")
     config.add_route("events", f"{API}/events")
     config.add_route("jobs", f"{API}/jobs")
     config.add_route("job", f"{API}/jobs/{{id}}")

@@ -1,12 +1,13 @@
 """Receiving a package to install: an upload (raw body or multipart) or a path on the server.
 
 ``application/octet-stream``
-    the body is the ``.pyapp``; options in the query (``filename``, ``force``, ``set=KEY=VALUE``...)
+    the body is the ``.pyapp``; options in the query (``filename``, ``force``, ``set=KEY=VALUE``,
+    ``service=NAME=VALUE``...)
 ``multipart/form-data``
     the file in the field ``package``; options as form fields
 ``application/json``
-    ``{"path": "/abs/path/app.pyapp", "force": false, "settings": ["KEY=VALUE"]}``: a file the
-    server can read
+    ``{"path": "/abs/path/app.pyapp", "force": false, "settings": ["KEY=VALUE"],
+    "services": ["NAME=VALUE"]}``: a file the server can read
 
 Uploads larger than ``max_upload_size`` are refused with 413 before they are read when
 their length is announced, and as soon as they pass the limit otherwise. Each upload is
@@ -41,6 +42,8 @@ class ReceivedPackage:
     """Whether *path* is a staged upload (deleted once used) rather than a file of the server's."""
     force: bool = False
     settings: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    """``NAME=VALUE`` values of the app's services (spec section 3.9)."""
 
 
 def _too_large(limit: int) -> ApiError:
@@ -68,15 +71,19 @@ def flag_value(value: Any, name: str) -> bool:
     )
 
 
-def _settings(values: Any) -> tuple[str, ...]:
+def _settings(values: Any, field: str = "settings", form: str = "KEY=VALUE") -> tuple[str, ...]:
     if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) and "=" in v for v in values):
         raise ApiError(
-            "settings must be a list of 'KEY=VALUE' strings",
+            f"{field} must be a list of '{form}' strings",
             status=422,
             code="invalid-request",
-            errors=[{"field": "settings", "path": "", "message": "must be a list of 'KEY=VALUE' strings"}],
+            errors=[{"field": field, "path": "", "message": f"must be a list of '{form}' strings"}],
         )
     return tuple(values)
+
+
+def _services(values: Any) -> tuple[str, ...]:
+    return _settings(values, "services", "NAME=VALUE")
 
 
 def _stage(uploads: Path, filename: str) -> Path:
@@ -125,7 +132,7 @@ def json_object(request: Request, *, optional: bool = False) -> dict[str, Any]:
 
 def _from_json(request: Request) -> ReceivedPackage:
     data = json_object(request)
-    unknown = sorted(set(data) - {"path", "force", "settings"})
+    unknown = sorted(set(data) - {"path", "force", "settings", "services"})
     problems = [{"field": k, "path": f"/{k}", "message": "unknown property"} for k in unknown]
     path = data.get("path")
     if not isinstance(path, str) or not os.path.isabs(path):
@@ -147,6 +154,7 @@ def _from_json(request: Request) -> ReceivedPackage:
         staged=False,
         force=flag_value(data.get("force", False), "force"),
         settings=_settings(data.get("settings", [])),
+        services=_services(data.get("services", [])),
     )
 
 
@@ -189,6 +197,7 @@ def receive_package(request: Request, *, uploads: Path, limit: int) -> ReceivedP
             staged=True,
             force=flag_value(options.get("force", ""), "force"),
             settings=_settings(list(options.getall("set")) if hasattr(options, "getall") else []),
+            services=_services(list(options.getall("service")) if hasattr(options, "getall") else []),
         )
     except BaseException:
         shutil.rmtree(target.parent, ignore_errors=True)

@@ -100,6 +100,7 @@ def main(ctx: click.Context, server: str | None, token: str | None) -> None:
     Examples:
       pyapp-ctl apps install dist/hello-1.0.0.pyapp
       pyapp-ctl config set hello greeting=Hi
+      pyapp-ctl services set blog db=postgresql://blog:PASSWORD@db:5432/blog
       pyapp-ctl apps rollback hello
       pyapp-ctl events --app hello
     Shell completion: eval "$(pyapp-ctl completion bash)"
@@ -274,6 +275,7 @@ def _register() -> None:
 
     main.add_command(ctl_apps.apps)
     main.add_command(ctl_config.config)
+    main.add_command(ctl_config.services)
     ctl_web.register(main, ctl_apps.apps)
 
 

@@ -1,4 +1,5 @@
-"""``pyapp-ctl config``: show, set and edit an app's configuration on the server.
+"""``pyapp-ctl config``: show, set and edit an app's configuration on the server; ``pyapp-ctl services``:
+show, set and unset its services (spec section 3.9, values masked).
 
 ``edit`` opens ``$EDITOR`` on the values as YAML (secrets masked: leave ``********`` to
 keep a secret as it is), sends them to the server, which validates them against the
@@ -19,7 +20,7 @@ from ._click import emit
 from .ctl import API, NAME, Ctl, command, pass_ctl
 from .ctl_client import CtlError, error_of
 
-__all__ = ["config", "edit_config", "render_for_editing"]
+__all__ = ["config", "edit_config", "render_for_editing", "services"]
 
 NOTE = "# pyapp: "
 
@@ -144,3 +145,64 @@ def edit(ctl: Ctl, name: str, as_json: bool) -> None:
     if result is None:
         raise CtlError("configuration not changed")
     emit(result, as_json, _print_change)
+
+
+@click.group()
+def services() -> None:
+    """The services of an app (its database, cache...): values shown with passwords masked."""
+
+
+def _print_services(d: dict[str, Any]) -> None:
+    if not d["services"]:
+        click.echo("the app declares no services")
+    for s in d["services"]:
+        value = "- (not provided)" if s["value"] is None else s["value"]
+        if s["provisioned"]:
+            value += " (provisioned)"
+        need = "required" if s["required"] else "optional"
+        summary = f"    # {s['summary']}" if s["summary"] else ""
+        click.echo(f"{s['name']} ({s['type']}, {need}, {s['variable']}) = {value}{summary}")
+
+
+@services.command(name="show")
+@NAME
+@command
+@pass_ctl
+def show_services(ctl: Ctl, name: str, as_json: bool) -> None:
+    """Show NAME's services and their values (masked)."""
+    emit(ctl.client.call("GET", f"{API}/apps/{name}/services"), as_json, _print_services)
+
+
+def _print_service_change(d: dict[str, Any]) -> None:
+    click.echo(f"changed: {', '.join(d['changed']) or 'nothing'}")
+    if d["restarted"]:
+        click.echo(f"restarted the processes of {d['name']}")
+    _print_services(d)
+
+
+@services.command(name="set")
+@NAME
+@click.argument("assignments", nargs=-1, required=True, metavar="SERVICE=VALUE...")
+@command
+@pass_ctl
+def set_services(ctl: Ctl, name: str, assignments: tuple[str, ...], as_json: bool) -> None:
+    """Set service values (checked on the server); the app's running processes are restarted."""
+    values = {}
+    for text in assignments:
+        service, sep, value = text.partition("=")
+        if not sep or not service:
+            raise click.UsageError("each argument must be SERVICE=VALUE")
+        values[service] = value
+    data = ctl.client.call("PUT", f"{API}/apps/{name}/services", json_body={"set": values})
+    emit(data, as_json, _print_service_change)
+
+
+@services.command(name="unset")
+@NAME
+@click.argument("names", nargs=-1, required=True, metavar="SERVICE...")
+@command
+@pass_ctl
+def unset_services(ctl: Ctl, name: str, names: tuple[str, ...], as_json: bool) -> None:
+    """Remove the values of optional services (a required one cannot be unset)."""
+    data = ctl.client.call("PUT", f"{API}/apps/{name}/services", json_body={"unset": list(names)})
+    emit(data, as_json, _print_service_change)

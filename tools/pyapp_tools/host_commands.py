@@ -1,5 +1,6 @@
 """``pyapp`` commands that manage apps installed on this host: install, list, show, rollback, remove,
-config, backup, restore (and, from :mod:`pyapp_tools.process_commands`, their processes).
+config, backup, restore (and, from :mod:`pyapp_tools.process_commands` and
+:mod:`pyapp_tools.service_commands`, their processes and services).
 
 Each parses its input, calls :class:`pyapp_runtime.Host` and formats the result
 (``--json`` prints the result's ``to_dict()``; on an error it prints
@@ -85,6 +86,10 @@ def _recovered(recovered: str | None) -> None:
     "--set", "settings", multiple=True, metavar="KEY=VALUE", help="Set a configuration value (repeatable)."
 )
 @click.option(
+    "--service", "services", multiple=True, metavar="NAME=VALUE",
+    help="Give the value of a service the app declares, such as db=postgresql://... (repeatable).",
+)  # fmt: skip
+@click.option(
     "--allow-network", is_flag=True, help="Download with pip what the bundled wheels do not provide."
 )
 @click.option("--strict", is_flag=True, help="Refuse when a deb, rpm or external requirement is missing.")
@@ -94,8 +99,9 @@ def _recovered(recovered: str | None) -> None:
 @_wait_option
 @_host_command
 def install(
-    package: Path, force: bool, settings: tuple[str, ...], allow_network: bool, strict: bool,
-    no_backup: bool, keep: int | None, no_start: bool, wait: float, home: Path | None, as_json: bool,
+    package: Path, force: bool, settings: tuple[str, ...], services: tuple[str, ...], allow_network: bool,
+    strict: bool, no_backup: bool, keep: int | None, no_start: bool, wait: float, home: Path | None,
+    as_json: bool,
 ) -> None:  # fmt: skip
     """Install the .pyapp PACKAGE on this host, or update the app to it.
 
@@ -104,16 +110,19 @@ def install(
     processes started beside the current ones and health-checked, and the new
     release activated atomically; anything failing leaves the current release
     serving as it was. A downgrade or the same version is refused unless --force.
+    A required service (a database...) the host cannot provision itself needs its
+    value: --service NAME=VALUE (kept in the app's services.yaml for updates).
 
     \b
     Example:
       pyapp install dist/hello-1.0.0.pyapp --set greeting=Hi
       pyapp install dist/hello-1.1.0.pyapp --home /srv/pyapp --json
+      pyapp install dist/blog-1.0.0.pyapp --service db=postgresql://blog:PASSWORD@127.0.0.1:5432/blog
     """
     host = _host(home, progress=not as_json)
     result = host.install(
-        package, force=force, settings=settings, allow_network=allow_network, strict=strict,
-        backup=not no_backup, keep=keep, wait=wait, start=not no_start,
+        package, force=force, settings=settings, services=services, allow_network=allow_network,
+        strict=strict, backup=not no_backup, keep=keep, wait=wait, start=not no_start,
     )  # fmt: skip
     data = result.to_dict()
     data["processes"] = [p.to_dict() for p in host.status(result.name)]
@@ -410,5 +419,7 @@ def register(group: click.Group) -> None:
     for command in (install, list_apps, show, rollback, remove, config, backup, restore):
         group.add_command(command)
     from .process_commands import register as register_processes
+    from .service_commands import register as register_services
 
     register_processes(group)
+    register_services(group)

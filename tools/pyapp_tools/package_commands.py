@@ -23,7 +23,12 @@ _PATH = click.Path(exists=True, path_type=Path)
 
 
 def _run_options(func: Any) -> Any:
-    """--config, --set and --state-dir, shared by run and command."""
+    """--config, --set, --service and --state-dir, shared by run and command."""
+    func = click.option(
+        "--service", "services", multiple=True, metavar="NAME=VALUE",
+        help="The value of a service the app declares (repeatable); a required sqlite one defaults to"
+        " a file in the state dir's data/.",
+    )(func)  # fmt: skip
     func = click.option(
         "--state-dir", type=click.Path(file_okay=False, path_type=Path),
         help="Where the config file, data/, tmp/ and logs/ go "
@@ -235,6 +240,7 @@ def run(
     threads: int,
     config_file: Path | None,
     assignments: tuple[str, ...],
+    services: tuple[str, ...],
     state_dir: Path | None,
 ) -> None:
     """Serve the WSGI app of PATH (a checkout or a .pyapp) with waitress until Ctrl-C.
@@ -256,11 +262,14 @@ def run(
       pyapp run examples/hello
       pyapp run dist/hello-1.0.0.pyapp --port 0 --set greeting=Hi
       pyapp run . --config local.yaml --state-dir ./state
+      pyapp run . --service db=postgresql://me:PASSWORD@127.0.0.1:5432/blog
     """
     from .running import local_run
     from .serving import listen, serve
 
-    with local_run(path, state_dir=state_dir, config_file=config_file, assignments=assignments) as prepared:
+    with local_run(
+        path, state_dir=state_dir, config_file=config_file, assignments=assignments, services=services
+    ) as prepared:
         _show_warnings(prepared)
         sock = listen(host, port, unix_socket)
         click.echo(f"Starting {prepared.release} (state in {prepared.host.data_path.parent})", err=True)
@@ -301,6 +310,7 @@ def command(
     args: tuple[str, ...],
     config_file: Path | None,
     assignments: tuple[str, ...],
+    services: tuple[str, ...],
     state_dir: Path | None,
 ) -> None:
     """Run the app's command NAME with ARGS in the same environment as `pyapp run`.
@@ -316,7 +326,9 @@ def command(
     from .running import local_run
     from .serving import run_command
 
-    with local_run(path, state_dir=state_dir, config_file=config_file, assignments=assignments) as prepared:
+    with local_run(
+        path, state_dir=state_dir, config_file=config_file, assignments=assignments, services=services
+    ) as prepared:
         _show_warnings(prepared)
         code = run_command(prepared, name, args)
     sys.exit(code)

@@ -10,6 +10,9 @@ started through ``apppackage``'s bootstrap (``python -s -S``):
 - configuration is the spec's defaults, then ``--config FILE`` (YAML), then
   ``--set key=value``, validated, with missing secrets generated once and kept;
   the filled-in file (in the spec's format) is ``PYAPP_CONFIG_FILE``;
+- services (spec section 3.9) get the values given with ``--service NAME=VALUE``;
+  a required ``sqlite`` service without one gets a file in the run's ``data/``, and
+  any other required service without one refuses the run, naming it;
 - state (the config file, ``data/`` with the writable dirs, ``tmp/``, ``logs/``)
   lives in a state dir, by default ``$XDG_STATE_HOME/pyapp/run/<name>``
   (``~/.local/state/pyapp/run/<name>``), shared by a checkout and its packages;
@@ -23,7 +26,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sysconfig
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +46,7 @@ __all__ = [
     "fill_config",
     "install_once",
     "local_run",
+    "local_services",
     "missing_dependencies",
     "state_root",
     "tool_site_packages",
@@ -105,7 +109,8 @@ def missing_dependencies(description: Description) -> list[str]:
 class LocalRun:
     """A package ready to run here: its host paths, filled-in configuration and warnings.
 
-    *installed* is the result of the ``install`` hook when this run ran it (see :func:`install_once`).
+    *installed* is the result of the ``install`` hook when this run ran it (see :func:`install_once`);
+    *services* the values of the app's services by name (section 3.9).
     """
 
     package: AppPackage
@@ -114,6 +119,7 @@ class LocalRun:
     source: str
     warnings: tuple[str, ...] = field(default=())
     installed: RunResult | None = None
+    services: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def release(self) -> str:
@@ -183,8 +189,28 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
+def local_services(description: Description, given: Sequence[str], data_path: Path) -> dict[str, str]:
+    """The values of *description*'s services for a local run: *given* ``NAME=VALUE`` texts, checked.
+
+    A required ``sqlite`` service without a value gets ``<data_path>/<name>.sqlite3``;
+    any other required one refuses the run (:class:`pyapp_runtime.errors.BadServices`).
+    """
+    from pyapp_runtime.services import declared_services, resolve
+
+    resolved = resolve(
+        declared_services(description.services), None, given, app=description.name, data_path=data_path,
+        what=f"{description.name} {description.version}", hint="give it with --service NAME=VALUE",
+        file="--service",
+    )  # fmt: skip
+    return dict(resolved.values)
+
+
 def install_once(
-    package: AppPackage, host: HostPaths, config: dict[str, Any], state: Path
+    package: AppPackage,
+    host: HostPaths,
+    config: dict[str, Any],
+    state: Path,
+    services: Mapping[str, str] | None = None,
 ) -> RunResult | None:
     """Run the ``install`` hook if the state dir *state* has not been installed yet (section 7.2).
 
@@ -200,7 +226,8 @@ def install_once(
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.exists():
             return None
-        result = package.run_hook("install", host, config=config, to_version=package.version)
+        env = package.environment(host, services=services)
+        result = package.run_hook("install", host, config=config, env=env, to_version=package.version)
         marker.write_text(f"{package.name} {package.version}\n", encoding="utf-8")
     return result
 
@@ -212,13 +239,15 @@ def local_run(
     state_dir: Path | None = None,
     config_file: Path | None = None,
     assignments: Sequence[str] = (),
+    services: Sequence[str] = (),
     cache_dir: Path | None = None,
 ) -> Iterator[LocalRun]:
     """Prepare the package at *path* to run here; hold what it needs for the ``with`` block.
 
     For a ``.pyapp``, :attr:`LocalRun.package` is its extracted copy in the run cache,
     checked once when the cache entry was prepared. The first
-    run with a state dir runs the ``install`` hook (:func:`install_once`).
+    run with a state dir runs the ``install`` hook (:func:`install_once`). *services*
+    are ``NAME=VALUE`` values of the app's services (:func:`local_services`).
     """
     with ExitStack() as stack:
         if Path(path).is_file():
@@ -253,9 +282,10 @@ def local_run(
             site_packages=site,
             server_packages=server,
         )
+        values = local_services(description, services, host.data_path)
         host.create_dirs(description)
         _write_private(config_path, spec.render(config))
-        installed = install_once(package, host, config, state)
+        installed = install_once(package, host, config, state, values)
         warnings += [
             f"requires {c.kind} {c.requirement}: not satisfied here ({c.detail})"
             for c in check_requirements(description)
@@ -269,4 +299,5 @@ def local_run(
             source=source,
             warnings=tuple(warnings),
             installed=installed,
+            services=values,
         )

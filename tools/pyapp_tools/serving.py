@@ -119,7 +119,7 @@ def serve(
         )
     unix_path = sock.getsockname() if sock.family == socket.AF_UNIX else None
     port = None if unix_path else sock.getsockname()[1]
-    env = package.environment(run.host, port=port, socket=unix_path)
+    env = package.environment(run.host, port=port, socket=unix_path, services=run.services)
     ready_r, ready_w = os.pipe()
     argument = {
         "socket_fd": sock.fileno(),
@@ -211,7 +211,7 @@ def run_command(run: LocalRun, name: str, argv: Sequence[str]) -> int:
     Call it from the main thread (it handles SIGTERM while it runs).
     """
     package = run.package
-    env = package.environment(run.host)
+    env = package.environment(run.host, services=run.services)
     previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         result = package.run_command(name, list(argv), env=env, capture=False)

@@ -1,0 +1,125 @@
+"""``pyapp-ctl services``: show, set and unset an app's services on a real ``pyapp-server`` (masked)."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+HELLO = Path(__file__).resolve().parents[2] / "examples" / "hello"
+PASSWORD = "ctl-s3cret"
+SERVICES = """\
+services:
+  db:
+    type: postgresql
+  mail:
+    type: smtp
+    required: false
+"""
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN))
+    assert found, f"{name} is not installed next to {sys.executable}"
+    return found
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "XDG_"))}
+    clean.update(
+        HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".data"),
+        XDG_CACHE_HOME=str(home / ".cache"), PIP_NO_INDEX="1", PYAPP_HOME=str(tmp_path / "data"),
+        PYAPP_DAEMONS="0",
+    )  # fmt: skip
+    return clean
+
+
+@pytest.fixture
+def server(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
+    """A pyapp-server on a free loopback port; pyapp-ctl finds it through its endpoint file."""
+    proc = subprocess.Popen(
+        [tool("pyapp-server"), "run", "--port", "0", "--data-dir", str(tmp_path / "data")],
+        env=env, cwd=env["HOME"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        line = proc.stdout.readline() if ready else ""
+        assert " on http://" in line, f"pyapp-server did not start: {line!r}"
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Path:
+    from pyapp_tools.building import BuildOptions, build
+
+    source = tmp_path / "src" / "hello"
+    shutil.copytree(HELLO, source, ignore=shutil.ignore_patterns("__pycache__", "dist"))
+    meta = source / "metadata.yaml"
+    meta.write_text(meta.read_text() + SERVICES)
+    return build(source, BuildOptions(out_dir=tmp_path / "dist", offline=True)).path
+
+
+def ctl(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool("pyapp-ctl"), *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def test_services_show_set_unset_never_print_a_password(
+    server: Any, env: dict[str, str], package: Path
+) -> None:
+    db = f"postgresql://hello:{PASSWORD}@db.example:5432/hello"
+    # Installed as the operator of the host would: the server then manages the same app.
+    installed = subprocess.run(
+        [tool("pyapp"), "install", package, "--service", f"db={db}"], env=env, capture_output=True, text=True,
+        timeout=240, check=False,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    shown = ok(ctl(env, "services", "show", "hello"))
+    assert "db (postgresql, required, PYAPP_SERVICE_DB) = postgresql://hello:****@db.example:5432/hello" in (
+        shown.stdout
+    )
+    assert "mail (smtp, optional, PYAPP_SERVICE_MAIL) = - (not provided)" in shown.stdout
+
+    changed = ok(ctl(env, "services", "set", "hello", f"mail=smtp://bot:{PASSWORD}@mail.example:25"))
+    assert "changed: mail" in changed.stdout and "smtp://bot:****@mail.example:25" in changed.stdout
+    refused = ctl(env, "services", "set", "hello", "db=sqlite:///tmp/x.db")
+    assert refused.returncode == 1 and "expected a postgresql URL" in refused.stderr
+    assert ctl(env, "services", "unset", "hello", "db").returncode == 1
+    unset = ok(ctl(env, "services", "unset", "hello", "mail", "--json"))
+    assert json.loads(unset.stdout)["changed"] == ["mail"]
+    for proc in (installed, shown, changed, refused, unset):
+        assert PASSWORD not in proc.stdout + proc.stderr
