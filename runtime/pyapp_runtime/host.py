@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -21,6 +20,7 @@ from apppackage.hooks import RunResult
 from apppackage.package import AppPackage
 
 from .activation import Activator
+from .appinfo import app_info
 from .backup import BackupResult, create_backup, read_manifest
 from .builder import Progress, verify_release
 from .config import load_values, write_config_files
@@ -31,8 +31,8 @@ from .journal import Journal, recover
 from .launch import LaunchSpec
 from .layout import AppLayout, HostLayout, default_home
 from .locking import AppLock
-from .logs import LogFile
-from .releases import Release, current_release, disk_usage, list_releases
+from .logs import LogFile, app_logs
+from .releases import Release, current_release
 from .removal import GarbageReport, collect_garbage
 from .restore import restore_backup
 from .results import (
@@ -41,7 +41,6 @@ from .results import (
     ConfigInfo,
     ConfigResult,
     InstallResult,
-    ReleaseInfo,
     RemoveResult,
     RestoreResult,
     RollbackResult,
@@ -207,42 +206,7 @@ class Host:
         """App *name*: its releases with sizes, paths, disk use and backups."""
         busy, recovered = self._try_recover(name)
         app = self.layout.app(name)
-        current = self._installed(app)
-        previous = app.link_target(app.previous)
-        releases = []
-        seen: set[tuple[int, int]] = set()
-        shared: set[str] = set()
-        for release in list_releases(app):
-            size = disk_usage(release.path, seen)
-            shared.update(release.shared)
-            releases.append(
-                ReleaseInfo(
-                    release=release,
-                    current=release.id == current.id,
-                    previous=release.id == previous,
-                    size=size,
-                )
-            )
-        disk = {
-            "releases": sum(r.size for r in releases),
-            "shared": sum(disk_usage(self.layout.server_packages / key, seen) for key in sorted(shared)),
-            "data": disk_usage(app.data, seen),
-            "backups": disk_usage(app.backups, seen),
-        }
-        disk["total"] = sum(disk.values())
-        backups = tuple(
-            {"archive": str(p), "size": p.stat().st_size, "created": time.strftime(
-                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(p.stat().st_mtime))}
-            for p in sorted(app.backups.glob("*.tar.gz"))
-        )  # fmt: skip
-        launch = LaunchSpec.read(current.path)
-        return AppInfo(
-            name=name, version=current.version, release=current.id, path=str(app.dir),
-            config_file=str(app.config_file), app_config_file=launch.config_file, data_path=str(app.data),
-            releases=tuple(releases), disk=disk, backups=backups,
-            wsgi=launch.wsgi["app"] if launch.wsgi else None, commands=tuple(launch.commands),
-            busy=busy, recovered=recovered,
-        )  # fmt: skip
+        return app_info(self.layout, app, self._installed(app), busy=busy, recovered=recovered)
 
     # -- rollback -------------------------------------------------------------
 
@@ -444,15 +408,7 @@ class Host:
         """The log files of app *name*'s processes (or of one: ``web``, ``queue#0``, ``tasks``, ``hooks``)."""
         app = self.layout.app(name)
         self._installed(app)
-        files = [LogFile(process=s.process, path=s.log) for s in self.daemons.status(name) if s.log]
-        files.append(LogFile(process="hooks", path=str(app.logs / "hooks.log")))
-        if process is not None:
-            chosen = [f for f in files if process in (f.process, f.process.partition("#")[0])]
-            if not chosen:
-                known = ", ".join(sorted({f.process for f in files}))
-                raise HostError(f"{name} has no process {process!r} with a log (known: {known})")
-            files = chosen
-        return files
+        return app_logs(app, self.daemons.status(name), process=process)
 
     def task_runs(self, name: str, *, task: str | None = None, limit: int = 20) -> list[TaskRun]:
         """The last runs of app *name*'s tasks (of one *task*), newest first."""

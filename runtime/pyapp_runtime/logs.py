@@ -12,8 +12,15 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["LogFile", "follow", "last_lines"]
+from .errors import HostError
+
+if TYPE_CHECKING:
+    from .layout import AppLayout
+    from .runstate import DaemonStatus
+
+__all__ = ["LogFile", "app_logs", "follow", "last_lines"]
 
 _CHUNK = 65536
 
@@ -27,6 +34,21 @@ class LogFile:
 
     def to_dict(self) -> dict[str, str]:
         return {"process": self.process, "path": self.path}
+
+
+def app_logs(
+    app: AppLayout, statuses: Sequence[DaemonStatus], *, process: str | None = None
+) -> list[LogFile]:
+    """The log files of *app*'s processes (*statuses*) and hook runs; only *process*'s when given."""
+    files = [LogFile(process=s.process, path=s.log) for s in statuses if s.log]
+    files.append(LogFile(process="hooks", path=str(app.logs / "hooks.log")))
+    if process is None:
+        return files
+    chosen = [f for f in files if process in (f.process, f.process.partition("#")[0])]
+    if not chosen:
+        known = ", ".join(sorted({f.process for f in files}))
+        raise HostError(f"{app.name} has no process {process!r} with a log (known: {known})")
+    return chosen
 
 
 def last_lines(path: str | os.PathLike[str], count: int) -> list[str]:
