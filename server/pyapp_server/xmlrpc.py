@@ -9,12 +9,12 @@ the message followed by every problem, one per line. ``nil`` is used for missing
 
 Methods (``system.listMethods`` lists them; ``system.methodHelp`` explains each)::
 
-    pyapp.info()                                  apps.list()
-    apps.show(name)                               apps.install(path[, {force, settings}])
-    apps.update(name, path[, {force, settings}])  apps.rollback(name[, to])
-    apps.remove(name[, {keep_data, backup, force}])       apps.backup(name)
-    config.get(name)                              config.set(name, values[, merge])
-    events.list([{app, kind, limit, before}])     jobs.get(id[, wait_seconds])
+    pyapp.info()                                            apps.list()
+    apps.show(name)                                         apps.install(path[, {force, settings, services}])
+    apps.update(name, path[, {force, settings, services}])  apps.rollback(name[, to])
+    apps.remove(name[, {keep_data, backup, force}])         apps.backup(name)
+    config.get(name)                                        config.set(name, values[, merge])
+    events.list([{app, kind, limit, before}])               jobs.get(id[, wait_seconds])
 """
 
 from __future__ import annotations
@@ -76,17 +76,18 @@ def _info(s: Services, actor: str) -> dict[str, Any]:
 
 
 def _install(s: Services, actor: str, path: Any, options: Any = None) -> dict[str, Any]:
-    opts = _options(options, {"force", "settings"}, "options")
+    opts = _options(options, {"force", "settings", "services"}, "options")
     return s.apps.install(
         _path(path),
         actor,
         force=flag_value(opts.get("force", False), "force"),
         settings=tuple(opts.get("settings", ())),
+        services=tuple(opts.get("services", ())),
     ).to_dict()
 
 
 def _update(s: Services, actor: str, name: str, path: Any, options: Any = None) -> dict[str, Any]:
-    opts = _options(options, {"force", "settings"}, "options")
+    opts = _options(options, {"force", "settings", "services"}, "options")
     return s.apps.install(
         _path(path),
         actor,
@@ -94,6 +95,7 @@ def _update(s: Services, actor: str, name: str, path: Any, options: Any = None) 
         kind="update",
         force=flag_value(opts.get("force", False), "force"),
         settings=tuple(opts.get("settings", ())),
+        services=tuple(opts.get("services", ())),
     ).to_dict()
 
 
@@ -144,9 +146,13 @@ METHODS: dict[str, tuple[str, Method, str]] = {
     "apps.install": (
         "deploy",
         _install,
-        "apps.install(path[, {force, settings}]): install a package; a job.",
+        "apps.install(path[, {force, settings, services}]): install a package; a job.",
     ),
-    "apps.update": ("deploy", _update, "apps.update(name, path[, {force, settings}]): update an app; a job."),
+    "apps.update": (
+        "deploy",
+        _update,
+        "apps.update(name, path[, {force, settings, services}]): update an app; a job.",
+    ),
     "apps.rollback": (
         "deploy",
         lambda s, a, name, to=None: s.apps.rollback(name, a, to=to).to_dict(),

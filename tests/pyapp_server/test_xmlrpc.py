@@ -83,3 +83,17 @@ def test_invalid_configuration_fault_lists_every_field(api, rpc, packages) -> No
     assert invalid.value.faultCode == 422
     assert "greeting/greeting" not in invalid.value.faultString
     assert "greeting" in invalid.value.faultString and "other" in invalid.value.faultString
+
+
+def test_install_takes_the_services_of_the_app(api, rpc, packages) -> None:
+    declared = "services:\n  db:\n    type: postgresql\n"
+    package = str(packages.hello("1.0.0", hooks=declared))
+    deployer = api.secrets["deployer"]
+    with pytest.raises(xmlrpc.client.Fault) as missing:
+        rpc("apps.install", deployer, package)
+    assert missing.value.faultCode == 422
+    assert "db: the required postgresql service has no value" in missing.value.faultString
+    job = rpc("apps.install", deployer, package, {"services": ["db=postgresql://u:pw-x@db.example/hello"]})
+    assert rpc("jobs.get", deployer, job["id"], 30)["state"] == "succeeded"
+    shown = api.get("/api/v1/apps/hello/services").json["services"]
+    assert shown[0]["value"] == "postgresql://u:****@db.example/hello"

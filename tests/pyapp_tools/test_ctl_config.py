@@ -1,4 +1,4 @@
-"""``pyapp-ctl services``: show, set and unset an app's services on a real ``pyapp-server`` (masked)."""
+"""``pyapp-ctl``: install with services, show, set and unset them on a real ``pyapp-server`` (masked)."""
 
 from __future__ import annotations
 
@@ -102,12 +102,10 @@ def test_services_show_set_unset_never_print_a_password(
     server: Any, env: dict[str, str], package: Path
 ) -> None:
     db = f"postgresql://hello:{PASSWORD}@db.example:5432/hello"
-    # Installed as the operator of the host would: the server then manages the same app.
-    installed = subprocess.run(
-        [tool("pyapp"), "install", package, "--service", f"db={db}"], env=env, capture_output=True, text=True,
-        timeout=240, check=False,
-    )  # fmt: skip
-    assert installed.returncode == 0, installed.stderr
+    missing = ctl(env, "apps", "install", package)
+    assert missing.returncode == 1 and "db: the required postgresql service has no value" in missing.stderr
+    assert "--service NAME=VALUE" in missing.stderr
+    installed = ok(ctl(env, "apps", "install", package, "--service", f"db={db}"))
     shown = ok(ctl(env, "services", "show", "hello"))
     assert "db (postgresql, required, PYAPP_SERVICE_DB) = postgresql://hello:****@db.example:5432/hello" in (
         shown.stdout

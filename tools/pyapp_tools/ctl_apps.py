@@ -101,6 +101,13 @@ def _install_options(func: F) -> F:
                 "--set", "settings", multiple=True, metavar="KEY=VALUE", help="A configuration value."
             ),
             click.option(
+                "--service",
+                "services",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="The value of one of the app's services (spec section 3.9).",
+            ),
+            click.option(
                 "--wait/--no-wait",
                 default=True,
                 show_default=True,
@@ -120,11 +127,12 @@ def _send_package(
     server_path: bool,
     force: bool,
     settings: tuple[str, ...],
+    services: tuple[str, ...],
     quiet: bool,
 ) -> dict[str, Any]:
     client = ctl.client
     if server_path:
-        body = {"path": package, "force": force, "settings": list(settings)}
+        body = {"path": package, "force": force, "settings": list(settings), "services": list(services)}
         job: dict[str, Any] = client.call("POST", path, json_body=body)
         return job
     file = Path(package)
@@ -135,6 +143,7 @@ def _send_package(
     if size > limit:
         raise CtlError(f"{file} is {size} bytes; the server accepts uploads up to {limit} (max_upload_size)")
     query = [("force", "true" if force else "false"), *(("set", s) for s in settings)]
+    query += [("service", s) for s in services]
     with click.progressbar(length=size, label=f"Uploading {file.name}", file=sys.stderr, hidden=quiet) as bar:
         job = client.upload(path, file, query=query, progress=bar.update)
     return job
@@ -151,13 +160,15 @@ def install(
     server_path: bool,
     force: bool,
     settings: tuple[str, ...],
+    services: tuple[str, ...],
     wait: bool,
     as_json: bool,
 ) -> None:
     """Install the .pyapp PACKAGE (uploaded with a progress bar), or update its app to it."""
     job = _send_package(
-        ctl, f"{API}/apps", package, server_path=server_path, force=force, settings=settings, quiet=as_json
-    )
+        ctl, f"{API}/apps", package, server_path=server_path, force=force, settings=settings,
+        services=services, quiet=as_json,
+    )  # fmt: skip
     finish_job(ctl, job, wait, as_json, _print_install)
 
 
@@ -174,6 +185,7 @@ def update(
     server_path: bool,
     force: bool,
     settings: tuple[str, ...],
+    services: tuple[str, ...],
     wait: bool,
     as_json: bool,
 ) -> None:
@@ -185,6 +197,7 @@ def update(
         server_path=server_path,
         force=force,
         settings=settings,
+        services=services,
         quiet=as_json,
     )
     finish_job(ctl, job, wait, as_json, _print_install)

@@ -254,13 +254,16 @@ def error_of(response: Response) -> CtlError:
         error = data["error"]
         message = str(error.get("message") or f"HTTP {response.status}")
         problems = data.get("errors") or ()
-        # The problems are listed below: keep only the message's summary line.
-        lines = [message.splitlines()[0] if problems else message]
+        # The problems are listed below: keep the message's own lines (a summary, what to do),
+        # not its indented list of them.
+        text = [line for line in message.splitlines() if not line.startswith(" ")] if problems else [message]
+        lines = text[:1]
         for problem in problems:
             where = problem.get("field") or ""
             if problem.get("path") and problem["path"] != f"/{where}":
                 where += problem["path"]
             lines.append(f"  {where}: {problem.get('message')}" if where else f"  {problem.get('message')}")
+        lines += text[1:]
         return CtlError("\n".join(lines), status=response.status, body=data)
     text = data.strip() if isinstance(data, str) else ""
     return CtlError(
