@@ -49,6 +49,7 @@ from .hooks import HookRun, run_release_hook
 from .journal import Journal
 from .launch import LaunchSpec
 from .layout import AppLayout, HostLayout, release_id
+from .pthfiles import pth_warnings
 from .releases import (
     Release,
     current_release,
@@ -171,6 +172,10 @@ def install_package(
             raise InstallHookFailed(exc, outcome) from None
         raise
     ctx.activator.commit(name, run.launch, run.old_launch)
+    ignored = pth_warnings(run.launch.sys_path, ctx.layout.home)
+    for warning in ignored:
+        ctx.progress(f"warning: {warning}")
+    warnings += tuple(ignored)
     removed = prune(app, options.keep)
     if run.backup is not None:
         prune_backups(app, ctx.keep_backups)

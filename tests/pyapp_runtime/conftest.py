@@ -10,6 +10,10 @@ failure path.
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import io
 import json
 import os
 import subprocess
@@ -214,3 +218,43 @@ def app_snapshot() -> Any:
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip()
+
+
+def _digest(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _make_wheel(
+    directory: Path,
+    files: dict[str, bytes],
+    *,
+    name: str = "demo",
+    version: str = "1.0",
+    tag: str = "py3-none-any",
+    tamper: str | None = None,
+    unlisted: str | None = None,
+) -> Path:
+    info = f"{name}-{version}.dist-info"
+    content = dict(files)
+    content[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    content[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for path, data in content.items():
+        if path != unlisted:
+            writer.writerow([path, _digest(data), len(data)])
+    writer.writerow([f"{info}/RECORD", "", ""])
+    if tamper:
+        content[tamper] = content[tamper] + b"# changed\n"
+    path = directory / f"{name}-{version}-{tag}.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name_, data in content.items():
+            zf.writestr(name_, data)
+        zf.writestr(f"{info}/RECORD", out.getvalue())
+    return path
+
+
+@pytest.fixture
+def make_wheel() -> Any:
+    """``make_wheel(directory, {path: bytes}, name=..., version=...)``: a small wheel with its RECORD."""
+    return _make_wheel

@@ -9,8 +9,6 @@ import io
 import os
 import stat
 import sys
-import zipfile
-from pathlib import Path
 
 import pytest
 from pyapp_runtime import WheelError
@@ -21,37 +19,7 @@ def digest(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def make_wheel(
-    directory: Path,
-    files: dict[str, bytes],
-    *,
-    name: str = "demo",
-    version: str = "1.0",
-    tag: str = "py3-none-any",
-    tamper: str | None = None,
-    unlisted: str | None = None,
-) -> Path:
-    info = f"{name}-{version}.dist-info"
-    content = dict(files)
-    content[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    content[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for path, data in content.items():
-        if path != unlisted:
-            writer.writerow([path, digest(data), len(data)])
-    writer.writerow([f"{info}/RECORD", "", ""])
-    if tamper:
-        content[tamper] = content[tamper] + b"# changed\n"
-    path = directory / f"{name}-{version}-{tag}.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        for name_, data in content.items():
-            zf.writestr(name_, data)
-        zf.writestr(f"{info}/RECORD", out.getvalue())
-    return path
-
-
-def test_purelib_data_scripts_and_headers_go_where_the_scheme_says(tmp_path):
+def test_purelib_data_scripts_and_headers_go_where_the_scheme_says(tmp_path, make_wheel):
     wheel = make_wheel(
         tmp_path,
         {
@@ -81,7 +49,7 @@ def test_purelib_data_scripts_and_headers_go_where_the_scheme_says(tmp_path):
     assert "demo-1.0.dist-info/INSTALLER" in rows
 
 
-def test_a_file_not_matching_the_wheel_record_is_refused_by_name(tmp_path):
+def test_a_file_not_matching_the_wheel_record_is_refused_by_name(tmp_path, make_wheel):
     wheel = make_wheel(
         tmp_path, {"demo/__init__.py": b"A = 1\n", "demo/core.py": b"B = 2\n"}, tamper="demo/core.py"
     )
@@ -89,13 +57,13 @@ def test_a_file_not_matching_the_wheel_record_is_refused_by_name(tmp_path):
         install_wheel(WheelFile.from_path(wheel), Scheme(site=tmp_path / "site"))
 
 
-def test_a_file_missing_from_the_wheel_record_is_refused(tmp_path):
+def test_a_file_missing_from_the_wheel_record_is_refused(tmp_path, make_wheel):
     wheel = make_wheel(tmp_path, {"demo/__init__.py": b"A = 1\n", "demo/x.py": b""}, unlisted="demo/x.py")
     with pytest.raises(WheelError, match=r"demo/x.py is not listed"):
         install_wheel(WheelFile.from_path(wheel), Scheme(site=tmp_path / "site"))
 
 
-def test_entries_escaping_the_site_dir_are_refused(tmp_path):
+def test_entries_escaping_the_site_dir_are_refused(tmp_path, make_wheel):
     wheel = make_wheel(tmp_path, {"../evil.py": b"x\n"})
     with pytest.raises(WheelError, match="outside the target"):
         install_wheel(WheelFile.from_path(wheel), Scheme(site=tmp_path / "site"))
