@@ -41,6 +41,7 @@ from .programs import (
     Planned,
     Program,
     Role,
+    generation_tag,
     scheduler_program,
     short_dir,
     socket_dir,
@@ -141,10 +142,13 @@ class DaemonManager:
         finally:
             self._no_start.discard(name)
 
-    def _plan(self, app: AppLayout, launch: LaunchSpec, config: Mapping[str, Any] | None) -> list[Planned]:
+    def _plan(
+        self, app: AppLayout, launch: LaunchSpec, config: Mapping[str, Any] | None, tag: str | None = None
+    ) -> list[Planned]:
         return plan_release(
-            app, launch, settings=self.settings, ports=self.ports, store=self.store_dir(app), config=config
-        )
+            app, launch, settings=self.settings, ports=self.ports, store=self.store_dir(app), config=config,
+            tag=tag,
+        )  # fmt: skip
 
     def _stop(self, app: AppLayout, programs: Sequence[Program], *, release_ports: bool = True) -> None:
         stop_wait = self.settings.for_app(app.name).stop_wait
@@ -188,8 +192,9 @@ class DaemonManager:
         *,
         config: Mapping[str, Any] | None,
         kept: str,
+        tag: str | None = None,
     ) -> None:
-        planned = self._plan(app, new, config)
+        planned = self._plan(app, new, config, tag)
         programs = [p.program for p in planned]
         state.pending, state.pending_release = programs, new.release
         state.save()
@@ -236,7 +241,7 @@ class DaemonManager:
             # The switch is done; what is left over is swept at the app's next start or activation.
             self.progress(f"warning: {app.name}: the previous release's processes did not all stop: {exc}")
         forget_configs(app, state)
-        prune_logs(app)
+        prune_logs(app, state)
 
     def abort(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
         """Stop what :meth:`prepare` started; point the web server back at the old port if it was moved."""
@@ -367,13 +372,27 @@ class DaemonManager:
         state.save()
         return self.start(name, launch)
 
-    def reconfigure(self, name: str, launch: LaunchSpec) -> None:
-        """Restart a running app so that it reads its new configuration (spec section 7.10)."""
+    def reconfigure(self, name: str, launch: LaunchSpec, *, kept: str = "") -> bool:
+        """Let a running app read its new configuration, services or mount (spec section 7.10).
+
+        A new generation of its programs starts beside the running ones, as for an
+        update; once healthy it takes over and the running ones finish their requests
+        and stop. When it does not become healthy it is stopped and
+        :class:`DaemonFailed` raised (*kept* says what the caller left as it was): the
+        running programs never stopped. Whether the app was running (and so reloaded).
+        """
         if not self.enabled:
-            return
-        state = AppRunState.load(self.layout.app(name))
-        if not state.stopped and state.programs:
-            self.restart(name, launch)
+            return False
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        if state.stopped or not state.programs:
+            return False
+        self._discard_pending(app, state)
+        tag = generation_tag(launch.release, (p.tag for p in state.programs if p.role != "tasks"))
+        kept = kept or f"{launch.name} {launch.version} keeps running as it was"
+        self._activate(app, state, launch, config=None, kept=kept, tag=tag)
+        self.commit(name, launch, launch)
+        return True
 
     def status(self, name: str) -> list[DaemonStatus]:
         """Every program of app *name* with its state (``absent``: supervisord does not run it)."""

@@ -24,7 +24,7 @@ from .appinfo import app_info
 from .backup import BackupResult, create_backup, read_manifest
 from .builder import Progress, verify_release
 from .config import load_values, write_config_files
-from .daemons import DaemonManager
+from .daemons import DaemonFailed, DaemonManager
 from .errors import AppLocked, HostError, NoSuchApp
 from .install import HostContext, InstallOptions, clear_dir, install_package
 from .journal import Journal, recover
@@ -290,8 +290,15 @@ class Host:
                     journal.abort()
                     raise
             if new != old:
-                # Running processes read the new values once restarted (spec section 7.10).
-                self.daemons.reconfigure(name, LaunchSpec.read(current.path))
+                # Running processes read the new values in a new generation (spec section 7.10);
+                # one that does not start with them leaves the old values and processes in place.
+                kept = f"the configuration of {name} is unchanged; it keeps running with its previous values"
+                try:
+                    self.daemons.reconfigure(name, LaunchSpec.read(current.path), kept=kept)
+                except DaemonFailed:
+                    with AppPackage(current.path) as package:
+                        write_config_files(app, package, old)
+                    raise
             changed = tuple(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
             return ConfigResult(
                 name=name, file=str(app.config_file), changed=changed, values=spec.masked(new)
@@ -379,6 +386,18 @@ class Host:
             launch = LaunchSpec.read(self._installed(app).path)
             ensure_services(app, launch)  # spec section 3.9: no start without its required services
             return ControlResult(name=name, action="start", processes=tuple(self.daemons.start(name, launch)))
+
+    def reload(self, name: str, *, wait: float = 0.0) -> ControlResult:
+        """Replace a running app's processes with new ones, without a moment out of service.
+
+        The new ones start beside the running ones and take over once healthy (as for an
+        update); when they do not, the running ones go on. A stopped app stays stopped.
+        """
+        with self.locked(name, operation="reload", wait=wait) as (app, _recovered):
+            launch = LaunchSpec.read(self._installed(app).path)
+            ensure_services(app, launch)
+            self.daemons.reconfigure(name, launch)
+            return ControlResult(name=name, action="reload", processes=tuple(self.daemons.status(name)))
 
     def stop(self, name: str, *, wait: float = 0.0) -> ControlResult:
         """Stop app *name*'s processes gracefully; it stays stopped, also across updates, until started."""

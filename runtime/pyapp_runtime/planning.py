@@ -48,20 +48,22 @@ def plan_release(
     ports: PortRegistry,
     store: Path,
     config: Mapping[str, Any] | None,
+    tag: str | None = None,
 ) -> list[Planned]:
     """The programs of *launch*: WSGI daemons, processes, then the task scheduler.
 
     *config* is the values the release runs with; ``None`` reads the stored ones (and
-    the release reads a copy of the app's current configuration file).
+    the release reads a copy of the app's current configuration file). *tag* names
+    the programs (default: the release's; see :func:`~pyapp_runtime.programs.generation_tag`).
     """
     own = settings.for_app(app.name)
     place = placement(app.host.home, app.name)
     values = dict(config) if config is not None else (load_values(app.config_file) or {})
     text = render_config(launch, values) if config is not None else None
-    config_file = release_config_file(app, launch, text)
+    tag = tag or release_tag(launch.release)
+    config_file = release_config_file(app, launch, text, tag)
     sockets = socket_dir(app)
     sockets.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tag = release_tag(launch.release)
     planned: list[Planned] = []
     if launch.wsgi:
         port = None
@@ -76,7 +78,7 @@ def plan_release(
             listen["reuse_port"] = True
         planned += web_programs(
             app, launch, own, sockets=sockets, port=port, mount_path=place.mount_path, waitress=waitress,
-            listen=listen, config=values, config_file=config_file, stop_wait=own.stop_wait,
+            listen=listen, config=values, config_file=config_file, stop_wait=own.stop_wait, tag=tag,
         )  # fmt: skip
     wanted = [
         program_name(app.name, process_program_name(process["name"], index, tag))
@@ -88,7 +90,7 @@ def plan_release(
     planned += process_programs(
         app, launch, ports={k.partition("@")[2]: v for k, v in assigned.items()},
         mount_path=place.mount_path if place.mounted else None, config_file=config_file,
-        stop_wait=own.stop_wait,
+        stop_wait=own.stop_wait, tag=tag,
     )  # fmt: skip
     scheduler = scheduler_program(app, launch, store=store)
     if scheduler is not None:

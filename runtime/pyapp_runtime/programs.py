@@ -22,7 +22,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +43,7 @@ __all__ = [
     "Program",
     "Role",
     "base_environment",
+    "generation_tag",
     "process_program_name",
     "release_tag",
     "short_dir",
@@ -63,6 +64,20 @@ _KEEP_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ")
 def release_tag(release: str) -> str:
     """The 12 hex digits that end a release id."""
     return release.rsplit("-", 1)[-1]
+
+
+def generation_tag(release: str, running: Iterable[str]) -> str:
+    """The tag for a new generation of *release*'s programs, not one of the *running* programs' tags.
+
+    A release's programs carry its own tag; a reload of the same release (new
+    configuration, services or mount) starts its programs beside the running ones
+    under the other of two tags, so that the two generations never share a name,
+    socket or port.
+    """
+    own = release_tag(release)
+    if own not in set(running):
+        return own
+    return hashlib.sha256(f"{release}/reload".encode()).hexdigest()[:12]
 
 
 def web_program_name(tag: str, index: int, copies: int) -> str:
@@ -168,15 +183,22 @@ class Program:
     port: int | None = None
     log: str
     pid_file: str | None = None
+    generation: str = ""
+    """The tag in the program's name when it is not the release's (a reload of the same release)."""
 
     @property
     def program(self) -> str:
         return program_name(self.app, self.name)
 
     @property
+    def tag(self) -> str:
+        """The 12 hex digits in the program's name (see :func:`generation_tag`)."""
+        return self.generation or release_tag(self.release)
+
+    @property
     def label(self) -> str:
         """What ``pyapp ps`` calls it: ``web``, ``queue#1``, ``tasks``."""
-        if self.role == "tasks" or (self.role == "web" and self.name == f"web-{release_tag(self.release)}"):
+        if self.role == "tasks" or (self.role == "web" and self.name == f"web-{self.tag}"):
             return self.process
         return f"{self.process}#{self.index}"
 
@@ -193,6 +215,7 @@ class Program:
             "port": self.port,
             "log": self.log,
             "pid_file": self.pid_file,
+            "generation": self.generation,
         }
 
     @classmethod
@@ -200,7 +223,7 @@ class Program:
         return cls(
             app=app, name=raw["name"], role=raw["role"], process=raw["process"], index=int(raw["index"]),
             release=raw["release"], socket=raw.get("socket"), port=raw.get("port"), log=raw["log"],
-            pid_file=raw.get("pid_file"),
+            pid_file=raw.get("pid_file"), generation=raw.get("generation") or "",
         )  # fmt: skip
 
 
@@ -268,10 +291,10 @@ def web_programs(
     config: Mapping[str, Any],
     config_file: Path | None,
     stop_wait: int,
+    tag: str,
 ) -> list[Planned]:
-    """The WSGI daemons of *launch* (one, or ``processes`` of them sharing *port*)."""
+    """The WSGI daemons of *launch* (one, or ``processes`` of them sharing *port*), named with *tag*."""
     assert launch.wsgi is not None
-    tag = release_tag(launch.release)
     copies = settings.copies
     out = []
     for index in range(copies):
@@ -288,7 +311,8 @@ def web_programs(
             app.run, name, env=env, kind="serve", ref=launch.wsgi["app"], argument=options, label="web",
             cwd=launch.data_path,
         )  # fmt: skip
-        log = str(app.logs / f"{name}.log")
+        # Named after the release, not the generation: a reload goes on writing the same log.
+        log = str(app.logs / f"{web_program_name(release_tag(launch.release), index, copies)}.log")
         spec = ProcessSpec(
             app=app.name, name=name, argv=(launch.python, "-s", "-S", str(BOOTSTRAP), str(payload)),
             environment={**base_environment(), **env.variables}, cwd=launch.data_path, stdout_log=log,
@@ -296,7 +320,7 @@ def web_programs(
         )  # fmt: skip
         program = Program(
             app=app.name, name=name, role="web", process="web", index=index, release=launch.release,
-            socket=socket, port=port, log=log, pid_file=str(pid_file),
+            socket=socket, port=port, log=log, pid_file=str(pid_file), generation=_generation(launch, tag),
         )  # fmt: skip
         out.append(Planned(program=program, spec=spec))
     return out
@@ -310,9 +334,9 @@ def process_programs(
     mount_path: str | None,
     config_file: Path | None,
     stop_wait: int,
+    tag: str,
 ) -> list[Planned]:
     """The copies of each process of the description (section 3.12); *ports* by program name."""
-    tag = release_tag(launch.release)
     out = []
     for process in launch.processes:
         for index in range(int(process.get("count") or 1)):
@@ -329,7 +353,9 @@ def process_programs(
                 app.run, name, env=env, kind="command" if command else "process", ref=process["call"],
                 argument=args, label=command or process["name"], cwd=launch.data_path,
             )  # fmt: skip
-            log = str(app.logs / f"{name}.log")
+            log = str(
+                app.logs / f"{process_program_name(process['name'], index, release_tag(launch.release))}.log"
+            )
             spec = ProcessSpec(
                 app=app.name, name=name, argv=(launch.python, "-s", "-S", str(BOOTSTRAP), str(payload)),
                 environment={**base_environment(), **env.variables}, cwd=launch.data_path, stdout_log=log,
@@ -338,7 +364,7 @@ def process_programs(
             )  # fmt: skip
             program = Program(
                 app=app.name, name=name, role="process", process=process["name"], index=index,
-                release=launch.release, port=port, log=log,
+                release=launch.release, port=port, log=log, generation=_generation(launch, tag),
             )  # fmt: skip
             out.append(Planned(program=program, spec=spec))
     return out
@@ -370,8 +396,12 @@ def scheduler_program(app: AppLayout, launch: LaunchSpec, *, store: Path) -> Pla
     return Planned(program=program, spec=spec)
 
 
-def release_config_file(app: AppLayout, launch: LaunchSpec, text: str | None) -> Path | None:
-    """The configuration file the release's daemons read (``run/config-<tag>.<ext>``, mode 0600).
+def _generation(launch: LaunchSpec, tag: str) -> str:
+    return "" if tag == release_tag(launch.release) else tag
+
+
+def release_config_file(app: AppLayout, launch: LaunchSpec, text: str | None, tag: str) -> Path | None:
+    """The configuration file the programs tagged *tag* read (``run/config-<tag>.<ext>``, mode 0600).
 
     *text* is the rendered file; ``None`` copies the live one (``PYAPP_CONFIG_FILE`` of the
     app). A release started before its activation thus reads its own values. ``None``
@@ -380,7 +410,7 @@ def release_config_file(app: AppLayout, launch: LaunchSpec, text: str | None) ->
     if not launch.config_file:
         return None
     live = Path(launch.config_file)
-    target = app.run / f"config-{release_tag(launch.release)}{live.suffix}"
+    target = app.run / f"config-{tag}{live.suffix}"
     if text is None:
         try:
             text = live.read_text("utf-8")

@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .daemons import DaemonManager
+from .daemons import DaemonFailed, DaemonManager
 from .launch import LaunchSpec
 from .layout import AppLayout
-from .runstate import AppRunState
 from .services import (
     ResolvedServices,
     ServicesInfo,
@@ -42,13 +41,6 @@ def show_services(app: AppLayout, launch: LaunchSpec) -> ServicesInfo:
     )
 
 
-def _running(daemons: DaemonManager, app: AppLayout) -> bool:
-    if not daemons.enabled:
-        return False
-    state = AppRunState.load(app)
-    return not state.stopped and bool(state.programs)
-
-
 def change_services(
     app: AppLayout,
     launch: LaunchSpec,
@@ -73,8 +65,12 @@ def change_services(
     restarted = False
     if changed:
         write_services(app.services_file, resolved.stored(), app=app.name)
-        restarted = _running(daemons, app)
-        daemons.reconfigure(app.name, launch)
+        kept = f"the services of {app.name} are unchanged; it keeps running with their previous values"
+        try:
+            restarted = daemons.reconfigure(app.name, launch, kept=kept)
+        except DaemonFailed:
+            write_services(app.services_file, stored, app=app.name)
+            raise
     return ServicesResult(
         name=app.name, file=str(app.services_file), changed=changed, provisioned=resolved.provisioned,
         unused=tuple(sorted(resolved.unused)), restarted=restarted,

@@ -57,23 +57,22 @@ def stop_programs(
             Path(program.pid_file).unlink(missing_ok=True)
     if ports is not None:
         owners = {program.program for program in programs}
-        owners |= {
-            program_name(app.name, f"web-{release_tag(p.release)}") for p in programs if p.role == "web"
-        }
+        owners |= {program_name(app.name, f"web-{p.tag}") for p in programs if p.role == "web"}
         ports.release(owners)
 
 
 def forget_configs(app: AppLayout, state: AppRunState) -> None:
     """Delete the configuration copies of releases no program uses any more."""
-    used = {release_tag(p.release) for p in (*state.programs, *state.pending)}
+    used = {p.tag for p in (*state.programs, *state.pending)}
     for path in app.run.glob("config-*"):
         if path.stem.removeprefix("config-") not in used:
             path.unlink(missing_ok=True)
 
 
-def prune_logs(app: AppLayout) -> None:
+def prune_logs(app: AppLayout, state: AppRunState) -> None:
     """Delete the logs of programs of releases that no longer exist (the releases pruned after updates)."""
     kept = {release_tag(rid) for rid in app.release_ids()}
+    kept |= {p.tag for p in (*state.programs, *state.pending)}
     for path in app.logs.glob("*.log*"):
         match = _TAG.search(path.name)
         tag = match and (match[1] or match[2])

@@ -351,7 +351,10 @@ class HostWeb:
         return tuple(out)
 
     def _follow(self, app: str, old: Mount | None, new: Mount | None) -> bool:
-        """Restart a running *app* whose mount path or host name changed; whether it was restarted."""
+        """Reload a running *app* whose mount path or host name changed (it never stops serving).
+
+        Whether it was reloaded.
+        """
         if _place(old) == _place(new) or (new is not None and new.upstream is None):
             return False
         if not self.host.daemons.enabled:
@@ -359,7 +362,7 @@ class HostWeb:
         state = AppRunState.load(self.host.layout.app(app))
         if state.stopped or not state.programs:
             return False
-        self.host.restart(app, wait=self.wait)
+        self.host.reload(app, wait=self.wait)
         return True
 
     def _grant_access(self, routes: Routes) -> None:

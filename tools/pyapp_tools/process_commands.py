@@ -1,5 +1,5 @@
-"""``pyapp`` commands for the processes of apps installed on this host: start, stop, restart, status,
-ps, logs, tasks, export-systemd.
+"""``pyapp`` commands for the processes of apps installed on this host: start, stop, restart, reload,
+status, ps, logs, tasks, export-systemd.
 
 Each parses its input, calls :class:`pyapp_runtime.Host` and formats the result
 (``--json`` prints it as JSON). The processes run under supervisord and outlive the command.
@@ -57,7 +57,7 @@ def _control(action: str, name: str, wait: float, home: Path | None, as_json: bo
     result = getattr(host, action)(name, wait=wait).to_dict()
 
     def human(d: dict[str, Any]) -> None:
-        past = {"start": "started", "stop": "stopped", "restart": "restarted"}[action]
+        past = {"start": "started", "stop": "stopped", "restart": "restarted", "reload": "reloaded"}[action]
         click.echo(f"{d['name']} {past}")
         if d["processes"]:
             _table(d["processes"], with_app=False)
@@ -109,6 +109,24 @@ def restart(name: str, wait: float, home: Path | None, as_json: bool) -> None:
       pyapp restart hello
     """
     _control("restart", name, wait, home, as_json)
+
+
+@click.command()
+@click.argument("name")
+@_wait_option
+@_host_command
+def reload(name: str, wait: float, home: Path | None, as_json: bool) -> None:
+    """Replace the app NAME's processes with new ones without a moment out of service.
+
+    The new processes start beside the running ones and take over once healthy, as in
+    an update; if they do not become healthy the running ones go on. Configuration,
+    service and mount changes reload a running app this way by themselves.
+
+    \b
+    Example:
+      pyapp reload hello
+    """
+    _control("reload", name, wait, home, as_json)
 
 
 @click.command()
@@ -257,5 +275,5 @@ def export_systemd(
 
 def register(group: click.Group) -> None:
     """Add the process commands to the ``pyapp`` group."""
-    for command in (start, stop, restart, status, ps, logs, tasks, export_systemd):
+    for command in (start, stop, restart, reload, status, ps, logs, tasks, export_systemd):
         group.add_command(command)

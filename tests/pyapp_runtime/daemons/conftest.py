@@ -37,7 +37,23 @@ import json, os, sys, time
 
 VERSION = os.environ.get("PYAPP_VERSION", "?")
 HEAVY = ("apppackage", "yaml", "jsonschema", "pyapp_runtime", "pyapp_tools", "click", "packaging")
-BROKEN = os.path.exists(os.path.join(os.path.dirname(__file__), "BROKEN"))
+
+QUOTES = chr(34) + chr(39)
+
+
+def _config():
+    """The filled-in configuration (simple "key: value" lines), read without a YAML library."""
+    try:
+        with open(os.environ["PYAPP_CONFIG_FILE"]) as f:
+            lines = f.read().splitlines()
+    except (KeyError, OSError):
+        return {}
+    return {k.strip(): v.strip().strip(QUOTES) for k, _, v in (line.partition(":") for line in lines)}
+
+
+CONFIG = _config()
+LABEL = f" {CONFIG['label']}" if CONFIG.get("label") else ""
+BROKEN = os.path.exists(os.path.join(os.path.dirname(__file__), "BROKEN")) or CONFIG.get("state") == "broken"
 if BROKEN:
     print(f"webprobe {VERSION}: the database at db.invalid does not answer", file=sys.stderr, flush=True)
 
@@ -62,7 +78,7 @@ def application(environ, start_response):
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
     start_response("200 OK", [("Content-Type", "text/plain")])
-    return [f"webprobe {VERSION}".encode()]
+    return [f"webprobe {VERSION}{LABEL}".encode()]
 '''
 
 TASKPROBE = '''\
@@ -117,13 +133,26 @@ class Packages:
         (src / "metadata.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
         return build(src, self.root / f"{name}-{version}.pyapp")
 
-    def webprobe(self, version: str = "1.0.0", *, broken: bool = False, **metadata: Any) -> Path:
-        """The webprobe app; *broken*, it fails its health check for 3 s."""
+    def webprobe(
+        self, version: str = "1.0.0", *, broken: bool = False, config: bool = False, **metadata: Any
+    ) -> Path:
+        """The webprobe app; *broken*, it fails its health check for 3 s.
+
+        With *config* it has settings: ``label`` (added to its answer) and ``state``
+        (``broken``: it fails its health check, for 3 s).
+        """
         meta: dict[str, Any] = {"wsgi": {"app": "webprobe:application"}, "health": {"path": "/health"}}
         files = {"src/webprobe/__init__.py": WEBPROBE}
-        if broken:
+        if broken or config:
             meta["health"] = {"path": "/health", "start": 3, "timeout": 2}
+        if broken:
             files["src/webprobe/BROKEN"] = ""
+        if config:
+            fields = {
+                "label": {"type": "string", "default": ""},
+                "state": {"type": "string", "default": "ok"},
+            }
+            files["configuration.yaml"] = yaml.safe_dump({"fields": fields}, sort_keys=False)
         meta.update(metadata)
         return self._write("webprobe", version, meta, files)
 

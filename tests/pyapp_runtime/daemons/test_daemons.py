@@ -179,6 +179,11 @@ def test_apps_outlive_the_command_that_started_them(
     assert "hello is not running" in status.stdout
     assert pyapp_cli("start", "hello", home=home, env=DAEMONS_ON).returncode == 0
     assert helpers.request(sock)[0] == 200
+    reloaded = pyapp_cli("reload", "hello", "--json", home=home, env=DAEMONS_ON)
+    assert reloaded.returncode == 0, reloaded.stderr
+    (fresh,) = json.loads(reloaded.stdout)["processes"]
+    assert fresh["state"] == "running" and fresh["pid"] != web["pid"] and fresh["program"] != web["program"]
+    assert helpers.request(sock)[0] == 200
 
     logs = pyapp_cli("logs", "hello", "--process", "hooks", "-n", "5", home=home, env=DAEMONS_ON)
     assert logs.returncode == 0, logs.stderr

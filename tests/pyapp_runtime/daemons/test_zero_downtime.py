@@ -136,3 +136,51 @@ def test_a_first_install_that_never_gets_healthy_installs_nothing(
     assert not host.is_installed("webprobe")
     assert host.ps() == []
     assert not os.path.exists(helpers.stable_socket(home, "webprobe"))
+
+
+def test_a_configuration_change_under_load_fails_no_request(
+    host: Host, home: Path, packages: Any, helpers: Any
+) -> None:
+    host.install(packages.webprobe("1.0.0", config=True))
+    before = host.status("webprobe")
+    load = Load(helpers, helpers.stable_socket(home, "webprobe"))
+
+    result = load.run(lambda: host.set_config("webprobe", ["label=blue"]))
+
+    assert result.changed == ("label",)
+    assert load.failures() == []
+    assert load.versions() == ["webprobe 1.0.0", "webprobe 1.0.0 blue"]
+    (web,) = host.status("webprobe")
+    assert web.state == "running" and web.pid != before[0].pid
+    # The log goes on in the same file.
+    assert web.log == before[0].log
+    # A second change goes the same way (the two generations take turns).
+    load = Load(helpers, helpers.stable_socket(home, "webprobe"))
+    load.run(lambda: host.set_config("webprobe", ["label=green"]))
+    assert load.failures() == []
+    assert load.versions() == ["webprobe 1.0.0 blue", "webprobe 1.0.0 green"]
+
+
+def test_a_configuration_the_app_cannot_start_with_is_refused_and_the_old_one_keeps_serving(
+    host: Host, home: Path, packages: Any, helpers: Any
+) -> None:
+    host.install(packages.webprobe("1.0.0", config=True))
+    sock = helpers.stable_socket(home, "webprobe")
+    (before,) = host.status("webprobe")
+    load = Load(helpers, sock)
+
+    with pytest.raises(DaemonFailed) as caught:
+        load.run(lambda: host.set_config("webprobe", ["state=broken", "label=red"]))
+
+    message = str(caught.value)
+    assert "GET /health answered 500" in message
+    assert "the configuration of webprobe is unchanged; it keeps running with its previous values" in message
+    assert load.failures() == []
+    assert load.versions() == ["webprobe 1.0.0"]
+    assert host.config("webprobe").values == {"label": "", "state": "ok"}
+    (after,) = host.status("webprobe")
+    assert (after.pid, after.state) == (before.pid, "running")
+    assert helpers.request(sock) == (200, "webprobe 1.0.0")
+    # The next reload (a restart of the host, say) still starts with the good values.
+    host.reload("webprobe")
+    assert helpers.request(sock) == (200, "webprobe 1.0.0")
