@@ -7,11 +7,11 @@ reserved variable names).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
-from .description import SPEC_VERSION, env_name
+from ._versions import _is_number, check_versioned, version_problem
+from .description import env_name
 from .errors import Problem, pointer
 
 __all__ = ["check_description", "cron_problem"]
@@ -26,63 +26,16 @@ def check_description(
     keys ignored because the document declares a newer minor version (section 3.1);
     and the document with those keys removed.
     """
-    from .schema import schema_problems
-
     if not isinstance(raw, Mapping):
         return [Problem(file=file, path="", message="must be a mapping of keys to values")], [], {}
-    clean: dict[str, Any] = copy.deepcopy(dict(raw))
-    warnings: list[Problem] = []
-    version_problem = _check_spec_version(clean.get("pyapp"), file)
-    if version_problem is not None:
-        return [version_problem], [], clean
-    problems = schema_problems("metadata", clean, file)
-    if _is_newer_minor(clean.get("pyapp")):
-        # Section 3.1: a newer minor version may only add keys; ignore them with a warning.
-        unknown = [p for p in problems if p.message.startswith("unknown key")]
-        for p in unknown:
-            _delete(clean, p.path)
-            warnings.append(Problem(file=file, path=p.path, message=p.message.split(" (")[0] + " ignored"))
-        problems = schema_problems("metadata", clean, file)
+    refused = version_problem(raw.get("pyapp"), file)
+    if refused is not None:
+        return [refused], [], dict(raw)  # another major version: nothing else is checked
+    problems, warnings, clean = check_versioned("metadata", raw, file, raw.get("pyapp"))
     # Every error at once: what the schema cannot say is checked even when it found something.
     reported = {p.path for p in problems}
     problems += [p for p in _semantic_problems(clean, file) if p.path not in reported]
     return sorted(problems, key=lambda p: p.path), warnings, clean
-
-
-def _is_number(text: str) -> bool:
-    """ASCII digits only: ``str.isdigit`` also accepts digits such as '²' that ``int`` refuses."""
-    return text.isascii() and text.isdigit()
-
-
-def _check_spec_version(value: Any, file: str) -> Problem | None:
-    if not isinstance(value, str) or "." not in value:
-        return None  # the schema reports it
-    major, _, minor = value.partition(".")
-    if not (_is_number(major) and _is_number(minor)):
-        return None
-    if int(major) != int(SPEC_VERSION.split(".")[0]):
-        return Problem(
-            file=file,
-            path="/pyapp",
-            message=f"specification version {value} is not supported; this implementation reads "
-            f'{SPEC_VERSION.split(".")[0]}.x (upgrade apppackage, or declare pyapp: "{SPEC_VERSION}")',
-        )
-    return None
-
-
-def _is_newer_minor(value: Any) -> bool:
-    try:
-        return int(str(value).split(".")[1]) > int(SPEC_VERSION.split(".")[1])
-    except (IndexError, ValueError):
-        return False
-
-
-def _delete(doc: dict[str, Any], path: str) -> None:
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
-    node: Any = doc
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    node.pop(parts[-1], None)
 
 
 def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:

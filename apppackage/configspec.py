@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from ._versions import check_versioned, version_problem
+from .description import SPEC_VERSION
 from .errors import InvalidConfiguration, Problem, pointer
 from .fields import DEFAULT_SECRET_LENGTH, DEFAULT_WIDGETS, FIELD_TYPES, MASK, Field, RawField, repeats
 
@@ -23,6 +25,8 @@ __all__ = [
     "Field",
     "RawConfigSpec",
     "RawField",
+    "check_config_spec",
+    "check_configuration",
 ]
 
 
@@ -47,16 +51,22 @@ class ConfigSpec:
         return next((f for f in self.fields if f.name == name), None)
 
     @classmethod
-    def from_dict(cls, raw: Any, file: str = "configuration.yaml") -> ConfigSpec:
-        """Validate a configuration spec and build the model; raise :class:`InvalidConfiguration`."""
-        problems = check_config_spec(raw, file)
+    def from_dict(
+        cls, raw: Any, file: str = "configuration.yaml", *, default_version: str | None = None
+    ) -> ConfigSpec:
+        """Validate a configuration spec and build the model; raise :class:`InvalidConfiguration`.
+
+        Keys ignored because the spec declares a newer minor version are left out
+        (:func:`check_configuration` reports them as warnings).
+        """
+        problems, _, clean = check_configuration(raw, file, default_version=default_version)
         if problems:
             raise InvalidConfiguration(problems, f"{file} is not a valid configuration spec:")
-        return cls.from_checked(raw, file)
+        return cls.from_checked(clean, file)
 
     @classmethod
     def from_checked(cls, raw: Mapping[str, Any], file: str = "configuration.yaml") -> ConfigSpec:
-        """The model of a spec :func:`check_config_spec` accepted before, not checked again."""
+        """The model of a spec :func:`check_configuration` accepted before, not checked again."""
         fields = []
         for name, rf in raw.get("fields", {}).items():
             choices = [c["value"] if isinstance(c, dict) else c for c in rf.get("choices", ())]
@@ -225,14 +235,37 @@ class ConfigSpec:
 
 
 def check_config_spec(raw: Any, file: str = "configuration.yaml") -> list[Problem]:
-    """Every problem with a configuration spec document (section 4)."""
-    from .schema import schema_problems
+    """Every problem with a configuration spec document (section 4), read by its own ``pyapp``."""
+    return check_configuration(raw, file)[0]
 
+
+def check_configuration(
+    raw: Any, file: str = "configuration.yaml", *, default_version: str | None = None
+) -> tuple[list[Problem], list[Problem], dict[str, Any]]:
+    """Check a configuration spec document against spec section 4.
+
+    The document is read by the rules of section 3.1 with its own ``pyapp``, or, when it
+    gives none, with *default_version* (the description's ``pyapp``; ``"1.0"`` when
+    ``None``). Returns ``(errors, warnings, clean)``: every error with its path; a
+    warning for each key ignored because that version is a newer minor one; and the
+    document with those keys removed.
+    """
     if not isinstance(raw, Mapping):
-        return [Problem(file=file, path="", message="must be a mapping with a 'fields' key")]
-    problems = schema_problems("configuration", raw, file)
+        return [Problem(file=file, path="", message="must be a mapping with a 'fields' key")], [], {}
+    inherited = "pyapp" not in raw
+    version = (default_version or SPEC_VERSION) if inherited else raw["pyapp"]
+    refused = version_problem(version, file, inherited=inherited)
+    if refused is not None:
+        return [refused], [], dict(raw)  # another major version: nothing else is checked
+    problems, warnings, clean = check_versioned("configuration", raw, file, version)
     if problems:
-        return problems
+        return problems, warnings, clean
+    return _field_problems(clean, file), warnings, clean
+
+
+def _field_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
+    """What JSON Schema cannot say about the fields of a spec it accepted (section 4.2)."""
+    problems: list[Problem] = []
     for name, rf in raw.get("fields", {}).items():
         where = ("fields", name)
         before = len(problems)

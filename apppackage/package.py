@@ -13,12 +13,13 @@ from typing import Any
 
 from .archive import DEFAULT_LIMITS, Limits, extract
 from .checks import check_description
-from .configspec import ConfigSpec, check_config_spec
+from .configspec import ConfigSpec, check_configuration
 from .description import HOOK_NAMES, Description
 from .environment import Environment, HostPaths, applied, build_environment
 from .errors import (
     AppPackageError,
     IntegrityError,
+    InvalidConfiguration,
     InvalidDescription,
     InvalidPackage,
     LoadError,
@@ -70,6 +71,7 @@ class AppPackage:
         """
         package = cls(path, limits=limits)
         package.__dict__["_checked"] = ([], [], dict(description))
+        package.__dict__["_config_checked"] = None if config_spec is None else ([], [], dict(config_spec))
         package.__dict__["description"] = Description.from_checked(description)
         package.__dict__["config_spec"] = (
             ConfigSpec()
@@ -133,8 +135,14 @@ class AppPackage:
 
     @property
     def warnings(self) -> list[Problem]:
-        """Keys ignored because the package declares a newer minor version of the spec."""
-        return list(self._checked[1])
+        """Keys ignored because a document declares a newer minor version of the spec (section 3.1).
+
+        The description's first, then, once the description is valid, the configuration spec's.
+        """
+        errors, warnings, _ = self._checked
+        if errors or self._config_checked is None:
+            return list(warnings)
+        return [*warnings, *self._config_checked[1]]
 
     @cached_property
     def description(self) -> Description:
@@ -153,16 +161,35 @@ class AppPackage:
         return self.description.version
 
     @cached_property
-    def config_spec(self) -> ConfigSpec:
-        """The configuration spec (section 4); an app without one has no fields."""
+    def _config_checked(self) -> tuple[list[Problem], list[Problem], dict[str, Any]] | None:
+        """The configuration spec checked (errors, warnings, clean); ``None`` when there is none.
+
+        It is read by its own ``pyapp``, or by the description's when it gives none (section 4).
+        """
         from ._yaml import load_yaml
 
         file = self.description.config_file
         if not self._is_file(file):
+            return None
+        try:
+            raw = load_yaml(self.source.read_bytes(file), file)
+        except InvalidPackage as exc:
+            return list(exc.problems), [], {}
+        return check_configuration(raw, file, default_version=self.description.pyapp)
+
+    @cached_property
+    def config_spec(self) -> ConfigSpec:
+        """The configuration spec (section 4); an app without one has no fields."""
+        file = self.description.config_file
+        checked = self._config_checked
+        if checked is None:
             if self.description.config is not None or self.source.exists(file):
                 raise InvalidPackage([self._missing(file, "config")])
             return ConfigSpec()
-        return ConfigSpec.from_dict(load_yaml(self.source.read_bytes(file), file), file)
+        errors, _, clean = checked
+        if errors:
+            raise InvalidConfiguration(errors, f"{file} is not a valid configuration spec:")
+        return ConfigSpec.from_checked(clean, file)
 
     def validate(self) -> list[Problem]:
         """Every problem with the package, not only the first (sections 2-4)."""
@@ -171,14 +198,8 @@ class AppPackage:
             return list(problems)
         description = self.description
         problems = self._layout_problems(description)
-        file = description.config_file
-        if self._is_file(file):
-            from ._yaml import load_yaml
-
-            try:
-                problems += check_config_spec(load_yaml(self.source.read_bytes(file), file), file)
-            except InvalidPackage as exc:
-                problems += exc.problems
+        if self._config_checked is not None:
+            problems += self._config_checked[0]
         if self._is_file(RECORD):
             _, record_problems = parse_record(self.source.read_bytes(RECORD).decode("utf-8", "replace"))
             problems += record_problems

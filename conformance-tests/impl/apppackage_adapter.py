@@ -105,20 +105,22 @@ def _valid_description(name: str, version: str, warnings: Any) -> Answer:
 
 
 def _configuration(request: Mapping[str, Any]) -> Answer:
-    from apppackage import ConfigSpec, InvalidPackage
+    if "document" in request:
+        # Read alone: by its own pyapp, or as 1.0 without one (section 4).
+        from apppackage.configspec import check_configuration
 
-    try:
-        if "document" in request:
-            ConfigSpec.from_dict(request["document"])
-        else:
-            from apppackage import AppPackage
+        errors, warnings, _ = check_configuration(request["document"])
+        return {"valid": not errors, "errors": _problems(errors), "warnings": _problems(warnings)}
+    from apppackage import AppPackage, InvalidPackage
 
-            files = {"metadata.yaml": MINIMAL_METADATA, "configuration.yaml": request["text"]}
-            with _package(files) as root, AppPackage(root) as package:
-                package.config_spec  # noqa: B018 - reading it validates it
-    except InvalidPackage as exc:
-        return {"valid": False, "errors": _problems(exc.problems)}
-    return {"valid": True, "errors": []}
+    files = {"metadata.yaml": MINIMAL_METADATA, "configuration.yaml": request["text"]}
+    with _package(files) as root, AppPackage(root) as package:
+        errors: list[Any] = []
+        try:
+            package.config_spec  # noqa: B018 - reading it validates it
+        except InvalidPackage as exc:
+            errors = list(exc.problems)
+        return {"valid": not errors, "errors": _problems(errors), "warnings": _problems(package.warnings)}
 
 
 # -- configuration values (section 4.1, 4.3 - 4.5) -----------------------------------

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from apppackage import AppPackage, ConfigSpec, Field, InvalidConfiguration
-from apppackage.configspec import MASK, check_config_spec
+from apppackage.configspec import MASK, check_config_spec, check_configuration
 
 
 def spec_of(fields: dict[str, Any], **top: Any) -> ConfigSpec:
@@ -555,3 +555,90 @@ def test_numbers_and_booleans_as_choices() -> None:
     found = check_config_spec({"fields": {"a": {"type": "choice", "choices": [1, 1.0]}}})
     assert [(p.path, p.message) for p in found] == [("/fields/a/choices", "choices must be unique")]
     assert check_config_spec({"fields": {"a": {"type": "choice", "choices": [1, True]}}}) == []
+
+
+# -- the version a configuration spec is read by (sections 3.1 and 4) -----------------------------
+
+FUTURE_FIELDS = {"port": {"type": "port", "default": 8080, "placeholder": "8080"}}
+
+
+def test_a_newer_minor_spec_has_its_unknown_keys_ignored_with_a_warning() -> None:
+    raw = {"pyapp": "1.1", "groups": [{"name": "network"}], "x-ui": {"columns": 2}, "fields": FUTURE_FIELDS}
+    errors, warnings, clean = check_configuration(raw)
+    assert errors == []
+    assert [str(w) for w in warnings] == [
+        "configuration.yaml:/fields/port/placeholder: unknown key 'placeholder' ignored",
+        "configuration.yaml:/groups: unknown key 'groups' ignored",
+    ]
+    assert clean == {
+        "pyapp": "1.1",
+        "x-ui": {"columns": 2},
+        "fields": {"port": {"type": "port", "default": 8080}},
+    }
+    assert raw["fields"]["port"]["placeholder"] == "8080", "the document given is left alone"
+    spec = ConfigSpec.from_dict(raw)
+    assert [f.name for f in spec] == ["port"]
+    assert spec.fill() == {"port": 8080}
+
+
+def test_a_newer_minor_spec_is_otherwise_checked_strictly() -> None:
+    raw = {
+        "pyapp": "1.10",
+        "format": "toml",
+        "fields": {
+            "port": {"type": "port", "default": 0, "placeholder": "1"},
+            "mode": {"type": "choice", "choices": [{"value": "a", "icon": "bolt"}], "x-hint": "h"},
+        },
+    }
+    errors, warnings, _ = check_configuration(raw, "conf/spec.yaml")
+    assert [(e.file, e.path) for e in errors] == [("conf/spec.yaml", "/format")]
+    assert [w.path for w in warnings] == [
+        "/fields/mode/choices/0/icon",
+        "/fields/mode/x-hint",
+        "/fields/port/placeholder",
+    ]
+    del raw["format"]
+    errors, _, _ = check_configuration(raw, "conf/spec.yaml")
+    assert [str(e) for e in errors] == [
+        "conf/spec.yaml:/fields/port/default: invalid default: 0 is not a TCP port (1-65535)"
+    ]
+
+
+def test_a_spec_of_a_version_the_reader_implements_is_strict() -> None:
+    for raw in ({"pyapp": "1.0", "fields": FUTURE_FIELDS}, {"fields": FUTURE_FIELDS}):
+        errors, warnings, _ = check_configuration(raw)
+        assert [(e.path, e.message.split(" (")[0]) for e in errors] == [
+            ("/fields/port/placeholder", "unknown key 'placeholder'")
+        ]
+        assert warnings == []
+        assert check_config_spec(raw) == errors
+        with pytest.raises(InvalidConfiguration, match=r"configuration\.yaml:/fields/port/placeholder"):
+            ConfigSpec.from_dict(raw)
+
+
+def test_a_spec_without_pyapp_is_read_by_the_default_version() -> None:
+    raw = {"fields": FUTURE_FIELDS}
+    errors, warnings, _ = check_configuration(raw, default_version="1.1")
+    assert errors == []
+    assert [w.path for w in warnings] == ["/fields/port/placeholder"]
+    assert ConfigSpec.from_dict(raw, default_version="1.1").field("port") is not None
+    # Its own pyapp wins over the default: each document is read by its own version.
+    errors, warnings, _ = check_configuration({"pyapp": "1.0", **raw}, default_version="1.1")
+    assert [e.path for e in errors] == ["/fields/port/placeholder"]
+    assert warnings == []
+    _, warnings, _ = check_configuration({"pyapp": "1.1", **raw}, default_version="1.0")
+    assert [w.path for w in warnings] == ["/fields/port/placeholder"]
+
+
+def test_a_spec_of_another_major_version_is_refused_at_pyapp_alone() -> None:
+    raw = {"pyapp": "2.0", "groups": [], "fields": {"port": {"type": "tcp", "placeholder": 1}}}
+    errors, warnings, _ = check_configuration(raw)
+    assert [str(e) for e in errors] == [
+        "configuration.yaml:/pyapp: specification version 2.0 is not supported; this implementation reads "
+        '1.x (upgrade apppackage, or declare pyapp: "1.0")'
+    ]
+    assert warnings == []
+    # Read by the description's version, the message says where the version came from.
+    errors, _, _ = check_configuration({"fields": {}}, default_version="0.9")
+    assert [e.path for e in errors] == ["/pyapp"]
+    assert "0.9 (the description's; configuration.yaml gives no pyapp)" in errors[0].message

@@ -145,6 +145,79 @@ def test_without_a_config_spec_there_are_no_settings(tmp_path: Path, package_fac
     assert list(pkg.config_spec) == []
 
 
+# -- the version configuration.yaml is read by (sections 3.1 and 4) --------------------------------
+
+FUTURE_CONFIGURATION: dict[str, Any] = {
+    "groups": [{"name": "looks"}],
+    "fields": {"title": {"type": "string", "default": "Demo", "placeholder": "Your title"}},
+}
+
+
+def test_a_newer_configuration_spec_than_the_description_warns_and_is_valid(
+    tmp_path: Path, package_factory: Any, zip_factory: Any
+) -> None:
+    root = package_factory(tmp_path / "p", configuration={"pyapp": "1.1", **FUTURE_CONFIGURATION})
+    for path in (root, zip_factory(root, tmp_path / "p.pyapp")):
+        with AppPackage(path) as pkg:
+            assert pkg.description.pyapp == "1.0"
+            assert pkg.validate() == []
+            assert [str(w) for w in pkg.warnings] == [
+                "configuration.yaml:/fields/title/placeholder: unknown key 'placeholder' ignored",
+                "configuration.yaml:/groups: unknown key 'groups' ignored",
+            ]
+            assert pkg.config_spec.fill() == {"title": "Demo"}
+
+
+def test_a_configuration_spec_without_pyapp_is_read_by_the_description_version(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
+) -> None:
+    demo_metadata["pyapp"] = "1.1"
+    demo_metadata["sandbox"] = True
+    pkg = AppPackage(package_factory(tmp_path / "p", demo_metadata, configuration=FUTURE_CONFIGURATION))
+    assert pkg.validate() == []
+    assert [str(w) for w in pkg.warnings] == [
+        "metadata.yaml:/sandbox: unknown key 'sandbox' ignored",
+        "configuration.yaml:/fields/title/placeholder: unknown key 'placeholder' ignored",
+        "configuration.yaml:/groups: unknown key 'groups' ignored",
+    ]
+    assert [f.name for f in pkg.config_spec] == ["title"]
+
+
+def test_a_configuration_spec_is_read_by_its_own_version_not_the_description(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
+) -> None:
+    demo_metadata["pyapp"] = "1.1"
+    pkg = AppPackage(
+        package_factory(tmp_path / "p", demo_metadata, configuration={"pyapp": "1.0", **FUTURE_CONFIGURATION})
+    )
+    assert [p.path for p in pkg.validate()] == ["/fields/title/placeholder", "/groups"]
+    assert pkg.warnings == []
+    with pytest.raises(InvalidPackage, match=r"configuration\.yaml:/groups: unknown key 'groups'"):
+        pkg.config_spec  # noqa: B018
+
+
+def test_a_configuration_spec_of_another_major_version_is_one_problem(
+    tmp_path: Path, package_factory: Any
+) -> None:
+    pkg = AppPackage(package_factory(tmp_path / "p", configuration={"pyapp": "2.0", **FUTURE_CONFIGURATION}))
+    assert [str(p) for p in pkg.validate()] == [
+        "configuration.yaml:/pyapp: specification version 2.0 is not supported; this implementation reads "
+        '1.x (upgrade apppackage, or declare pyapp: "1.0")'
+    ]
+    assert pkg.warnings == []
+
+
+def test_configuration_warnings_wait_for_a_valid_description(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
+) -> None:
+    # Which configuration file to read, and by which version, is known only from a valid description.
+    demo_metadata["pyapp"] = "1.1"
+    demo_metadata["version"] = 3
+    pkg = AppPackage(package_factory(tmp_path / "p", demo_metadata, configuration=FUTURE_CONFIGURATION))
+    assert [p.path for p in pkg.validate()] == ["/version"]
+    assert pkg.warnings == []
+
+
 # -- which files belong to a checkout (section 2.1) -------------------------------------------------
 
 

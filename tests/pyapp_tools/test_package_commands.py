@@ -67,6 +67,35 @@ def test_validate_prints_warnings_of_a_newer_minor_version(
     assert "warning: metadata.yaml:/future" in result.output
 
 
+def test_validate_prints_warnings_of_a_newer_configuration_spec(
+    cli, runner: CliRunner, write_project: Callable[..., Path]
+) -> None:
+    root = write_project(
+        {
+            "metadata.yaml": 'pyapp: "1.0"\nname: n\nversion: "1"\n',
+            "configuration.yaml": 'pyapp: "1.1"\nfields:\n  port: {type: port, placeholder: "8080"}\n',
+            "src/x.py": "",
+        }
+    )
+    warning = "warning: configuration.yaml:/fields/port/placeholder: unknown key 'placeholder' ignored"
+    result = cli("pyapp", "validate", root)
+    assert result.returncode == 0, result.stderr
+    assert "valid (n 1)" in result.stdout
+    assert warning in result.stderr.splitlines()
+    data = json.loads(cli("pyapp", "validate", root, "--json").stdout)
+    assert data["valid"] is True
+    assert data["warnings"] == [
+        {
+            "file": "configuration.yaml",
+            "path": "/fields/port/placeholder",
+            "message": "unknown key 'placeholder' ignored",
+        }
+    ]
+    inspected = runner.invoke(main, ["inspect", str(root)])
+    assert inspected.exit_code == 0, inspected.output
+    assert warning in inspected.output
+
+
 def test_inspect_json(runner: CliRunner, repo_root: Path) -> None:
     result = runner.invoke(main, ["inspect", str(repo_root / "examples/hello"), "--json"])
     assert result.exit_code == 0, result.output

@@ -1,0 +1,90 @@
+"""Reading a document by the specification version it declares (spec section 3.1).
+
+Both documents of a package, ``metadata.yaml`` and ``configuration.yaml``, are read
+by the same rules: another major version is refused with one problem at ``/pyapp``;
+a minor version this implementation knows is checked strictly; a newer minor version
+has its unknown keys ignored, each with a warning, and the rest checked strictly.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from .description import SPEC_VERSION
+from .errors import Problem
+
+__all__ = ["check_versioned", "is_newer_minor", "version_problem"]
+
+
+def check_versioned(
+    kind: str, raw: Mapping[str, Any], file: str, version: Any
+) -> tuple[list[Problem], list[Problem], dict[str, Any]]:
+    """The JSON Schema problems of *raw* read as a document of *version* (section 3.1).
+
+    *version* is of the major version implemented (:func:`version_problem` found
+    nothing). Returns ``(errors, warnings, clean)``: *clean* is a copy of *raw* without
+    the keys ignored because *version* is a newer minor version, each of which is a
+    warning at its pointer.
+    """
+    from .schema import schema_problems
+
+    clean: dict[str, Any] = copy.deepcopy(dict(raw))
+    problems = schema_problems(kind, clean, file)
+    warnings: list[Problem] = []
+    if is_newer_minor(version):
+        # A newer minor version may only add keys (section 8.1): ignore them with a warning.
+        for p in problems:
+            if p.message.startswith("unknown key"):
+                _delete(clean, p.path)
+                warnings.append(
+                    Problem(file=file, path=p.path, message=p.message.split(" (")[0] + " ignored")
+                )
+        if warnings:
+            problems = schema_problems(kind, clean, file)
+    return problems, warnings, clean
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts digits such as '²' that ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def version_problem(value: Any, file: str, *, inherited: bool = False) -> Problem | None:
+    """The one problem of a document of another major version, or ``None``.
+
+    *inherited* says that *value* is the description's ``pyapp``, read for a
+    configuration spec that gives none. A value that is not ``MAJOR.MINOR`` is left to
+    the schema to report.
+    """
+    if not isinstance(value, str) or "." not in value:
+        return None
+    major, _, minor = value.partition(".")
+    if not (_is_number(major) and _is_number(minor)):
+        return None
+    if int(major) == int(SPEC_VERSION.split(".")[0]):
+        return None
+    source = f" (the description's; {file} gives no pyapp)" if inherited else ""
+    return Problem(
+        file=file,
+        path="/pyapp",
+        message=f"specification version {value}{source} is not supported; this implementation reads "
+        f'{SPEC_VERSION.split(".")[0]}.x (upgrade apppackage, or declare pyapp: "{SPEC_VERSION}")',
+    )
+
+
+def is_newer_minor(value: Any) -> bool:
+    """Whether *value* is a minor version newer than the one implemented (compared as integers)."""
+    try:
+        return int(str(value).split(".")[1]) > int(SPEC_VERSION.split(".")[1])
+    except (IndexError, ValueError):
+        return False
+
+
+def _delete(doc: dict[str, Any], path: str) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+    node: Any = doc
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node.pop(parts[-1], None)
