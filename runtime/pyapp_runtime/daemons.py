@@ -270,6 +270,9 @@ class DaemonManager:
         sockets = socket_dir(app)
         if sockets != app.run:  # a short directory outside the app's: nothing else removes it
             shutil.rmtree(sockets, ignore_errors=True)
+        with contextlib.suppress(AppPackageError):
+            # Nothing left to supervise: no supervisord outlives the host's last app.
+            self.supervisor.shutdown_if_idle()
 
     def remove_aborted(self, name: str, current: LaunchSpec | None) -> None:
         """Start the app again as it was (a removal failed)."""

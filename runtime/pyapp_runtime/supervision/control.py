@@ -129,11 +129,25 @@ class Supervisor:
         if self.is_running():
             return False
         with self._locked():
-            if self.is_running():
+            return self._ensure_running_locked()
+
+    def _ensure_running_locked(self) -> bool:
+        if self.is_running():
+            return False
+        self.write_config()
+        self._start_daemon()
+        return True
+
+    def shutdown_if_idle(self, *, timeout: float = 60.0) -> bool:
+        """Shut supervisord down when it has no program left; whether it did.
+
+        Under the lock that adding a program takes, so a program being added either
+        keeps it running or finds it gone and starts it again.
+        """
+        with self._locked():
+            if self.programs():
                 return False
-            self.write_config()
-            self._start_daemon()
-            return True
+            return self.shutdown(timeout=timeout)
 
     def _start_daemon(self) -> None:
         argv = [self.python, "-m", "supervisor.supervisord", "-c", str(self.config_file)]
@@ -206,8 +220,9 @@ class Supervisor:
         result says which happened. Starting is not awaited: see :meth:`wait_for`.
         """
         spec.check()
-        self.ensure_running()
         with self._locked():
+            # Started under the same lock as the program is added: it cannot shut down in between.
+            self._ensure_running_locked()
             payload = _config.spec_payload(spec)
             payload_path = self.programs_dir / _config.payload_name(spec, payload)
             _config.write_private(payload_path, payload)

@@ -213,13 +213,23 @@ def test_removing_an_app_stops_its_processes_and_frees_its_ports(
 ) -> None:
     host = make_host(listen="port")
     host.install(packages.example("worker"))
+    host.install(packages.example("hello"))
+    supervisord = host.daemons.supervisor.pid()
+    assert supervisord is not None
     pids = [s.pid for s in host.status("worker")]
     host.remove("worker")
-    assert host.ps() == []
-    assert json.loads((home / "ports.json").read_text())["ports"] == {}
+    assert [s.app for s in host.ps()] == ["hello"]
+    assert list(json.loads((home / "ports.json").read_text())["ports"]) == [host.status("hello")[0].program]
     for pid in pids:
         assert pid is not None
         wait_until(lambda pid=pid: gone(pid))
+    # The last app gone, so is the supervisor; the next install starts it again.
+    assert host.daemons.supervisor.pid() == supervisord
+    host.remove("hello")
+    assert host.ps() == [] and json.loads((home / "ports.json").read_text())["ports"] == {}
+    assert gone(supervisord) and host.daemons.supervisor.pid() is None
+    host.install(packages.example("hello"))
+    assert host.status("hello")[0].state == "running"
 
 
 def test_changing_the_configuration_restarts_the_app_with_the_new_values(
