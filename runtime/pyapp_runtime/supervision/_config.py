@@ -12,13 +12,13 @@ environment changes.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shlex
 import sys
 from pathlib import Path
 
+from . import _exec
 from .spec import ProcessSpec
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 EXEC_SCRIPT = Path(__file__).with_name("_exec.py")
+PAYLOAD_SUFFIX = "exec"
 
 _AUTORESTART = {"always": "true", "on-failure": "unexpected", "never": "false"}
 
@@ -75,19 +76,21 @@ files = programs/*.conf
 
 
 def spec_payload(spec: ProcessSpec) -> bytes:
-    """The JSON :mod:`._exec` reads: argv and the whole environment."""
-    data = {"argv": list(spec.argv), "environment": dict(spec.environment)}
-    return json.dumps(data, sort_keys=True, indent=1).encode("utf-8")
+    """The process file :mod:`._exec` reads: argv and the whole environment, NUL-separated."""
+    fields = [_exec.MAGIC, str(len(spec.argv)).encode()]
+    fields += [os.fsencode(a) for a in spec.argv]
+    fields += [os.fsencode(f"{k}={v}") for k, v in sorted(spec.environment.items())]
+    return b"\0".join(fields)
 
 
 def payload_name(spec: ProcessSpec, payload: bytes) -> str:
-    """``<program>.<16 hex digits of its sha256>.json``."""
-    return f"{spec.program}.{hashlib.sha256(payload).hexdigest()[:16]}.json"
+    """``<program>.<16 hex digits of its sha256>.exec``."""
+    return f"{spec.program}.{hashlib.sha256(payload).hexdigest()[:16]}.{PAYLOAD_SUFFIX}"
 
 
 def is_payload_of(filename: str, program: str) -> bool:
-    """Whether *filename* is a :func:`payload_name` of *program*."""
-    return re.fullmatch(re.escape(program) + r"\.[0-9a-f]{16}\.json", filename) is not None
+    """Whether *filename* is a :func:`payload_name` of *program* (or of the JSON form before it)."""
+    return re.fullmatch(re.escape(program) + r"\.[0-9a-f]{16}\.(?:exec|json)", filename) is not None
 
 
 def program_command(payload_path: Path, python: str | None = None) -> list[str]:

@@ -1,18 +1,42 @@
-"""Start one supervised process: read its JSON file, then ``exec`` its argv.
+"""Start one supervised process: read its process file, then ``exec`` its argv.
 
 Run by supervisord as ``python -I -S _exec.py FILE``. It replaces itself with the
 real program (same pid, so supervisord's signals reach it) under exactly the
-environment in FILE. Standard library only: it is on the start path of every
-supervised process.
+environment in FILE. It is on the start path of every supervised process, so it
+imports nothing: FILE is NUL-separated (no argument or variable can hold a NUL)::
+
+    pyapp-exec-1 NUL <number of arguments> NUL <argument>... NUL <NAME=value>...
+
+A file in the JSON form of earlier versions (``{"argv": [...], "environment": {...}}``)
+is still read, for programs configured before an upgrade.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-__all__ = ["main"]
+__all__ = ["MAGIC", "main", "parse"]
+
+MAGIC = b"pyapp-exec-1"
+
+
+def parse(data: bytes) -> tuple[list[bytes], dict[bytes, bytes]]:
+    """The argv and environment in a process file; ``ValueError`` when it is not one."""
+    if data.startswith(b"{"):
+        import json  # the earlier form only
+
+        raw = json.loads(data)
+        args = [os.fsencode(str(a)) for a in raw["argv"]]
+        return args, {os.fsencode(str(k)): os.fsencode(str(v)) for k, v in raw["environment"].items()}
+    fields = data.split(b"\0")
+    if len(fields) < 3 or fields[0] != MAGIC or not fields[1].isdigit():
+        raise ValueError("not a process file")
+    count = int(fields[1])
+    args, variables = fields[2 : 2 + count], fields[2 + count :]
+    if len(args) != count or count == 0 or any(b"=" not in v for v in variables):
+        raise ValueError("a truncated or malformed process file")
+    return args, dict(v.split(b"=", 1) for v in variables)
 
 
 def main(argv: list[str]) -> int:
@@ -20,11 +44,9 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: _exec.py FILE\n")
         return 2
     try:
-        with open(argv[1], encoding="utf-8") as f:
-            data = json.load(f)
-        args = [str(a) for a in data["argv"]]
-        environ = {str(k): str(v) for k, v in data["environment"].items()}
-    except (OSError, ValueError, KeyError, AttributeError) as exc:
+        with open(argv[1], "rb") as f:
+            args, environ = parse(f.read())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         sys.stderr.write(f"pyapp: cannot read process file {argv[1]}: {exc}\n")
         return 126
     try:

@@ -6,7 +6,7 @@ The state directory (mode 0700) holds::
     supervisor.sock         the XML-RPC socket (mode 0700), unless another path is given
     supervisord.pid/.log    the daemon's pid file and its own log
     programs/<app>@<name>.conf          one program (its own group) per process
-    programs/<app>@<name>.<hash>.json   its argv and environment (mode 0600), see _config
+    programs/<app>@<name>.<hash>.exec   its argv and environment (mode 0600), see _exec
     logs/                   supervisord's automatic child logs (unused: specs name their logs)
 
 supervisord is started with this interpreter (``python -m supervisor.supervisord``)
@@ -276,8 +276,8 @@ class Supervisor:
                 raise self._error(program, fault) from None
 
     def _remove_payloads(self, program: str, keep: str | None) -> None:
-        # Exactly <program>.<hash>.json: "web-0.*" would also match process "web-0.1"'s files.
-        for path in self.programs_dir.glob(f"{program}.*.json"):
+        # Exactly <program>.<hash>.exec: "web-0.*" would also match process "web-0.1"'s files.
+        for path in self.programs_dir.glob(f"{program}.*"):
             if path.name != keep and _config.is_payload_of(path.name, program):
                 path.unlink(missing_ok=True)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from pyapp_runtime.supervision._config import (
     render_program,
     spec_payload,
 )
+from pyapp_runtime.supervision._exec import parse
 
 from apppackage.errors import AppPackageError
 
@@ -73,7 +76,37 @@ def test_the_program_section(tmp_path: Path) -> None:
     assert "stderr_logfile = /var/log/web.err" in lines
     assert "umask = 027" in lines
     assert "redirect_stderr = true" not in lines
-    assert json.loads(spec_payload(spec)) == {"argv": list(spec.argv), "environment": {"A": "1"}}
+    args, env = parse(spec_payload(spec))
+    assert (args, env) == ([os.fsencode(a) for a in spec.argv], {b"A": b"1"})
+
+
+def test_the_exec_shim_runs_the_argv_under_exactly_the_environment_of_its_file(tmp_path: Path) -> None:
+    script = "import json, os, sys; print(json.dumps([sys.argv[1:], dict(os.environ)]))"
+    spec = ProcessSpec(
+        app="hello", name="probe", argv=(sys.executable, "-I", "-c", script, "a b", "100%", "line\nbreak"),
+        environment={"ONLY": "this=that", "EMPTY": "", "UNICODE": "gr\u00fc\u00df"}, stdout_log="/tmp/x.log",
+    )  # fmt: skip
+    new = tmp_path / payload_name(spec, spec_payload(spec))
+    new.write_bytes(spec_payload(spec))
+    # A program configured before an upgrade still has its file in the earlier JSON form.
+    old = tmp_path / "hello@probe.0123456789abcdef.json"
+    old.write_text(json.dumps({"argv": list(spec.argv), "environment": dict(spec.environment)}))
+    for path in (new, old):
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", str(EXEC_SCRIPT), str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        args, env = json.loads(done.stdout)
+        assert args == ["a b", "100%", "line\nbreak"]
+        assert {k: v for k, v in env.items() if k != "LC_CTYPE"} == dict(spec.environment)
+    broken = tmp_path / "broken.exec"
+    broken.write_bytes(b"pyapp-exec-1\x003\x00/bin/true")
+    refused = subprocess.run(
+        [sys.executable, "-I", "-S", str(EXEC_SCRIPT), str(broken)], capture_output=True, text=True
+    )
+    assert refused.returncode == 126 and "cannot read process file" in refused.stderr
 
 
 def test_payload_names_belong_to_exactly_one_program() -> None:
@@ -81,4 +114,5 @@ def test_payload_names_belong_to_exactly_one_program() -> None:
     name = payload_name(spec, b"{}")
     assert is_payload_of(name, "hello@web-0")
     assert not is_payload_of(name, "hello@web")
-    assert not is_payload_of("hello@web-0.1.0123456789abcdef.json", "hello@web-0")
+    assert not is_payload_of("hello@web-0.1.0123456789abcdef.exec", "hello@web-0")
+    assert is_payload_of("hello@web-0.0123456789abcdef.json", "hello@web-0")  # the earlier form
