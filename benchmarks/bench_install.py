@@ -110,7 +110,8 @@ class Bench:
     def pyapp_library(self) -> None:
         from pyapp_runtime import Host
 
-        Host(self.fresh("host")).install(self.package)
+        # Installing is what is compared: the app is not started (the others start nothing either).
+        Host(self.fresh("host")).install(self.package, start=False)
 
     def pyapp_cli(self) -> None:
         run(
@@ -119,6 +120,7 @@ class Bench:
             self.package,
             "--home",
             self.fresh("cli"),
+            "--no-start",
             "--json",
         )
 
@@ -167,7 +169,7 @@ def check_runnable(work: Path, package: Path) -> str:
     from pyapp_runtime import Host
 
     host = Host(work / "runnable")
-    host.install(package)
+    host.install(package, start=False)  # its command runs without the daemon
     result = host.run_command("bench", "check", capture=True)
     return "yes" if result.returncode == 0 else f"NO (exit {result.returncode}: {result.output.strip()})"
 
@@ -218,7 +220,7 @@ def measure_disk(bench: Bench, wheels: list[Path]) -> None:
     host = Host(home)
     started = time.perf_counter()
     for i in range(APPS_FOR_DISK):
-        host.install(build_package(bench.work, wheels, name=f"app{i:02d}"))
+        host.install(build_package(bench.work, wheels, name=f"app{i:02d}"), start=False)
     pyapp_time = time.perf_counter() - started
     shared = disk_usage(home)
     venvs = []

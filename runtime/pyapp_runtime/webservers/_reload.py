@@ -33,11 +33,14 @@ def _wait_for_new_workers(kind: str, pid: int, error_log: Path, since: int, time
         logged = _proc.tail(error_log, since, limit=_LOG_SCAN)
         if not _proc.alive(pid) or "[emerg]" in logged:
             return True
-        if kind == "apache" and _APACHE_RESUMED not in logged:
-            # New workers count only once the master has read and bound the new
-            # configuration: until then it may still exit on a failed bind.
-            return False
         now = _proc.children(pid)
+        if kind == "apache":
+            # Done once the master has read and bound the new configuration (until then it
+            # may still exit on a failed bind) and the old workers are gone. The new ones
+            # may take up to a second to come (the master's maintenance tick): connections
+            # wait in the listen queue meanwhile, none is refused.
+            return _APACHE_RESUMED in logged and not (now & old)
+        # nginx starts the new workers before it lets the old ones go.
         return bool(now) and not (now & old)
 
     return _proc.wait_until(renewed, timeout)
