@@ -257,13 +257,18 @@ class HostWeb:
         )
 
     def unmount(self, app: str) -> WebChange:
-        """Take *app* off its virtual host; a running app is restarted to serve at its root."""
+        """Take *app* off its virtual host; a running app is reloaded to serve at its root."""
         before = self.store.load()
         previous = before.mounts.get(app)
         if previous is None:
             raise InvalidRoute(f"{self.store.path}:/mounts/{app}", f"app {app!r} is not mounted")
         self.store.update(lambda r: r.unmount(app))
-        restarted = self._follow(app, previous, None)
+        try:
+            # A new generation that does not start at the root leaves the app mounted as it was.
+            restarted = self._follow(app, previous, None)
+        except BaseException:
+            self.store.update(lambda r: r.mount(previous))
+            raise
         self._apply_or_undo(None)
         return WebChange(
             action="unmount", server=self.state(), mount=mount_dict(before, previous), restarted=restarted

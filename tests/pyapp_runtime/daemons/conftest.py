@@ -53,7 +53,11 @@ def _config():
 
 CONFIG = _config()
 LABEL = f" {CONFIG['label']}" if CONFIG.get("label") else ""
-BROKEN = os.path.exists(os.path.join(os.path.dirname(__file__), "BROKEN")) or CONFIG.get("state") == "broken"
+BROKEN = (
+    os.path.exists(os.path.join(os.path.dirname(__file__), "BROKEN"))
+    or CONFIG.get("state") == "broken"
+    or (CONFIG.get("state") == "needs-prefix" and not os.environ.get("PYAPP_MOUNT_PATH"))
+)
 if BROKEN:
     print(f"webprobe {VERSION}: the database at db.invalid does not answer", file=sys.stderr, flush=True)
 
@@ -139,7 +143,8 @@ class Packages:
         """The webprobe app; *broken*, it fails its health check for 3 s.
 
         With *config* it has settings: ``label`` (added to its answer) and ``state``
-        (``broken``: it fails its health check, for 3 s).
+        (``broken``: it fails its health check, for 3 s; ``needs-prefix``: so it does when
+        it is not mounted under a prefix).
         """
         meta: dict[str, Any] = {"wsgi": {"app": "webprobe:application"}, "health": {"path": "/health"}}
         files = {"src/webprobe/__init__.py": WEBPROBE}

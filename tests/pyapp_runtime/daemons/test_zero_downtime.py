@@ -184,3 +184,25 @@ def test_a_configuration_the_app_cannot_start_with_is_refused_and_the_old_one_ke
     # The next reload (a restart of the host, say) still starts with the good values.
     host.reload("webprobe")
     assert helpers.request(sock) == (200, "webprobe 1.0.0")
+
+
+def test_a_mount_change_the_app_cannot_start_with_is_refused_and_it_keeps_serving(
+    host: Host, home: Path, packages: Any, helpers: Any
+) -> None:
+    from pyapp_runtime.web import HostWeb
+
+    host.install(packages.webprobe("1.0.0", config=True))
+    web = HostWeb(host, "none")
+    web.add_vhost("main", port=8080, server_names=("apps.example",))
+    assert web.mount("webprobe", "main", "/probe").restarted  # reloaded to serve under the prefix
+    host.set_config("webprobe", ["state=needs-prefix"])
+    sock = helpers.stable_socket(home, "webprobe")
+    (before,) = host.status("webprobe")
+
+    with pytest.raises(DaemonFailed, match="keeps running as it was"):
+        web.unmount("webprobe")
+
+    assert web.store.load().mounts["webprobe"].prefix == "/probe"
+    (after,) = host.status("webprobe")
+    assert (after.pid, after.state) == (before.pid, "running")
+    assert helpers.env_of(sock, "/probe")["script_name"] == "/probe"
