@@ -30,6 +30,7 @@ from apppackage._yaml import dump_yaml, load_yaml
 from apppackage.environment import env_name
 from apppackage.errors import InvalidPackage, Problem, pointer
 
+from ._plain import Plain
 from .config import write_atomic
 from .errors import BadServices
 
@@ -73,7 +74,7 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeclaredService:
+class DeclaredService(Plain):
     """A service a release declares (section 3.9), with its variable resolved."""
 
     name: str
@@ -81,15 +82,6 @@ class DeclaredService:
     variable: str
     required: bool = True
     summary: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "variable": self.variable,
-            "required": self.required,
-            "summary": self.summary,
-        }
 
 
 def _field(item: Any, key: str, default: Any = None) -> Any:
@@ -337,7 +329,7 @@ def resolve(
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServiceInfo:
+class ServiceInfo(Plain):
     """One declared service as ``pyapp services`` shows it (the value masked)."""
 
     name: str
@@ -350,18 +342,6 @@ class ServiceInfo:
     """Whether the value is the one the host provisions itself."""
     value: str | None
     """Masked (see :func:`mask`); ``None`` when the host does not provide the service."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "variable": self.variable,
-            "required": self.required,
-            "summary": self.summary,
-            "provided": self.provided,
-            "provisioned": self.provisioned,
-            "value": self.value,
-        }
 
 
 def describe(
@@ -383,7 +363,7 @@ def describe(
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServicesInfo:
+class ServicesInfo(Plain):
     """``pyapp services APP``: the services the current release declares, values masked."""
 
     name: str
@@ -391,17 +371,9 @@ class ServicesInfo:
     file: str
     services: tuple[ServiceInfo, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "file": self.file,
-            "services": [s.to_dict() for s in self.services],
-        }
-
 
 @dataclass(frozen=True, kw_only=True)
-class ServicesResult:
+class ServicesResult(Plain):
     """A change of service values that was checked and written (values masked)."""
 
     name: str
@@ -413,14 +385,3 @@ class ServicesResult:
     restarted: bool = False
     """Whether the app's running processes were restarted to see the new values."""
     services: tuple[ServiceInfo, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "file": self.file,
-            "changed": list(self.changed),
-            "provisioned": list(self.provisioned),
-            "unused": list(self.unused),
-            "restarted": self.restarted,
-            "services": [s.to_dict() for s in self.services],
-        }

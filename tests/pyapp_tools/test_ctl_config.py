@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import select
 import shutil
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -34,41 +29,6 @@ def tool(name: str) -> str:
     found = shutil.which(name, path=str(BIN))
     assert found, f"{name} is not installed next to {sys.executable}"
     return found
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "XDG_"))}
-    clean.update(
-        HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".data"),
-        XDG_CACHE_HOME=str(home / ".cache"), PIP_NO_INDEX="1", PYAPP_HOME=str(tmp_path / "data"),
-        PYAPP_DAEMONS="0",
-    )  # fmt: skip
-    return clean
-
-
-@pytest.fixture
-def server(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
-    """A pyapp-server on a free loopback port; pyapp-ctl finds it through its endpoint file."""
-    proc = subprocess.Popen(
-        [tool("pyapp-server"), "run", "--port", "0", "--data-dir", str(tmp_path / "data")],
-        env=env, cwd=env["HOME"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 60)
-        line = proc.stdout.readline() if ready else ""
-        assert " on http://" in line, f"pyapp-server did not start: {line!r}"
-        yield
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
 
 
 @pytest.fixture
@@ -99,8 +59,9 @@ def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[st
 
 
 def test_services_show_set_unset_never_print_a_password(
-    server: Any, env: dict[str, str], package: Path
+    local_server: None, server_env: dict[str, str], package: Path
 ) -> None:
+    env = server_env
     db = f"postgresql://hello:{PASSWORD}@db.example:5432/hello"
     missing = ctl(env, "apps", "install", package)
     assert missing.returncode == 1 and "db: the required postgresql service has no value" in missing.stderr

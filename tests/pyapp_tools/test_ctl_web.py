@@ -3,55 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 BIN = Path(sys.executable).parent
 HELLO = Path(__file__).resolve().parents[2] / "examples" / "hello"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "XDG_"))}
-    clean.update(
-        HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".data"),
-        XDG_CACHE_HOME=str(home / ".cache"), PIP_NO_INDEX="1", PYAPP_HOME=str(tmp_path / "data"),
-        PYAPP_DAEMONS="0",
-    )  # fmt: skip
-    return clean
-
-
-@pytest.fixture
-def server(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
-    proc = subprocess.Popen(
-        [str(BIN / "pyapp-server"), "run", "--port", "0", "--data-dir", str(tmp_path / "data")],
-        env=env, cwd=env["HOME"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 60)
-        line = proc.stdout.readline() if ready else ""
-        assert " on http://" in line, f"pyapp-server did not start: {line!r}"
-        yield
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
 
 
 def hello(out: Path, name: str) -> Path:
@@ -64,10 +23,16 @@ def hello(out: Path, name: str) -> Path:
     return build(source, BuildOptions(out_dir=out / "dist", offline=True)).path
 
 
-def test_vhosts_and_mounts_with_pyapp_ctl(server: None, env: dict[str, str], tmp_path: Path) -> None:
+def test_vhosts_and_mounts_with_pyapp_ctl(
+    local_server: None, server_env: dict[str, str], tmp_path: Path
+) -> None:
     def ctl(*args: str | Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            [str(BIN / "pyapp-ctl"), *map(str, args)], env=env, capture_output=True, text=True, timeout=240
+            [str(BIN / "pyapp-ctl"), *map(str, args)],
+            env=server_env,
+            capture_output=True,
+            text=True,
+            timeout=240,
         )
         if ok:
             assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
