@@ -187,24 +187,24 @@ def deps_project(write_project: Callable[..., Path]) -> Path:
 
 @pytest.fixture
 def server_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of a local pyapp-server and its pyapp-ctl: all state in tmp_path, no daemons."""
+    """The environment of a local pyapp-server and its pyapp-ctl: all state in tmp_path."""
     home = tmp_path / "home"
     home.mkdir()
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "XDG_"))}
     clean.update(
         HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".data"),
         XDG_CACHE_HOME=str(home / ".cache"), PIP_NO_INDEX="1", PYAPP_HOME=str(tmp_path / "data"),
-        PYAPP_DAEMONS="0",
     )  # fmt: skip
     return clean
 
 
 @pytest.fixture
 def local_server(server_env: dict[str, str], tmp_path: Path) -> Iterator[None]:
-    """A pyapp-server on a free loopback port; pyapp-ctl finds it through its endpoint file."""
+    """A pyapp-server (running no daemons) on a free loopback port, found through its endpoint file."""
     proc = subprocess.Popen(
         [tool("pyapp-server"), "run", "--port", "0", "--data-dir", str(tmp_path / "data")],
-        env=server_env, cwd=server_env["HOME"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**server_env, "PYAPP_DAEMONS": "0"}, cwd=server_env["HOME"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert proc.stdout is not None

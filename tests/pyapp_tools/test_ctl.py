@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import select
 import shutil
@@ -82,27 +81,11 @@ class Server:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "XDG_"))}
-    clean.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".data"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        PIP_NO_INDEX="1",
-        PYAPP_HOME=str(tmp_path / "data"),
-    )
-    return clean
-
-
-@pytest.fixture
-def server(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Server]]:
+def server(server_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
     def start(**variables: str) -> Server:
-        started.append(Server({**env, **variables}, tmp_path / "data"))
+        started.append(Server({**server_env, **variables}, tmp_path / "data"))
         return started[-1]
 
     yield start
@@ -111,11 +94,11 @@ def server(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Server
 
 
 @pytest.fixture
-def ctl(env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+def ctl(server_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
     def run(*args: str | Path, extra: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [tool("pyapp-ctl"), *map(str, args)],
-            env={**env, **(extra or {})},
+            env={**server_env, **(extra or {})},
             capture_output=True,
             text=True,
             timeout=240,
@@ -171,7 +154,9 @@ def test_upload_install_configure_update_rollback_remove_each_in_events(server, 
     assert jobs[0]["id"] in ok(ctl("jobs", "show", jobs[0]["id"])).stdout
 
 
-def test_errors_are_the_servers_messages_and_exit_non_zero(server, ctl, hello, env, tmp_path: Path) -> None:
+def test_errors_are_the_servers_messages_and_exit_non_zero(
+    server, ctl, hello, server_env, tmp_path: Path
+) -> None:
     running = server()
     ok(ctl("apps", "install", hello("1.0.0")))
     invalid = ctl("config", "set", "hello", "greeting=4", "colour=red")
@@ -186,7 +171,7 @@ def test_errors_are_the_servers_messages_and_exit_non_zero(server, ctl, hello, e
 
     made = subprocess.run(
         [tool("pyapp-server"), "token", "create", "--role", "viewer", "--name", "v"],
-        env={**env, "PYAPP_SERVER_DATA_DIR": str(running.data_dir)},
+        env={**server_env, "PYAPP_SERVER_DATA_DIR": str(running.data_dir)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -207,7 +192,7 @@ def test_errors_are_the_servers_messages_and_exit_non_zero(server, ctl, hello, e
     assert refused_package.returncode == 1 and "not a package" in refused_package.stderr
 
 
-def test_no_wait_then_wait_for_the_job_and_the_server_from_variables(server, ctl, hello, env) -> None:
+def test_no_wait_then_wait_for_the_job_and_the_server_from_variables(server, ctl, hello, server_env) -> None:
     running = server()
     queued = json.loads(ok(ctl("apps", "install", hello("1.0.0"), "--no-wait", "--json")).stdout)
     assert queued["state"] in ("queued", "running", "succeeded")

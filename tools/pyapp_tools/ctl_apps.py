@@ -154,21 +154,9 @@ def _send_package(
 @_install_options
 @command
 @pass_ctl
-def install(
-    ctl: Ctl,
-    package: str,
-    server_path: bool,
-    force: bool,
-    settings: tuple[str, ...],
-    services: tuple[str, ...],
-    wait: bool,
-    as_json: bool,
-) -> None:
+def install(ctl: Ctl, package: str, wait: bool, as_json: bool, **options: Any) -> None:
     """Install the .pyapp PACKAGE (uploaded with a progress bar), or update its app to it."""
-    job = _send_package(
-        ctl, f"{API}/apps", package, server_path=server_path, force=force, settings=settings,
-        services=services, quiet=as_json,
-    )  # fmt: skip
+    job = _send_package(ctl, f"{API}/apps", package, quiet=as_json, **options)
     finish_job(ctl, job, wait, as_json, _print_install)
 
 
@@ -178,28 +166,9 @@ def install(
 @_install_options
 @command
 @pass_ctl
-def update(
-    ctl: Ctl,
-    name: str,
-    package: str,
-    server_path: bool,
-    force: bool,
-    settings: tuple[str, ...],
-    services: tuple[str, ...],
-    wait: bool,
-    as_json: bool,
-) -> None:
+def update(ctl: Ctl, name: str, package: str, wait: bool, as_json: bool, **options: Any) -> None:
     """Update the installed app NAME to the .pyapp PACKAGE (which must be NAME)."""
-    job = _send_package(
-        ctl,
-        f"{API}/apps/{name}/update",
-        package,
-        server_path=server_path,
-        force=force,
-        settings=settings,
-        services=services,
-        quiet=as_json,
-    )
+    job = _send_package(ctl, f"{API}/apps/{name}/update", package, quiet=as_json, **options)
     finish_job(ctl, job, wait, as_json, _print_install)
 
 
