@@ -11,7 +11,7 @@ import click
 
 from apppackage import AppPackageError
 
-__all__ = ["PyappGroup", "emit", "json_option"]
+__all__ = ["PyappGroup", "echo_web_change", "emit", "json_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,3 +43,16 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None] | None = None) -
             click.echo(f"{key}: {value}")
     else:
         click.echo(str(data))
+
+
+def echo_web_change(d: dict[str, Any]) -> None:
+    """The virtual host or mount a web change (``WebChange.to_dict()``) added or removed, for people."""
+    if d["vhost"] is not None:
+        verb = "removed" if d["action"] == "vhost-remove" else "added"
+        click.echo(f"{verb} virtual host {d['vhost']['name']} ({d['vhost']['url']})")
+    if d["mount"] is not None:
+        m = d["mount"]
+        if d["action"] == "unmount":
+            click.echo(f"unmounted {m['app']} from {m['vhost']} {m['prefix']}")
+        else:
+            click.echo(f"mounted {m['app']} at {m['url']} ({m['upstream'] or 'static files only'})")

@@ -10,22 +10,14 @@ from typing import Any
 
 import click
 
-from ._click import emit
+from ._click import echo_web_change, emit
 from .ctl import API, NAME, Ctl, command, pass_ctl
 
 __all__ = ["mount", "register", "unmount", "vhosts"]
 
 
 def _print_change(d: dict[str, Any]) -> None:
-    if d["vhost"] is not None:
-        verb = "removed" if d["action"] == "vhost-remove" else "added"
-        click.echo(f"{verb} virtual host {d['vhost']['name']} ({d['vhost']['url']})")
-    if d["mount"] is not None:
-        m = d["mount"]
-        if d["action"] == "unmount":
-            click.echo(f"unmounted {m['app']} from {m['vhost']} {m['prefix']}")
-        else:
-            click.echo(f"mounted {m['app']} at {m['url']} ({m['upstream'] or 'static files only'})")
+    echo_web_change(d)
     click.echo(f"web server: {d['server']['message']}")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ._click import emit
+from ._click import echo_web_change, emit
 from .host_commands import _host_command
 
 __all__ = ["register"]
@@ -30,18 +30,9 @@ def _print_server(server: dict[str, Any]) -> None:
 
 
 def _print_change(d: dict[str, Any]) -> None:
-    if d["vhost"] is not None:
-        v = d["vhost"]
-        verb = "removed" if d["action"] == "vhost-remove" else "added"
-        click.echo(f"{verb} virtual host {v['name']} ({v['url']})")
-    if d["mount"] is not None:
-        m = d["mount"]
-        if d["action"] == "unmount":
-            click.echo(f"unmounted {m['app']} from {m['vhost']} {m['prefix']}")
-        else:
-            click.echo(f"mounted {m['app']} at {m['url']} ({m['upstream'] or 'static files only'})")
-        if d["restarted"]:
-            click.echo(f"  {m['app']} was restarted to serve under its new path")
+    echo_web_change(d)
+    if d["mount"] is not None and d["restarted"]:
+        click.echo(f"  {d['mount']['app']} was reloaded to serve under its new path")
     _print_server(d["server"])
 
 
