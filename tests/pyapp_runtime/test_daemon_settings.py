@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import threading
 import time
@@ -64,10 +65,21 @@ def test_the_environment_turns_daemons_off_and_on(tmp_path: Path) -> None:
     assert HostSettings().with_environment({"PYAPP_DAEMONS": "off"}).daemons is False
 
 
+def _free_range(size: int) -> int:
+    """The first of *size* free loopback ports below the ephemeral range (no client is given them)."""
+    while True:
+        low = random.randrange(29100, 29950)  # apart from the ranges the daemon tests pick
+        try:
+            for port in range(low, low + size):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return low
+
+
 def test_ports_are_assigned_once_skip_ports_in_use_and_are_released(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        low = probe.getsockname()[1]
+    low = _free_range(4)
     busy = socket.socket()
     try:
         busy.bind(("127.0.0.1", low))
