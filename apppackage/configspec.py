@@ -199,7 +199,7 @@ class ConfigSpec:
         """The filled-in configuration file the application reads, in :attr:`format` (section 4.1)."""
         if self.format == "ini":
             return self._render_ini(values)
-        from ._yaml import dump_yaml
+        from .safeyaml import dump_yaml
 
         # Every field that has a value, in field order (section 4.1).
         data = {f.name: values[f.name] for f in self.fields if values.get(f.name) is not None}
@@ -222,7 +222,7 @@ class ConfigSpec:
 
     def parse_file(self, text: str, file: str = "config.yaml") -> dict[str, Any]:
         """Read a filled-in configuration file (YAML only: the operator's copy is always YAML)."""
-        from ._yaml import load_yaml
+        from .safeyaml import load_yaml
 
         data = load_yaml(text, file)
         if data is None:

@@ -112,7 +112,7 @@ class AppPackage:
 
     @cached_property
     def _checked(self) -> tuple[list[Problem], list[Problem], dict[str, Any]]:
-        from ._yaml import load_yaml
+        from .safeyaml import load_yaml
 
         try:
             raw = load_yaml(self.source.read_bytes(METADATA), METADATA)
@@ -166,7 +166,7 @@ class AppPackage:
 
         It is read by its own ``pyapp``, or by the description's when it gives none (section 4).
         """
-        from ._yaml import load_yaml
+        from .safeyaml import load_yaml
 
         file = self.description.config_file
         if not self._is_file(file):

@@ -10,12 +10,23 @@ import base64
 import csv
 import hashlib
 import io
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .errors import Problem
+from .files import sha256_file
 
-__all__ = ["RECORD", "RecordEntry", "hash_bytes", "parse_record", "render_record", "verify_files"]
+__all__ = [
+    "RECORD",
+    "RecordEntry",
+    "hash_bytes",
+    "hash_file",
+    "parse_record",
+    "record_hash",
+    "render_record",
+    "verify_files",
+]
 
 RECORD = "RECORD"
 
@@ -27,10 +38,20 @@ class RecordEntry:
     size: int | None
 
 
-def hash_bytes(data: bytes) -> str:
-    """``sha256=`` followed by the urlsafe base64 digest without padding."""
-    digest = hashlib.sha256(data).digest()
+def record_hash(digest: bytes) -> str:
+    """A sha256 *digest* as RECORD writes it: ``sha256=`` and the urlsafe base64 without padding."""
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def hash_bytes(data: bytes) -> str:
+    """The RECORD hash of *data* (see :func:`record_hash`)."""
+    return record_hash(hashlib.sha256(data).digest())
+
+
+def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """The RECORD hash and the size of the file at *path*, read in chunks."""
+    digest, size = sha256_file(path)
+    return record_hash(digest), size
 
 
 def render_record(files: Mapping[str, bytes] | Iterable[tuple[str, str, int]]) -> str:

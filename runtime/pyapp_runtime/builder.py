@@ -11,7 +11,6 @@ verification of the release skips them.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import shutil
@@ -22,8 +21,9 @@ from pathlib import Path
 
 from apppackage.environment import HostPaths
 from apppackage.errors import IntegrityError, Problem
+from apppackage.files import sha256_hex
 from apppackage.package import AppPackage
-from apppackage.record import RECORD, hash_bytes, parse_record, verify_files
+from apppackage.record import RECORD, hash_file, parse_record, verify_files
 
 from . import __version__
 from .dependencies import PlacedDistribution, place, plan
@@ -35,8 +35,6 @@ from .releases import Release, write_release_json
 __all__ = ["BuiltRelease", "Progress", "build_release", "package_sha256", "verify_release", "verify_tree"]
 
 RUNTIME_DIRS = (".pyapp", "site-packages")
-
-_BIG = 8 * 1024 * 1024
 
 Progress = Callable[[str], None]
 """Told about each step (the command line prints it; the library default ignores it)."""
@@ -51,20 +49,15 @@ class BuiltRelease:
 
 def package_sha256(package: AppPackage) -> str:
     """The package's identity: the sha256 of the ``.pyapp`` file, or of a package directory's RECORD."""
-    h = hashlib.sha256()
     if package.is_archive:
-        with open(package.path, "rb") as f:
-            while chunk := f.read(1024 * 1024):
-                h.update(chunk)
-    else:
-        try:
-            h.update(package.read_bytes(RECORD))
-        except FileNotFoundError:
-            raise IntegrityError(
-                [Problem(file=RECORD, path="", message="is missing: build the package to create it")],
-                f"{package.path} cannot be installed:",
-            ) from None
-    return h.hexdigest()
+        return sha256_hex(package.path)
+    try:
+        return hashlib.sha256(package.read_bytes(RECORD)).hexdigest()
+    except FileNotFoundError:
+        raise IntegrityError(
+            [Problem(file=RECORD, path="", message="is missing: build the package to create it")],
+            f"{package.path} cannot be installed:",
+        ) from None
 
 
 def _tree_problems(root: Path, *, installed: bool) -> list[Problem]:
@@ -87,7 +80,7 @@ def _tree_problems(root: Path, *, installed: bool) -> list[Problem]:
             path = os.path.join(dirpath, f)
             name = os.path.relpath(path, root).replace(os.sep, "/")
             if name != RECORD:
-                actual[name] = _hash_file(path)
+                actual[name] = hash_file(path)
     return problems + verify_files(record, actual)
 
 
@@ -107,19 +100,6 @@ def verify_release(release_dir: Path) -> list[Problem]:
     bundled wheels removed once installed are left out.
     """
     return _tree_problems(release_dir, installed=True)
-
-
-def _hash_file(path: str) -> tuple[str, int]:
-    with open(path, "rb") as f:
-        data = f.read(_BIG)
-        if len(data) < _BIG:
-            return hash_bytes(data), len(data)
-        h = hashlib.sha256(data)
-        size = len(data)
-        while chunk := f.read(_BIG):
-            h.update(chunk)
-            size += len(chunk)
-    return "sha256=" + base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode(), size
 
 
 def _copy_directory(package: AppPackage, staging: Path) -> None:

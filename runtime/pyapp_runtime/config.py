@@ -10,17 +10,16 @@ rendered copy (``app-config.yaml`` or ``app-config.ini``, the spec's format).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apppackage._yaml import dump_yaml
 from apppackage.configspec import ConfigSpec
 from apppackage.errors import InvalidConfiguration
+from apppackage.files import write_atomic
 from apppackage.package import AppPackage
+from apppackage.safeyaml import dump_yaml
 
 from .layout import AppLayout
 
@@ -29,28 +28,11 @@ __all__ = [
     "load_values",
     "parse_values",
     "reconcile",
-    "write_atomic",
     "write_config_files",
     "write_values",
 ]
 
 CONFIG_FILE = "config.yaml"
-
-
-def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
-    """Write *data* to *path* through a temporary file and ``os.replace``: readers see old or new."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def parse_values(spec: ConfigSpec, text: str, file: str = CONFIG_FILE) -> dict[str, Any]:

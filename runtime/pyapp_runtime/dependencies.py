@@ -14,7 +14,6 @@ others into the release's own ``site-packages/``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -33,6 +32,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from apppackage.description import Dependencies, Description
+from apppackage.files import sha256_hex
 
 from .errors import DependenciesMissing, HostError, WheelError
 from .wheels import Scheme, WheelFile, install_wheel, supported_tags
@@ -127,14 +127,6 @@ def _bundled(root: Path, extra: Iterable[Path] = ()) -> dict[NormalizedName, lis
     return found
 
 
-def _sha256_hex(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _requires_dist(wheel: WheelFile) -> list[Requirement]:
     with zipfile.ZipFile(wheel.path) as zf:
         meta = next(
@@ -185,7 +177,7 @@ def _select(
                 continue
             wheel = match[0]
             if item.hashes and wheel.path.parent == root / DEPS_DIR:
-                digest = _sha256_hex(wheel.path)
+                digest = sha256_hex(wheel.path)
                 if f"sha256:{digest}" not in item.hashes:
                     raise HostError(
                         f"{file}: line {item.line}: {wheel.path.name} matches no --hash given for {req.name}"

@@ -37,12 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from apppackage.errors import HookFailed
+from apppackage.files import write_atomic
 from apppackage.package import AppPackage
 
 from .activation import Activator
 from .backup import PRE_UPDATE, BackupResult, create_backup, prune_backups
 from .builder import Progress, build_release, package_sha256
-from .config import load_values, reconcile, write_atomic, write_config_files
+from .config import load_values, reconcile, write_config_files
 from .dependencies import PlacedDistribution
 from .errors import InstallHookFailed, NotAnUpgrade
 from .hooks import HookRun, run_release_hook

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import write_atomic
+from apppackage.files import write_atomic
+
 from .layout import AppLayout
 from .releases import switch_link
 

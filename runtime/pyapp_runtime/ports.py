@@ -16,7 +16,8 @@ import socket
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .config import write_atomic
+from apppackage.files import write_atomic
+
 from .errors import HostError
 
 __all__ = ["PORTS_FILE", "NoFreePort", "PortRegistry", "port_free"]

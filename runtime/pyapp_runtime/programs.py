@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from apppackage.environment import Environment
+from apppackage.files import write_atomic
 from apppackage.hooks import BOOTSTRAP, write_payload
 
-from .config import write_atomic
 from .errors import HostError
 from .launch import LaunchSpec
 from .layout import AppLayout

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import write_atomic
+from apppackage.files import write_atomic
+
 from .errors import HostError
 from .layout import AppLayout
 from .programs import Program

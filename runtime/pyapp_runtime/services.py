@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from apppackage._yaml import dump_yaml, load_yaml
 from apppackage.environment import env_name
 from apppackage.errors import InvalidPackage, Problem, pointer
+from apppackage.files import write_atomic
+from apppackage.safeyaml import dump_yaml, load_yaml
 
 from ._plain import Plain
-from .config import write_atomic
 from .errors import BadServices
 
 __all__ = [

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from apppackage._yaml import load_yaml
 from apppackage.errors import AppPackageError
+from apppackage.safeyaml import load_yaml
 
 from .errors import HostError
 

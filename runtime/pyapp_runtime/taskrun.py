@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from .config import load_values
 from .launch import LaunchSpec
 from .locking import read_holder
 from .mounts import placement
+from .pids import pid_alive
 from .scheduler import RunStore, Scheduler, TaskRunner
 
 __all__ = ["HOOK_OPERATIONS", "main", "tasks_of"]
@@ -47,13 +47,7 @@ def _hooks_running(lock_file: Path) -> bool:
     pid, operation = read_holder(lock_file)
     if pid is None or operation.split(" ", 1)[0] not in HOOK_OPERATIONS:
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False  # the holder died; the kernel dropped its lock
-    except PermissionError:
-        pass
-    return True
+    return pid_alive(pid)  # a holder that died lost its lock with it
 
 
 def main(argv: list[str] | None = None) -> int:

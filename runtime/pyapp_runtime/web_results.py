@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apppackage._yaml import load_yaml
 from apppackage.errors import AppPackageError
+from apppackage.safeyaml import load_yaml
 
 from .settings import SETTINGS_FILE, BadSettings
 from .webservers import KINDS, Mount, Routes, VirtualHost

@@ -9,7 +9,6 @@ start through the host, never through scripts on ``PATH``.
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import io
@@ -31,6 +30,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import Version
+
+from apppackage.record import hash_bytes, record_hash
 
 from .errors import WheelError
 
@@ -124,10 +125,6 @@ class InstalledWheel:
     dist_info: str
     files: int
     size: int
-
-
-def _urlsafe_digest(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 def _check_names(zf: zipfile.ZipFile, label: str) -> None:
@@ -238,10 +235,10 @@ def install_wheel(wheel: WheelFile, scheme: Scheme, *, python: str | None = None
                 actual = _copy_big(zf, info, dest)
             else:
                 data = zf.read(info)
-                actual = _urlsafe_digest(data)
+                actual = hash_bytes(data)
                 if actual == digest and kind == "scripts" and data.startswith(b"#!python"):
                     data = b"#!" + interpreter + data[len(b"#!python") :]
-                    written = _urlsafe_digest(data)
+                    written = hash_bytes(data)
                 executable = kind == "scripts" or (info.external_attr >> 16) & 0o111
                 _write(dest, data, 0o755 if executable else 0o644)
             if actual != digest:
@@ -278,7 +275,7 @@ def _copy_big(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: str) -> str:
             out.write(chunk)
     if (info.external_attr >> 16) & 0o111:
         os.chmod(dest, 0o755)  # noqa: S103 - the wheel marks it executable
-    return "sha256=" + base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode()
+    return record_hash(h.digest())
 
 
 def _write_metadata(dist_info_dir: Path, rows: Iterable[tuple[str, str, int]]) -> None:
@@ -290,6 +287,6 @@ def _write_metadata(dist_info_dir: Path, rows: Iterable[tuple[str, str, int]]) -
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows(rows)
     rel = dist_info_dir.name
-    writer.writerow([f"{rel}/INSTALLER", _urlsafe_digest(installer), len(installer)])
+    writer.writerow([f"{rel}/INSTALLER", hash_bytes(installer), len(installer)])
     writer.writerow([f"{rel}/RECORD", "", ""])
     (dist_info_dir / "RECORD").write_text(out.getvalue(), "utf-8")

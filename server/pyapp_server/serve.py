@@ -29,11 +29,11 @@ from typing import Any
 
 from apppackage import __version__
 from apppackage.errors import AppPackageError
+from apppackage.files import write_atomic
 
 from .app import main, services_of
 from .services import Services
 from .settings import ServerSettings
-from .tokens import write_private
 
 __all__ = ["ENDPOINT_FILE", "LOCAL_TOKEN_FILE", "RunningServer", "ServeError", "check_bind", "serve", "start"]
 
@@ -158,7 +158,7 @@ def start(settings: ServerSettings) -> RunningServer:
         "data_dir": str(settings.data_dir),
         "token_file": str(token_file),
     }
-    write_private(endpoint_file, json.dumps(endpoint, indent=2) + "\n")
+    write_atomic(endpoint_file, json.dumps(endpoint, indent=2) + "\n")
     services.events.record("server", f"pyapp-server {__version__} started on {url}")
     log.info("serving on %s (data: %s)", url, settings.data_dir)
     return RunningServer(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from apppackage.errors import AppPackageError
+from apppackage.files import write_atomic
 
 from ._db import Database, utc_now
 
@@ -35,7 +36,6 @@ __all__ = [
     "TokenError",
     "TokenStore",
     "hash_secret",
-    "write_private",
 ]
 
 ROLES = ("viewer", "deployer", "admin")
@@ -184,19 +184,6 @@ class TokenStore:
             if token.name == LOCAL_TOKEN_NAME:
                 self.revoke(token.id)
         new = self.create("admin", LOCAL_TOKEN_NAME)
-        write_private(file, new.secret + "\n")
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomic(file, new.secret + "\n")
         return new.token
-
-
-def write_private(path: Path, text: str) -> None:
-    """Replace *path* atomically with *text*, readable by its owner only."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

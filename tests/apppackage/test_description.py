@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from apppackage import AppPackage, InvalidDescription
-from apppackage._yaml import dump_yaml, load_yaml
 from apppackage.checks import check_description, cron_problem
 from apppackage.description import (
     DEFAULT_HOOK_TIMEOUT,
@@ -20,6 +19,7 @@ from apppackage.description import (
     StaticDir,
     Task,
 )
+from apppackage.safeyaml import dump_yaml, load_yaml
 from apppackage.schema import load_schema
 
 MINIMAL = {"pyapp": "1.0", "name": "mini", "version": "0.1"}

@@ -296,7 +296,7 @@ def test_the_package_root_as_a_code_path(
 
 def test_a_trusted_package_reads_and_checks_nothing_again(demo_dir: Path) -> None:
     checked = AppPackage(demo_dir)
-    from apppackage._yaml import load_yaml
+    from apppackage.safeyaml import load_yaml
 
     spec = load_yaml((demo_dir / checked.description.config_file).read_bytes(), "configuration.yaml")
     stored = json.dumps({"description": dict(checked.description.to_dict()), "config_spec": spec})

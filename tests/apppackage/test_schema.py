@@ -10,10 +10,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from apppackage import AppPackage
-from apppackage._yaml import load_yaml
 from apppackage.checks import check_description
 from apppackage.configspec import ConfigSpec, check_config_spec
 from apppackage.description import Description
+from apppackage.safeyaml import load_yaml
 from apppackage.schema import SCHEMA_DIR, load_schema, schema_problems
 
 SCHEMAS = {"metadata": "metadata.schema.json", "configuration": "configuration.schema.json"}

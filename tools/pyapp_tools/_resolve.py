@@ -8,7 +8,6 @@ no index, no pip configuration, no network.
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apppackage import AppPackageError
+from apppackage.files import sha256_hex
 
 __all__ = ["LOCK_FILE", "LockedWheel", "ResolveError", "download_wheels", "render_lock", "wheel_info"]
 
@@ -39,14 +39,6 @@ class LockedWheel:
         return {"name": self.name, "version": self.version, "sha256": self.sha256, "wheel": self.path.name}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def wheel_info(path: Path) -> LockedWheel:
     """Name, version and hash of the wheel at *path* (its file name must be a valid wheel name)."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -55,7 +47,7 @@ def wheel_info(path: Path) -> LockedWheel:
         name, version, _, _ = parse_wheel_filename(path.name)
     except InvalidWheelFilename as exc:
         raise ResolveError(f"{path.name}: not a wheel file name ({exc})") from None
-    return LockedWheel(path=path, name=str(name), version=str(version), sha256=_sha256(path))
+    return LockedWheel(path=path, name=str(name), version=str(version), sha256=sha256_hex(path))
 
 
 def download_wheels(

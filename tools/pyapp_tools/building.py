@@ -12,7 +12,6 @@ Builds are reproducible: the same sources and wheels give the same bytes
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -20,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from apppackage import AppPackage, AppPackageError, InvalidPackage, Problem
-from apppackage._yaml import dump_yaml
 from apppackage.description import Description
+from apppackage.files import sha256_hex
 from apppackage.package import METADATA
-from apppackage.record import RECORD, hash_bytes, render_record
+from apppackage.record import RECORD, hash_bytes, hash_file, render_record
+from apppackage.safeyaml import dump_yaml
 
 from ._ignore import select_files
 from ._reprozip import Entry, build_date, write_zip
@@ -89,14 +89,6 @@ class BuildResult:
                 {"name": d.name, "version": d.version, "sha256": d.sha256} for d in self.dependencies
             ],
         }
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def package_contents(
@@ -182,7 +174,7 @@ def build(
         path=target,
         name=description.name,
         version=description.version,
-        sha256=_file_sha256(target),
+        sha256=sha256_hex(target),
         size=target.stat().st_size,
         files=len(entries),
         dependencies=tuple(wheels),
@@ -227,5 +219,4 @@ def _hash_entry(entry: Entry) -> tuple[str, int]:
     if entry.data is not None:
         return hash_bytes(entry.data), len(entry.data)
     assert entry.source is not None
-    data = entry.source.read_bytes()
-    return hash_bytes(data), len(data)
+    return hash_file(entry.source)

@@ -77,7 +77,7 @@ def set_config(ctl: Ctl, name: str, assignments: tuple[str, ...], as_json: bool)
 
 def render_for_editing(data: dict[str, Any]) -> str:
     """The values as YAML, each field's label and help as comments above it."""
-    from apppackage._yaml import dump_yaml
+    from apppackage.safeyaml import dump_yaml
 
     lines = [
         f"# Configuration of {data['name']} {data['version']}.",
@@ -102,7 +102,7 @@ def edit_config(
     ctl: Ctl, name: str, edit: Callable[[str], str | None] | None = None
 ) -> dict[str, Any] | None:
     """Edit NAME's values until the server accepts them; ``None`` when the user gives up."""
-    from apppackage._yaml import load_yaml
+    from apppackage.safeyaml import load_yaml
 
     editor = edit or (lambda text: click.edit(text, extension=".yaml", require_save=True))
     data = ctl.client.call("GET", f"{API}/apps/{name}/config")

@@ -16,9 +16,9 @@ from typing import Any
 
 from apppackage import AppPackage, InvalidPackage, Problem
 from apppackage._pyproject import from_pyproject, merge_pyproject
-from apppackage._yaml import load_yaml
 from apppackage.checks import check_description
 from apppackage.package import METADATA, PYPROJECT
+from apppackage.safeyaml import load_yaml
 
 from ._setupcfg import from_setup_cfg, from_setup_py
 

@@ -16,7 +16,6 @@ so the cache does not grow without bound.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -28,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apppackage import AppPackage, AppPackageError
-from apppackage._yaml import load_yaml
+from apppackage.files import sha256_hex
+from apppackage.safeyaml import load_yaml
 
 from .building import DEPS_DIR
 
@@ -64,14 +64,6 @@ class CachedPackage:
         """The extracted package, with the description and spec checked when the entry was prepared."""
         checked = json.loads((self.entry / CHECKED).read_text(encoding="utf-8"))
         return AppPackage.trusted(self.root, checked["description"], checked["config_spec"])
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def install_wheels(wheels: list[Path], target: Path) -> None:
@@ -159,7 +151,7 @@ def _is_complete(entry: Path) -> bool:
 def prepared(pyapp: str | os.PathLike[str], root: Path | None = None) -> Iterator[CachedPackage]:
     """The cache entry of the ``.pyapp`` at *pyapp*, prepared once and held for the ``with`` block."""
     path = Path(pyapp)
-    sha256 = _sha256(path)
+    sha256 = sha256_hex(path)
     base = root or cache_root()
     entry = base / sha256
     entry.mkdir(parents=True, exist_ok=True)

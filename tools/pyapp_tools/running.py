@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from apppackage import AppPackage, AppPackageError, ConfigSpec, HostPaths, InvalidConfiguration, Problem
-from apppackage._yaml import dump_yaml, load_yaml
 from apppackage.description import Description
+from apppackage.files import write_atomic
 from apppackage.hooks import RunResult
+from apppackage.safeyaml import dump_yaml, load_yaml
 
 from . import runcache
 from .inspecting import check_requirements
@@ -169,7 +170,7 @@ def fill_config(
             filled[f.name] = generated[f.name]
         if secrets_file is not None and any(stored.get(f.name) != filled[f.name] for f in missing):
             stored.update({f.name: filled[f.name] for f in missing})
-            _write_private(secrets_file, dump_yaml(stored))
+            write_atomic(secrets_file, dump_yaml(stored))
     problems = spec.validate(filled, spec.file)
     if problems:
         raise InvalidConfiguration(
@@ -177,16 +178,6 @@ def fill_config(
             "the configuration is not valid (defaults, then --config, then --set):",
         )
     return filled
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write *text* to *path* with mode 0600, replacing it atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(temp, path)
 
 
 def local_services(description: Description, given: Sequence[str], data_path: Path) -> dict[str, str]:
@@ -284,7 +275,7 @@ def local_run(
         )
         values = local_services(description, services, host.data_path)
         host.create_dirs(description)
-        _write_private(config_path, spec.render(config))
+        write_atomic(config_path, spec.render(config))
         installed = install_once(package, host, config, state, values)
         warnings += [
             f"requires {c.kind} {c.requirement}: not satisfied here ({c.detail})"

@@ -29,7 +29,6 @@ __all__ = [
     "render_program",
     "render_supervisord",
     "spec_payload",
-    "write_private",
 ]
 
 EXEC_SCRIPT = Path(__file__).with_name("_exec.py")
@@ -132,16 +131,3 @@ def render_program(spec: ProcessSpec, payload_path: Path, *, python: str | None 
             f"stderr_logfile_backups = {spec.log_backups}",
         ]
     return "\n".join(lines) + "\n"
-
-
-def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace *path* atomically with *data*, owner-only."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -31,11 +31,14 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from apppackage.files import write_atomic
+
+from ..pids import pid_alive
 from . import _config
 from ._rpc import server_proxy
 from .errors import NoSuchProgram, ProcessFailed, SupervisionError, SupervisorNotRunning
 from .spec import ProcessSpec
-from .status import ProcessStatus, pid_alive, read_tail
+from .status import ProcessStatus, read_tail
 
 __all__ = ["SUN_PATH_MAX", "Supervisor", "UpdateResult"]
 
@@ -105,7 +108,7 @@ class Supervisor:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.state_dir.chmod(0o700)
         text = _config.render_supervisord(self.state_dir, self.socket_path)
-        _config.write_private(self.config_file, text.encode("utf-8"))
+        write_atomic(self.config_file, text.encode("utf-8"))
         # supervisord opens its log before it applies its umask: create it owner-only.
         os.close(os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
 
@@ -225,9 +228,9 @@ class Supervisor:
             self._ensure_running_locked()
             payload = _config.spec_payload(spec)
             payload_path = self.programs_dir / _config.payload_name(spec, payload)
-            _config.write_private(payload_path, payload)
+            write_atomic(payload_path, payload)
             conf = _config.render_program(spec, payload_path, python=self.python)
-            _config.write_private(self.programs_dir / f"{spec.program}.conf", conf.encode("utf-8"))
+            write_atomic(self.programs_dir / f"{spec.program}.conf", conf.encode("utf-8"))
             added, changed, _removed = self._reload()
             result: UpdateResult = "unchanged"
             if spec.program in added:

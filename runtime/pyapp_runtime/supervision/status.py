@@ -10,7 +10,7 @@ from typing import Any
 
 from .spec import split_program
 
-__all__ = ["STATES", "ProcessStatus", "memory_rss", "pid_alive", "read_tail"]
+__all__ = ["STATES", "ProcessStatus", "memory_rss", "read_tail"]
 
 STATES = ("stopped", "starting", "running", "backoff", "stopping", "exited", "fatal", "unknown")
 """supervisord's process states, lower-cased. ``fatal`` is "failed": it kept crashing on start."""
@@ -120,18 +120,3 @@ def read_tail(path: str | os.PathLike[str], max_bytes: int) -> str:
     except FileNotFoundError:
         return ""
     return data.decode("utf-8", "replace")
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether *pid* exists and is not a zombie (supervisord is not our child to reap)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]

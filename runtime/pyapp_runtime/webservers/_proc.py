@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = [
-    "alive",
     "children",
     "clock_ticks",
     "cmdline",
@@ -60,20 +59,6 @@ def _stat(pid: int) -> list[str] | None:
         return None
     # The command name is in parentheses and may contain spaces.
     return text[text.rindex(")") + 2 :].split()
-
-
-def alive(pid: int) -> bool:
-    """Whether *pid* runs (a zombie, waiting for a parent that does not reap it, does not)."""
-    if _PROC.is_dir():
-        fields = _stat(pid)
-        return fields is not None and fields[0] not in ("Z", "X")
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def children(pid: int) -> set[int]:

@@ -14,6 +14,7 @@ import os
 import signal
 from pathlib import Path
 
+from ..pids import pid_alive
 from . import _proc
 
 __all__ = ["graceful_reload"]
@@ -31,7 +32,7 @@ def _wait_for_new_workers(kind: str, pid: int, error_log: Path, since: int, time
 
     def renewed() -> bool:
         logged = _proc.tail(error_log, since, limit=_LOG_SCAN)
-        if not _proc.alive(pid) or "[emerg]" in logged:
+        if not pid_alive(pid) or "[emerg]" in logged:
             return True
         now = _proc.children(pid)
         if kind == "apache":
@@ -54,12 +55,12 @@ def graceful_reload(kind: str, pid: int, error_log: Path, *, since: int, timeout
     if kind == "lighttpd":
         os.kill(pid, signal.SIGUSR1)
         done = _proc.wait_until(
-            lambda: not _proc.alive(pid) or "server started" in _proc.tail(error_log, since, limit=_LOG_SCAN),
+            lambda: not pid_alive(pid) or "server started" in _proc.tail(error_log, since, limit=_LOG_SCAN),
             timeout,
         )
     else:
         done = _wait_for_new_workers(kind, pid, error_log, since, timeout)
-    if not _proc.alive(pid):
+    if not pid_alive(pid):
         return "the server exited"
     if kind == "nginx" and "[emerg]" in _proc.tail(error_log, since, limit=_LOG_SCAN):
         # nginx keeps its old configuration, after retrying for a while (binds are tried

@@ -29,11 +29,12 @@ import fcntl
 import ipaddress
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypedDict
+
+from apppackage.files import write_atomic
 
 from .errors import InvalidRoute, MountConflict
 from .model import Mount, StaticPath, Upstream, VirtualHost
@@ -301,19 +302,8 @@ class RouteStore:
 
     def save(self, routes: Routes) -> None:
         """Write *routes*: to a temporary file first, then renamed over the old one."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         data = json.dumps(routes.to_dict(), indent=2, sort_keys=True) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=self.state_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_atomic(self.path, data, mode=0o644, durable=True)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..pids import pid_alive
 from . import _proc
 from ._context import RenderContext
 from ._plan import plan
@@ -280,7 +281,7 @@ class WebServer:
     # -- process control ---------------------------------------------------
     def _pid(self) -> int | None:
         pid = _proc.read_pid(self.pid_file)
-        if pid is None or not _proc.alive(pid):
+        if pid is None or not pid_alive(pid):
             return None
         # A stale pid file may name a reused pid: only a process started on our config counts.
         args = _proc.cmdline(pid)
@@ -352,12 +353,12 @@ class WebServer:
         listens = self._listens()
 
         def ready() -> bool:
-            if not _proc.alive(pid):
+            if not pid_alive(pid):
                 return True
             return _proc.read_pid(self.pid_file) == pid and all(_proc.port_open(a, p) for a, p in listens)
 
         finished = _proc.wait_until(ready, self.settings.start_timeout)
-        if not _proc.alive(pid):
+        if not pid_alive(pid):
             raise ServerFailed(self.kind, "start", "the server exited", self._logs_since(marks))
         if not finished:
             self._kill(pid)
@@ -398,13 +399,13 @@ class WebServer:
             return
         graceful_signal = {"nginx": signal.SIGQUIT, "apache": signal.SIGWINCH, "lighttpd": signal.SIGINT}
         os.kill(pid, graceful_signal[self.kind] if graceful else signal.SIGTERM)
-        if not _proc.wait_until(lambda: not _proc.alive(pid), self.settings.stop_timeout):
+        if not _proc.wait_until(lambda: not pid_alive(pid), self.settings.stop_timeout):
             self._kill(pid)
 
     def _kill(self, pid: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        _proc.wait_until(lambda: not _proc.alive(pid), 5.0)
+        _proc.wait_until(lambda: not pid_alive(pid), 5.0)
 
     # -- system servers ----------------------------------------------------
     def fragment(self, routes: Routes) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from apppackage import AppPackage, InvalidDescription, InvalidPackage
-from apppackage._yaml import MAX_YAML_BYTES, dump_yaml, load_yaml
+from apppackage.safeyaml import MAX_YAML_BYTES, dump_yaml, load_yaml
 
 
 def refusal(data: str | bytes, file: str = "metadata.yaml") -> str:
