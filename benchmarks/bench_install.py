@@ -80,7 +80,7 @@ def build_package(work: Path, wheels: list[Path], name: str = "bench") -> Path:
 
 
 def disk_usage(*paths: Path) -> int:
-    from pyapp_runtime.releases import disk_usage as usage
+    from pyapp_runtime.releases.release import disk_usage as usage
 
     seen: set[tuple[int, int]] = set()
     return sum(usage(p, seen) for p in paths)

@@ -64,17 +64,17 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Activator": "activation",
-    "NullActivator": "activation",
-    "AppInfo": "results",
-    "AppSummary": "results",
-    "ConfigInfo": "results",
-    "ConfigResult": "results",
-    "InstallResult": "results",
-    "ReleaseInfo": "results",
-    "RemoveResult": "results",
-    "RestoreResult": "results",
-    "RollbackResult": "results",
+    "Activator": "lifecycle.activation",
+    "NullActivator": "lifecycle.activation",
+    "AppInfo": "lifecycle.results",
+    "AppSummary": "lifecycle.results",
+    "ConfigInfo": "lifecycle.results",
+    "ConfigResult": "lifecycle.results",
+    "InstallResult": "lifecycle.results",
+    "ReleaseInfo": "lifecycle.results",
+    "RemoveResult": "lifecycle.results",
+    "RestoreResult": "lifecycle.results",
+    "RollbackResult": "lifecycle.results",
     "AppLayout": "layout",
     "HostLayout": "layout",
     "default_home": "layout",
@@ -90,34 +90,33 @@ _LAZY = {
     "NotAnUpgrade": "errors",
     "RequirementsNotMet": "errors",
     "WheelError": "errors",
-    "BackupResult": "backup",
-    "ConfigChange": "config",
-    "GarbageReport": "removal",
-    "Hint": "requirements",
-    "RequirementsReport": "requirements",
-    "HookRun": "hooks",
+    "BackupResult": "lifecycle.backup",
+    "ConfigChange": "appconfig.values",
+    "GarbageReport": "lifecycle.removal",
+    "Hint": "dependencies.requirements",
+    "RequirementsReport": "dependencies.requirements",
+    "HookRun": "lifecycle.hooks",
     "Host": "host",
-    "LaunchSpec": "launch",
-    "PlacedDistribution": "dependencies",
-    "Release": "releases",
-    "ControlResult": "runstate",
-    "DaemonStatus": "runstate",
-    "DaemonFailed": "daemons",
-    "DaemonManager": "daemons",
-    "DaemonsDisabled": "daemons",
+    "LaunchSpec": "releases.launch",
+    "PlacedDistribution": "dependencies.choose",
+    "Release": "releases.release",
+    "ControlResult": "processes.runstate",
+    "DaemonStatus": "processes.runstate",
+    "DaemonFailed": "processes.daemons",
+    "DaemonManager": "processes.daemons",
+    "DaemonsDisabled": "processes.daemons",
     "HostSettings": "settings",
-    "ServiceInfo": "services",
-    "ServicesInfo": "services",
-    "ServicesResult": "services",
-    "LogFile": "logs",
+    "ServiceInfo": "appconfig.services",
+    "ServicesInfo": "appconfig.services",
+    "ServicesResult": "appconfig.services",
+    "LogFile": "processes.logs",
 }
 
 if TYPE_CHECKING:
-    from .activation import Activator, NullActivator
-    from .backup import BackupResult
-    from .config import ConfigChange
-    from .daemons import DaemonFailed, DaemonManager, DaemonsDisabled
-    from .dependencies import PlacedDistribution
+    from .appconfig.services import ServiceInfo, ServicesInfo, ServicesResult
+    from .appconfig.values import ConfigChange
+    from .dependencies.choose import PlacedDistribution
+    from .dependencies.requirements import Hint, RequirementsReport
     from .errors import (
         AppLocked,
         BadBackup,
@@ -131,16 +130,13 @@ if TYPE_CHECKING:
         RequirementsNotMet,
         WheelError,
     )
-    from .hooks import HookRun
     from .host import Host
-    from .launch import LaunchSpec
     from .layout import AppLayout, HostLayout, default_home
-    from .locking import AppLock
-    from .logs import LogFile
-    from .releases import Release
-    from .removal import GarbageReport
-    from .requirements import Hint, RequirementsReport
-    from .results import (
+    from .lifecycle.activation import Activator, NullActivator
+    from .lifecycle.backup import BackupResult
+    from .lifecycle.hooks import HookRun
+    from .lifecycle.removal import GarbageReport
+    from .lifecycle.results import (
         AppInfo,
         AppSummary,
         ConfigInfo,
@@ -151,8 +147,12 @@ if TYPE_CHECKING:
         RestoreResult,
         RollbackResult,
     )
-    from .runstate import ControlResult, DaemonStatus
-    from .services import ServiceInfo, ServicesInfo, ServicesResult
+    from .locking import AppLock
+    from .processes.daemons import DaemonFailed, DaemonManager, DaemonsDisabled
+    from .processes.logs import LogFile
+    from .processes.runstate import ControlResult, DaemonStatus
+    from .releases.launch import LaunchSpec
+    from .releases.release import Release
     from .settings import HostSettings
 
 

@@ -2,7 +2,7 @@
 
 Every method that changes an app takes the app's lock (waiting up to *wait*
 seconds), first finishes or undoes whatever a crashed command left behind (see
-:mod:`pyapp_runtime.journal`), and returns a result with ``to_dict()``.
+:mod:`pyapp_runtime.lifecycle.journal`), and returns a result with ``to_dict()``.
 """
 
 from __future__ import annotations
@@ -19,23 +19,19 @@ from apppackage.errors import Problem
 from apppackage.hooks import RunResult
 from apppackage.package import AppPackage
 
-from .activation import Activator
-from .appinfo import app_info
-from .backup import BackupResult, create_backup, read_manifest
-from .builder import Progress, verify_release
-from .config import load_values, write_config_files
-from .daemons import DaemonFailed, DaemonManager
+from .appconfig.services import ServicesInfo, ServicesResult
+from .appconfig.values import load_values, write_config_files
 from .errors import AppLocked, HostError, NoSuchApp
-from .install import HostContext, InstallOptions, clear_dir, install_package
-from .journal import Journal, recover
-from .launch import LaunchSpec
 from .layout import AppLayout, HostLayout, default_home
-from .locking import AppLock
-from .logs import LogFile, app_logs
-from .releases import Release, current_release
-from .removal import GarbageReport, collect_garbage
-from .restore import restore_backup
-from .results import (
+from .lifecycle.activation import Activator
+from .lifecycle.appinfo import app_info
+from .lifecycle.backup import BackupResult, create_backup, read_manifest
+from .lifecycle.configure import change_services, ensure_services, show_services
+from .lifecycle.install import HostContext, InstallOptions, clear_dir, install_package
+from .lifecycle.journal import Journal, recover
+from .lifecycle.removal import GarbageReport, collect_garbage
+from .lifecycle.restore import restore_backup
+from .lifecycle.results import (
     AppInfo,
     AppSummary,
     ConfigInfo,
@@ -45,13 +41,17 @@ from .results import (
     RestoreResult,
     RollbackResult,
 )
-from .rollback import rollback_app
-from .runstate import ControlResult, DaemonStatus
+from .lifecycle.rollback import rollback_app
+from .lifecycle.uninstall import remove_app
+from .locking import AppLock
+from .processes.daemons import DaemonFailed, DaemonManager
+from .processes.logs import LogFile, app_logs
+from .processes.runstate import ControlResult, DaemonStatus
+from .releases.builder import Progress, verify_release
+from .releases.launch import LaunchSpec
+from .releases.release import Release, current_release
 from .scheduler import RunStore, TaskRun
-from .service_ops import change_services, ensure_services, show_services
-from .services import ServicesInfo, ServicesResult
 from .settings import HostSettings
-from .uninstall import remove_app
 
 __all__ = ["DEFAULT_KEEP_RELEASES", "Host"]
 
@@ -66,7 +66,7 @@ class Host:
     """The apps under *home* (default: :func:`~pyapp_runtime.layout.default_home`).
 
     *keep_releases* is how many releases an update keeps (the current and previous
-    ones always stay); *activator* joins activations (see :mod:`pyapp_runtime.activation`;
+    ones always stay); *activator* joins activations (see :mod:`pyapp_runtime.lifecycle.activation`;
     default: :attr:`daemons`, which runs the apps' processes under supervisord when the
     host's *settings* -- default: ``<home>/host.yaml`` -- allow it); *progress* is told
     about each step of long operations.
@@ -87,7 +87,7 @@ class Host:
         self.layout = HostLayout(self.home)
         self.keep_releases = keep_releases
         self.daemons = DaemonManager(self.layout, settings=settings, progress=progress)
-        """The apps' supervised processes (see :mod:`pyapp_runtime.daemons`)."""
+        """The apps' supervised processes (see :mod:`pyapp_runtime.processes.daemons`)."""
         self.context = HostContext(
             layout=self.layout,
             python=python or sys.executable,
@@ -159,7 +159,7 @@ class Host:
             starting = nullcontext() if start else self.daemons.not_starting(description.name)
             with starting, self.locked(description.name, operation=operation, wait=wait) as (app, recovered):
                 result = install_package(self.context, pkg, app, options, recovered=recovered)
-        from .web import follow_release  # a mounted app's new static paths
+        from .web.hostweb import follow_release  # a mounted app's new static paths
 
         follow_release(self, description.name)
         return result
@@ -214,7 +214,7 @@ class Host:
         """Re-activate the previous release (or the newest release of version *to*); data stays as it is."""
         with self.locked(name, operation="rollback", wait=wait) as (app, recovered):
             result = rollback_app(self.context, app, self._installed(app), to=to, recovered=recovered)
-        from .web import follow_release
+        from .web.hostweb import follow_release
 
         follow_release(self, name)
         return result
@@ -235,7 +235,7 @@ class Host:
             result = remove_app(
                 self.context, app, keep_data=keep_data, backup=backup, force=force, recovered=recovered
             )
-        from .web import forget_app  # its mount goes with it
+        from .web.hostweb import forget_app  # its mount goes with it
 
         forget_app(self, name)
         return result

@@ -51,7 +51,7 @@ Listen = Literal["unix", "port"]
 Method = Literal["threads", "processes"]
 
 _PER_APP = ("listen", "method", "threads", "processes", "stop_wait")
-# web_server (auto|none|nginx|apache|lighttpd) is read and checked by pyapp_runtime.web.
+# web_server (auto|none|nginx|apache|lighttpd) is read and checked by pyapp_runtime.web.hostweb.
 _TOP = ("daemons", "ports", "socket_perms", "apps", "web_server", *_PER_APP)
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$")
 

@@ -4,7 +4,7 @@
 ``/api/v1/vhosts/{name}`` removes one (DELETE, admin), ``/api/v1/apps/{name}/mount``
 mounts an app (PUT ``{vhost, prefix}``, deployer) or unmounts it (DELETE, deployer).
 Each change is applied to the host's web server at once (see
-:class:`pyapp_runtime.web.HostWeb`); a conflicting mount answers 409, an invalid
+:class:`pyapp_runtime.web.hostweb.HostWeb`); a conflicting mount answers 409, an invalid
 virtual host or prefix 422, each naming the value at fault.
 """
 
@@ -27,7 +27,7 @@ _MOUNT_KEYS = {"vhost", "prefix"}
 
 
 def _web(request: Request) -> Any:
-    from pyapp_runtime.web import HostWeb
+    from pyapp_runtime.web.hostweb import HostWeb
 
     return HostWeb(request.services.apps.home)
 

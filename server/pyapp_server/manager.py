@@ -129,8 +129,8 @@ class AppManager:
 
     def check_services(self, facts: PackageFacts, services: Sequence[str]) -> None:
         """Refuse (422, every problem) a package whose required services the host cannot provide."""
+        from pyapp_runtime.appconfig.services import declared_services, load_services, resolve
         from pyapp_runtime.errors import BadServices
-        from pyapp_runtime.services import declared_services, load_services, resolve
 
         app = self.host().layout.app(facts.name)
         try:

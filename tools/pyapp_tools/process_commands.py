@@ -185,8 +185,8 @@ def logs(name: str, process: str | None, lines: int, follow: bool, home: Path | 
       pyapp logs hello
       pyapp logs hello -f --process web -n 100
     """
-    from pyapp_runtime.logs import follow as follow_logs
-    from pyapp_runtime.logs import last_lines
+    from pyapp_runtime.processes.logs import follow as follow_logs
+    from pyapp_runtime.processes.logs import last_lines
 
     files = _host(home).logs(name, process=process)
     several = len(files) > 1

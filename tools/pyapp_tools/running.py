@@ -186,7 +186,7 @@ def local_services(description: Description, given: Sequence[str], data_path: Pa
     A required ``sqlite`` service without a value gets ``<data_path>/<name>.sqlite3``;
     any other required one refuses the run (:class:`pyapp_runtime.errors.BadServices`).
     """
-    from pyapp_runtime.services import declared_services, resolve
+    from pyapp_runtime.appconfig.services import declared_services, resolve
 
     resolved = resolve(
         declared_services(description.services), None, given, app=description.name, data_path=data_path,

@@ -1,6 +1,6 @@
 """``pyapp vhost``, ``pyapp mount``, ``pyapp unmount``, ``pyapp web``: virtual hosts and path mounting.
 
-Each command parses its input, calls :class:`pyapp_runtime.web.HostWeb` and prints the
+Each command parses its input, calls :class:`pyapp_runtime.web.hostweb.HostWeb` and prints the
 result (``--json``: its ``to_dict()``; on an error ``{"error": {...}}`` and exit 1).
 Which web server serves the routes is the host setting ``web_server`` (``host.yaml``,
 or ``$PYAPP_WEB_SERVER``): ``none`` (the default) stores the routes without serving them.
@@ -20,7 +20,7 @@ __all__ = ["register"]
 
 
 def _web(home: Path | None) -> Any:
-    from pyapp_runtime.web import HostWeb
+    from pyapp_runtime.web.hostweb import HostWeb
 
     return HostWeb(home)
 

@@ -1,0 +1,82 @@
+"""Rolling an app back to an earlier release (its data stays as it is).
+
+The configuration is carried over to the target release's spec like an update
+does, except that values of fields the current release no longer has come back
+from the values in use when the target was last active.
+"""
+
+from __future__ import annotations
+
+from apppackage.package import AppPackage
+
+from ..appconfig.values import load_values, reconcile, write_config_files
+from ..errors import NoSuchRelease
+from ..layout import AppLayout
+from ..releases.launch import LaunchSpec
+from ..releases.release import (
+    Release,
+    list_releases,
+    read_last_config,
+    remember_config,
+    switch_link,
+    version_key,
+)
+from .configure import ensure_services
+from .install import HostContext
+from .journal import Journal
+from .results import RollbackResult
+
+__all__ = ["rollback_app", "rollback_target"]
+
+
+def rollback_target(app: AppLayout, current: Release, to: str | None) -> Release:
+    """The release ``previous`` points to, or the newest of version (or id) *to*."""
+    releases = [r for r in list_releases(app) if r.id != current.id]
+    available = ", ".join(sorted({r.version for r in releases}, key=version_key)) or "none"
+    if to is None:
+        rid = app.link_target(app.previous)
+        if rid is None or not (app.releases / rid).is_dir() or rid == current.id:
+            raise NoSuchRelease(
+                f"{app.name} has no previous release to roll back to (other releases: {available}; "
+                "use --to VERSION)"
+            )
+        return Release.load(app.releases / rid)
+    matching = [r for r in releases if to in (r.version, r.id)]
+    if not matching:
+        if to in (current.version, current.id):
+            raise NoSuchRelease(f"{app.name} {to} is already the current release")
+        raise NoSuchRelease(f"{app.name} has no release {to!r} (other releases: {available})")
+    return matching[0]
+
+
+def rollback_app(
+    ctx: HostContext, app: AppLayout, current: Release, *, to: str | None, recovered: str | None
+) -> RollbackResult:
+    """Switch *app* from *current* to its rollback target (the caller holds the app's lock)."""
+    target = rollback_target(app, current, to)
+    old_values = load_values(app.config_file) or {}
+    with AppPackage(target.path) as package:
+        change = reconcile(
+            package.config_spec, old_values, remembered=read_last_config(target.path),
+            what=f"the configuration of {app.name} {target.version}",
+        )  # fmt: skip
+        new_launch, old_launch = LaunchSpec.read(target.path), LaunchSpec.read(current.path)
+        ensure_services(app, new_launch)  # spec section 3.9: no start without its required services
+        journal = Journal(app)
+        journal.begin("rollback", new_release=target.id, reused=True)
+        try:
+            ctx.activator.prepare(app.name, new_launch, old_launch, config=change.values)
+            remember_config(current.path, old_values)
+            write_config_files(app, package, change.values)
+            switch_link(app.previous, current.id)
+            switch_link(app.current, target.id)
+            journal.commit()
+        except BaseException:
+            journal.abort()
+            ctx.activator.abort(app.name, new_launch, old_launch)
+            raise
+    ctx.activator.commit(app.name, new_launch, old_launch)
+    return RollbackResult(
+        name=app.name, from_version=current.version, from_release=current.id,
+        version=target.version, release=target.id, config=change, recovered=recovered,
+    )  # fmt: skip

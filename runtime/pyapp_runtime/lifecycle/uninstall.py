@@ -1,0 +1,66 @@
+"""Removing an app (spec section 7.8): stop it, optionally back it up, run ``uninstall``, delete it."""
+
+from __future__ import annotations
+
+from apppackage.errors import HookFailed
+
+from ..appconfig.values import load_values
+from ..errors import InstallHookFailed, NoSuchApp
+from ..layout import AppLayout
+from ..releases.launch import LaunchSpec
+from ..releases.release import current_release
+from .backup import BackupResult, create_backup
+from .hooks import HookRun, run_release_hook
+from .install import HostContext
+from .journal import Journal
+from .removal import collect_garbage, delete_app
+from .results import RemoveResult
+
+__all__ = ["remove_app"]
+
+
+def remove_app(
+    ctx: HostContext,
+    app: AppLayout,
+    *,
+    keep_data: bool,
+    backup: bool,
+    force: bool,
+    recovered: str | None,
+) -> RemoveResult:
+    """Remove *app* (the caller holds its lock). A failing backup or uninstall hook aborts, unless *force*.
+
+    With *keep_data*, ``data/``, ``logs/``, ``config.yaml`` and ``backups/`` stay; with
+    *backup*, ``backups/`` stays and holds the backup taken first.
+    """
+    if not app.dir.exists():
+        raise NoSuchApp(app.name, str(app.host.home))
+    current = current_release(app)
+    values = load_values(app.config_file) or {}
+    launch = LaunchSpec.read(current.path) if current else None
+    hook: HookRun | None = None
+    archive: BackupResult | None = None
+    if current is not None:
+        ctx.activator.remove(app.name, launch)
+        try:
+            if backup:
+                archive = create_backup(app, current, config=values, reason="remove")
+            hook = run_release_hook("uninstall", current.path, config=values, from_version=current.version)
+        except HookFailed as exc:
+            if not force:
+                ctx.activator.remove_aborted(app.name, launch)
+                raise InstallHookFailed(
+                    exc, f"nothing was removed: {app.name} {current.version} is still installed "
+                    "(pass --force to remove it anyway)",
+                ) from None  # fmt: skip
+    releases = tuple(sorted(app.release_ids()))
+    journal = Journal(app)
+    journal.begin("remove", keep_data=keep_data, keep_backups=backup)
+    journal.update(step="deleting")
+    delete_app(app, keep_data=keep_data, keep_backups=backup)
+    journal.commit()
+    kept = tuple(str(p) for p in sorted(app.dir.iterdir())) if app.dir.exists() else ()
+    return RemoveResult(
+        name=app.name, version=current.version if current else None, removed_releases=releases, kept=kept,
+        hook=hook, backup=archive, garbage=collect_garbage(app.host), recovered=recovered,
+    )  # fmt: skip

@@ -1,0 +1,441 @@
+"""Apps' processes under supervisord, and health-gated, zero-downtime activation (spec sections 7.3-7.8).
+
+:class:`DaemonManager` is the :class:`~pyapp_runtime.lifecycle.activation.Activator` a
+:class:`~pyapp_runtime.Host` uses when supervision is available. For an install,
+update or rollback::
+
+    prepare   start the new release's programs beside the old ones (new names, new socket
+              or port), wait until its WSGI daemon answers the health check and its
+              processes run; with listen: port, point the web server at the new port
+    (switch)  the Host switches ``current``
+    commit    point the stable socket ``web.sock`` at the new release's socket (an atomic
+              rename), move the task scheduler to it, then stop the old release's programs
+              gracefully: they finish the requests they hold
+    abort     stop whatever prepare started; the old release never stopped
+
+A release that does not become healthy is stopped and the error shows its output.
+The caller holds the app's lock for each of these (see :meth:`Host.locked`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from apppackage.errors import AppPackageError
+
+from ..errors import HostError
+from ..layout import AppLayout, HostLayout
+from ..releases.launch import LaunchSpec
+from ..settings import HostSettings, supervisor_available
+from ..supervision import SUN_PATH_MAX, NoSuchProgram, Supervisor, SupervisorNotRunning, export_systemd
+from ..webservers import Upstream
+from .placement import placement, route_to
+from .planning import plan_release
+from .ports import PortRegistry
+from .programs import (
+    SCHEDULER,
+    STABLE_SOCKET,
+    Planned,
+    Program,
+    Role,
+    generation_tag,
+    scheduler_program,
+    short_dir,
+    socket_dir,
+)
+from .readiness import DaemonFailed, wait_ready
+from .runstate import AppRunState, DaemonStatus
+from .supervised import STOPPED, ensure, forget_configs, prune_logs, stop_programs
+
+__all__ = ["SUPERVISOR_DIR", "TASKS_DIR", "DaemonFailed", "DaemonManager", "DaemonsDisabled"]
+
+SUPERVISOR_DIR = "supervisor"
+TASKS_DIR = "tasks"
+_WEB = re.compile(r"web-([0-9a-f]{12})(?:-\d+)?")
+
+
+class DaemonsDisabled(HostError):
+    """The host does not run apps' processes (``daemons: false``, PYAPP_DAEMONS=0, or no supervisord)."""
+
+
+def _quiet(message: str) -> None:
+    return None
+
+
+class DaemonManager:
+    """The supervised processes of the apps under *layout* (an :class:`Activator`)."""
+
+    def __init__(
+        self,
+        layout: HostLayout,
+        *,
+        settings: HostSettings | None = None,
+        progress: Any = None,
+    ) -> None:
+        self.layout = layout
+        self._settings = settings
+        self.progress = progress or _quiet
+        self._supervisor: Supervisor | None = None
+        self._no_start: set[str] = set()
+        self._skipped: set[str] = set()
+        self._routed: dict[str, Upstream | None] = {}
+        self._was_stopped: dict[str, bool] = {}
+
+    # -- the parts -------------------------------------------------------------------
+
+    @property
+    def settings(self) -> HostSettings:
+        if self._settings is None:
+            self._settings = HostSettings.load(self.layout.home)
+        return self._settings
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this host runs apps' processes."""
+        return self.settings.daemons and supervisor_available()
+
+    @property
+    def supervisor(self) -> Supervisor:
+        """The host's supervisord (``$PYAPP_HOME/supervisor``), started when first needed."""
+        if self._supervisor is None:
+            state = self.layout.home / SUPERVISOR_DIR
+            socket = state / "supervisor.sock"
+            # supervisord binds "<socket>.<its pid>" first, then renames it: leave room for that.
+            if len(os.fsencode(socket)) > SUN_PATH_MAX - 12:
+                socket = short_dir(self.layout.home) / "supervisor.sock"
+            self._supervisor = Supervisor(state, socket_path=socket)
+        return self._supervisor
+
+    @property
+    def ports(self) -> PortRegistry:
+        return PortRegistry(self.layout.home, self.settings.ports)
+
+    def store_dir(self, app: AppLayout) -> Path:
+        """Where *app*'s task runs are recorded (a :class:`~pyapp_runtime.scheduler.RunStore` directory)."""
+        return app.dir / TASKS_DIR
+
+    def _require(self) -> None:
+        if not self.settings.daemons:
+            where = self.settings.source or str(self.layout.home / "host.yaml")
+            raise DaemonsDisabled(
+                f"this host does not run apps' processes (daemons: false in {where}, or PYAPP_DAEMONS=0);"
+                " turn it on to start, stop or watch them"
+            )
+        if not supervisor_available():
+            raise DaemonsDisabled(
+                "supervisord is not available to this Python: install the `supervisor` distribution"
+                " (pip install 'apppackage[tools]')"
+            )
+
+    @contextlib.contextmanager
+    def not_starting(self, name: str) -> Iterator[None]:
+        """Within the block, an activation of app *name* leaves it stopped (``pyapp install --no-start``)."""
+        self._no_start.add(name)
+        try:
+            yield
+        finally:
+            self._no_start.discard(name)
+
+    def _plan(
+        self, app: AppLayout, launch: LaunchSpec, config: Mapping[str, Any] | None, tag: str | None = None
+    ) -> list[Planned]:
+        return plan_release(
+            app, launch, settings=self.settings, ports=self.ports, store=self.store_dir(app), config=config,
+            tag=tag,
+        )  # fmt: skip
+
+    def _stop(self, app: AppLayout, programs: Sequence[Program], *, release_ports: bool = True) -> None:
+        stop_wait = self.settings.for_app(app.name).stop_wait
+        ports = self.ports if release_ports else None
+        stop_programs(self.supervisor, app, programs, stop_wait=stop_wait, ports=ports)
+
+    def _discard_pending(self, app: AppLayout, state: AppRunState) -> None:
+        """Stop programs a failed or crashed activation left (never those of the serving release)."""
+        keep = {p.name for p in state.programs}
+        leftovers = [p for p in (*state.pending, *self._strays(app, state)) if p.name not in keep]
+        state.pending, state.pending_release = [], None
+        self._stop(app, leftovers)
+        state.save()
+
+    # -- the Activator -------------------------------------------------------------------
+
+    def prepare(
+        self, name: str, new: LaunchSpec, old: LaunchSpec | None, *, config: Mapping[str, Any] | None = None
+    ) -> None:
+        """Start *new*'s programs beside *old*'s; wait until they are healthy, or raise :class:`DaemonFailed`.
+
+        *config* holds the values *new* is to run with (by default the stored ones).
+        """
+        if not self.enabled:
+            return
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._discard_pending(app, state)
+        self._routed.pop(name, None)
+        if name in self._no_start or (old is not None and state.stopped):
+            self._skipped.add(name)
+            return
+        self._skipped.discard(name)
+        self._activate(app, state, new, config=config, kept=_kept(old))
+
+    def _activate(
+        self,
+        app: AppLayout,
+        state: AppRunState,
+        new: LaunchSpec,
+        *,
+        config: Mapping[str, Any] | None,
+        kept: str,
+        tag: str | None = None,
+    ) -> None:
+        planned = self._plan(app, new, config, tag)
+        programs = [p.program for p in planned]
+        state.pending, state.pending_release = programs, new.release
+        state.save()
+        self.progress(f"starting {app.name} {new.version}")
+        try:
+            for item in planned:
+                if item.program.role != "tasks":
+                    ensure(self.supervisor, item)
+            place = placement(self.layout.home, app.name)
+            serving = [p for p in programs if p.role != "tasks"]
+            wait_ready(self.supervisor, new, serving, place, kept=kept, progress=self.progress)
+            web = next((p for p in programs if p.role == "web"), None)
+            if web is not None and web.port is not None:
+                previous = Upstream.tcp("127.0.0.1", state.port) if state.port else None
+                if route_to(self.layout.home, app.name, Upstream.tcp("127.0.0.1", web.port)):
+                    self._routed[app.name] = previous
+        except BaseException:
+            self._discard_pending(app, state)
+            raise
+
+    def commit(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
+        """Route to *new*'s daemons, move the tasks to it, stop *old*'s programs."""
+        if not self.enabled:
+            return
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        skipped = name in self._skipped
+        self._skipped.discard(name)
+        self._routed.pop(name, None)
+        planned = state.pending if state.pending_release == new.release and not skipped else []
+        names = {p.name for p in planned}
+        old_programs = [p for p in state.programs if p.name not in names]
+        schedulers = [p for p in state.programs if p.role == "tasks"]
+        self._switch(app, state, planned)
+        # From here the new programs serve: record it before anything else can fail.
+        state.release, state.programs, state.stopped = new.release, planned, skipped
+        state.pending, state.pending_release = [], None
+        state.save()
+        try:
+            if any(p.role == "tasks" for p in planned):
+                self._move_scheduler(app, new, running=schedulers)
+            self._stop(app, old_programs)
+        except AppPackageError as exc:
+            # The switch is done; what is left over is swept at the app's next start or activation.
+            self.progress(f"warning: {app.name}: the previous release's processes did not all stop: {exc}")
+        forget_configs(app, state)
+        prune_logs(app, state)
+
+    def abort(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
+        """Stop what :meth:`prepare` started; point the web server back at the old port if it was moved."""
+        if not self.enabled:
+            return
+        app = self.layout.app(name)
+        self._skipped.discard(name)
+        if name in self._routed:
+            previous = self._routed.pop(name)
+            if previous is not None:
+                with contextlib.suppress(AppPackageError):
+                    route_to(self.layout.home, name, previous)
+        state = AppRunState.load(app)
+        self._discard_pending(app, state)
+        forget_configs(app, state)
+
+    def remove(self, name: str, current: LaunchSpec | None) -> None:
+        """Stop every program of the app (spec section 7.8, step 1)."""
+        if not self.enabled:
+            return
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._was_stopped[name] = state.stopped
+        self._stop_all(app, state)
+        self.ports.release_app(name)
+        sockets = socket_dir(app)
+        if sockets != app.run:  # a short directory outside the app's: nothing else removes it
+            shutil.rmtree(sockets, ignore_errors=True)
+        with contextlib.suppress(AppPackageError):
+            # Nothing left to supervise: no supervisord outlives the host's last app.
+            self.supervisor.shutdown_if_idle()
+
+    def remove_aborted(self, name: str, current: LaunchSpec | None) -> None:
+        """Start the app again as it was (a removal failed)."""
+        if not self.enabled or current is None or self._was_stopped.pop(name, False):
+            return
+        self.start(name, current)
+
+    # -- switching -----------------------------------------------------------------------
+
+    def _switch(self, app: AppLayout, state: AppRunState, programs: Sequence[Program]) -> None:
+        """Point the stable socket at the new release's (atomically), or record its port."""
+        web = next((p for p in programs if p.role == "web"), None)
+        stable = Path(state.socket) if state.socket else None
+        if web is not None and web.socket:
+            link = Path(web.socket).parent / STABLE_SOCKET
+            temp = link.with_name(f".{STABLE_SOCKET}.{os.getpid()}")
+            temp.unlink(missing_ok=True)
+            os.symlink(Path(web.socket).name, temp)
+            os.replace(temp, link)
+            state.socket, state.port = str(link), None
+            if stable is not None and stable != link:
+                stable.unlink(missing_ok=True)
+            with contextlib.suppress(AppPackageError):
+                route_to(self.layout.home, app.name, Upstream.unix(link))
+            return
+        if stable is not None:
+            stable.unlink(missing_ok=True)
+        state.socket = None
+        state.port = web.port if web is not None else None
+
+    def _move_scheduler(self, app: AppLayout, new: LaunchSpec, *, running: Sequence[Program]) -> None:
+        """Replace the task scheduler with *new*'s; the old one's running tasks end first (their timeout)."""
+        planned = scheduler_program(app, new, store=self.store_dir(app))
+        if planned is None:
+            return
+        sup = self.supervisor
+        current = [p for p in running if p.release != new.release]
+        if current:
+            with contextlib.suppress(NoSuchProgram):
+                if sup.status(planned.program.program).alive:
+                    sup.stop(planned.program.program, wait=False)
+                    sup.wait_for(planned.program.program, STOPPED, timeout=planned.spec.stop_wait + 10)
+        ensure(sup, planned)
+
+    def _strays(self, app: AppLayout, state: AppRunState) -> list[Program]:
+        """Programs of *app* supervisord has that the app's state does not know (left by a crash)."""
+        known = {p.program for p in (*state.programs, *state.pending)}
+        out = []
+        for program in self.supervisor.programs():
+            owner, _, name = program.partition("@")
+            if owner != app.name or program in known:
+                continue
+            web = _WEB.fullmatch(name)
+            role: Role = "web" if web else "tasks" if name == SCHEDULER else "process"
+            release = f"0-{web[1]}" if web else "0-000000000000"
+            out.append(Program(app=app.name, name=name, role=role, process=name, release=release, log=""))
+        return out
+
+    def _stop_all(self, app: AppLayout, state: AppRunState) -> None:
+        if state.socket:
+            Path(state.socket).unlink(missing_ok=True)
+        strays = self._strays(app, state)
+        scheduler = [p for p in state.programs if p.role == "tasks"]
+        # The scheduler first: no task starts while the rest stops.
+        self._stop(app, scheduler, release_ports=False)
+        others = [p for p in (*state.programs, *state.pending, *strays) if p.role != "tasks"]
+        self._stop(app, others, release_ports=False)
+        state.programs, state.pending, state.pending_release = [], [], None
+
+    # -- operations (the caller holds the app's lock) ---------------------------------------
+
+    def start(self, name: str, launch: LaunchSpec) -> list[DaemonStatus]:
+        """Start app *name*'s programs for *launch* (its current release) and wait until it is healthy."""
+        self._require()
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._discard_pending(app, state)
+        self._activate(app, state, launch, config=None, kept="nothing else of the app runs")
+        self._routed.pop(name, None)
+        self.commit(name, launch, None)
+        return self.status(name)
+
+    def stop(self, name: str) -> list[DaemonStatus]:
+        """Stop every program of app *name* gracefully; it stays stopped (updates too) until started."""
+        self._require()
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._stop_all(app, state)
+        state.stopped, state.socket = True, None
+        state.save()
+        return self.status(name)
+
+    def restart(self, name: str, launch: LaunchSpec) -> list[DaemonStatus]:
+        """Stop app *name*'s programs, then start them (a stopped app is started)."""
+        self._require()
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        self._stop(app, [*state.programs, *state.pending], release_ports=False)
+        state.programs, state.pending, state.pending_release = [], [], None
+        state.save()
+        return self.start(name, launch)
+
+    def reconfigure(self, name: str, launch: LaunchSpec, *, kept: str = "") -> bool:
+        """Let a running app read its new configuration, services or mount (spec section 7.10).
+
+        A new generation of its programs starts beside the running ones, as for an
+        update; once healthy it takes over and the running ones finish their requests
+        and stop. When it does not become healthy it is stopped and
+        :class:`DaemonFailed` raised (*kept* says what the caller left as it was): the
+        running programs never stopped. Whether the app was running (and so reloaded).
+        """
+        if not self.enabled:
+            return False
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        if state.stopped or not state.programs:
+            return False
+        self._discard_pending(app, state)
+        tag = generation_tag(launch.release, (p.tag for p in state.programs if p.role != "tasks"))
+        kept = kept or f"{launch.name} {launch.version} keeps running as it was"
+        self._activate(app, state, launch, config=None, kept=kept, tag=tag)
+        self.commit(name, launch, launch)
+        return True
+
+    def status(self, name: str) -> list[DaemonStatus]:
+        """Every program of app *name* with its state (``absent``: supervisord does not run it)."""
+        app = self.layout.app(name)
+        state = AppRunState.load(app)
+        programs = [*state.programs, *(p for p in state.pending if p not in state.programs)]
+        if not programs:
+            return []
+        running = self.enabled and self.supervisor.is_running()
+        out = []
+        for program in programs:
+            info = None
+            if running:
+                with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
+                    info = self.supervisor.status(program.program)
+            out.append(
+                DaemonStatus(
+                    app=name, process=program.label, program=program.program, role=program.role,
+                    release=program.release, state=info.state if info else "absent",
+                    pid=info.pid if info else None, socket=program.socket, port=program.port,
+                    uptime=info.uptime if info else None, memory=info.memory if info else None,
+                    log=program.log, exit_status=info.exit_status if info else None,
+                )
+            )  # fmt: skip
+        return out
+
+    def ps(self) -> list[DaemonStatus]:
+        """Every program of every app."""
+        out = []
+        for name in self.layout.app_names():
+            out += self.status(name)
+        return out
+
+    def systemd_units(self, name: str, launch: LaunchSpec, **options: Any) -> dict[str, str]:
+        """systemd unit files equivalent to app *name*'s programs for *launch* (:func:`export_systemd`)."""
+        app = self.layout.app(name)
+        return export_systemd([p.spec for p in self._plan(app, launch, None)], **options)
+
+
+def _kept(old: LaunchSpec | None) -> str:
+    if old is None:
+        return "nothing was started"
+    return f"{old.name} {old.version} keeps serving"

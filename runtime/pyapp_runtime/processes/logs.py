@@ -1,0 +1,116 @@
+"""Reading an app's log files: the last lines, and following them as they grow.
+
+Each supervised program writes its standard output and error to ``logs/<program>.log``
+(supervisord rotates it: ``.log.1``, ``.log.2``...); the host's hook runs go to
+``logs/hooks.log``. :func:`last_lines` reads the end of a file without reading all of
+it; :func:`follow` yields new lines as they are written, across rotations.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import HostError
+
+if TYPE_CHECKING:
+    from ..layout import AppLayout
+    from .runstate import DaemonStatus
+
+__all__ = ["LogFile", "app_logs", "follow", "last_lines"]
+
+_CHUNK = 65536
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogFile:
+    """One log file and the process it belongs to (``web``, ``queue#1``, ``tasks``, ``hooks``)."""
+
+    process: str
+    path: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"process": self.process, "path": self.path}
+
+
+def app_logs(
+    app: AppLayout, statuses: Sequence[DaemonStatus], *, process: str | None = None
+) -> list[LogFile]:
+    """The log files of *app*'s processes (*statuses*) and hook runs; only *process*'s when given."""
+    files = [LogFile(process=s.process, path=s.log) for s in statuses if s.log]
+    files.append(LogFile(process="hooks", path=str(app.logs / "hooks.log")))
+    if process is None:
+        return files
+    chosen = [f for f in files if process in (f.process, f.process.partition("#")[0])]
+    if not chosen:
+        known = ", ".join(sorted({f.process for f in files}))
+        raise HostError(f"{app.name} has no process {process!r} with a log (known: {known})")
+    return chosen
+
+
+def last_lines(path: str | os.PathLike[str], count: int) -> list[str]:
+    """The last *count* lines of the file at *path* (without their line ends); ``[]`` when it is missing."""
+    if count <= 0:
+        return []
+    try:
+        f = open(path, "rb")  # noqa: SIM115 -- closed below, read backwards in chunks
+    except FileNotFoundError:
+        return []
+    with f:
+        f.seek(0, os.SEEK_END)
+        position = f.tell()
+        data = b""
+        while position > 0 and data.count(b"\n") <= count:
+            step = min(_CHUNK, position)
+            position -= step
+            f.seek(position)
+            data = f.read(step) + data
+    lines = data.decode("utf-8", "replace").splitlines()
+    return lines[-count:]
+
+
+def follow(
+    files: Sequence[LogFile],
+    *,
+    interval: float = 0.25,
+    stop: Callable[[], bool] | None = None,
+) -> Iterator[tuple[LogFile, str]]:
+    """Yield ``(file, line)`` for each line appended to *files* from now on, until *stop* returns true.
+
+    A file that is rotated (replaced by a new one of the same name) or truncated is
+    read again from its start.
+    """
+    positions: dict[str, tuple[int, int]] = {}
+    for log in files:
+        try:
+            st = os.stat(log.path)
+            positions[log.path] = (st.st_ino, st.st_size)
+        except FileNotFoundError:
+            positions[log.path] = (0, 0)
+    partial: dict[str, bytes] = {}
+    while stop is None or not stop():
+        for log in files:
+            inode, offset = positions[log.path]
+            try:
+                st = os.stat(log.path)
+            except FileNotFoundError:
+                continue
+            if st.st_ino != inode or st.st_size < offset:
+                inode, offset = st.st_ino, 0
+            if st.st_size == offset:
+                positions[log.path] = (inode, offset)
+                continue
+            with open(log.path, "rb") as f:
+                f.seek(offset)
+                data = partial.pop(log.path, b"") + f.read()
+                offset = f.tell()
+            positions[log.path] = (inode, offset)
+            *complete, rest = data.split(b"\n")
+            if rest:
+                partial[log.path] = rest
+            for line in complete:
+                yield log, line.decode("utf-8", "replace")
+        time.sleep(interval)

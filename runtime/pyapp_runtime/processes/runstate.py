@@ -1,0 +1,135 @@
+"""What runs for an app (``apps/<name>/run/daemons.json``) and how each of its processes is doing.
+
+The file names the release whose programs run, each program (its socket or port, its
+log), the programs being started for a release not yet active (``pending``), whether
+the operator stopped the app, and where its stable socket is. Only the host's
+commands read it, under the app's lock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from apppackage.files import write_atomic
+
+from ..errors import HostError
+from ..layout import AppLayout
+from .programs import Program
+
+__all__ = ["STATE_FILE", "AppRunState", "ControlResult", "DaemonStatus"]
+
+STATE_FILE = "daemons.json"
+
+
+@dataclass(kw_only=True)
+class AppRunState:
+    """The daemons of one app (mutable; :meth:`save` writes it atomically)."""
+
+    app: AppLayout
+    release: str | None = None
+    """The release whose programs run (or would run, when ``stopped``)."""
+    programs: list[Program] = field(default_factory=list)
+    pending: list[Program] = field(default_factory=list)
+    pending_release: str | None = None
+    stopped: bool = False
+    socket: str | None = None
+    """The stable unix socket (a symbolic link to the serving release's socket)."""
+    port: int | None = None
+    """The port of the serving release's WSGI daemons (listen: port)."""
+
+    @property
+    def path(self) -> Path:
+        return self.app.run / STATE_FILE
+
+    @classmethod
+    def load(cls, app: AppLayout) -> AppRunState:
+        state = cls(app=app)
+        try:
+            raw = json.loads(state.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return state
+        except ValueError as exc:
+            raise HostError(
+                f"{state.path}: not valid JSON ({exc}); stop the app's processes and remove it"
+            ) from None
+        state.release = raw.get("release")
+        state.programs = [Program.from_dict(app.name, p) for p in raw.get("programs", ())]
+        state.pending = [Program.from_dict(app.name, p) for p in raw.get("pending", ())]
+        state.pending_release = raw.get("pending_release")
+        state.stopped = bool(raw.get("stopped"))
+        state.socket = raw.get("socket")
+        state.port = raw.get("port")
+        return state
+
+    def save(self) -> None:
+        data = {
+            "release": self.release,
+            "stopped": self.stopped,
+            "socket": self.socket,
+            "port": self.port,
+            "programs": [p.to_dict() for p in self.programs],
+            "pending_release": self.pending_release,
+            "pending": [p.to_dict() for p in self.pending],
+        }
+        write_atomic(self.path, json.dumps(data, indent=2) + "\n", mode=0o644)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DaemonStatus:
+    """One process of an app as ``pyapp status``/``pyapp ps`` show it.
+
+    ``state`` is supervisord's (``running``, ``starting``, ``backoff``, ``fatal``,
+    ``stopped``...), or ``absent`` when supervisord does not know the program (not
+    started, or supervisord is not running).
+    """
+
+    app: str
+    process: str
+    program: str
+    role: str
+    release: str
+    state: str
+    pid: int | None = None
+    socket: str | None = None
+    port: int | None = None
+    uptime: float | None = None
+    memory: int | None = None
+    log: str = ""
+    exit_status: int | None = None
+
+    @property
+    def listen(self) -> str:
+        return f"unix:{self.socket}" if self.socket else f"127.0.0.1:{self.port}" if self.port else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.app,
+            "process": self.process,
+            "program": self.program,
+            "role": self.role,
+            "release": self.release,
+            "state": self.state,
+            "pid": self.pid,
+            "socket": self.socket,
+            "port": self.port,
+            "listen": self.listen,
+            "uptime": self.uptime,
+            "memory": self.memory,
+            "log": self.log,
+            "exit_status": self.exit_status,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControlResult:
+    """What ``start``, ``stop`` or ``restart`` of an app left running."""
+
+    name: str
+    action: str
+    processes: tuple[DaemonStatus, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "action": self.action, "processes": [p.to_dict() for p in self.processes]}

@@ -1,0 +1,80 @@
+"""Starting and stopping an app's programs under supervisord, and tidying what they leave in ``run/``."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..layout import AppLayout
+from ..supervision import NoSuchProgram, SupervisionError, Supervisor, SupervisorNotRunning, program_name
+from .ports import PortRegistry
+from .programs import Planned, Program, release_tag
+from .runstate import AppRunState
+
+__all__ = ["ensure", "forget_configs", "prune_logs", "stop_programs"]
+
+STOPPED = ("stopped", "exited", "fatal")
+_TAG = re.compile(r"(?:^web-([0-9a-f]{12})(?:-\d+)?|-\d+-([0-9a-f]{12}))\.log(?:\.\d+)?$")
+
+
+def ensure(supervisor: Supervisor, planned: Planned) -> None:
+    """Add or update *planned*'s program, and start it if it is not running."""
+    program = planned.program.program
+    if supervisor.update(planned.spec) == "unchanged" and not supervisor.status(program).alive:
+        supervisor.start(program, wait=False)
+
+
+def stop_programs(
+    supervisor: Supervisor,
+    app: AppLayout,
+    programs: Sequence[Program],
+    *,
+    stop_wait: int,
+    ports: PortRegistry | None,
+) -> None:
+    """Stop *programs* gracefully, all at once, and forget them; release their ports unless *ports* is None.
+
+    Each gets its stop signal together; supervisord kills what still runs after its
+    stop wait (a scheduler's covers its longest task).
+    """
+    if not programs:
+        return
+    if supervisor.is_running():
+        for program in programs:
+            with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
+                supervisor.stop(program.program, wait=False)
+        for program in programs:
+            limit = stop_wait + 10 if program.role != "tasks" else 3600
+            with contextlib.suppress(SupervisionError):
+                supervisor.wait_for(program.program, STOPPED, timeout=limit)
+    for program in programs:
+        with contextlib.suppress(SupervisorNotRunning):
+            supervisor.remove(program.program)
+        (app.run / f"{program.name}.json").unlink(missing_ok=True)
+        if program.pid_file:
+            Path(program.pid_file).unlink(missing_ok=True)
+    if ports is not None:
+        owners = {program.program for program in programs}
+        owners |= {program_name(app.name, f"web-{p.tag}") for p in programs if p.role == "web"}
+        ports.release(owners)
+
+
+def forget_configs(app: AppLayout, state: AppRunState) -> None:
+    """Delete the configuration copies of releases no program uses any more."""
+    used = {p.tag for p in (*state.programs, *state.pending)}
+    for path in app.run.glob("config-*"):
+        if path.stem.removeprefix("config-") not in used:
+            path.unlink(missing_ok=True)
+
+
+def prune_logs(app: AppLayout, state: AppRunState) -> None:
+    """Delete the logs of programs of releases that no longer exist (the releases pruned after updates)."""
+    kept = {release_tag(rid) for rid in app.release_ids()}
+    kept |= {p.tag for p in (*state.programs, *state.pending)}
+    for path in app.logs.glob("*.log*"):
+        match = _TAG.search(path.name)
+        tag = match and (match[1] or match[2])
+        if tag and tag not in kept:
+            path.unlink(missing_ok=True)

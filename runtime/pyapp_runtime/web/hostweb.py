@@ -1,0 +1,416 @@
+"""The host's virtual hosts and app mounts, and the web server that serves them.
+
+:class:`HostWeb` keeps the routing table in ``$PYAPP_HOME/webservers/state.json``
+(a :class:`~pyapp_runtime.webservers.RouteStore`) and applies every change to the
+host's web server: render, the server's own configuration test, an atomic swap,
+a graceful reload (see :meth:`WebServer.activate`). Which server is the host
+setting ``web_server`` in ``host.yaml`` (``PYAPP_WEB_SERVER`` overrides it):
+
+* ``none`` (the default): the routes are stored, and each app's daemon takes its
+  mount path, but no web server serves them;
+* ``auto``: the first of nginx, Apache, lighttpd installed here (or none);
+* ``nginx``, ``apache``, ``lighttpd``: that one (an error when it is not installed).
+
+A mounted app is proxied to its daemon's stable address: the unix socket
+``web.sock`` that every activation points at the serving release (so updates and
+rollbacks need no new configuration), or, with ``listen: port``, its port (which
+the daemons keep up to date, see :mod:`pyapp_runtime.processes.placement`). Its static
+directories (spec section 3.10) are served from ``apps/<name>/current/<dir>``, so
+they too follow the current release. A running app is restarted when it is
+mounted, moved or unmounted: its daemon strips the mount path (``SCRIPT_NAME``).
+
+When the runtime runs as root, the web server's workers run as an unprivileged
+user: applying lets them traverse (``o+x``) the host's directories that lead to the
+apps' sockets and static directories, and read those directories.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
+
+from apppackage.errors import AppPackageError
+
+from ..errors import HostError
+from ..processes.placement import WEBSERVERS_DIR
+from ..processes.programs import STABLE_SOCKET, socket_dir
+from ..processes.runstate import AppRunState
+from ..releases.launch import LaunchSpec
+from ..settings import SETTINGS_FILE, BadSettings
+from ..webservers import (
+    KINDS,
+    Installation,
+    InvalidRoute,
+    Mount,
+    Routes,
+    RouteStore,
+    StaticPath,
+    Upstream,
+    VirtualHost,
+    WebServer,
+    WebServerError,
+    detect,
+)
+from .results import (
+    SETTING,
+    SETTINGS,
+    VARIABLE,
+    ServerState,
+    WebChange,
+    WebStatus,
+    mount_dict,
+    vhost_dict,
+    web_server_setting,
+)
+
+if TYPE_CHECKING:
+    from ..host import Host
+
+__all__ = [
+    "SETTING",
+    "SETTINGS",
+    "VARIABLE",
+    "HostWeb",
+    "ServerState",
+    "WebChange",
+    "WebStatus",
+    "forget_app",
+    "web_server_setting",
+]
+
+_STOPPED = "stopped"
+
+
+class HostWeb:
+    """The virtual hosts and mounts of a :class:`~pyapp_runtime.Host` (or of the host at a home).
+
+    *kind* overrides the ``web_server`` setting (``auto``, ``none`` or a kind). *wait*
+    is how long a restart of a mounted app waits for another command holding its lock.
+    """
+
+    def __init__(
+        self, host_or_home: Host | str | os.PathLike[str], kind: str | None = None, *, wait: float = 30.0
+    ):
+        from ..host import Host
+
+        self.host = host_or_home if isinstance(host_or_home, Host) else Host(host_or_home)
+        self.home = self.host.home
+        self.store = RouteStore(self.home / WEBSERVERS_DIR)
+        if kind is not None and kind not in SETTINGS:
+            raise BadSettings(f"${VARIABLE}", [f"/{SETTING}: {kind!r} must be one of {', '.join(SETTINGS)}"])
+        self.setting = kind or web_server_setting(self.home)
+        self.wait = wait
+        self._installation: Installation | None = None
+        self._detected = False
+
+    def __repr__(self) -> str:
+        return f"HostWeb({str(self.home)!r}, {self.setting!r})"
+
+    # -- the web server --------------------------------------------------------------
+
+    @property
+    def installation(self) -> Installation | None:
+        """The web server this host uses (None: ``none``, or ``auto`` found none)."""
+        if not self._detected:
+            self._installation = detect(self.setting)
+            self._detected = True
+        return self._installation
+
+    def server(self) -> WebServer | None:
+        installation = self.installation
+        return None if installation is None else WebServer.in_state_dir(self.store.state_dir, installation)
+
+    def state(self) -> ServerState:
+        server = self.server()
+        if server is None:
+            why = "no web server is installed" if self.setting == "auto" else "the setting is none"
+            return ServerState(
+                setting=self.setting,
+                message=f"no web server serves the routes ({why}); they are stored, and each app's daemon"
+                f" serves under its mount path. Set {SETTING} in {self.home / SETTINGS_FILE} to auto,"
+                f" {', '.join(KINDS[:-1])} or {KINDS[-1]} to serve them.",
+            )
+        pid = server.pid()
+        live = server.live_config()
+        if pid is not None:
+            message = f"{server.kind} serves the routes (pid {pid})"
+        elif (server.directory / _STOPPED).exists():
+            message = f"{server.kind} was stopped (pyapp web start starts it)"
+        else:
+            message = f"{server.kind} is not running (pyapp web start starts it)"
+        return ServerState(
+            setting=self.setting, kind=server.kind, running=pid is not None, pid=pid,
+            config=None if live is None else str(live), message=message,
+        )  # fmt: skip
+
+    def status(self) -> WebStatus:
+        routes = self.store.load()
+        return WebStatus(
+            server=self.state(),
+            vhosts=tuple(vhost_dict(routes, v) for _, v in sorted(routes.vhosts.items())),
+            mounts=tuple(mount_dict(routes, m) for _, m in sorted(routes.mounts.items())),
+        )
+
+    def apply(self, *, start: bool | None = None) -> ServerState:
+        """Bring the table up to date with the apps, then render, test, swap and reload.
+
+        The server is started unless it was stopped with :meth:`stop` (*start* decides
+        otherwise). Mounts of apps no longer installed are dropped; each mount's static
+        directories follow its current release's description.
+        """
+        routes = self.store.update(self._refreshed)
+        server = self.server()
+        if server is None:
+            return self.state()
+        if start is None:
+            start = not (server.directory / _STOPPED).exists()
+        self._grant_access(routes)
+        server.activate(routes, start=start)
+        return self.state()
+
+    def start(self) -> ServerState:
+        """Start the web server on the current routes (it stays on until :meth:`stop`)."""
+        server = self._require()
+        (server.directory / _STOPPED).unlink(missing_ok=True)
+        return self.apply(start=True)
+
+    def stop(self) -> ServerState:
+        """Stop the web server gracefully; changes then wait for :meth:`start`."""
+        server = self._require()
+        server.stop(graceful=True)
+        server.directory.mkdir(parents=True, exist_ok=True)
+        (server.directory / _STOPPED).write_text("stopped by an operator\n", "utf-8")
+        return self.state()
+
+    def _require(self) -> WebServer:
+        server = self.server()
+        if server is None:
+            raise HostError(self.state().message)
+        return server
+
+    # -- virtual hosts ---------------------------------------------------------------
+
+    def add_vhost(
+        self,
+        name: str,
+        *,
+        port: int,
+        address: str = "127.0.0.1",
+        server_names: tuple[str, ...] = (),
+        tls_certificate: str | None = None,
+        tls_key: str | None = None,
+    ) -> WebChange:
+        """Add a virtual host (or replace the one of that name; its mounts stay) and apply."""
+        vhost = VirtualHost(
+            name=name, port=port, address=address, server_names=tuple(server_names),
+            tls_certificate=tls_certificate, tls_key=tls_key,
+        )  # fmt: skip
+        routes = self._change(lambda r: r.add_vhost(vhost))
+        return WebChange(
+            action="vhost-add", server=self.state(), vhost=vhost_dict(routes, routes.vhosts[name])
+        )
+
+    def remove_vhost(self, name: str) -> WebChange:
+        """Remove a virtual host no app is mounted on, and apply."""
+        before = self.store.load()
+        if name not in before.vhosts:
+            before.remove_vhost(name)  # raises the library's "no such virtual host"
+        gone = vhost_dict(before, before.vhosts[name])
+        self._change(lambda r: r.remove_vhost(name))
+        return WebChange(action="vhost-remove", server=self.state(), vhost=gone)
+
+    def vhosts(self) -> list[dict[str, Any]]:
+        routes = self.store.load()
+        return [vhost_dict(routes, v) for _, v in sorted(routes.vhosts.items())]
+
+    # -- mounts ----------------------------------------------------------------------
+
+    def mount(self, app: str, vhost: str, prefix: str = "/") -> WebChange:
+        """Mount installed *app* on *vhost* at *prefix*; refuses conflicts (:class:`MountConflict`)."""
+        launch = self.host.launch(app)
+        mount = Mount(
+            app=app, vhost=vhost, prefix=prefix,
+            upstream=self._upstream(app, launch), static=self._static(app, launch),
+        )  # fmt: skip
+        before = self.store.load()
+        previous = before.mounts.get(app)
+        routes = self.store.update(lambda r: r.mount(mount))
+        restarted = False
+        try:
+            restarted = self._follow(app, previous, routes.mounts[app])
+            routes = self._apply_or_undo(before)
+        except BaseException:
+            self.store.update(lambda r: r.mount(previous) if previous else r.unmount(app))
+            if restarted:
+                with contextlib.suppress(AppPackageError):
+                    self._follow(app, mount, previous)
+            raise
+        return WebChange(
+            action="mount",
+            server=self.state(),
+            mount=mount_dict(routes, routes.mounts[app]),
+            restarted=restarted,
+        )
+
+    def unmount(self, app: str) -> WebChange:
+        """Take *app* off its virtual host; a running app is reloaded to serve at its root."""
+        before = self.store.load()
+        previous = before.mounts.get(app)
+        if previous is None:
+            raise InvalidRoute(f"{self.store.path}:/mounts/{app}", f"app {app!r} is not mounted")
+        self.store.update(lambda r: r.unmount(app))
+        try:
+            # A new generation that does not start at the root leaves the app mounted as it was.
+            restarted = self._follow(app, previous, None)
+        except BaseException:
+            self.store.update(lambda r: r.mount(previous))
+            raise
+        self._apply_or_undo(None)
+        return WebChange(
+            action="unmount", server=self.state(), mount=mount_dict(before, previous), restarted=restarted
+        )
+
+    def forget(self, app: str) -> bool:
+        """Drop the mount of an app that is gone (removed); reload a running server. False: none."""
+        if app not in self.store.load().mounts:
+            return False
+        routes = self.store.update(lambda r: r.unmount(app))
+        server = self.server()
+        if server is not None and server.is_running():
+            server.activate(routes)
+        return True
+
+    def follow(self, app: str) -> bool:
+        """After an update or rollback of a mounted *app*: serve its new release's static paths.
+
+        Reloads a running server only when the static paths changed (its upstream is stable).
+        False when nothing had to change.
+        """
+        mount = self.store.load().mounts.get(app)
+        if mount is None:
+            return False
+        routes = self.store.update(self._refreshed)
+        if routes.mounts.get(app) == mount:
+            return False
+        server = self.server()
+        if server is not None and server.is_running():
+            self._grant_access(routes)
+            server.activate(routes)
+        return True
+
+    # -- the parts -------------------------------------------------------------------
+
+    def _change(self, change: Callable[[Routes], Routes]) -> Routes:
+        before = self.store.load()
+        self.store.update(change)
+        return self._apply_or_undo(before)
+
+    def _apply_or_undo(self, before: Routes | None) -> Routes:
+        """Apply the stored table; if the web server refuses it, store *before* again (if given)."""
+        try:
+            self.apply()
+        except WebServerError:
+            if before is not None:
+                self.store.update(lambda _r: before)
+            raise
+        return self.store.load()
+
+    def _refreshed(self, routes: Routes) -> Routes:
+        for app, mount in routes.mounts.items():
+            if not self.host.is_installed(app):
+                routes = routes.unmount(app)
+                continue
+            static = self._static(app, self.host.launch(app))
+            if static != mount.static and (static or mount.upstream is not None):
+                routes = routes.set_static(app, static)
+        return routes
+
+    def _upstream(self, app: str, launch: LaunchSpec) -> Upstream | None:
+        """Where the web server reaches *app*'s daemon: its stable socket, or its port (None: static only)."""
+        if not launch.wsgi:
+            return None
+        layout = self.host.layout.app(app)
+        state = AppRunState.load(layout)
+        if state.socket:
+            return Upstream.unix(state.socket)
+        if state.port:
+            return Upstream.tcp("127.0.0.1", state.port)
+        if self.host.daemons.settings.for_app(app).listen == "port":
+            raise HostError(
+                f"{app} listens on a port and is not running, so its port is not known yet: start it"
+                f" (pyapp start {app}), then mount it"
+            )
+        return Upstream.unix(socket_dir(layout) / STABLE_SOCKET)
+
+    def _static(self, app: str, launch: LaunchSpec) -> tuple[StaticPath, ...]:
+        """The release's static directories, under ``apps/<name>/current`` (they follow the release)."""
+        current = self.host.layout.app(app).current
+        out = []
+        for item in launch.static:
+            relative = PurePath(item["dir"]).relative_to(launch.root)
+            out.append(StaticPath(url=item["url"], directory=str(current / relative)))
+        return tuple(out)
+
+    def _follow(self, app: str, old: Mount | None, new: Mount | None) -> bool:
+        """Reload a running *app* whose mount path or host name changed (it never stops serving).
+
+        Whether it was reloaded.
+        """
+        if _place(old) == _place(new) or (new is not None and new.upstream is None):
+            return False
+        if not self.host.daemons.enabled:
+            return False
+        state = AppRunState.load(self.host.layout.app(app))
+        if state.stopped or not state.programs:
+            return False
+        self.host.reload(app, wait=self.wait)
+        return True
+
+    def _grant_access(self, routes: Routes) -> None:
+        """As root, let the web server's workers (another user) reach the sockets and static files."""
+        if os.geteuid() != 0:
+            return
+        targets: list[tuple[Path, int]] = []
+        for mount in routes.mounts.values():
+            if mount.upstream is not None and mount.upstream.socket is not None:
+                targets.append((Path(mount.upstream.socket).parent, stat.S_IXOTH))
+            for item in mount.static:
+                targets.append((Path(item.directory), stat.S_IXOTH | stat.S_IROTH))
+        for target, first in targets:
+            # Both ways there: through the links (current -> releases/<id>) and the real path.
+            for path in (target, target.resolve()):
+                if not path.is_relative_to(self.home):
+                    continue  # a directory of its own (a short socket directory): left as it is
+                bits = first
+                for directory in [path, *path.parents]:
+                    with contextlib.suppress(OSError):
+                        mode = directory.stat().st_mode
+                        if mode & bits != bits:
+                            directory.chmod(stat.S_IMODE(mode) | bits)
+                    bits = stat.S_IXOTH
+                    if directory == self.home:
+                        break
+
+
+def _place(mount: Mount | None) -> tuple[str, str] | None:
+    return None if mount is None else (mount.vhost, mount.prefix)
+
+
+def follow_release(host: Host, app: str) -> None:
+    """Serve the static paths of *app*'s new current release (see :meth:`HostWeb.follow`).
+
+    The release is already active: a web server refusing the new paths leaves the previous
+    configuration serving, and ``pyapp web apply`` shows why.
+    """
+    with contextlib.suppress(AppPackageError):
+        HostWeb(host).follow(app)
+
+
+def forget_app(host: Host, app: str) -> None:
+    """Drop a removed app's mount and reload the web server (errors of the web server are not fatal)."""
+    with contextlib.suppress(AppPackageError):
+        HostWeb(host).forget(app)
