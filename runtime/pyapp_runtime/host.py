@@ -7,6 +7,7 @@ seconds), first finishes or undoes whatever a crashed command left behind (see
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,20 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from apppackage.configspec import ConfigSpec
-from apppackage.errors import Problem
+from apppackage.errors import AppPackageError, Problem
 from apppackage.hooks import RunResult
 from apppackage.package import AppPackage
 
 from .appconfig.services import ServicesInfo, ServicesResult
-from .appconfig.values import load_values, write_config_files
+from .appconfig.values import load_values
 from .errors import AppLocked, HostError, NoSuchApp
 from .layout import AppLayout, HostLayout, default_home
 from .lifecycle.activation import Activator
 from .lifecycle.appinfo import app_info
 from .lifecycle.backup import BackupResult, create_backup, read_manifest
-from .lifecycle.configure import change_services, ensure_services, show_services
+from .lifecycle.configure import change_config, change_services, config_info, ensure_services, show_services
 from .lifecycle.install import HostContext, InstallOptions, clear_dir, install_package
-from .lifecycle.journal import Journal, recover
+from .lifecycle.journal import recover
 from .lifecycle.removal import GarbageReport, collect_garbage
 from .lifecycle.restore import restore_backup
 from .lifecycle.results import (
@@ -44,7 +45,7 @@ from .lifecycle.results import (
 from .lifecycle.rollback import rollback_app
 from .lifecycle.uninstall import remove_app
 from .locking import AppLock
-from .processes.daemons import DaemonFailed, DaemonManager
+from .processes.daemons import DaemonManager
 from .processes.logs import LogFile, app_logs
 from .processes.runstate import ControlResult, DaemonStatus
 from .releases.builder import Progress, verify_release
@@ -52,10 +53,14 @@ from .releases.launch import LaunchSpec
 from .releases.release import Release, current_release
 from .scheduler import RunStore, TaskRun
 from .settings import HostSettings
+from .web.hostweb import HostWeb
+from .webservers import Upstream
 
 __all__ = ["DEFAULT_KEEP_RELEASES", "Host"]
 
 DEFAULT_KEEP_RELEASES = 3
+WEB_RELOAD_WAIT = 30.0
+"""How long a reload for a moved mount waits for another command holding the app's lock."""
 
 
 def _quiet(message: str) -> None:
@@ -69,7 +74,8 @@ class Host:
     ones always stay); *activator* joins activations (see :mod:`pyapp_runtime.lifecycle.activation`;
     default: :attr:`daemons`, which runs the apps' processes under supervisord when the
     host's *settings* -- default: ``<home>/host.yaml`` -- allow it); *progress* is told
-    about each step of long operations.
+    about each step of long operations; *web_server* overrides the ``web_server`` setting
+    for :attr:`web`.
     """
 
     def __init__(
@@ -82,12 +88,15 @@ class Host:
         activator: Activator | None = None,
         progress: Progress | None = None,
         settings: HostSettings | None = None,
+        web_server: str | None = None,
     ) -> None:
         self.home = Path(home).expanduser().absolute() if home is not None else default_home().absolute()
         self.layout = HostLayout(self.home)
         self.keep_releases = keep_releases
-        self.daemons = DaemonManager(self.layout, settings=settings, progress=progress)
+        self.daemons = DaemonManager(self.layout, settings=settings, progress=progress, route=self._route)
         """The apps' supervised processes (see :mod:`pyapp_runtime.processes.daemons`)."""
+        self._web_server = web_server
+        self._web: HostWeb | None = None
         self.context = HostContext(
             layout=self.layout,
             python=python or sys.executable,
@@ -98,6 +107,26 @@ class Host:
 
     def __repr__(self) -> str:
         return f"Host({str(self.home)!r})"
+
+    @property
+    def web(self) -> HostWeb:
+        """The host's virtual hosts and app mounts, served by its web server (:mod:`pyapp_runtime.web`)."""
+        if self._web is None:
+            reload = lambda app: self.reload(app, wait=WEB_RELOAD_WAIT)  # noqa: E731
+            self._web = HostWeb(self.layout, self.daemons, reload, kind=self._web_server)
+        return self._web
+
+    def _route(self, app: str, upstream: Upstream) -> bool:
+        return self.web.route(app, upstream)
+
+    def _follow_web(self, name: str) -> None:
+        """Serve the static paths of *name*'s new current release (see :meth:`HostWeb.follow`).
+
+        The release is already active: a web server refusing the new paths leaves the previous
+        configuration serving, and ``pyapp web apply`` shows why.
+        """
+        with contextlib.suppress(AppPackageError):
+            self.web.follow(name)
 
     # -- locking and recovery -------------------------------------------------
 
@@ -159,9 +188,7 @@ class Host:
             starting = nullcontext() if start else self.daemons.not_starting(description.name)
             with starting, self.locked(description.name, operation=operation, wait=wait) as (app, recovered):
                 result = install_package(self.context, pkg, app, options, recovered=recovered)
-        from .web.hostweb import follow_release  # a mounted app's new static paths
-
-        follow_release(self, description.name)
+        self._follow_web(description.name)
         return result
 
     # -- reading --------------------------------------------------------------
@@ -214,9 +241,7 @@ class Host:
         """Re-activate the previous release (or the newest release of version *to*); data stays as it is."""
         with self.locked(name, operation="rollback", wait=wait) as (app, recovered):
             result = rollback_app(self.context, app, self._installed(app), to=to, recovered=recovered)
-        from .web.hostweb import follow_release
-
-        follow_release(self, name)
+        self._follow_web(name)
         return result
 
     # -- remove ---------------------------------------------------------------
@@ -235,9 +260,8 @@ class Host:
             result = remove_app(
                 self.context, app, keep_data=keep_data, backup=backup, force=force, recovered=recovered
             )
-        from .web.hostweb import forget_app  # its mount goes with it
-
-        forget_app(self, name)
+        with contextlib.suppress(AppPackageError):  # its mount goes with it; the web server's errors wait
+            self.web.forget(name)
         return result
 
     def verify(self, name: str) -> list[Problem]:
@@ -253,56 +277,21 @@ class Host:
     def config(self, name: str, *, show_secrets: bool = False) -> ConfigInfo:
         """App *name*'s configuration values (secrets masked unless *show_secrets*) and its spec."""
         app = self.layout.app(name)
-        current = self._installed(app)
-        spec = self._spec(current)
-        values = load_values(app.config_file) or {}
-        return ConfigInfo(
-            name=name, version=current.version, file=str(app.config_file),
-            app_config_file=str(app.app_config_file(spec.format)), format=spec.format,
-            values=values if show_secrets else spec.masked(values),
-            fields=tuple(f.to_dict() for f in spec.fields), masked=not show_secrets,
-        )  # fmt: skip
+        return config_info(app, self._installed(app), show_secrets=show_secrets)
 
     def set_config(self, name: str, assignments: Sequence[str], *, wait: float = 0.0) -> ConfigResult:
         """Validate ``key=value`` *assignments* against the spec and write them (atomically, mode 0600)."""
         app = self.layout.app(name)
-        spec = self._spec(self._installed(app))
-        parsed = spec.parse_assignments(assignments, "config set")
+        parsed = self._spec(self._installed(app)).parse_assignments(assignments, "config set")
         return self.replace_config(name, parsed, merge=True, wait=wait)
 
     def replace_config(
         self, name: str, values: Mapping[str, Any], *, merge: bool = False, wait: float = 0.0
     ) -> ConfigResult:
-        """Validate *values* (all of them, or merged into the current ones) and write them."""
+        """Validate *values* (all of them, or merged into the current ones) and write them (see
+        :func:`~pyapp_runtime.lifecycle.configure.change_config`)."""
         with self.locked(name, operation="config", wait=wait) as (app, _recovered):
-            current = self._installed(app)
-            old = load_values(app.config_file) or {}
-            new = {**old, **values} if merge else dict(values)
-            with AppPackage(current.path) as package:
-                spec = package.config_spec
-                spec.check(new, app.config_file.name)
-                journal = Journal(app)
-                journal.begin("config")
-                try:
-                    write_config_files(app, package, new)
-                    journal.commit()
-                except BaseException:
-                    journal.abort()
-                    raise
-            if new != old:
-                # Running processes read the new values in a new generation (spec section 7.10);
-                # one that does not start with them leaves the old values and processes in place.
-                kept = f"the configuration of {name} is unchanged; it keeps running with its previous values"
-                try:
-                    self.daemons.reconfigure(name, LaunchSpec.read(current.path), kept=kept)
-                except DaemonFailed:
-                    with AppPackage(current.path) as package:
-                        write_config_files(app, package, old)
-                    raise
-            changed = tuple(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
-            return ConfigResult(
-                name=name, file=str(app.config_file), changed=changed, values=spec.masked(new)
-            )
+            return change_config(app, self._installed(app), values, merge=merge, daemons=self.daemons)
 
     def config_text(self, name: str) -> str:
         """The operator's ``config.yaml`` as it is (secrets included: for an editor)."""

@@ -4,6 +4,7 @@
 
     $PYAPP_HOME/
       server-packages/<dist>-<version>/   shared dependencies, one site dir per distribution+version
+      webservers/                         the routing table and the host's own web server (docs/web.md)
       apps/<name>.lock                    the app's lock (fcntl)
       apps/<name>.journal/                the transaction in progress (absent when none is)
       apps/<name>/
@@ -71,6 +72,11 @@ class HostLayout:
     @property
     def server_packages_lock(self) -> Path:
         return self.server_packages / ".lock"
+
+    @property
+    def webservers(self) -> Path:
+        """The routing table (``state.json``) and the state of the host's own web server."""
+        return self.home / "webservers"
 
     def app(self, name: str) -> AppLayout:
         """The layout of app *name*; refuse names that could escape or collide."""

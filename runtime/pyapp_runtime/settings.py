@@ -12,6 +12,8 @@ Every key is optional; the file itself is too::
     processes: 2
     stop_wait: 30            # seconds a stopping daemon gets to finish its requests
     socket_perms: "600"      # mode of the unix sockets (default 600, 666 when run as root)
+    web_server: none         # which web server serves the routes: none, auto, nginx, apache, lighttpd
+                             # (PYAPP_WEB_SERVER overrides it; see docs/web.md)
     apps:                    # per-app overrides of listen, method, threads, processes, stop_wait
       blog: {listen: port, method: processes, processes: 4}
 
@@ -34,10 +36,13 @@ from apppackage.errors import AppPackageError
 from apppackage.safeyaml import load_yaml
 
 from .errors import HostError
+from .webservers.model import KINDS
 
 __all__ = [
     "DAEMONS_VARIABLE",
     "SETTINGS_FILE",
+    "WEB_SERVERS",
+    "WEB_SERVER_VARIABLE",
     "AppDaemonSettings",
     "BadSettings",
     "HostSettings",
@@ -46,12 +51,14 @@ __all__ = [
 
 SETTINGS_FILE = "host.yaml"
 DAEMONS_VARIABLE = "PYAPP_DAEMONS"
+WEB_SERVER_VARIABLE = "PYAPP_WEB_SERVER"
+WEB_SERVERS = ("auto", "none", *KINDS)
+"""The values of ``web_server``: ``auto`` is the first of the kinds installed here."""
 
 Listen = Literal["unix", "port"]
 Method = Literal["threads", "processes"]
 
 _PER_APP = ("listen", "method", "threads", "processes", "stop_wait")
-# web_server (auto|none|nginx|apache|lighttpd) is read and checked by pyapp_runtime.web.hostweb.
 _TOP = ("daemons", "ports", "socket_perms", "apps", "web_server", *_PER_APP)
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$")
 
@@ -63,7 +70,8 @@ class BadSettings(HostError, ValueError):
         self.file = file
         self.problems = tuple(problems)
         lines = [f"{file}: the host settings are not valid:"] + [f"  {p}" for p in problems]
-        super().__init__("\n".join([*lines, "fix the file (see docs/daemons.md)"]))
+        hint = "set the variable to a valid value, or unset it" if file.startswith("$") else "fix the file"
+        super().__init__("\n".join([*lines, f"{hint} (see docs/daemons.md)"]))
 
 
 def supervisor_available() -> bool:
@@ -106,6 +114,8 @@ class HostSettings:
     """Whether installs start apps' processes under supervision."""
     ports: tuple[int, int] = (8100, 8999)
     socket_perms: str | None = None
+    web_server: str = "none"
+    """Which web server serves the host's routes (one of :data:`WEB_SERVERS`)."""
     defaults: AppDaemonSettings = field(default_factory=AppDaemonSettings)
     apps: Mapping[str, AppDaemonSettings] = field(default_factory=dict)
     source: str = ""
@@ -119,6 +129,7 @@ class HostSettings:
             "daemons": self.daemons,
             "ports": f"{self.ports[0]}-{self.ports[1]}",
             "socket_perms": self.socket_perms,
+            "web_server": self.web_server,
             **self.defaults.to_dict(),
             "apps": {name: s.to_dict() for name, s in sorted(self.apps.items())},
         }
@@ -140,13 +151,26 @@ class HostSettings:
         return settings.with_environment()
 
     def with_environment(self, environ: Mapping[str, str] | None = None) -> HostSettings:
-        """These settings with ``$PYAPP_DAEMONS`` applied (``0``/``off``/``false``, ``1``/``on``/``true``)."""
-        value = (environ if environ is not None else os.environ).get(DAEMONS_VARIABLE, "").strip().lower()
+        """These settings with ``$PYAPP_DAEMONS`` (``0``/``off``/``false``, ``1``/``on``/``true``) and
+        ``$PYAPP_WEB_SERVER`` applied."""
+        environ = environ if environ is not None else os.environ
+        settings = self
+        value = environ.get(DAEMONS_VARIABLE, "").strip().lower()
         if value in ("0", "off", "false", "no"):
-            return replace(self, daemons=False)
-        if value in ("1", "on", "true", "yes"):
-            return replace(self, daemons=True)
-        return self
+            settings = replace(settings, daemons=False)
+        elif value in ("1", "on", "true", "yes"):
+            settings = replace(settings, daemons=True)
+        return settings.with_web_server(environ.get(WEB_SERVER_VARIABLE, ""), f"${WEB_SERVER_VARIABLE}")
+
+    def with_web_server(self, value: str | None, source: str = "web_server") -> HostSettings:
+        """These settings with ``web_server`` set to *value* (kept when empty); :class:`BadSettings` names
+        *source* when it is not one of :data:`WEB_SERVERS`."""
+        value = (value or "").strip().lower()
+        if not value:
+            return self
+        if value not in WEB_SERVERS:
+            raise BadSettings(source, [f"/web_server: {value!r} must be one of {', '.join(WEB_SERVERS)}"])
+        return replace(self, web_server=value)
 
     @classmethod
     def from_dict(cls, raw: Any, *, source: str = SETTINGS_FILE) -> HostSettings:
@@ -157,15 +181,18 @@ class HostSettings:
         for key in raw:
             if key not in _TOP:
                 problems.append(f"/{key}: unknown setting (known: {', '.join(_TOP)})")
-        daemons = raw.get("daemons", True)
+        daemons = raw.get("daemons", cls.daemons)
         if not isinstance(daemons, bool):
             problems.append("/daemons: must be true or false")
-        ports = _ports(raw.get("ports", "8100-8999"), problems)
+        ports = _ports(raw.get("ports"), cls.ports, problems)
         perms = raw.get("socket_perms")
         if perms is not None:
             perms = str(perms)
             if not re.fullmatch(r"0?[0-7]{3}", perms):
                 problems.append(f'/socket_perms: {perms!r} is not an octal mode such as "600" or "660"')
+        web_server = str(raw.get("web_server") or cls.web_server).strip().lower()
+        if web_server not in WEB_SERVERS:
+            problems.append(f"/web_server: {web_server!r} must be one of {', '.join(WEB_SERVERS)}")
         defaults = _app_settings(raw, "", AppDaemonSettings(), problems)
         apps: dict[str, AppDaemonSettings] = {}
         given = raw.get("apps") or {}
@@ -183,16 +210,19 @@ class HostSettings:
         if problems:
             raise BadSettings(source, problems)
         return cls(
-            daemons=bool(daemons), ports=ports, socket_perms=perms, defaults=defaults, apps=apps,
+            daemons=bool(daemons), ports=ports, socket_perms=perms, web_server=web_server, defaults=defaults,
+            apps=apps,
             source=source,
         )  # fmt: skip
 
 
-def _ports(value: Any, problems: list[str]) -> tuple[int, int]:
+def _ports(value: Any, default: tuple[int, int], problems: list[str]) -> tuple[int, int]:
+    if value is None:
+        return default
     match = _RANGE.match(str(value))
     if not match:
         problems.append(f"/ports: {value!r} is not a range such as 8100-8999")
-        return (8100, 8999)
+        return default
     low, high = int(match[1]), int(match[2])
     if not 1024 <= low <= high <= 65535:
         problems.append(f"/ports: {value!r} must lie within 1024-65535, the lower bound first")

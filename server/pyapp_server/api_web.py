@@ -3,9 +3,10 @@
 ``/api/v1/vhosts`` lists (GET) and adds (POST, admin) virtual hosts,
 ``/api/v1/vhosts/{name}`` removes one (DELETE, admin), ``/api/v1/apps/{name}/mount``
 mounts an app (PUT ``{vhost, prefix}``, deployer) or unmounts it (DELETE, deployer).
-Each change is applied to the host's web server at once (see
-:class:`pyapp_runtime.web.hostweb.HostWeb`); a conflicting mount answers 409, an invalid
-virtual host or prefix 422, each naming the value at fault.
+Each change is applied to the host's web server at once (the host's
+:class:`~pyapp_runtime.web.hostweb.HostWeb`, from the server's ``AppManager``); a
+conflicting mount answers 409, an invalid virtual host or prefix 422, each naming the
+value at fault.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ _MOUNT_KEYS = {"vhost", "prefix"}
 
 
 def _web(request: Request) -> Any:
-    from pyapp_runtime.web.hostweb import HostWeb
-
-    return HostWeb(request.services.apps.home)
+    return request.services.apps.web()
 
 
 def _problem(key: str, message: str) -> dict[str, Any]:
@@ -123,8 +122,8 @@ def mount_app(request: Request) -> dict[str, Any]:
         "prefix": lambda v: isinstance(v, str),
     }
     data = _body(request, _MOUNT_KEYS, checks)
+    request.services.apps.host().release(name)  # NoSuchApp (404) when it is not installed
     web = _web(request)
-    web.host.release(name)  # NoSuchApp (404) when it is not installed
     return _changing(request, "mount", name, lambda: web.mount(name, data["vhost"], data["prefix"]))
 
 

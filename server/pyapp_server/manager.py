@@ -73,6 +73,10 @@ class AppManager:
 
         return Host(self.home, progress=progress)
 
+    def web(self) -> Any:
+        """The host's virtual hosts and mounts (:attr:`pyapp_runtime.Host.web`)."""
+        return self.host().web
+
     # -- what the runtime can do --------------------------------------------------
 
     def features(self) -> dict[str, bool]:

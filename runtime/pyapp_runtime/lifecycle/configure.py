@@ -1,16 +1,21 @@
-"""What a :class:`~pyapp_runtime.Host` does with an installed app's services (spec section 3.9).
+"""Changing an installed app's configuration (spec section 4) and its services' values (section 3.9).
 
-:func:`show_services` lists them (values masked), :func:`change_services` checks and
-writes the operator's changes and restarts the app's running processes so that
-they see the new values (as a configuration change does, section 7.10), and
-:func:`ensure_services` is the check before the app starts: a required service
-without a value refuses the start. The caller holds the app's lock for the last two.
+:func:`config_info` and :func:`show_services` show them (secrets masked);
+:func:`change_config` and :func:`change_services` check the operator's changes, write
+them and let the app's running processes see them: a new generation starts beside
+the running one and takes over once healthy (section 7.10); when it does not, the
+previous values are written back and the running processes go on. :func:`ensure_services`
+is the check before the app starts: a required service without a value refuses the
+start. The caller holds the app's lock for every change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
+
+from apppackage.package import AppPackage
 
 from ..appconfig.services import (
     ResolvedServices,
@@ -22,11 +27,62 @@ from ..appconfig.services import (
     resolve,
     write_services,
 )
+from ..appconfig.values import load_values, write_config_files
 from ..layout import AppLayout
 from ..processes.daemons import DaemonFailed, DaemonManager
 from ..releases.launch import LaunchSpec
+from ..releases.release import Release
+from .journal import Journal
+from .results import ConfigInfo, ConfigResult
 
-__all__ = ["change_services", "ensure_services", "show_services"]
+__all__ = ["change_config", "change_services", "config_info", "ensure_services", "show_services"]
+
+
+def config_info(app: AppLayout, current: Release, *, show_secrets: bool = False) -> ConfigInfo:
+    """*app*'s configuration values (secrets masked unless *show_secrets*) and its spec's fields."""
+    with AppPackage(current.path) as package:
+        spec = package.config_spec
+    values = load_values(app.config_file) or {}
+    return ConfigInfo(
+        name=app.name, version=current.version, file=str(app.config_file),
+        app_config_file=str(app.app_config_file(spec.format)), format=spec.format,
+        values=values if show_secrets else spec.masked(values),
+        fields=tuple(f.to_dict() for f in spec.fields), masked=not show_secrets,
+    )  # fmt: skip
+
+
+def change_config(
+    app: AppLayout, current: Release, values: Mapping[str, Any], *, merge: bool, daemons: DaemonManager
+) -> ConfigResult:
+    """Check *values* (all of them, or merged into the stored ones) against *current*'s spec; write them.
+
+    Nothing is written when a value is refused (:class:`~apppackage.InvalidConfiguration`
+    lists every problem); the write is journaled. Running processes read the new values
+    in a new generation; one that does not start with them leaves the old values and
+    processes in place (:class:`DaemonFailed`).
+    """
+    old = load_values(app.config_file) or {}
+    new = {**old, **values} if merge else dict(values)
+    with AppPackage(current.path) as package:
+        spec = package.config_spec
+        spec.check(new, app.config_file.name)
+        journal = Journal(app)
+        journal.begin("config")
+        try:
+            write_config_files(app, package, new)
+            journal.commit()
+        except BaseException:
+            journal.abort()
+            raise
+        if new != old:
+            kept = f"the configuration of {app.name} is unchanged; it keeps running with its previous values"
+            try:
+                daemons.reconfigure(app.name, LaunchSpec.read(current.path), kept=kept)
+            except DaemonFailed:
+                write_config_files(app, package, old)
+                raise
+    changed = tuple(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+    return ConfigResult(name=app.name, file=str(app.config_file), changed=changed, values=spec.masked(new))
 
 
 def show_services(app: AppLayout, launch: LaunchSpec) -> ServicesInfo:

@@ -23,7 +23,7 @@ import contextlib
 import os
 import re
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from ..releases.launch import LaunchSpec
 from ..settings import HostSettings, supervisor_available
 from ..supervision import SUN_PATH_MAX, NoSuchProgram, Supervisor, SupervisorNotRunning, export_systemd
 from ..webservers import Upstream
-from .placement import placement, route_to
+from .placement import placement
 from .planning import plan_release
 from .ports import PortRegistry
 from .programs import (
@@ -60,6 +60,10 @@ TASKS_DIR = "tasks"
 _WEB = re.compile(r"web-([0-9a-f]{12})(?:-\d+)?")
 
 
+Route = Callable[[str, Upstream], bool]
+"""Points an app's mount at the address its new daemons listen on; ``False`` when it is not mounted."""
+
+
 class DaemonsDisabled(HostError):
     """The host does not run apps' processes (``daemons: false``, PYAPP_DAEMONS=0, or no supervisord)."""
 
@@ -69,7 +73,11 @@ def _quiet(message: str) -> None:
 
 
 class DaemonManager:
-    """The supervised processes of the apps under *layout* (an :class:`Activator`)."""
+    """The supervised processes of the apps under *layout* (an :class:`Activator`).
+
+    *route* tells the host's web part where a mounted app's new daemons listen when
+    the address changes (a new port); without it the routes are left as they are.
+    """
 
     def __init__(
         self,
@@ -77,8 +85,10 @@ class DaemonManager:
         *,
         settings: HostSettings | None = None,
         progress: Any = None,
+        route: Route | None = None,
     ) -> None:
         self.layout = layout
+        self.route = route
         self._settings = settings
         self.progress = progress or _quiet
         self._supervisor: Supervisor | None = None
@@ -155,6 +165,9 @@ class DaemonManager:
         ports = self.ports if release_ports else None
         stop_programs(self.supervisor, app, programs, stop_wait=stop_wait, ports=ports)
 
+    def _route(self, app: str, upstream: Upstream) -> bool:
+        return self.route is not None and self.route(app, upstream)
+
     def _discard_pending(self, app: AppLayout, state: AppRunState) -> None:
         """Stop programs a failed or crashed activation left (never those of the serving release)."""
         keep = {p.name for p in state.programs}
@@ -203,13 +216,13 @@ class DaemonManager:
             for item in planned:
                 if item.program.role != "tasks":
                     ensure(self.supervisor, item)
-            place = placement(self.layout.home, app.name)
+            place = placement(self.layout, app.name)
             serving = [p for p in programs if p.role != "tasks"]
             wait_ready(self.supervisor, new, serving, place, kept=kept, progress=self.progress)
             web = next((p for p in programs if p.role == "web"), None)
             if web is not None and web.port is not None:
                 previous = Upstream.tcp("127.0.0.1", state.port) if state.port else None
-                if route_to(self.layout.home, app.name, Upstream.tcp("127.0.0.1", web.port)):
+                if self._route(app.name, Upstream.tcp("127.0.0.1", web.port)):
                     self._routed[app.name] = previous
         except BaseException:
             self._discard_pending(app, state)
@@ -253,7 +266,7 @@ class DaemonManager:
             previous = self._routed.pop(name)
             if previous is not None:
                 with contextlib.suppress(AppPackageError):
-                    route_to(self.layout.home, name, previous)
+                    self._route(name, previous)
         state = AppRunState.load(app)
         self._discard_pending(app, state)
         forget_configs(app, state)
@@ -296,7 +309,7 @@ class DaemonManager:
             if stable is not None and stable != link:
                 stable.unlink(missing_ok=True)
             with contextlib.suppress(AppPackageError):
-                route_to(self.layout.home, app.name, Upstream.unix(link))
+                self._route(app.name, Upstream.unix(link))
             return
         if stable is not None:
             stable.unlink(missing_ok=True)

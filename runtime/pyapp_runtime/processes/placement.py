@@ -3,29 +3,19 @@
 The routing table (:class:`~pyapp_runtime.webservers.RouteStore`) may mount an app under
 a path prefix on a virtual host. Its daemons then serve under that prefix (waitress's
 ``url_prefix``, ``SCRIPT_NAME``), and the health check asks for the prefixed path with
-the virtual host's name. When the address the web server must use changes (a new
-release's port), the mount's upstream is updated and a running web server reloaded.
+the virtual host's name. Only :mod:`pyapp_runtime.web` changes the table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..webservers import (
-    KINDS,
-    Mount,
-    RouteStore,
-    Upstream,
-    WebServer,
-    daemon_options,
-    find_installation,
-)
+from ..layout import HostLayout
+from ..webservers import Mount, RouteStore, Upstream, daemon_options
 
-__all__ = ["WEBSERVERS_DIR", "Placement", "placement", "route_to"]
+__all__ = ["Placement", "placement"]
 
-WEBSERVERS_DIR = "webservers"
 _LISTEN_KEYS = ("unix_socket", "unix_socket_perms", "host", "port")
 
 
@@ -52,9 +42,9 @@ class Placement:
         return listen, settings
 
 
-def placement(home: Path, app: str) -> Placement:
+def placement(host: HostLayout, app: str) -> Placement:
     """Where *app* is mounted in the host's routing table (at no mount: the root, ``localhost``)."""
-    routes = RouteStore(home / WEBSERVERS_DIR).load()
+    routes = RouteStore(host.webservers).load()
     mount = routes.mounts.get(app)
     if mount is None:
         return Placement()
@@ -66,27 +56,3 @@ def placement(home: Path, app: str) -> Placement:
         mounted=True,
         vhost=mount.vhost,
     )
-
-
-def route_to(home: Path, app: str, upstream: Upstream) -> bool:
-    """Point *app*'s mount at *upstream* and reload the host's running web server; ``False`` when unmounted.
-
-    The new configuration is tested before it replaces the live one (see
-    :meth:`WebServer.activate`); a failure raises and leaves the old one serving.
-    """
-    store = RouteStore(home / WEBSERVERS_DIR)
-    routes = store.load()
-    mount = routes.mounts.get(app)
-    if mount is None:
-        return False
-    if mount.upstream == upstream:
-        return True
-    routes = store.update(lambda r: r.set_upstream(app, upstream))
-    for kind in KINDS:
-        installation = find_installation(kind)
-        if installation is None:
-            continue
-        server = WebServer.in_state_dir(store.state_dir, installation)
-        if server.is_running():
-            server.activate(routes)
-    return True

@@ -57,7 +57,7 @@ def plan_release(
     the programs (default: the release's; see :func:`~pyapp_runtime.processes.programs.generation_tag`).
     """
     own = settings.for_app(app.name)
-    place = placement(app.host.home, app.name)
+    place = placement(app.host, app.name)
     values = dict(config) if config is not None else (load_values(app.config_file) or {})
     text = render_config(launch, values) if config is not None else None
     tag = tag or release_tag(launch.release)

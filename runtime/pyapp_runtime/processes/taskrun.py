@@ -21,6 +21,7 @@ from apppackage.description import Task
 from apppackage.hooks import RunResult, run_callable
 
 from ..appconfig.values import load_values
+from ..layout import HostLayout
 from ..locking import read_holder
 from ..pids import pid_alive
 from ..releases.launch import LaunchSpec
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     app_dir: Path = options.app_dir
     lock_file = app_dir.parent / f"{launch.name}.lock"
     home = app_dir.parent.parent
-    mount = placement(home, launch.name)
+    mount = placement(HostLayout(home), launch.name)
     mount_path = mount.mount_path if mount.mounted else None
     tasks = tasks_of(launch)
 

@@ -11,10 +11,13 @@ setting ``web_server`` in ``host.yaml`` (``PYAPP_WEB_SERVER`` overrides it):
 * ``auto``: the first of nginx, Apache, lighttpd installed here (or none);
 * ``nginx``, ``apache``, ``lighttpd``: that one (an error when it is not installed).
 
-A mounted app is proxied to its daemon's stable address: the unix socket
-``web.sock`` that every activation points at the serving release (so updates and
-rollbacks need no new configuration), or, with ``listen: port``, its port (which
-the daemons keep up to date, see :mod:`pyapp_runtime.processes.placement`). Its static
+Every change of the routes reaches the web server through one path (:meth:`HostWeb._serve`),
+which honours the setting and grants the access below: a mount, an unmount, a virtual
+host, ``pyapp web apply``, an update's new static paths, and a daemon switch. A
+mounted app is proxied to its daemon's stable address: the unix socket ``web.sock``
+that every activation points at the serving release (so updates and rollbacks need
+no new configuration), or, with ``listen: port``, its port, which the daemons hand
+to :meth:`HostWeb.route` when a new release takes over. Its static
 directories (spec section 3.10) are served from ``apps/<name>/current/<dir>``, so
 they too follow the current release. A running app is restarted when it is
 mounted, moved or unmounted: its daemon strips the mount path (``SCRIPT_NAME``).
@@ -31,16 +34,18 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apppackage.errors import AppPackageError
 
-from ..errors import HostError
-from ..processes.placement import WEBSERVERS_DIR
+from ..errors import HostError, NoSuchApp
+from ..layout import HostLayout
+from ..processes.daemons import DaemonManager
 from ..processes.programs import STABLE_SOCKET, socket_dir
 from ..processes.runstate import AppRunState
 from ..releases.launch import LaunchSpec
-from ..settings import SETTINGS_FILE, BadSettings
+from ..releases.release import current_release
+from ..settings import SETTINGS_FILE, WEB_SERVER_VARIABLE
 from ..webservers import (
     KINDS,
     Installation,
@@ -55,55 +60,33 @@ from ..webservers import (
     WebServerError,
     detect,
 )
-from .results import (
-    SETTING,
-    SETTINGS,
-    VARIABLE,
-    ServerState,
-    WebChange,
-    WebStatus,
-    mount_dict,
-    vhost_dict,
-    web_server_setting,
-)
+from .results import ServerState, WebChange, WebStatus, mount_dict, vhost_dict
 
-if TYPE_CHECKING:
-    from ..host import Host
+__all__ = ["HostWeb", "Reload"]
 
-__all__ = [
-    "SETTING",
-    "SETTINGS",
-    "VARIABLE",
-    "HostWeb",
-    "ServerState",
-    "WebChange",
-    "WebStatus",
-    "forget_app",
-    "web_server_setting",
-]
+Reload = Callable[[str], object]
+"""Reloads a running app (a new generation of its processes: :meth:`pyapp_runtime.Host.reload`)."""
 
 _STOPPED = "stopped"
 
 
 class HostWeb:
-    """The virtual hosts and mounts of a :class:`~pyapp_runtime.Host` (or of the host at a home).
+    """The virtual hosts and mounts of the host laid out by *layout*, whose apps' processes are *daemons*.
 
-    *kind* overrides the ``web_server`` setting (``auto``, ``none`` or a kind). *wait*
-    is how long a restart of a mounted app waits for another command holding its lock.
+    A :class:`~pyapp_runtime.Host` makes its own (:attr:`Host.web <pyapp_runtime.Host.web>`).
+    *reload* starts a new generation of a running app's processes, for a mount that
+    moved; *kind* overrides the ``web_server`` setting (``auto``, ``none`` or a kind).
     """
 
     def __init__(
-        self, host_or_home: Host | str | os.PathLike[str], kind: str | None = None, *, wait: float = 30.0
-    ):
-        from ..host import Host
-
-        self.host = host_or_home if isinstance(host_or_home, Host) else Host(host_or_home)
-        self.home = self.host.home
-        self.store = RouteStore(self.home / WEBSERVERS_DIR)
-        if kind is not None and kind not in SETTINGS:
-            raise BadSettings(f"${VARIABLE}", [f"/{SETTING}: {kind!r} must be one of {', '.join(SETTINGS)}"])
-        self.setting = kind or web_server_setting(self.home)
-        self.wait = wait
+        self, layout: HostLayout, daemons: DaemonManager, reload: Reload, *, kind: str | None = None
+    ) -> None:
+        self.layout = layout
+        self.home = layout.home
+        self.daemons = daemons
+        self.reload = reload
+        self.store = RouteStore(layout.webservers)
+        self.setting = daemons.settings.with_web_server(kind, f"${WEB_SERVER_VARIABLE}").web_server
         self._installation: Installation | None = None
         self._detected = False
 
@@ -131,7 +114,7 @@ class HostWeb:
             return ServerState(
                 setting=self.setting,
                 message=f"no web server serves the routes ({why}); they are stored, and each app's daemon"
-                f" serves under its mount path. Set {SETTING} in {self.home / SETTINGS_FILE} to auto,"
+                f" serves under its mount path. Set web_server in {self.home / SETTINGS_FILE} to auto,"
                 f" {', '.join(KINDS[:-1])} or {KINDS[-1]} to serve them.",
             )
         pid = server.pid()
@@ -164,12 +147,8 @@ class HostWeb:
         """
         routes = self.store.update(self._refreshed)
         server = self.server()
-        if server is None:
-            return self.state()
-        if start is None:
-            start = not (server.directory / _STOPPED).exists()
-        self._grant_access(routes)
-        server.activate(routes, start=start)
+        if server is not None:
+            self._serve(routes, start=not (server.directory / _STOPPED).exists() if start is None else start)
         return self.state()
 
     def start(self) -> ServerState:
@@ -231,7 +210,9 @@ class HostWeb:
 
     def mount(self, app: str, vhost: str, prefix: str = "/") -> WebChange:
         """Mount installed *app* on *vhost* at *prefix*; refuses conflicts (:class:`MountConflict`)."""
-        launch = self.host.launch(app)
+        launch = self._launch(app)
+        if launch is None:
+            raise NoSuchApp(app, str(self.home))
         mount = Mount(
             app=app, vhost=vhost, prefix=prefix,
             upstream=self._upstream(app, launch), static=self._static(app, launch),
@@ -278,10 +259,7 @@ class HostWeb:
         """Drop the mount of an app that is gone (removed); reload a running server. False: none."""
         if app not in self.store.load().mounts:
             return False
-        routes = self.store.update(lambda r: r.unmount(app))
-        server = self.server()
-        if server is not None and server.is_running():
-            server.activate(routes)
+        self._serve(self.store.update(lambda r: r.unmount(app)))
         return True
 
     def follow(self, app: str) -> bool:
@@ -296,13 +274,37 @@ class HostWeb:
         routes = self.store.update(self._refreshed)
         if routes.mounts.get(app) == mount:
             return False
-        server = self.server()
-        if server is not None and server.is_running():
-            self._grant_access(routes)
-            server.activate(routes)
+        self._serve(routes)
+        return True
+
+    def route(self, app: str, upstream: Upstream) -> bool:
+        """Point *app*'s mount at *upstream* (its daemons moved to a new port); ``False``: not mounted.
+
+        A running web server is reloaded; the new configuration is tested before it
+        replaces the live one (see :meth:`WebServer.activate`), so a failure raises and
+        leaves the old one serving.
+        """
+        mount = self.store.load().mounts.get(app)
+        if mount is None:
+            return False
+        if mount.upstream != upstream:
+            self._serve(self.store.update(lambda r: r.set_upstream(app, upstream)))
         return True
 
     # -- the parts -------------------------------------------------------------------
+
+    def _serve(self, routes: Routes, *, start: bool | None = None) -> None:
+        """The one path to the web server: serve *routes* with the configured server, if any.
+
+        *start* ``None`` reloads the server only when it runs; ``True`` starts it too,
+        ``False`` leaves a stopped one stopped. The web server's workers are first let
+        through to the sockets and static files (as root).
+        """
+        server = self.server()
+        if server is None or (start is None and not server.is_running()):
+            return
+        self._grant_access(routes)
+        server.activate(routes, start=bool(start))
 
     def _change(self, change: Callable[[Routes], Routes]) -> Routes:
         before = self.store.load()
@@ -321,25 +323,34 @@ class HostWeb:
 
     def _refreshed(self, routes: Routes) -> Routes:
         for app, mount in routes.mounts.items():
-            if not self.host.is_installed(app):
+            launch = self._launch(app)
+            if launch is None:
                 routes = routes.unmount(app)
                 continue
-            static = self._static(app, self.host.launch(app))
+            static = self._static(app, launch)
             if static != mount.static and (static or mount.upstream is not None):
                 routes = routes.set_static(app, static)
         return routes
+
+    def _launch(self, app: str) -> LaunchSpec | None:
+        """The launch facts of *app*'s current release (``None``: not installed)."""
+        with contextlib.suppress(HostError):
+            current = current_release(self.layout.app(app))
+            if current is not None:
+                return LaunchSpec.read(current.path)
+        return None
 
     def _upstream(self, app: str, launch: LaunchSpec) -> Upstream | None:
         """Where the web server reaches *app*'s daemon: its stable socket, or its port (None: static only)."""
         if not launch.wsgi:
             return None
-        layout = self.host.layout.app(app)
+        layout = self.layout.app(app)
         state = AppRunState.load(layout)
         if state.socket:
             return Upstream.unix(state.socket)
         if state.port:
             return Upstream.tcp("127.0.0.1", state.port)
-        if self.host.daemons.settings.for_app(app).listen == "port":
+        if self.daemons.settings.for_app(app).listen == "port":
             raise HostError(
                 f"{app} listens on a port and is not running, so its port is not known yet: start it"
                 f" (pyapp start {app}), then mount it"
@@ -348,7 +359,7 @@ class HostWeb:
 
     def _static(self, app: str, launch: LaunchSpec) -> tuple[StaticPath, ...]:
         """The release's static directories, under ``apps/<name>/current`` (they follow the release)."""
-        current = self.host.layout.app(app).current
+        current = self.layout.app(app).current
         out = []
         for item in launch.static:
             relative = PurePath(item["dir"]).relative_to(launch.root)
@@ -362,12 +373,12 @@ class HostWeb:
         """
         if _place(old) == _place(new) or (new is not None and new.upstream is None):
             return False
-        if not self.host.daemons.enabled:
+        if not self.daemons.enabled:
             return False
-        state = AppRunState.load(self.host.layout.app(app))
+        state = AppRunState.load(self.layout.app(app))
         if state.stopped or not state.programs:
             return False
-        self.host.reload(app, wait=self.wait)
+        self.reload(app)
         return True
 
     def _grant_access(self, routes: Routes) -> None:
@@ -398,19 +409,3 @@ class HostWeb:
 
 def _place(mount: Mount | None) -> tuple[str, str] | None:
     return None if mount is None else (mount.vhost, mount.prefix)
-
-
-def follow_release(host: Host, app: str) -> None:
-    """Serve the static paths of *app*'s new current release (see :meth:`HostWeb.follow`).
-
-    The release is already active: a web server refusing the new paths leaves the previous
-    configuration serving, and ``pyapp web apply`` shows why.
-    """
-    with contextlib.suppress(AppPackageError):
-        HostWeb(host).follow(app)
-
-
-def forget_app(host: Host, app: str) -> None:
-    """Drop a removed app's mount and reload the web server (errors of the web server are not fatal)."""
-    with contextlib.suppress(AppPackageError):
-        HostWeb(host).forget(app)

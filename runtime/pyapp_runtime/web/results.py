@@ -1,53 +1,19 @@
-"""What :class:`~pyapp_runtime.web.hostweb.HostWeb` reports, and the host's ``web_server`` setting."""
+"""What :class:`~pyapp_runtime.web.hostweb.HostWeb` reports: the web server, the routing table, a change."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from apppackage.errors import AppPackageError
-from apppackage.safeyaml import load_yaml
-
-from ..settings import SETTINGS_FILE, BadSettings
-from ..webservers import KINDS, Mount, Routes, VirtualHost
+from ..webservers import Mount, Routes, VirtualHost
 
 __all__ = [
-    "SETTING",
-    "SETTINGS",
-    "VARIABLE",
     "ServerState",
     "WebChange",
     "WebStatus",
     "mount_dict",
     "vhost_dict",
-    "web_server_setting",
 ]
-
-SETTING = "web_server"
-VARIABLE = "PYAPP_WEB_SERVER"
-SETTINGS = ("auto", "none", *KINDS)
-
-
-def web_server_setting(home: Path, environ: Mapping[str, str] | None = None) -> str:
-    """The host's ``web_server`` setting: ``$PYAPP_WEB_SERVER``, else ``host.yaml``, else ``none``."""
-    value = (environ if environ is not None else os.environ).get(VARIABLE, "").strip().lower()
-    source = f"${VARIABLE}"
-    if not value:
-        path = home / SETTINGS_FILE
-        source = f"{path}:/{SETTING}"
-        try:
-            raw = load_yaml(path.read_text("utf-8"), str(path))
-        except FileNotFoundError:
-            raw = None
-        except AppPackageError as exc:
-            raise BadSettings(str(path), [str(exc)]) from None
-        value = str(raw.get(SETTING) or "none") if isinstance(raw, dict) else "none"
-    if value not in SETTINGS:
-        raise BadSettings(source, [f"/{SETTING}: {value!r} must be one of {', '.join(SETTINGS)}"])
-    return value
 
 
 @dataclass(frozen=True, kw_only=True)

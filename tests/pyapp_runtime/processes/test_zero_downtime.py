@@ -189,10 +189,8 @@ def test_a_configuration_the_app_cannot_start_with_is_refused_and_the_old_one_ke
 def test_a_mount_change_the_app_cannot_start_with_is_refused_and_it_keeps_serving(
     host: Host, home: Path, packages: Any, helpers: Any
 ) -> None:
-    from pyapp_runtime.web.hostweb import HostWeb
-
     host.install(packages.webprobe("1.0.0", config=True))
-    web = HostWeb(host, "none")
+    web = host.web
     web.add_vhost("main", port=8080, server_names=("apps.example",))
     assert web.mount("webprobe", "main", "/probe").restarted  # reloaded to serve under the prefix
     host.set_config("webprobe", ["state=needs-prefix"])
