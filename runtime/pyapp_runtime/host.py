@@ -23,11 +23,12 @@ from apppackage.package import AppPackage
 from .appconfig.services import ServicesInfo, ServicesResult
 from .appconfig.values import load_values
 from .errors import AppLocked, HostError, NoSuchApp
+from .host_processes import HostProcesses
 from .layout import AppLayout, HostLayout, default_home
 from .lifecycle.activation import Activator
-from .lifecycle.appinfo import app_info
+from .lifecycle.appinfo import app_info, app_summary
 from .lifecycle.backup import BackupResult, create_backup, read_manifest
-from .lifecycle.configure import change_config, change_services, config_info, ensure_services, show_services
+from .lifecycle.configure import change_config, change_services, config_info, show_services
 from .lifecycle.install import HostContext, InstallOptions, clear_dir, install_package
 from .lifecycle.journal import recover
 from .lifecycle.removal import GarbageReport, collect_garbage
@@ -46,12 +47,9 @@ from .lifecycle.rollback import rollback_app
 from .lifecycle.uninstall import remove_app
 from .locking import AppLock
 from .processes.daemons import DaemonManager
-from .processes.logs import LogFile, app_logs
-from .processes.runstate import ControlResult, DaemonStatus
 from .releases.builder import Progress, verify_release
 from .releases.launch import LaunchSpec
 from .releases.release import Release, current_release
-from .scheduler import RunStore, TaskRun
 from .settings import HostSettings
 from .web.hostweb import HostWeb
 from .webservers import Upstream
@@ -67,7 +65,7 @@ def _quiet(message: str) -> None:
     return None
 
 
-class Host:
+class Host(HostProcesses):
     """The apps under *home* (default: :func:`~pyapp_runtime.layout.default_home`).
 
     *keep_releases* is how many releases an update keeps (the current and previous
@@ -202,24 +200,9 @@ class Host:
 
     def apps(self) -> list[AppSummary]:
         """Every installed app (a crashed command's leftovers are cleaned up on the way)."""
-        out = []
-        for name in sorted(set(self.layout.app_names()) | set(self.layout.journaled_names())):
-            busy, recovered = self._try_recover(name)
-            app = self.layout.app(name)
-            current = current_release(app)
-            if current is None and busy is None:
-                continue
-            out.append(
-                AppSummary(
-                    name=name,
-                    version=current.version if current else None,
-                    release=current.id if current else None,
-                    installed_at=current.to_dict()["installed_at"] if current else "",
-                    busy=busy,
-                    recovered=recovered,
-                )
-            )
-        return out
+        names = sorted(set(self.layout.app_names()) | set(self.layout.journaled_names()))
+        found = (app_summary(self.layout.app(name), *self._try_recover(name)) for name in names)
+        return [summary for summary in found if summary is not None]
 
     def release(self, name: str) -> Release:
         """The current release of app *name*."""
@@ -366,67 +349,6 @@ class Host:
     def clear_tmp(self, name: str) -> None:
         """Empty app *name*'s ``tmp/``."""
         clear_dir(self.layout.app(name).tmp)
-
-    # -- the apps' processes ---------------------------------------------------------
-
-    def start(self, name: str, *, wait: float = 0.0) -> ControlResult:
-        """Start app *name*'s WSGI daemon, processes and task scheduler; wait until it is healthy."""
-        with self.locked(name, operation="start", wait=wait) as (app, _recovered):
-            launch = LaunchSpec.read(self._installed(app).path)
-            ensure_services(app, launch)  # spec section 3.9: no start without its required services
-            return ControlResult(name=name, action="start", processes=tuple(self.daemons.start(name, launch)))
-
-    def reload(self, name: str, *, wait: float = 0.0) -> ControlResult:
-        """Replace a running app's processes with new ones, without a moment out of service.
-
-        The new ones start beside the running ones and take over once healthy (as for an
-        update); when they do not, the running ones go on. A stopped app stays stopped.
-        """
-        with self.locked(name, operation="reload", wait=wait) as (app, _recovered):
-            launch = LaunchSpec.read(self._installed(app).path)
-            ensure_services(app, launch)
-            self.daemons.reconfigure(name, launch)
-            return ControlResult(name=name, action="reload", processes=tuple(self.daemons.status(name)))
-
-    def stop(self, name: str, *, wait: float = 0.0) -> ControlResult:
-        """Stop app *name*'s processes gracefully; it stays stopped, also across updates, until started."""
-        with self.locked(name, operation="stop", wait=wait) as (app, _recovered):
-            self._installed(app)
-            return ControlResult(name=name, action="stop", processes=tuple(self.daemons.stop(name)))
-
-    def restart(self, name: str, *, wait: float = 0.0) -> ControlResult:
-        """Stop app *name*'s processes, then start them again (a stopped app is started)."""
-        with self.locked(name, operation="restart", wait=wait) as (app, _recovered):
-            launch = LaunchSpec.read(self._installed(app).path)
-            ensure_services(app, launch)
-            return ControlResult(
-                name=name, action="restart", processes=tuple(self.daemons.restart(name, launch))
-            )
-
-    def status(self, name: str) -> list[DaemonStatus]:
-        """Every process of app *name*: state, pid, socket or port, uptime, memory."""
-        self._installed(self.layout.app(name))
-        return self.daemons.status(name)
-
-    def ps(self) -> list[DaemonStatus]:
-        """Every process of every app on this host."""
-        return self.daemons.ps()
-
-    def logs(self, name: str, *, process: str | None = None) -> list[LogFile]:
-        """The log files of app *name*'s processes (or of one: ``web``, ``queue#0``, ``tasks``, ``hooks``)."""
-        app = self.layout.app(name)
-        self._installed(app)
-        return app_logs(app, self.daemons.status(name), process=process)
-
-    def task_runs(self, name: str, *, task: str | None = None, limit: int = 20) -> list[TaskRun]:
-        """The last runs of app *name*'s tasks (of one *task*), newest first."""
-        app = self.layout.app(name)
-        self._installed(app)
-        return RunStore(self.daemons.store_dir(app)).history(name, task, limit=limit)
-
-    def systemd_units(self, name: str, **options: Any) -> dict[str, str]:
-        """systemd unit files equivalent to app *name*'s supervised processes: ``{file name: text}``."""
-        return self.daemons.systemd_units(name, self.launch(name), **options)
 
     def is_installed(self, name: str) -> bool:
         try:

@@ -12,7 +12,7 @@ value at fault.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyramid.config import Configurator
 from pyramid.request import Request
@@ -21,14 +21,18 @@ from .errors import ApiError
 from .routes import API
 from .uploads import json_object
 
+if TYPE_CHECKING:
+    from pyapp_runtime.web.hostweb import HostWeb
+
 __all__ = ["includeme"]
 
 _VHOST_KEYS = {"name", "port", "address", "server_names", "tls_certificate", "tls_key"}
 _MOUNT_KEYS = {"vhost", "prefix"}
 
 
-def _web(request: Request) -> Any:
-    return request.services.apps.web()
+def _web(request: Request) -> HostWeb:
+    web: HostWeb = request.services.apps.web()
+    return web
 
 
 def _problem(key: str, message: str) -> dict[str, Any]:
@@ -88,8 +92,10 @@ def add_vhost(request: Request) -> dict[str, Any]:
         "port": lambda v: isinstance(v, int) and not isinstance(v, bool),
     }
     data = _body(request, _VHOST_KEYS, checks)
-    optional = {"address": lambda v: isinstance(v, str), "server_names": names, "tls_certificate": text,
-                "tls_key": text}  # fmt: skip
+    optional: dict[str, Callable[[Any], bool]] = {
+        "address": lambda v: isinstance(v, str), "server_names": names, "tls_certificate": text,
+        "tls_key": text,
+    }  # fmt: skip
     problems = [
         _problem(k, "has the wrong type") for k, ok in optional.items() if k in data and not ok(data[k])
     ]

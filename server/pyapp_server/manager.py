@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apppackage.configspec import MASK
 from apppackage.errors import AppPackageError, InvalidPackage
@@ -21,6 +21,10 @@ from apppackage.errors import AppPackageError, InvalidPackage
 from .errors import ApiError, NotSupported
 from .events import EventLog
 from .jobs import Job, JobContext, JobManager
+
+if TYPE_CHECKING:
+    from pyapp_runtime import Host
+    from pyapp_runtime.web.hostweb import HostWeb
 
 __all__ = ["PROCESS_ACTIONS", "AppManager", "PackageFacts"]
 
@@ -68,12 +72,12 @@ class AppManager:
         self.jobs = jobs
         self.events = events
 
-    def host(self, progress: Callable[[str], None] | None = None) -> Any:
+    def host(self, progress: Callable[[str], None] | None = None) -> Host:
         from pyapp_runtime import Host
 
         return Host(self.home, progress=progress)
 
-    def web(self) -> Any:
+    def web(self) -> HostWeb:
         """The host's virtual hosts and mounts (:attr:`pyapp_runtime.Host.web`)."""
         return self.host().web
 

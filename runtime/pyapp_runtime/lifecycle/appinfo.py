@@ -1,4 +1,4 @@
-"""``pyapp show``: an installed app's releases, paths, disk use and backups."""
+"""``pyapp list`` and ``pyapp show``: an installed app, and its releases, paths, disk use and backups."""
 
 from __future__ import annotations
 
@@ -6,10 +6,24 @@ import time
 
 from ..layout import AppLayout, HostLayout
 from ..releases.launch import LaunchSpec
-from ..releases.release import Release, disk_usage, list_releases
-from .results import AppInfo, ReleaseInfo
+from ..releases.release import Release, current_release, disk_usage, list_releases
+from .results import AppInfo, AppSummary, ReleaseInfo
 
-__all__ = ["app_info"]
+__all__ = ["app_info", "app_summary"]
+
+
+def app_summary(app: AppLayout, busy: int | None, recovered: str | None) -> AppSummary | None:
+    """*app*'s line in ``pyapp list``; ``None`` when it is not installed and no command works on it.
+
+    *busy* is the pid of a command holding its lock, *recovered* what recovery did.
+    """
+    current = current_release(app)
+    if current is None and busy is None:
+        return None
+    return AppSummary(
+        name=app.name, version=current.version if current else None, release=current.id if current else None,
+        installed_at=current.to_dict()["installed_at"] if current else "", busy=busy, recovered=recovered,
+    )  # fmt: skip
 
 
 def app_info(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -33,31 +32,27 @@ from ..errors import HostError
 from ..layout import AppLayout, HostLayout
 from ..releases.launch import LaunchSpec
 from ..settings import HostSettings, supervisor_available
-from ..supervision import SUN_PATH_MAX, NoSuchProgram, Supervisor, SupervisorNotRunning, export_systemd
+from ..supervision import SUN_PATH_MAX, Supervisor, export_systemd
 from ..webservers import Upstream
 from .placement import placement
 from .planning import plan_release
 from .ports import PortRegistry
 from .programs import (
-    SCHEDULER,
-    STABLE_SOCKET,
     Planned,
     Program,
-    Role,
     generation_tag,
-    scheduler_program,
     short_dir,
     socket_dir,
 )
 from .readiness import DaemonFailed, wait_ready
-from .runstate import AppRunState, DaemonStatus
-from .supervised import STOPPED, ensure, forget_configs, prune_logs, stop_programs
+from .runstate import AppRunState, DaemonStatus, program_statuses
+from .specs import scheduler_program
+from .supervised import ensure, forget_configs, prune_logs, replace_scheduler, stop_programs, stray_programs
 
 __all__ = ["SUPERVISOR_DIR", "TASKS_DIR", "DaemonFailed", "DaemonManager", "DaemonsDisabled"]
 
 SUPERVISOR_DIR = "supervisor"
 TASKS_DIR = "tasks"
-_WEB = re.compile(r"web-([0-9a-f]{12})(?:-\d+)?")
 
 
 Route = Callable[[str, Upstream], bool]
@@ -171,7 +166,9 @@ class DaemonManager:
     def _discard_pending(self, app: AppLayout, state: AppRunState) -> None:
         """Stop programs a failed or crashed activation left (never those of the serving release)."""
         keep = {p.name for p in state.programs}
-        leftovers = [p for p in (*state.pending, *self._strays(app, state)) if p.name not in keep]
+        leftovers = [
+            p for p in (*state.pending, *stray_programs(self.supervisor, app, state)) if p.name not in keep
+        ]
         state.pending, state.pending_release = [], None
         self._stop(app, leftovers)
         state.save()
@@ -241,14 +238,19 @@ class DaemonManager:
         names = {p.name for p in planned}
         old_programs = [p for p in state.programs if p.name not in names]
         schedulers = [p for p in state.programs if p.role == "tasks"]
-        self._switch(app, state, planned)
+        link = state.switch_to(planned)
+        if link is not None:
+            with contextlib.suppress(AppPackageError):
+                self._route(name, Upstream.unix(link))
         # From here the new programs serve: record it before anything else can fail.
         state.release, state.programs, state.stopped = new.release, planned, skipped
         state.pending, state.pending_release = [], None
         state.save()
         try:
             if any(p.role == "tasks" for p in planned):
-                self._move_scheduler(app, new, running=schedulers)
+                replace_scheduler(
+                    self.supervisor, scheduler_program(app, new, store=self.store_dir(app)), new, schedulers
+                )
             self._stop(app, old_programs)
         except AppPackageError as exc:
             # The switch is done; what is left over is swept at the app's next start or activation.
@@ -293,61 +295,10 @@ class DaemonManager:
             return
         self.start(name, current)
 
-    # -- switching -----------------------------------------------------------------------
-
-    def _switch(self, app: AppLayout, state: AppRunState, programs: Sequence[Program]) -> None:
-        """Point the stable socket at the new release's (atomically), or record its port."""
-        web = next((p for p in programs if p.role == "web"), None)
-        stable = Path(state.socket) if state.socket else None
-        if web is not None and web.socket:
-            link = Path(web.socket).parent / STABLE_SOCKET
-            temp = link.with_name(f".{STABLE_SOCKET}.{os.getpid()}")
-            temp.unlink(missing_ok=True)
-            os.symlink(Path(web.socket).name, temp)
-            os.replace(temp, link)
-            state.socket, state.port = str(link), None
-            if stable is not None and stable != link:
-                stable.unlink(missing_ok=True)
-            with contextlib.suppress(AppPackageError):
-                self._route(app.name, Upstream.unix(link))
-            return
-        if stable is not None:
-            stable.unlink(missing_ok=True)
-        state.socket = None
-        state.port = web.port if web is not None else None
-
-    def _move_scheduler(self, app: AppLayout, new: LaunchSpec, *, running: Sequence[Program]) -> None:
-        """Replace the task scheduler with *new*'s; the old one's running tasks end first (their timeout)."""
-        planned = scheduler_program(app, new, store=self.store_dir(app))
-        if planned is None:
-            return
-        sup = self.supervisor
-        current = [p for p in running if p.release != new.release]
-        if current:
-            with contextlib.suppress(NoSuchProgram):
-                if sup.status(planned.program.program).alive:
-                    sup.stop(planned.program.program, wait=False)
-                    sup.wait_for(planned.program.program, STOPPED, timeout=planned.spec.stop_wait + 10)
-        ensure(sup, planned)
-
-    def _strays(self, app: AppLayout, state: AppRunState) -> list[Program]:
-        """Programs of *app* supervisord has that the app's state does not know (left by a crash)."""
-        known = {p.program for p in (*state.programs, *state.pending)}
-        out = []
-        for program in self.supervisor.programs():
-            owner, _, name = program.partition("@")
-            if owner != app.name or program in known:
-                continue
-            web = _WEB.fullmatch(name)
-            role: Role = "web" if web else "tasks" if name == SCHEDULER else "process"
-            release = f"0-{web[1]}" if web else "0-000000000000"
-            out.append(Program(app=app.name, name=name, role=role, process=name, release=release, log=""))
-        return out
-
     def _stop_all(self, app: AppLayout, state: AppRunState) -> None:
         if state.socket:
             Path(state.socket).unlink(missing_ok=True)
-        strays = self._strays(app, state)
+        strays = stray_programs(self.supervisor, app, state)
         scheduler = [p for p in state.programs if p.role == "tasks"]
         # The scheduler first: no task starts while the rest stops.
         self._stop(app, scheduler, release_ports=False)
@@ -412,28 +363,8 @@ class DaemonManager:
 
     def status(self, name: str) -> list[DaemonStatus]:
         """Every program of app *name* with its state (``absent``: supervisord does not run it)."""
-        app = self.layout.app(name)
-        state = AppRunState.load(app)
-        programs = [*state.programs, *(p for p in state.pending if p not in state.programs)]
-        if not programs:
-            return []
-        running = self.enabled and self.supervisor.is_running()
-        out = []
-        for program in programs:
-            info = None
-            if running:
-                with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
-                    info = self.supervisor.status(program.program)
-            out.append(
-                DaemonStatus(
-                    app=name, process=program.label, program=program.program, role=program.role,
-                    release=program.release, state=info.state if info else "absent",
-                    pid=info.pid if info else None, socket=program.socket, port=program.port,
-                    uptime=info.uptime if info else None, memory=info.memory if info else None,
-                    log=program.log, exit_status=info.exit_status if info else None,
-                )
-            )  # fmt: skip
-        return out
+        supervisor = self.supervisor if self.enabled and self.supervisor.is_running() else None
+        return program_statuses(AppRunState.load(self.layout.app(name)), supervisor)
 
     def ps(self) -> list[DaemonStatus]:
         """Every program of every app."""

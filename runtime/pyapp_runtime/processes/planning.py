@@ -21,13 +21,10 @@ from .ports import PortRegistry
 from .programs import (
     Planned,
     process_program_name,
-    process_programs,
-    release_config_file,
     release_tag,
-    scheduler_program,
     socket_dir,
-    web_programs,
 )
+from .specs import process_programs, release_config_file, scheduler_program, web_programs
 
 __all__ = ["plan_release", "render_config"]
 

@@ -8,10 +8,7 @@ digits of its id), so a new release's programs start beside the old ones::
     <process>-<i>-<tag>    the i-th copy of a process of the description (section 3.12)
     tasks                  the app's task scheduler (one per app, replaced at each activation)
 
-A WSGI daemon or process starts as ``python -s -S _bootstrap.py run/<name>.json``:
-the payload holds everything it needs (``sys.path``, variables, where to listen, the
-waitress settings, the configuration values of a factory), computed here from the
-release's ``launch.json``, so its start reads no YAML and validates nothing.
+How each one starts is :mod:`pyapp_runtime.processes.specs`.
 """
 
 from __future__ import annotations
@@ -20,29 +17,22 @@ import contextlib
 import hashlib
 import os
 import stat
-import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from apppackage.environment import Environment
-from apppackage.files import write_atomic
-from apppackage.hooks import BOOTSTRAP, write_payload
-
 from ..errors import HostError
 from ..layout import AppLayout
-from ..releases.launch import LaunchSpec
-from ..settings import AppDaemonSettings
 from ..supervision import SUN_PATH_MAX, ProcessSpec, program_name
 
 __all__ = [
     "SCHEDULER",
     "STABLE_SOCKET",
+    "Planned",
     "Program",
     "Role",
-    "base_environment",
     "generation_tag",
     "process_program_name",
     "release_tag",
@@ -53,12 +43,7 @@ __all__ = [
 
 SCHEDULER = "tasks"
 STABLE_SOCKET = "web.sock"
-GRACE = 5
-"""Seconds between SIGTERM and SIGKILL when a task runs past its timeout (apppackage.hooks)."""
-
 Role = Literal["web", "process", "tasks"]
-
-_KEEP_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ")
 
 
 def release_tag(release: str) -> str:
@@ -91,54 +76,6 @@ def process_program_name(process: str, index: int, tag: str) -> str:
         digest = hashlib.sha256(process.encode()).hexdigest()[:6]
         process = f"{process[: 64 - len(suffix) - 7]}-{digest}"
     return process + suffix
-
-
-HOST_PACKAGES = "host-packages"
-
-
-def waitress_dir(home: Path) -> Path:
-    """A site directory holding only the host's own waitress (``<home>/host-packages/waitress-<version>``).
-
-    The WSGI daemon of an app that does not bundle waitress finds it there, after the
-    app's own ``sys.path``. It is a copy, made once per version, so that the daemons
-    keep running whatever becomes of the tools' environment.
-    """
-    try:
-        from importlib.metadata import version
-
-        import waitress  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - waitress comes with the tools
-        raise HostError(
-            "waitress is not installed with pyapp's tools: install it (pip install 'apppackage[tools]')"
-        ) from None
-    target = home / HOST_PACKAGES / f"waitress-{version('waitress')}"
-    if not (target / "waitress" / "__init__.py").is_file():
-        import shutil
-
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
-        source = Path(waitress.__file__).parent
-        shutil.copytree(source, staging / "waitress", ignore=shutil.ignore_patterns("__pycache__"))
-        try:
-            os.rename(staging, target)
-        except OSError:  # another command made it first
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def serving_sys_path(home: Path, launch: LaunchSpec) -> tuple[str, ...]:
-    """The release's ``sys.path``, followed by the host's waitress when the app does not bring its own."""
-    if any(Path(entry, "waitress", "__init__.py").is_file() for entry in launch.sys_path):
-        return tuple(launch.sys_path)
-    return (*launch.sys_path, str(waitress_dir(home)))
-
-
-def base_environment() -> dict[str, str]:
-    """The variables of the host's environment a supervised process keeps (the rest is the app's)."""
-    env = {k: v for k, v in os.environ.items() if k in _KEEP_VARIABLES or k.startswith("LC_")}
-    env.setdefault("PATH", os.defpath)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def short_dir(home: Path) -> Path:
@@ -233,188 +170,3 @@ class Planned:
 
     program: Program
     spec: ProcessSpec
-
-
-def _web_options(
-    launch: LaunchSpec,
-    settings: AppDaemonSettings,
-    *,
-    listen: Mapping[str, Any],
-    waitress: Mapping[str, Any],
-    config: Mapping[str, Any],
-    pid_file: Path,
-) -> dict[str, Any]:
-    assert launch.wsgi is not None
-    return {
-        "listen": dict(listen),
-        "threads": settings.threads,
-        "factory": bool(launch.wsgi.get("factory")),
-        # Only a factory is given the values; they may hold secrets (the payload is 0600).
-        "config": dict(config) if launch.wsgi.get("factory") else {},
-        "waitress": dict(waitress),
-        "pid_file": str(pid_file),
-        "drain": max(1, settings.stop_wait - 1),
-    }
-
-
-def write_program_payload(
-    run_dir: Path,
-    name: str,
-    *,
-    env: Any,
-    kind: str,
-    ref: str,
-    argument: Any,
-    label: str,
-    cwd: str,
-) -> Path:
-    """Write ``run/<name>.json`` (mode 0600), the bootstrap payload of program *name*; it stays."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    temp = write_payload(
-        env, kind=kind, ref=ref, argument=argument, name=label, cwd=cwd, directory=run_dir, delete=False
-    )
-    target = run_dir / f"{name}.json"
-    os.replace(temp, target)
-    return target
-
-
-def web_programs(
-    app: AppLayout,
-    launch: LaunchSpec,
-    settings: AppDaemonSettings,
-    *,
-    sockets: Path,
-    port: int | None,
-    mount_path: str,
-    waitress: Mapping[str, Any],
-    listen: Mapping[str, Any],
-    config: Mapping[str, Any],
-    config_file: Path | None,
-    stop_wait: int,
-    tag: str,
-) -> list[Planned]:
-    """The WSGI daemons of *launch* (one, or ``processes`` of them sharing *port*), named with *tag*."""
-    assert launch.wsgi is not None
-    copies = settings.copies
-    out = []
-    for index in range(copies):
-        name = web_program_name(tag, index, copies)
-        socket = str(sockets / f"{name}.sock") if port is None else None
-        where = {"unix": socket, "perms": listen.get("perms")} if socket else dict(listen)
-        pid_file = app.run / f"{name}.pid"
-        env = launch.environment(config_file=config_file, socket=socket, port=port, mount_path=mount_path)
-        env = Environment(sys_path=serving_sys_path(app.host.home, launch), variables=env.variables)
-        options = _web_options(
-            launch, settings, listen=where, waitress=waitress, config=config, pid_file=pid_file
-        )
-        payload = write_program_payload(
-            app.run, name, env=env, kind="serve", ref=launch.wsgi["app"], argument=options, label="web",
-            cwd=launch.data_path,
-        )  # fmt: skip
-        # Named after the release, not the generation: a reload goes on writing the same log.
-        log = str(app.logs / f"{web_program_name(release_tag(launch.release), index, copies)}.log")
-        spec = ProcessSpec(
-            app=app.name, name=name, argv=(launch.python, "-s", "-S", str(BOOTSTRAP), str(payload)),
-            environment={**base_environment(), **env.variables}, cwd=launch.data_path, stdout_log=log,
-            stop_wait=stop_wait, restart="always", description=f"{app.name} {launch.version}: web",
-        )  # fmt: skip
-        program = Program(
-            app=app.name, name=name, role="web", process="web", index=index, release=launch.release,
-            socket=socket, port=port, log=log, pid_file=str(pid_file), generation=_generation(launch, tag),
-        )  # fmt: skip
-        out.append(Planned(program=program, spec=spec))
-    return out
-
-
-def process_programs(
-    app: AppLayout,
-    launch: LaunchSpec,
-    *,
-    ports: Mapping[str, int],
-    mount_path: str | None,
-    config_file: Path | None,
-    stop_wait: int,
-    tag: str,
-) -> list[Planned]:
-    """The copies of each process of the description (section 3.12); *ports* by program name."""
-    out = []
-    for process in launch.processes:
-        for index in range(int(process.get("count") or 1)):
-            name = process_program_name(process["name"], index, tag)
-            port = ports.get(name) if process.get("port") else None
-            args = [
-                a.replace("{port}", str(port)) if port is not None else a for a in process.get("args", ())
-            ]
-            env = launch.environment(
-                config_file=config_file, process=process["name"], port=port, mount_path=mount_path
-            )
-            command = process.get("command")
-            payload = write_program_payload(
-                app.run, name, env=env, kind="command" if command else "process", ref=process["call"],
-                argument=args, label=command or process["name"], cwd=launch.data_path,
-            )  # fmt: skip
-            log = str(
-                app.logs / f"{process_program_name(process['name'], index, release_tag(launch.release))}.log"
-            )
-            spec = ProcessSpec(
-                app=app.name, name=name, argv=(launch.python, "-s", "-S", str(BOOTSTRAP), str(payload)),
-                environment={**base_environment(), **env.variables}, cwd=launch.data_path, stdout_log=log,
-                stop_wait=stop_wait, restart="always",
-                description=f"{app.name} {launch.version}: process {process['name']} #{index}",
-            )  # fmt: skip
-            program = Program(
-                app=app.name, name=name, role="process", process=process["name"], index=index,
-                release=launch.release, port=port, log=log, generation=_generation(launch, tag),
-            )  # fmt: skip
-            out.append(Planned(program=program, spec=spec))
-    return out
-
-
-def scheduler_program(app: AppLayout, launch: LaunchSpec, *, store: Path) -> Planned | None:
-    """The app's task scheduler (``<app>@tasks``), or ``None`` when the release has no tasks.
-
-    It runs with the host's interpreter (it is the host's code); each task runs in a
-    fresh interpreter of the app's. Its stop wait outlasts the longest task timeout,
-    so a stop lets the running tasks end.
-    """
-    if not launch.tasks:
-        return None
-    longest = max(float(t.get("timeout") or 300) for t in launch.tasks)
-    log = str(app.logs / f"{SCHEDULER}.log")
-    argv = (
-        sys.executable, "-m", "pyapp_runtime.taskrun", "--release", launch.root, "--app-dir", str(app.dir),
-        "--store", str(store),
-    )  # fmt: skip
-    spec = ProcessSpec(
-        app=app.name, name=SCHEDULER, argv=argv, environment=base_environment(), cwd=launch.data_path,
-        stdout_log=log, stop_wait=int(longest) + 2 * GRACE, restart="always",
-        description=f"{app.name} {launch.version}: tasks",
-    )  # fmt: skip
-    program = Program(
-        app=app.name, name=SCHEDULER, role="tasks", process=SCHEDULER, release=launch.release, log=log
-    )
-    return Planned(program=program, spec=spec)
-
-
-def _generation(launch: LaunchSpec, tag: str) -> str:
-    return "" if tag == release_tag(launch.release) else tag
-
-
-def release_config_file(app: AppLayout, launch: LaunchSpec, text: str | None, tag: str) -> Path | None:
-    """The configuration file the programs tagged *tag* read (``run/config-<tag>.<ext>``, mode 0600).
-
-    *text* is the rendered file; ``None`` copies the live one (``PYAPP_CONFIG_FILE`` of the
-    app). A release started before its activation thus reads its own values. ``None``
-    when the release has no configuration file at all.
-    """
-    if not launch.config_file:
-        return None
-    live = Path(launch.config_file)
-    target = app.run / f"config-{tag}{live.suffix}"
-    if text is None:
-        try:
-            text = live.read_text("utf-8")
-        except FileNotFoundError:
-            text = ""
-    write_atomic(target, text)
-    return target

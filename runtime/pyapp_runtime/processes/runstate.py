@@ -8,7 +8,10 @@ commands read it, under the app's lock.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +20,10 @@ from apppackage.files import write_atomic
 
 from ..errors import HostError
 from ..layout import AppLayout
-from .programs import Program
+from ..supervision import NoSuchProgram, Supervisor, SupervisorNotRunning
+from .programs import STABLE_SOCKET, Program
 
-__all__ = ["STATE_FILE", "AppRunState", "ControlResult", "DaemonStatus"]
+__all__ = ["STATE_FILE", "AppRunState", "ControlResult", "DaemonStatus", "program_statuses"]
 
 STATE_FILE = "daemons.json"
 
@@ -63,6 +67,26 @@ class AppRunState:
         state.socket = raw.get("socket")
         state.port = raw.get("port")
         return state
+
+    def switch_to(self, programs: Sequence[Program]) -> Path | None:
+        """Point the stable socket at the socket of *programs*' WSGI daemon (an atomic rename), or record
+        its port. The stable socket's path (``None``: the daemon listens on a port, or there is none)."""
+        web = next((p for p in programs if p.role == "web"), None)
+        stable = Path(self.socket) if self.socket else None
+        if web is None or not web.socket:
+            if stable is not None:
+                stable.unlink(missing_ok=True)
+            self.socket, self.port = None, web.port if web is not None else None
+            return None
+        link = Path(web.socket).parent / STABLE_SOCKET
+        temp = link.with_name(f".{STABLE_SOCKET}.{os.getpid()}")
+        temp.unlink(missing_ok=True)
+        os.symlink(Path(web.socket).name, temp)
+        os.replace(temp, link)
+        if stable is not None and stable != link:
+            stable.unlink(missing_ok=True)
+        self.socket, self.port = str(link), None
+        return link
 
     def save(self) -> None:
         data = {
@@ -133,3 +157,25 @@ class ControlResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "action": self.action, "processes": [p.to_dict() for p in self.processes]}
+
+
+def program_statuses(state: AppRunState, supervisor: Supervisor | None) -> list[DaemonStatus]:
+    """Every program of *state* with its state in *supervisor* (``absent``: it does not run it, or
+    supervisord is not running: ``None``)."""
+    programs = [*state.programs, *(p for p in state.pending if p not in state.programs)]
+    out = []
+    for program in programs:
+        info = None
+        if supervisor is not None:
+            with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
+                info = supervisor.status(program.program)
+        out.append(
+            DaemonStatus(
+                app=state.app.name, process=program.label, program=program.program, role=program.role,
+                release=program.release, state=info.state if info else "absent",
+                pid=info.pid if info else None, socket=program.socket, port=program.port,
+                uptime=info.uptime if info else None, memory=info.memory if info else None,
+                log=program.log, exit_status=info.exit_status if info else None,
+            )
+        )  # fmt: skip
+    return out

@@ -1,4 +1,5 @@
-"""Starting and stopping an app's programs under supervisord, and tidying what they leave in ``run/``."""
+"""Starting and stopping an app's programs under supervisord, finding its strays, and tidying what they
+leave in ``run/`` and ``logs/``."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..layout import AppLayout
+from ..releases.launch import LaunchSpec
 from ..supervision import NoSuchProgram, SupervisionError, Supervisor, SupervisorNotRunning, program_name
 from .ports import PortRegistry
-from .programs import Planned, Program, release_tag
+from .programs import SCHEDULER, Planned, Program, Role, release_tag
 from .runstate import AppRunState
 
-__all__ = ["ensure", "forget_configs", "prune_logs", "stop_programs"]
+__all__ = ["ensure", "forget_configs", "prune_logs", "replace_scheduler", "stop_programs", "stray_programs"]
 
 STOPPED = ("stopped", "exited", "fatal")
+_WEB = re.compile(r"web-([0-9a-f]{12})(?:-\d+)?")
 _TAG = re.compile(r"(?:^web-([0-9a-f]{12})(?:-\d+)?|-\d+-([0-9a-f]{12}))\.log(?:\.\d+)?$")
 
 
@@ -78,3 +81,36 @@ def prune_logs(app: AppLayout, state: AppRunState) -> None:
         tag = match and (match[1] or match[2])
         if tag and tag not in kept:
             path.unlink(missing_ok=True)
+
+
+def replace_scheduler(
+    supervisor: Supervisor, planned: Planned | None, launch: LaunchSpec, running: Sequence[Program]
+) -> None:
+    """Start *planned*, *launch*'s task scheduler, in place of a *running* one of another release.
+
+    The old scheduler's running tasks end first (it stops within their timeout).
+    """
+    if planned is None:
+        return
+    program = planned.program.program
+    if any(p.release != launch.release for p in running):
+        with contextlib.suppress(NoSuchProgram):
+            if supervisor.status(program).alive:
+                supervisor.stop(program, wait=False)
+                supervisor.wait_for(program, STOPPED, timeout=planned.spec.stop_wait + 10)
+    ensure(supervisor, planned)
+
+
+def stray_programs(supervisor: Supervisor, app: AppLayout, state: AppRunState) -> list[Program]:
+    """Programs of *app* supervisord has that the app's state does not know (left by a crash)."""
+    known = {p.program for p in (*state.programs, *state.pending)}
+    out = []
+    for program in supervisor.programs():
+        owner, _, name = program.partition("@")
+        if owner != app.name or program in known:
+            continue
+        web = _WEB.fullmatch(name)
+        role: Role = "web" if web else "tasks" if name == SCHEDULER else "process"
+        release = f"0-{web[1]}" if web else "0-000000000000"
+        out.append(Program(app=app.name, name=name, role=role, process=name, release=release, log=""))
+    return out

@@ -35,8 +35,8 @@ from apppackage.files import write_atomic
 
 from ..pids import pid_alive
 from . import _config
-from ._rpc import server_proxy
-from .errors import NoSuchProgram, ProcessFailed, SupervisionError, SupervisorNotRunning
+from ._rpc import ALREADY_ADDED, ALREADY_STARTED, BAD_NAME, NOT_RUNNING, fault_error, server_proxy
+from .errors import SupervisionError, SupervisorNotRunning
 from .spec import ProcessSpec
 from .status import ProcessStatus, read_tail
 
@@ -45,15 +45,6 @@ __all__ = ["SUN_PATH_MAX", "Supervisor", "UpdateResult"]
 SUN_PATH_MAX = 107
 """The longest unix socket path the kernel takes (``sun_path`` is 108 bytes with its NUL)."""
 
-# supervisor.xmlrpc.Faults
-_BAD_NAME = 10
-_NO_FILE = 20
-_NOT_EXECUTABLE = 21
-_ABNORMAL_TERMINATION = 40
-_SPAWN_ERROR = 50
-_ALREADY_STARTED = 60
-_NOT_RUNNING = 70
-_ALREADY_ADDED = 90
 _SUPERVISORD_RUNNING = 1  # getState()["statecode"]
 
 UpdateResult = Literal["added", "changed", "unchanged"]
@@ -254,7 +245,7 @@ class Supervisor:
                     self._call("removeProcessGroup", program)
                     existed = True
                 except xmlrpc.client.Fault as fault:
-                    if fault.faultCode != _BAD_NAME:
+                    if fault.faultCode != BAD_NAME:
                         raise self._error(program, fault) from None
             (self.programs_dir / f"{program}.conf").unlink(missing_ok=True)
             self._remove_payloads(program, keep=None)
@@ -275,7 +266,7 @@ class Supervisor:
         try:
             self._call("addProcessGroup", program)
         except xmlrpc.client.Fault as fault:
-            if fault.faultCode != _ALREADY_ADDED:
+            if fault.faultCode != ALREADY_ADDED:
                 raise self._error(program, fault) from None
 
     def _remove_payloads(self, program: str, keep: str | None) -> None:
@@ -294,7 +285,7 @@ class Supervisor:
         try:
             self._call("startProcess", program, wait)
         except xmlrpc.client.Fault as fault:
-            if fault.faultCode != _ALREADY_STARTED:
+            if fault.faultCode != ALREADY_STARTED:
                 raise self._error(program, fault) from None
 
     def stop(self, program: str, *, wait: bool = True) -> None:
@@ -302,7 +293,7 @@ class Supervisor:
         try:
             self._call("stopProcess", program, wait)
         except xmlrpc.client.Fault as fault:
-            if fault.faultCode != _NOT_RUNNING:
+            if fault.faultCode != NOT_RUNNING:
                 raise self._error(program, fault) from None
 
     def restart(self, program: str, *, wait: bool = True) -> None:
@@ -381,24 +372,11 @@ class Supervisor:
         try:
             self._call("stopProcess", program, True)
         except xmlrpc.client.Fault as fault:
-            if fault.faultCode not in (_NOT_RUNNING, _BAD_NAME):
+            if fault.faultCode not in (NOT_RUNNING, BAD_NAME):
                 raise self._error(program, fault) from None
 
     def _error(self, program: str, fault: xmlrpc.client.Fault) -> SupervisionError:
-        if fault.faultCode == _BAD_NAME:
-            return NoSuchProgram(program, os.fspath(self.programs_dir))
-        if fault.faultCode in (_SPAWN_ERROR, _ABNORMAL_TERMINATION, _NO_FILE, _NOT_EXECUTABLE):
-            try:
-                output = self.tail(program, max_bytes=4000)
-            except SupervisionError:
-                output = ""
-            cause = (
-                "could not be spawned"
-                if fault.faultCode != _ABNORMAL_TERMINATION
-                else "exited while starting"
-            )
-            return ProcessFailed(program, f"{cause} ({fault.faultString})", output)
-        return SupervisionError(f"supervisord refused for {program!r}: {fault.faultString}")
+        return fault_error(program, fault, self.programs_dir, lambda: self.tail(program, max_bytes=4000))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -23,17 +23,15 @@ they too follow the current release. A running app is restarted when it is
 mounted, moved or unmounted: its daemon strips the mount path (``SCRIPT_NAME``).
 
 When the runtime runs as root, the web server's workers run as an unprivileged
-user: applying lets them traverse (``o+x``) the host's directories that lead to the
-apps' sockets and static directories, and read those directories.
+user: applying lets them reach the apps' sockets and static directories (see
+:mod:`pyapp_runtime.web.access`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import stat
 from collections.abc import Callable
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 from apppackage.errors import AppPackageError
@@ -60,6 +58,7 @@ from ..webservers import (
     WebServerError,
     detect,
 )
+from .access import grant_access
 from .results import ServerState, WebChange, WebStatus, mount_dict, vhost_dict
 
 __all__ = ["HostWeb", "Reload"]
@@ -303,7 +302,7 @@ class HostWeb:
         server = self.server()
         if server is None or (start is None and not server.is_running()):
             return
-        self._grant_access(routes)
+        grant_access(self.home, routes)
         server.activate(routes, start=bool(start))
 
     def _change(self, change: Callable[[Routes], Routes]) -> Routes:
@@ -380,31 +379,6 @@ class HostWeb:
             return False
         self.reload(app)
         return True
-
-    def _grant_access(self, routes: Routes) -> None:
-        """As root, let the web server's workers (another user) reach the sockets and static files."""
-        if os.geteuid() != 0:
-            return
-        targets: list[tuple[Path, int]] = []
-        for mount in routes.mounts.values():
-            if mount.upstream is not None and mount.upstream.socket is not None:
-                targets.append((Path(mount.upstream.socket).parent, stat.S_IXOTH))
-            for item in mount.static:
-                targets.append((Path(item.directory), stat.S_IXOTH | stat.S_IROTH))
-        for target, first in targets:
-            # Both ways there: through the links (current -> releases/<id>) and the real path.
-            for path in (target, target.resolve()):
-                if not path.is_relative_to(self.home):
-                    continue  # a directory of its own (a short socket directory): left as it is
-                bits = first
-                for directory in [path, *path.parents]:
-                    with contextlib.suppress(OSError):
-                        mode = directory.stat().st_mode
-                        if mode & bits != bits:
-                            directory.chmod(stat.S_IMODE(mode) | bits)
-                    bits = stat.S_IXOTH
-                    if directory == self.home:
-                        break
 
 
 def _place(mount: Mount | None) -> tuple[str, str] | None:

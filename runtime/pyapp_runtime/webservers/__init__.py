@@ -32,7 +32,8 @@ from .errors import ConfigTestFailed, InvalidRoute, MountConflict, NoWebServer, 
 from .model import KINDS, Mount, ServerKind, StaticPath, Upstream, VirtualHost, static_paths
 from .render import render_fragment
 from .routes import Routes, RouteStore
-from .server import Activation, ServerSettings, WebServer
+from .server import WebServer
+from .settings import Activation, ServerSettings
 
 __all__ = [
     "KINDS",

@@ -1,0 +1,101 @@
+"""What a :class:`~pyapp_runtime.Host` does with its apps' processes: start, stop, reload, watch them.
+
+The processes run under supervisord (:mod:`pyapp_runtime.processes`) and outlive the
+command that started them. A change takes the app's lock like every change of an app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from .layout import AppLayout, HostLayout
+from .lifecycle.configure import ensure_services
+from .processes.daemons import DaemonManager
+from .processes.logs import LogFile, app_logs
+from .processes.runstate import ControlResult, DaemonStatus
+from .releases.launch import LaunchSpec
+from .releases.release import Release
+from .scheduler import RunStore, TaskRun
+
+__all__ = ["HostProcesses"]
+
+
+class HostProcesses:
+    """The process operations of :class:`~pyapp_runtime.Host` (a base class of it)."""
+
+    layout: HostLayout
+    daemons: DaemonManager
+
+    def locked(
+        self, name: str, *, operation: str = "", wait: float = 0.0
+    ) -> AbstractContextManager[tuple[AppLayout, str | None]]:
+        raise NotImplementedError
+
+    def release(self, name: str) -> Release:
+        raise NotImplementedError
+
+    def launch(self, name: str) -> LaunchSpec:
+        raise NotImplementedError
+
+    @contextmanager
+    def _starting(self, name: str, operation: str, wait: float) -> Iterator[LaunchSpec]:
+        """Hold *name*'s lock and yield its current launch facts, once its required services have values.
+
+        Spec section 3.9: an app does not start without them (a ``sqlite`` one is provisioned).
+        """
+        with self.locked(name, operation=operation, wait=wait) as (app, _recovered):
+            launch = self.launch(name)
+            ensure_services(app, launch)
+            yield launch
+
+    def start(self, name: str, *, wait: float = 0.0) -> ControlResult:
+        """Start app *name*'s WSGI daemon, processes and task scheduler; wait until it is healthy."""
+        with self._starting(name, "start", wait) as launch:
+            return ControlResult(name=name, action="start", processes=tuple(self.daemons.start(name, launch)))
+
+    def reload(self, name: str, *, wait: float = 0.0) -> ControlResult:
+        """Replace a running app's processes with new ones, without a moment out of service.
+
+        The new ones start beside the running ones and take over once healthy (as for an
+        update); when they do not, the running ones go on. A stopped app stays stopped.
+        """
+        with self._starting(name, "reload", wait) as launch:
+            self.daemons.reconfigure(name, launch)
+            return ControlResult(name=name, action="reload", processes=tuple(self.daemons.status(name)))
+
+    def stop(self, name: str, *, wait: float = 0.0) -> ControlResult:
+        """Stop app *name*'s processes gracefully; it stays stopped, also across updates, until started."""
+        with self.locked(name, operation="stop", wait=wait):
+            self.release(name)
+            return ControlResult(name=name, action="stop", processes=tuple(self.daemons.stop(name)))
+
+    def restart(self, name: str, *, wait: float = 0.0) -> ControlResult:
+        """Stop app *name*'s processes, then start them again (a stopped app is started)."""
+        with self._starting(name, "restart", wait) as launch:
+            processes = tuple(self.daemons.restart(name, launch))
+            return ControlResult(name=name, action="restart", processes=processes)
+
+    def status(self, name: str) -> list[DaemonStatus]:
+        """Every process of app *name*: state, pid, socket or port, uptime, memory."""
+        self.release(name)
+        return self.daemons.status(name)
+
+    def ps(self) -> list[DaemonStatus]:
+        """Every process of every app on this host."""
+        return self.daemons.ps()
+
+    def logs(self, name: str, *, process: str | None = None) -> list[LogFile]:
+        """The log files of app *name*'s processes (or of one: ``web``, ``queue#0``, ``tasks``, ``hooks``)."""
+        self.release(name)
+        return app_logs(self.layout.app(name), self.daemons.status(name), process=process)
+
+    def task_runs(self, name: str, *, task: str | None = None, limit: int = 20) -> list[TaskRun]:
+        """The last runs of app *name*'s tasks (of one *task*), newest first."""
+        self.release(name)
+        return RunStore(self.daemons.store_dir(self.layout.app(name))).history(name, task, limit=limit)
+
+    def systemd_units(self, name: str, **options: Any) -> dict[str, str]:
+        """systemd unit files equivalent to app *name*'s supervised processes: ``{file name: text}``."""
+        return self.daemons.systemd_units(name, self.launch(name), **options)
