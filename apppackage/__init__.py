@@ -10,7 +10,6 @@ from __future__ import annotations
 TYPE_CHECKING = False
 
 __version__ = "0.1.0"
-SPEC_VERSION = "1.0"
 
 __all__ = [
     "SPEC_VERSION",
@@ -35,6 +34,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "SPEC_VERSION": "_versions",
     "AppPackage": "package",
     "ConfigSpec": "configspec",
     "Field": "configspec",
@@ -57,6 +57,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._versions import SPEC_VERSION
     from .configspec import ConfigSpec, Field
     from .description import Description
     from .environment import Environment, HostPaths

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any
 
-from .errors import InvalidDescription, Problem, pointer
+from .errors import InvalidDescription, Problem
 
-__all__ = ["from_pyproject", "locate_problems", "merge_pyproject"]
+__all__ = ["ORIGINS", "from_pyproject"]
 
 # Where each description key that pyproject.toml can give is found in it (section 2.5).
-_ORIGINS = (
+ORIGINS = (
     (("name",), "/project/name"),
     (("version",), "/project/version"),
     (("summary",), "/project/description"),
@@ -31,6 +30,8 @@ def _toml_loads(text: str) -> dict[str, Any]:
 
 def from_pyproject(text: str, file: str = "pyproject.toml") -> dict[str, Any]:
     """The description keys that ``[project]`` provides (section 2.5)."""
+    from packaging.utils import canonicalize_name
+
     try:
         data = _toml_loads(text)
     except ValueError as exc:
@@ -40,7 +41,7 @@ def from_pyproject(text: str, file: str = "pyproject.toml") -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     if isinstance(project.get("name"), str):
-        out["name"] = re.sub(r"[-_.]+", "-", project["name"]).lower()
+        out["name"] = canonicalize_name(project["name"])
     if isinstance(project.get("version"), str):
         out["version"] = project["version"]
     if isinstance(project.get("description"), str):
@@ -51,41 +52,3 @@ def from_pyproject(text: str, file: str = "pyproject.toml") -> dict[str, Any]:
     if isinstance(deps, list) and deps:
         out["dependencies"] = {"packages": list(deps)}
     return out
-
-
-def merge_pyproject(raw: dict[str, Any], pyproject: dict[str, Any]) -> dict[str, Any]:
-    """*raw* with the keys it leaves out taken from *pyproject*; ``metadata.yaml`` always wins."""
-    merged = dict(raw)
-    for key, value in pyproject.items():
-        if key not in merged:
-            merged[key] = value
-        elif isinstance(value, dict) and isinstance(merged[key], dict):
-            merged[key] = {**value, **merged[key]}
-    return merged
-
-
-def locate_problems(
-    problems: list[Problem], raw: dict[str, Any], pyproject: dict[str, Any], file: str = "pyproject.toml"
-) -> list[Problem]:
-    """*problems* of a merged description, those in values taken from *pyproject* pointed at *file*."""
-    out = []
-    for problem in problems:
-        for keys, origin in _ORIGINS:
-            prefix = pointer(*keys)
-            inside = problem.path == prefix or problem.path.startswith(prefix + "/")
-            if inside and _has(pyproject, keys) and not _has(raw, keys):
-                problem = Problem(
-                    file=file, path=origin + problem.path[len(prefix) :], message=problem.message
-                )
-                break
-        out.append(problem)
-    return out
-
-
-def _has(document: dict[str, Any], keys: tuple[str, ...]) -> bool:
-    node: Any = document
-    for key in keys:
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-    return True

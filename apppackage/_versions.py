@@ -12,10 +12,12 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from .description import SPEC_VERSION
 from .errors import Problem
 
-__all__ = ["check_versioned", "is_newer_minor", "version_problem"]
+__all__ = ["SPEC_VERSION", "check_versioned", "is_newer_minor", "version_problem"]
+
+SPEC_VERSION = "1.0"
+"""The version of the specification this library implements (section 8.1)."""
 
 
 def check_versioned(

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._variables import service_variable
 from ._versions import _is_number, check_versioned, version_problem
-from .description import env_name
 from .errors import Problem, pointer
 
 __all__ = ["check_description", "cron_problem"]
@@ -96,7 +96,7 @@ def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
             add("a URL path must not have '.' or '..' segments", "static", url)
     variables: dict[str, str] = {}
     for name, service in mapping(raw.get("services")).items():
-        variable = mapping(service).get("variable", f"PYAPP_SERVICE_{env_name(str(name))}")
+        variable = mapping(service).get("variable", service_variable(str(name)))
         if not isinstance(variable, str):
             continue
         if variable in _RESERVED_VARIABLES or variable.startswith(("PYAPP_WRITABLE_", "PYTHON")):

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from ._versions import check_versioned, version_problem
-from .description import SPEC_VERSION
+from ._versions import SPEC_VERSION, check_versioned, version_problem
 from .errors import InvalidConfiguration, Problem, pointer
 from .fields import DEFAULT_SECRET_LENGTH, DEFAULT_WIDGETS, FIELD_TYPES, MASK, Field, RawField, repeats
 

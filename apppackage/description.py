@@ -1,8 +1,12 @@
 """The description of an application, ``metadata.yaml`` (spec section 3).
 
-:class:`RawDescription` is the stored shape; :class:`Description` is the model, a
-tree of frozen keyword-only dataclasses with ``from_dict`` / ``to_dict``.
-Defaults live here and nowhere else.
+The ``Raw...`` typed dicts are the stored shape; :class:`Description` is the model,
+a tree of frozen keyword-only dataclasses mirroring the spec's fields. Each part
+reads its stored shape with ``from_dict`` (already checked: :meth:`Description.from_dict`
+checks the whole document first) and writes it with ``to_dict``, which leaves out
+every key that holds its default. The defaults are the dataclass field defaults
+below and nowhere else: ``from_dict`` passes only the keys the document gives, and
+``to_dict`` compares each field with its declared default.
 """
 
 from __future__ import annotations
@@ -10,8 +14,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict, cast
 
+from ._shape import given, keyed, stored
+from ._variables import env_name, service_variable
+from ._versions import SPEC_VERSION
 from .errors import InvalidDescription
 
 __all__ = [
@@ -24,17 +31,24 @@ __all__ = [
     "Health",
     "Hook",
     "Process",
+    "RawCommand",
+    "RawDependencies",
     "RawDescription",
+    "RawHealth",
+    "RawHook",
+    "RawProcess",
+    "RawRequires",
+    "RawService",
+    "RawTask",
+    "RawWsgi",
     "Requires",
     "Service",
     "StaticDir",
     "Task",
     "Wsgi",
     "env_name",
+    "service_variable",
 ]
-
-SPEC_VERSION = "1.0"
-"""The version of the specification this library implements."""
 
 HOOK_NAMES = ("install", "verify", "pre-update", "post-update", "backup", "uninstall")
 DEFAULT_HOOK_TIMEOUT = 300.0
@@ -42,8 +56,84 @@ DEFAULT_TASK_TIMEOUT = 300.0
 DEFAULT_CONFIG_FILE = "configuration.yaml"
 
 
+class RawRequires(TypedDict, total=False):
+    """``requires`` as stored (section 3.3)."""
+
+    python: str
+    os: list[str]
+    deb: list[str]
+    rpm: list[str]
+    external: list[str]
+
+
+class RawDependencies(TypedDict, total=False):
+    """``dependencies`` as stored (section 3.5)."""
+
+    packages: list[str]
+    requirements: str
+    shared: list[str]
+    local: list[str]
+
+
+class RawWsgi(TypedDict, total=False):
+    """``wsgi`` as stored (section 3.6); ``app`` is required."""
+
+    app: str
+    factory: bool
+
+
+class RawService(TypedDict, total=False):
+    """One service under ``services`` as stored (section 3.9); ``type`` is required."""
+
+    type: str
+    variable: str
+    required: bool
+    summary: str
+
+
+class RawCommand(TypedDict, total=False):
+    """The mapping form of a command (section 3.11); a command that gives only ``call`` is its reference."""
+
+    call: str
+    help: str
+
+
+class RawProcess(TypedDict, total=False):
+    """One process under ``processes`` as stored (section 3.12)."""
+
+    call: str
+    command: str
+    args: list[str]
+    count: int
+    port: bool
+
+
+class RawHook(TypedDict, total=False):
+    """The mapping form of a hook (section 3.13); a hook that gives only ``call`` is its reference."""
+
+    call: str
+    timeout: float
+
+
+class RawTask(TypedDict, total=False):
+    """One task under ``tasks`` as stored (section 3.14)."""
+
+    call: str
+    every: int
+    cron: str
+    timeout: float
+
+
+class RawHealth(TypedDict, total=False):
+    """``health`` as stored (section 3.15)."""
+
+    path: str
+    timeout: float
+    start: float
+
+
 class RawDescription(TypedDict, total=False):
-    """``metadata.yaml`` as stored (spec section 3)."""
+    """``metadata.yaml`` as stored (section 3); ``pyapp``, ``name`` and ``version`` are required."""
 
     pyapp: str
     name: str
@@ -52,24 +142,19 @@ class RawDescription(TypedDict, total=False):
     license: str
     homepage: str
     authors: list[str]
-    requires: dict[str, Any]
+    requires: RawRequires
     paths: list[str]
-    dependencies: dict[str, Any]
-    wsgi: dict[str, Any]
+    dependencies: RawDependencies
+    wsgi: RawWsgi
     config: str
     writable: list[str]
-    services: dict[str, dict[str, Any]]
+    services: dict[str, RawService]
     static: dict[str, str]
-    commands: dict[str, Any]
-    processes: dict[str, dict[str, Any]]
-    hooks: dict[str, Any]
-    tasks: dict[str, dict[str, Any]]
-    health: dict[str, Any]
-
-
-def env_name(name: str) -> str:
-    """The upper-case form of *name* used in variable names: non-alphanumerics become ``_`` (section 5.3)."""
-    return "".join(c if c.isalnum() else "_" for c in name.upper())
+    commands: dict[str, str | RawCommand]
+    processes: dict[str, RawProcess]
+    hooks: dict[str, str | RawHook]
+    tasks: dict[str, RawTask]
+    health: RawHealth
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +167,17 @@ class Requires:
     rpm: tuple[str, ...] = ()
     external: tuple[str, ...] = ()
 
+    @classmethod
+    def from_dict(cls, d: RawRequires) -> Requires:
+        return cls(**given(d, python=str, os=tuple, deb=tuple, rpm=tuple, external=tuple))
+
+    def to_dict(self) -> RawRequires:
+        out = stored(self)
+        if out.get("python") == "":
+            # The empty specifier allows every version, as no python does (section 3.3): never written.
+            del out["python"]
+        return cast(RawRequires, out)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Dependencies:
@@ -92,18 +188,21 @@ class Dependencies:
     shared: tuple[str, ...] = ("*",)
     local: tuple[str, ...] = ()
 
+    @classmethod
+    def from_dict(cls, d: RawDependencies) -> Dependencies:
+        return cls(**given(d, packages=tuple, requirements=str, shared=tuple, local=tuple))
+
+    def to_dict(self) -> RawDependencies:
+        return cast(RawDependencies, stored(self))
+
     def is_shared(self, distribution: str) -> bool:
         """Whether *distribution* may go to the host's shared server-packages (section 3.5)."""
-        norm = _normalize_dist(distribution)
-        if norm in {_normalize_dist(d) for d in self.local}:
+        from packaging.utils import canonicalize_name
+
+        name = canonicalize_name(distribution)
+        if name in {canonicalize_name(d) for d in self.local}:
             return False
-        return "*" in self.shared or norm in {_normalize_dist(d) for d in self.shared}
-
-
-def _normalize_dist(name: str) -> str:
-    import re
-
-    return re.sub(r"[-_.]+", "-", name).lower()
+        return "*" in self.shared or name in {canonicalize_name(d) for d in self.shared}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,38 +212,87 @@ class Wsgi:
     app: str
     factory: bool = False
 
+    @classmethod
+    def from_dict(cls, d: RawWsgi) -> Wsgi:
+        return cls(**given(d, app=str, factory=bool))
+
+    def to_dict(self) -> RawWsgi:
+        return cast(RawWsgi, stored(self))
+
 
 @dataclass(frozen=True, kw_only=True)
 class Service:
-    """A resource the host provides, given to the app as one variable (section 3.9)."""
+    """A resource the host provides, given to the app as one variable (section 3.9).
+
+    ``variable`` left empty is the default, ``PYAPP_SERVICE_<NAME>``, filled in from ``name``.
+    """
+
+    _key: ClassVar[str] = "name"
 
     name: str
     type: str
-    variable: str
+    variable: str = ""
     required: bool = True
     summary: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.variable:
+            object.__setattr__(self, "variable", service_variable(self.name))
+
+    @classmethod
+    def from_dict(cls, name: str, d: RawService) -> Service:
+        """The service stored as *d* under ``services`` → *name*."""
+        return cls(name=name, **given(d, type=str, variable=str, required=bool, summary=str))
+
+    def to_dict(self) -> RawService:
+        out = stored(self)
+        if self.variable == service_variable(self.name):
+            del out["variable"]
+        return cast(RawService, out)
 
 
 @dataclass(frozen=True, kw_only=True)
 class StaticDir:
     """A directory served as static files under a URL path (section 3.10)."""
 
+    _key: ClassVar[str] = "url"
+
     url: str
     dir: str
+
+    @classmethod
+    def from_dict(cls, url: str, d: str) -> StaticDir:
+        """The directory *d* stored under ``static`` → *url*."""
+        return cls(url=url, dir=d)
+
+    def to_dict(self) -> str:
+        return self.dir
 
 
 @dataclass(frozen=True, kw_only=True)
 class Command:
     """A named command: ``call(argv) -> int | None`` (section 3.11)."""
 
+    _key: ClassVar[str] = "name"
+
     name: str
     call: str
     help: str = ""
+
+    @classmethod
+    def from_dict(cls, name: str, d: str | RawCommand) -> Command:
+        """The command stored as *d* (a reference or a mapping) under ``commands`` → *name*."""
+        return cls(name=name, **given(_call_mapping(d), call=str, help=str))
+
+    def to_dict(self) -> str | RawCommand:
+        return cast("str | RawCommand", _call_or_mapping(stored(self)))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Process:
     """A long-running part other than the WSGI app (section 3.12)."""
+
+    _key: ClassVar[str] = "name"
 
     name: str
     call: str | None = None
@@ -153,25 +301,53 @@ class Process:
     count: int = 1
     port: bool = False
 
+    @classmethod
+    def from_dict(cls, name: str, d: RawProcess) -> Process:
+        """The process stored as *d* under ``processes`` → *name*."""
+        return cls(name=name, **given(d, call=str, command=str, args=tuple, count=int, port=bool))
+
+    def to_dict(self) -> RawProcess:
+        return cast(RawProcess, stored(self))
+
 
 @dataclass(frozen=True, kw_only=True)
 class Hook:
     """A lifecycle hook: ``call(context)`` (section 3.13)."""
 
+    _key: ClassVar[str] = "name"
+
     name: str
     call: str
     timeout: float = DEFAULT_HOOK_TIMEOUT
+
+    @classmethod
+    def from_dict(cls, name: str, d: str | RawHook) -> Hook:
+        """The hook stored as *d* (a reference or a mapping) under ``hooks`` → *name*."""
+        return cls(name=name, **given(_call_mapping(d), call=str, timeout=float))
+
+    def to_dict(self) -> str | RawHook:
+        return cast("str | RawHook", _call_or_mapping(stored(self)))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Task:
     """A recurring task: ``call(context)`` every N seconds or on a cron schedule (section 3.14)."""
 
+    _key: ClassVar[str] = "name"
+
     name: str
     call: str
     every: int | None = None
     cron: str | None = None
     timeout: float = DEFAULT_TASK_TIMEOUT
+
+    @classmethod
+    def from_dict(cls, name: str, d: RawTask) -> Task:
+        """The task stored as *d* under ``tasks`` → *name*."""
+        return cls(name=name, **given(d, call=str, every=int, cron=str, timeout=float))
+
+    def to_dict(self) -> RawTask:
+        return cast(RawTask, stored(self))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +357,13 @@ class Health:
     path: str = "/"
     timeout: float = 5.0
     start: float = 30.0
+
+    @classmethod
+    def from_dict(cls, d: RawHealth) -> Health:
+        return cls(**given(d, path=str, timeout=float, start=float))
+
+    def to_dict(self) -> RawHealth:
+        return cast(RawHealth, stored(self))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -234,181 +417,54 @@ class Description:
         problems, _warnings, clean = check_description(raw, file)
         if problems:
             raise InvalidDescription(problems, f"{file} is not a valid description:")
-        return _build(clean)
+        return cls.from_checked(clean)
 
     @classmethod
     def from_checked(cls, clean: Mapping[str, Any]) -> Description:
         """The model of a ``clean`` document :func:`check_description` accepted, not checked again."""
-        return _build(clean)
+        return cls(
+            **given(
+                clean,
+                pyapp=str,
+                name=str,
+                version=str,
+                summary=str,
+                license=str,
+                homepage=str,
+                authors=tuple,
+                requires=Requires.from_dict,
+                paths=tuple,
+                dependencies=Dependencies.from_dict,
+                wsgi=Wsgi.from_dict,
+                config=str,
+                writable=tuple,
+                services=keyed(Service.from_dict),
+                static=keyed(StaticDir.from_dict),
+                commands=keyed(Command.from_dict),
+                processes=keyed(Process.from_dict),
+                hooks=keyed(Hook.from_dict),
+                tasks=keyed(Task.from_dict),
+                health=Health.from_dict,
+            ),
+            extensions={k: copy.deepcopy(v) for k, v in clean.items() if k.startswith("x-")},
+        )
 
     def to_dict(self) -> RawDescription:
-        """The stored shape, without keys that hold their default."""
-        out: dict[str, Any] = {"pyapp": self.pyapp, "name": self.name, "version": self.version}
-        for key in ("summary", "license", "homepage"):
-            if getattr(self, key):
-                out[key] = getattr(self, key)
-        if self.authors:
-            out["authors"] = list(self.authors)
-        req = {k: v if k == "python" else list(v) for k, v in vars(self.requires).items() if v}
-        if req:
-            out["requires"] = req
-        if self.paths != ("src",):
-            out["paths"] = list(self.paths)
-        deps: dict[str, Any] = {}
-        if self.dependencies.packages:
-            deps["packages"] = list(self.dependencies.packages)
-        if self.dependencies.requirements:
-            deps["requirements"] = self.dependencies.requirements
-        if self.dependencies.shared != ("*",):
-            deps["shared"] = list(self.dependencies.shared)
-        if self.dependencies.local:
-            deps["local"] = list(self.dependencies.local)
-        if deps:
-            out["dependencies"] = deps
-        if self.wsgi is not None:
-            out["wsgi"] = {"app": self.wsgi.app}
-            if self.wsgi.factory:
-                out["wsgi"]["factory"] = True
-        if self.config is not None:
-            out["config"] = self.config
-        if self.writable:
-            out["writable"] = list(self.writable)
-        if self.services:
-            out["services"] = {s.name: _service_dict(s) for s in self.services}
-        if self.static:
-            out["static"] = {s.url: s.dir for s in self.static}
-        if self.commands:
-            out["commands"] = {
-                c.name: {"call": c.call, "help": c.help} if c.help else c.call for c in self.commands
-            }
-        if self.processes:
-            out["processes"] = {p.name: _process_dict(p) for p in self.processes}
-        if self.hooks:
-            out["hooks"] = {
-                h.name: h.call
-                if h.timeout == DEFAULT_HOOK_TIMEOUT
-                else {"call": h.call, "timeout": h.timeout}
-                for h in self.hooks
-            }
-        if self.tasks:
-            out["tasks"] = {t.name: _task_dict(t) for t in self.tasks}
-        if self.health != Health():
-            out["health"] = {k: v for k, v in vars(self.health).items() if v != getattr(Health(), k)}
+        """The stored shape, without keys that hold their default; extension keys come last."""
+        out = stored(self)
+        out.pop("extensions", None)
         out.update(copy.deepcopy(dict(self.extensions)))
-        return out  # type: ignore[return-value]
+        return cast(RawDescription, out)
 
 
-def _service_dict(s: Service) -> dict[str, Any]:
-    d: dict[str, Any] = {"type": s.type}
-    if s.variable != f"PYAPP_SERVICE_{env_name(s.name)}":
-        d["variable"] = s.variable
-    if not s.required:
-        d["required"] = False
-    if s.summary:
-        d["summary"] = s.summary
-    return d
+# -- the bare reference a command or hook may be -----------------------------
 
 
-def _process_dict(p: Process) -> dict[str, Any]:
-    d: dict[str, Any] = {"call": p.call} if p.call else {"command": p.command}
-    if p.args:
-        d["args"] = list(p.args)
-    if p.count != 1:
-        d["count"] = p.count
-    if p.port:
-        d["port"] = True
-    return d
+def _call_mapping(d: str | Mapping[str, Any]) -> Mapping[str, Any]:
+    """A command or hook given as a bare reference is its mapping form with only ``call``."""
+    return {"call": d} if isinstance(d, str) else d
 
 
-def _task_dict(t: Task) -> dict[str, Any]:
-    d: dict[str, Any] = {"call": t.call}
-    if t.every is not None:
-        d["every"] = t.every
-    if t.cron is not None:
-        d["cron"] = t.cron
-    if t.timeout != DEFAULT_TASK_TIMEOUT:
-        d["timeout"] = t.timeout
-    return d
-
-
-def _build(raw: Mapping[str, Any]) -> Description:
-    req = raw.get("requires", {})
-    deps = raw.get("dependencies", {})
-    wsgi = raw.get("wsgi")
-    health = raw.get("health", {})
-    return Description(
-        pyapp=raw["pyapp"],
-        name=raw["name"],
-        version=raw["version"],
-        summary=raw.get("summary", ""),
-        license=raw.get("license", ""),
-        homepage=raw.get("homepage", ""),
-        authors=tuple(raw.get("authors", ())),
-        requires=Requires(
-            python=req.get("python"),
-            os=tuple(req.get("os", ())),
-            deb=tuple(req.get("deb", ())),
-            rpm=tuple(req.get("rpm", ())),
-            external=tuple(req.get("external", ())),
-        ),
-        paths=tuple(raw.get("paths", ("src",))),
-        dependencies=Dependencies(
-            packages=tuple(deps.get("packages", ())),
-            requirements=deps.get("requirements"),
-            shared=tuple(deps.get("shared", ("*",))),
-            local=tuple(deps.get("local", ())),
-        ),
-        wsgi=Wsgi(app=wsgi["app"], factory=bool(wsgi.get("factory", False))) if wsgi else None,
-        config=raw.get("config"),
-        writable=tuple(raw.get("writable", ())),
-        services=tuple(
-            Service(
-                name=name,
-                type=s["type"],
-                variable=s.get("variable", f"PYAPP_SERVICE_{env_name(name)}"),
-                required=s.get("required", True),
-                summary=s.get("summary", ""),
-            )
-            for name, s in raw.get("services", {}).items()
-        ),
-        static=tuple(StaticDir(url=u, dir=d) for u, d in raw.get("static", {}).items()),
-        commands=tuple(
-            Command(name=n, call=c, help="")
-            if isinstance(c, str)
-            else Command(name=n, call=c["call"], help=c.get("help", ""))
-            for n, c in raw.get("commands", {}).items()
-        ),
-        processes=tuple(
-            Process(
-                name=n,
-                call=p.get("call"),
-                command=p.get("command"),
-                args=tuple(p.get("args", ())),
-                count=p.get("count", 1),
-                port=p.get("port", False),
-            )
-            for n, p in raw.get("processes", {}).items()
-        ),
-        hooks=tuple(
-            Hook(name=n, call=h, timeout=DEFAULT_HOOK_TIMEOUT)
-            if isinstance(h, str)
-            else Hook(name=n, call=h["call"], timeout=float(h.get("timeout", DEFAULT_HOOK_TIMEOUT)))
-            for n, h in raw.get("hooks", {}).items()
-        ),
-        tasks=tuple(
-            Task(
-                name=n,
-                call=t["call"],
-                every=t.get("every"),
-                cron=t.get("cron"),
-                timeout=float(t.get("timeout", DEFAULT_TASK_TIMEOUT)),
-            )
-            for n, t in raw.get("tasks", {}).items()
-        ),
-        health=Health(
-            path=health.get("path", "/"),
-            timeout=float(health.get("timeout", 5.0)),
-            start=float(health.get("start", 30.0)),
-        ),
-        extensions={k: copy.deepcopy(v) for k, v in raw.items() if k.startswith("x-")},
-    )
+def _call_or_mapping(d: dict[str, Any]) -> str | dict[str, Any]:
+    """A command or hook that holds only ``call`` is stored as that bare reference."""
+    return d["call"] if d.keys() == {"call"} else d

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ._bootstrap import interpreter_paths
-from .description import Description, env_name
+from ._variables import env_name
+from .description import Description
 
 __all__ = ["Environment", "HostPaths", "applied", "build_environment", "env_name", "process_variables"]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .archive import DEFAULT_LIMITS, Limits, extract
+from .checkout import PYPROJECT, check_checkout
 from .checks import check_description
 from .configspec import ConfigSpec, check_configuration
 from .description import HOOK_NAMES, Description
@@ -34,7 +35,6 @@ from .sources import ArchiveSource, DirectorySource, Source, open_source
 __all__ = ["METADATA", "PYPROJECT", "AppPackage"]
 
 METADATA = "metadata.yaml"
-PYPROJECT = "pyproject.toml"
 
 
 class AppPackage:
@@ -118,19 +118,9 @@ class AppPackage:
             raw = load_yaml(self.source.read_bytes(METADATA), METADATA)
         except InvalidPackage as exc:
             return list(exc.problems), [], {}
-        if (
-            isinstance(raw, dict)
-            and isinstance(self.source, DirectorySource)
-            and self.source.exists(PYPROJECT)
-        ):
-            from ._pyproject import from_pyproject, locate_problems, merge_pyproject
-
-            try:
-                extra = from_pyproject(self.source.read_bytes(PYPROJECT).decode("utf-8"), PYPROJECT)
-            except InvalidPackage as exc:
-                return list(exc.problems), [], {}
-            errors, warnings, clean = check_description(merge_pyproject(raw, extra), METADATA)
-            return locate_problems(errors, raw, extra, PYPROJECT), warnings, clean
+        if isinstance(raw, dict) and isinstance(self.source, DirectorySource):
+            # A directory may be a source checkout; a built package's metadata.yaml is complete (section 2.5).
+            return check_checkout(raw, self.source.location, METADATA)
         return check_description(raw, METADATA)
 
     @property

@@ -137,13 +137,13 @@ class AppManager:
 
     def check_services(self, facts: PackageFacts, services: Sequence[str]) -> None:
         """Refuse (422, every problem) a package whose required services the host cannot provide."""
-        from pyapp_runtime.appconfig.services import declared_services, load_services, resolve
+        from pyapp_runtime.appconfig.services import load_services, resolve
         from pyapp_runtime.errors import BadServices
 
         app = self.host().layout.app(facts.name)
         try:
             resolve(
-                declared_services(facts.services), load_services(app.services_file), services,
+                facts.services, load_services(app.services_file), services,
                 app=facts.name, data_path=app.data, what=f"{facts.name} {facts.version}",
             )  # fmt: skip
         except BadServices as exc:

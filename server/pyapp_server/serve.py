@@ -111,7 +111,7 @@ class RunningServer:
 
 
 def _listen(app: Any, settings: ServerSettings, options: dict[str, Any]) -> tuple[Any, int]:
-    import waitress
+    import waitress  # type: ignore[import-untyped]
 
     if settings.unix_socket is not None:
         settings.unix_socket.parent.mkdir(parents=True, exist_ok=True)

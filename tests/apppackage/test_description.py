@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,12 @@ from apppackage.checks import check_description, cron_problem
 from apppackage.description import (
     DEFAULT_HOOK_TIMEOUT,
     Command,
+    Dependencies,
     Description,
+    Health,
     Hook,
     Process,
+    Requires,
     Service,
     StaticDir,
     Task,
@@ -24,6 +28,11 @@ from apppackage.schema import load_schema
 
 MINIMAL = {"pyapp": "1.0", "name": "mini", "version": "0.1"}
 KEYS = load_schema("metadata")["properties"]
+# Description.to_dict() of the spec's example, of every example and of a few edge cases, as
+# the implementation before the from_dict/to_dict rewrite (commit 03518bc) wrote them. A build
+# writes metadata.yaml from to_dict(): the same description must keep giving the same bytes.
+# Add cases by hand; never regenerate the expected values from the current code.
+TO_DICT_CASES = json.loads((Path(__file__).parent / "data" / "description_to_dict.json").read_text("utf-8"))
 
 
 def where(problems: list[Any]) -> dict[str, str]:
@@ -92,6 +101,46 @@ def test_to_dict_and_from_dict_round_trip(demo_metadata: dict[str, Any]) -> None
     assert not d.dependencies.is_shared("PyYAML") and d.dependencies.is_shared("waitress")
     assert not d.dependencies.is_shared("jinja2")
     assert stored["x-demo"] == {"kept": True}
+
+
+def test_the_cases_cover_the_spec_example_and_every_example(repo_root: Path) -> None:
+    examples = {p.relative_to(repo_root).as_posix() for p in repo_root.glob("examples/*/metadata.yaml")}
+    covered = {case["file"] for case in TO_DICT_CASES if "file" in case}
+    assert covered == {"spec/examples/metadata.yaml", *examples}
+
+
+@pytest.mark.parametrize(
+    "case", TO_DICT_CASES, ids=[case.get("file") or case["description"] for case in TO_DICT_CASES]
+)
+def test_to_dict_writes_what_it_always_wrote(case: dict[str, Any], repo_root: Path) -> None:
+    if "file" in case:
+        raw = load_yaml((repo_root / case["file"]).read_bytes(), "metadata.yaml")
+    else:
+        raw = case["raw"]
+    stored = Description.from_dict(raw).to_dict()
+    assert stored == case["to_dict"]
+    # As YAML text too: key order and 2 against 2.0 change the bytes of a built package.
+    assert dump_yaml(stored) == dump_yaml(case["to_dict"])
+
+
+def test_each_part_reads_and_writes_its_own_stored_shape() -> None:
+    assert Requires.from_dict({"os": ["linux"]}) == Requires(os=("linux",))
+    assert Requires(python="").to_dict() == {}, "the empty specifier allows every version, as none does"
+    assert Dependencies.from_dict({}) == Dependencies() and Dependencies().to_dict() == {}
+    assert Dependencies(shared=()).to_dict() == {"shared": []}
+    assert Health.from_dict({"timeout": 2}) == Health(timeout=2.0)
+    assert Health(start=30).to_dict() == {}
+    assert Service.from_dict("cache_2", {"type": "redis"}).variable == "PYAPP_SERVICE_CACHE_2"
+    assert Service(name="db", type="redis", variable="PYAPP_SERVICE_DB").to_dict() == {"type": "redis"}
+    assert Service(name="db", type="redis", variable="DB").to_dict() == {"type": "redis", "variable": "DB"}
+    assert Command.from_dict("c", "a:b") == Command.from_dict("c", {"call": "a:b", "help": ""})
+    assert Command(name="c", call="a:b").to_dict() == "a:b"
+    assert Command(name="c", call="a:b", help="H").to_dict() == {"call": "a:b", "help": "H"}
+    assert Hook.from_dict("install", {"call": "a:b", "timeout": 300}).to_dict() == "a:b"
+    assert Hook(name="backup", call="a:b", timeout=60).to_dict() == {"call": "a:b", "timeout": 60}
+    assert Process.from_dict("p", {"command": "c", "count": 1}).to_dict() == {"command": "c"}
+    assert Task.from_dict("t", {"call": "a:b", "every": 5, "timeout": 9}).timeout == 9.0
+    assert StaticDir.from_dict("/s", "static").to_dict() == "static"
 
 
 def test_an_invalid_description_reports_every_error_with_its_path() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from apppackage import AppPackage, InvalidDescription
-from apppackage._pyproject import from_pyproject, merge_pyproject
+from apppackage._pyproject import from_pyproject
+from apppackage.checkout import merge_keys
 
 PYPROJECT = """
 [build-system]
@@ -132,7 +133,7 @@ def test_from_pyproject_and_merge() -> None:
     }
     assert from_pyproject("[project]\nname = 3\ndependencies = []\n") == {}
     raw = {"name": "mine", "requires": {"deb": ["x"]}}
-    assert merge_pyproject(raw, extra) == {
+    assert merge_keys(raw, extra) == {
         "name": "mine",
         "requires": {"python": ">=3.11", "deb": ["x"]},
         "version": "4.5.6",

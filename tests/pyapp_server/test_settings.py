@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -80,20 +79,3 @@ def test_settings_round_trip_for_the_app_factory(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="unknown setting"):
         ServerSettings.from_mapping({"bogus": "1"})
     assert ServerSettings.from_mapping({"pyramid.reload_templates": "true", "data_dir": tmp_path})
-
-
-def test_pyapp_server_config_prints_the_settings_with_their_sources_and_masks_secrets(
-    tmp_path: Path, server_env: dict[str, str], run_tool
-) -> None:
-    config = write(tmp_path / "c.ini", "[server]\nadmin_token = pyapp_very-secret-admin-token\nport = 7100\n")
-    env = {**server_env, "PYAPP_SERVER_THREADS": "2"}
-    proc = run_tool("pyapp-server", "-c", config, "config", "--json", env=env, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    rows = {r["name"]: r for r in json.loads(proc.stdout)}
-    assert rows["admin_token"]["value"] == "********"
-    assert rows["port"] == {**rows["port"], "value": "7100", "source": str(config)}
-    assert rows["threads"]["source"] == "environment PYAPP_SERVER_THREADS"
-    assert rows["data_dir"]["source"] == "default (the runtime's home)"
-    human = run_tool("pyapp-server", "-c", config, "config", env=env, cwd=tmp_path)
-    assert "very-secret" not in human.stdout + human.stderr
-    assert "port" in human.stdout

@@ -1,9 +1,8 @@
-"""API tokens: stored hashed, shown once, roles, the local token file, the command line."""
+"""API tokens: stored hashed, shown once, roles, the local token file."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import stat
 from pathlib import Path
@@ -55,23 +54,3 @@ def test_the_local_token_file_is_private_and_reused_while_valid(tmp_path: Path) 
     assert store.authenticate(file.read_text().strip()).id == second.id
     assert [t.name for t in store.list()] == ["local"]
     assert TokenStore(store.db, extra_admin_secret="configured").has_remote_auth()
-
-
-def test_pyapp_server_token_commands(tmp_path: Path, server_env, run_tool) -> None:
-    env = {**server_env, "PYAPP_SERVER_DATA_DIR": str(tmp_path / "data")}
-    made = run_tool("pyapp-server", "token", "create", "--role", "deployer", "--name", "ci", env=env)
-    assert made.returncode == 0, made.stderr
-    secret = made.stdout.strip()
-    assert secret.startswith("pyapp_")
-    assert "shown only once" in made.stderr
-    listed = run_tool("pyapp-server", "token", "list", "--json", env=env)
-    (token,) = json.loads(listed.stdout)
-    assert (token["name"], token["role"]) == ("ci", "deployer")
-    assert secret not in listed.stdout
-    revoked = run_tool("pyapp-server", "token", "revoke", token["id"], env=env)
-    assert revoked.returncode == 0 and "revoked" in revoked.stdout
-    missing = run_tool("pyapp-server", "token", "revoke", token["id"], env=env)
-    assert missing.returncode == 1
-    assert "no token has the id" in missing.stderr
-    bad = run_tool("pyapp-server", "token", "create", "--role", "root", "--name", "x", env=env)
-    assert bad.returncode == 2

@@ -37,7 +37,11 @@ class Entry:
 
     @property
     def size(self) -> int:
-        return len(self.data) if self.data is not None else os.path.getsize(self.source)  # type: ignore[arg-type]
+        if self.data is not None:
+            return len(self.data)
+        if self.source is None:
+            raise ValueError(f"{self.name}: an entry needs a source file or data")
+        return os.path.getsize(self.source)
 
 
 def build_date(environ: Mapping[str, str] | None = None) -> tuple[int, int, int, int, int, int]:
@@ -46,7 +50,8 @@ def build_date(environ: Mapping[str, str] | None = None) -> tuple[int, int, int,
     if not value.isdigit():
         return DEFAULT_DATE
     epoch = min(max(int(value), _MIN_EPOCH), _MAX_EPOCH)
-    return tuple(time.gmtime(epoch)[:6])  # type: ignore[return-value]
+    t = time.gmtime(epoch)
+    return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
 
 
 def write_zip(

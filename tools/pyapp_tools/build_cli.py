@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from apppackage import AppPackageError, Problem
+from apppackage import Problem
 
-from ._click import emit, json_option
 from .building import BuildOptions, Reporter, build
+from .commandline import emit, json_command
 
 __all__ = ["main"]
 
@@ -53,7 +53,7 @@ class _StderrReporter(Reporter):
 )  # fmt: skip
 @click.option("--offline", is_flag=True, help="Never use a package index; dependencies need --wheelhouse.")
 @click.option("--no-deps", is_flag=True, help="Bundle no dependencies (no deps/): the host installs them.")
-@json_option
+@json_command
 @click.version_option(package_name="apppackage", prog_name="pyapp-build")
 def main(
     project_dir: Path,
@@ -82,10 +82,7 @@ def main(
       pyapp-build myapp --wheelhouse ./wheels --offline
     """
     options = BuildOptions(out_dir=out_dir, wheelhouse=wheelhouse, offline=offline, no_deps=no_deps)
-    try:
-        result = build(project_dir, options, _StderrReporter())
-    except AppPackageError as exc:
-        raise click.ClickException(str(exc)) from exc
+    result = build(project_dir, options, _StderrReporter())
     emit(result.to_dict(), as_json, _human)
 
 

@@ -28,7 +28,6 @@ from apppackage.safeyaml import dump_yaml
 from ._ignore import select_files
 from ._reprozip import Entry, build_date, write_zip
 from ._resolve import LOCK_FILE, LockedWheel, download_wheels, render_lock
-from .project import open_package
 
 __all__ = ["DEPS_DIR", "BuildError", "BuildOptions", "BuildResult", "Reporter", "build", "package_contents"]
 
@@ -127,7 +126,7 @@ def build(
     if not root.is_dir():
         raise BuildError(f"{root}: not a directory (pyapp-build builds a project directory)")
     reporter.step(f"Validating {root}")
-    with open_package(root) as project:
+    with AppPackage(root) as project:
         problems = project.validate()
         if problems:
             raise InvalidPackage(problems, f"{root} is not a valid package, nothing was built:")

@@ -9,21 +9,13 @@ from typing import Any, TypeVar
 
 import click
 
-from ._click import emit
-from .ctl import API, NAME, Ctl, command, finish_job, pass_ctl
+from .commandline import emit, human_size, json_command
 from .ctl_client import CtlError
+from .ctl_common import API, NAME, Ctl, finish_job, pass_ctl
 
 __all__ = ["apps"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover
 
 
 @click.group()
@@ -32,7 +24,7 @@ def apps() -> None:
 
 
 @apps.command(name="list")
-@command
+@json_command
 @pass_ctl
 def list_apps(ctl: Ctl, as_json: bool) -> None:
     """List the installed apps."""
@@ -51,7 +43,7 @@ def list_apps(ctl: Ctl, as_json: bool) -> None:
 
 @apps.command()
 @NAME
-@command
+@json_command
 @pass_ctl
 def show(ctl: Ctl, name: str, as_json: bool) -> None:
     """Show an app: its releases, processes, disk use and backups."""
@@ -65,14 +57,14 @@ def show(ctl: Ctl, name: str, as_json: bool) -> None:
         click.echo("  releases:")
         for r in d["releases"]:
             mark = "current" if r["current"] else "previous" if r["previous"] else ""
-            click.echo(f"    {r['id']:<28} {_size(r['size']):>10}  {r['installed_at']}  {mark}")
+            click.echo(f"    {r['id']:<28} {human_size(r['size']):>10}  {r['installed_at']}  {mark}")
         if d.get("processes"):
             click.echo("  processes:")
             for p in d["processes"]:
                 click.echo(f"    {p.get('name') or p.get('program')}: {p.get('state')}")
-        click.echo(f"  disk: {_size(d['disk'].get('total', 0))} in all")
+        click.echo(f"  disk: {human_size(d['disk'].get('total', 0))} in all")
         for b in d["backups"]:
-            click.echo(f"  backup: {b['archive']} ({_size(b['size'])})")
+            click.echo(f"  backup: {b['archive']} ({human_size(b['size'])})")
         if d.get("job"):
             click.echo(f"  busy: job {d['job']}")
 
@@ -152,9 +144,9 @@ def _send_package(
 @apps.command()
 @click.argument("package")
 @_install_options
-@command
+@json_command
 @pass_ctl
-def install(ctl: Ctl, package: str, wait: bool, as_json: bool, **options: Any) -> None:
+def install(ctl: Ctl, /, package: str, wait: bool, as_json: bool, **options: Any) -> None:
     """Install the .pyapp PACKAGE (uploaded with a progress bar), or update its app to it."""
     job = _send_package(ctl, f"{API}/apps", package, quiet=as_json, **options)
     finish_job(ctl, job, wait, as_json, _print_install)
@@ -164,9 +156,9 @@ def install(ctl: Ctl, package: str, wait: bool, as_json: bool, **options: Any) -
 @NAME
 @click.argument("package")
 @_install_options
-@command
+@json_command
 @pass_ctl
-def update(ctl: Ctl, name: str, package: str, wait: bool, as_json: bool, **options: Any) -> None:
+def update(ctl: Ctl, /, name: str, package: str, wait: bool, as_json: bool, **options: Any) -> None:
     """Update the installed app NAME to the .pyapp PACKAGE (which must be NAME)."""
     job = _send_package(ctl, f"{API}/apps/{name}/update", package, quiet=as_json, **options)
     finish_job(ctl, job, wait, as_json, _print_install)
@@ -178,7 +170,7 @@ def update(ctl: Ctl, name: str, package: str, wait: bool, as_json: bool, **optio
     "--to", metavar="VERSION", help="Go back to this version (or release id), not the previous one."
 )
 @click.option("--wait/--no-wait", default=True, show_default=True)
-@command
+@json_command
 @pass_ctl
 def rollback(ctl: Ctl, name: str, to: str | None, wait: bool, as_json: bool) -> None:
     """Re-activate the previous release of NAME (its data stays as it is)."""
@@ -199,7 +191,7 @@ def rollback(ctl: Ctl, name: str, to: str | None, wait: bool, as_json: bool) -> 
 @click.option("--force", is_flag=True, help="Remove it even when its uninstall hook fails.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--wait/--no-wait", default=True, show_default=True)
-@command
+@json_command
 @pass_ctl
 def remove(
     ctl: Ctl, name: str, keep_data: bool, backup: bool, force: bool, yes: bool, wait: bool, as_json: bool
@@ -222,17 +214,17 @@ def remove(
 @apps.command()
 @NAME
 @click.option("--wait/--no-wait", default=True, show_default=True)
-@command
+@json_command
 @pass_ctl
 def backup(ctl: Ctl, name: str, wait: bool, as_json: bool) -> None:
     """Back up NAME on the server: its backup hook's files, configuration and data."""
     job = ctl.client.call("POST", f"{API}/apps/{name}/backup")
-    finish_job(ctl, job, wait, as_json, lambda r: click.echo(f"{r['archive']} ({_size(r['size'])})"))
+    finish_job(ctl, job, wait, as_json, lambda r: click.echo(f"{r['archive']} ({human_size(r['size'])})"))
 
 
 def _process_command(action: str, help_text: str) -> click.Command:
     @NAME
-    @command
+    @json_command
     @pass_ctl
     def run(ctl: Ctl, name: str, as_json: bool) -> None:
         data = ctl.client.call("POST", f"{API}/apps/{name}/{action}")

@@ -265,7 +265,8 @@ def error_of(response: Response) -> CtlError:
             lines.append(f"  {where}: {problem.get('message')}" if where else f"  {problem.get('message')}")
         lines += text[1:]
         return CtlError("\n".join(lines), status=response.status, body=data)
-    text = data.strip() if isinstance(data, str) else ""
+    detail = data.strip() if isinstance(data, str) else ""
     return CtlError(
-        f"HTTP {response.status} from the server{': ' + text[:500] if text else ''}", status=response.status
+        f"HTTP {response.status} from the server{': ' + detail[:500] if detail else ''}",
+        status=response.status,
     )

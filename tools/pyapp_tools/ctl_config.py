@@ -16,9 +16,9 @@ import click
 
 from apppackage import AppPackageError
 
-from ._click import emit
-from .ctl import API, NAME, Ctl, command, pass_ctl
+from .commandline import emit, json_command
 from .ctl_client import CtlError, error_of
+from .ctl_common import API, NAME, Ctl, pass_ctl
 
 __all__ = ["config", "edit_config", "render_for_editing", "services"]
 
@@ -40,7 +40,7 @@ def _print_values(d: dict[str, Any]) -> None:
 @config.command(name="show")
 @NAME
 @click.option("--spec", "show_spec", is_flag=True, help="Show the spec's fields (types, widgets, help) too.")
-@command
+@json_command
 @pass_ctl
 def show_config(ctl: Ctl, name: str, show_spec: bool, as_json: bool) -> None:
     """Show NAME's configuration values (secrets masked)."""
@@ -67,7 +67,7 @@ def _print_change(d: dict[str, Any]) -> None:
 @config.command(name="set")
 @NAME
 @click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
-@command
+@json_command
 @pass_ctl
 def set_config(ctl: Ctl, name: str, assignments: tuple[str, ...], as_json: bool) -> None:
     """Set configuration values (checked against the app's spec on the server)."""
@@ -137,7 +137,7 @@ def edit_config(
 
 @config.command(name="edit")
 @NAME
-@command
+@json_command
 @pass_ctl
 def edit(ctl: Ctl, name: str, as_json: bool) -> None:
     """Edit NAME's values in $EDITOR; errors re-open the editor until they are valid."""
@@ -166,7 +166,7 @@ def _print_services(d: dict[str, Any]) -> None:
 
 @services.command(name="show")
 @NAME
-@command
+@json_command
 @pass_ctl
 def show_services(ctl: Ctl, name: str, as_json: bool) -> None:
     """Show NAME's services and their values (masked)."""
@@ -183,7 +183,7 @@ def _print_service_change(d: dict[str, Any]) -> None:
 @services.command(name="set")
 @NAME
 @click.argument("assignments", nargs=-1, required=True, metavar="SERVICE=VALUE...")
-@command
+@json_command
 @pass_ctl
 def set_services(ctl: Ctl, name: str, assignments: tuple[str, ...], as_json: bool) -> None:
     """Set service values (checked on the server); the app's running processes are restarted."""
@@ -200,7 +200,7 @@ def set_services(ctl: Ctl, name: str, assignments: tuple[str, ...], as_json: boo
 @services.command(name="unset")
 @NAME
 @click.argument("names", nargs=-1, required=True, metavar="SERVICE...")
-@command
+@json_command
 @pass_ctl
 def unset_services(ctl: Ctl, name: str, names: tuple[str, ...], as_json: bool) -> None:
     """Remove the values of optional services (a required one cannot be unset)."""

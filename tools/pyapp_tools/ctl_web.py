@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from ._click import echo_web_change, emit
-from .ctl import API, NAME, Ctl, command, pass_ctl
+from .commandline import echo_web_change, emit, json_command
+from .ctl_common import API, NAME, Ctl, pass_ctl
 
-__all__ = ["mount", "register", "unmount", "vhosts"]
+__all__ = ["mount", "unmount", "vhosts"]
 
 
 def _print_change(d: dict[str, Any]) -> None:
@@ -27,7 +27,7 @@ def vhosts() -> None:
 
 
 @vhosts.command(name="list")
-@command
+@json_command
 @pass_ctl
 def list_vhosts(ctl: Ctl, as_json: bool) -> None:
     """List the virtual hosts, the apps mounted on them and the web server.
@@ -60,7 +60,7 @@ def list_vhosts(ctl: Ctl, as_json: bool) -> None:
 )
 @click.option("--tls-cert", help="TLS certificate file (an absolute path on the server's host).")
 @click.option("--tls-key", help="TLS key file (an absolute path on the server's host).")
-@command
+@json_command
 @pass_ctl
 def add_vhost(
     ctl: Ctl,
@@ -85,7 +85,7 @@ def add_vhost(
 
 @vhosts.command(name="remove")
 @click.argument("name")
-@command
+@json_command
 @pass_ctl
 def remove_vhost(ctl: Ctl, name: str, as_json: bool) -> None:
     """Remove virtual host NAME (admin; unmount its apps first).
@@ -101,7 +101,7 @@ def remove_vhost(ctl: Ctl, name: str, as_json: bool) -> None:
 @NAME
 @click.argument("vhost")
 @click.argument("prefix")
-@command
+@json_command
 @pass_ctl
 def mount(ctl: Ctl, name: str, vhost: str, prefix: str, as_json: bool) -> None:
     """Mount app NAME on virtual host VHOST at path PREFIX.
@@ -116,7 +116,7 @@ def mount(ctl: Ctl, name: str, vhost: str, prefix: str, as_json: bool) -> None:
 
 @click.command()
 @NAME
-@command
+@json_command
 @pass_ctl
 def unmount(ctl: Ctl, name: str, as_json: bool) -> None:
     """Take app NAME off its virtual host.
@@ -126,10 +126,3 @@ def unmount(ctl: Ctl, name: str, as_json: bool) -> None:
       pyapp-ctl apps unmount hello
     """
     emit(ctl.client.call("DELETE", f"{API}/apps/{name}/mount"), as_json, _print_change)
-
-
-def register(main: click.Group, apps: click.Group) -> None:
-    """Add ``vhosts`` to ``pyapp-ctl`` and ``mount``/``unmount`` to its ``apps`` group."""
-    main.add_command(vhosts)
-    apps.add_command(mount)
-    apps.add_command(unmount)

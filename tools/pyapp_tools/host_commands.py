@@ -1,6 +1,6 @@
 """``pyapp`` commands that manage apps installed on this host: install, list, show, rollback, remove,
-config, backup, restore (and, from :mod:`pyapp_tools.process_commands` and
-:mod:`pyapp_tools.service_commands`, their processes and services).
+config, backup, restore (their processes and services: :mod:`pyapp_tools.process_commands`,
+:mod:`pyapp_tools.service_commands`).
 
 Each parses its input, calls :class:`pyapp_runtime.Host` and formats the result
 (``--json`` prints the result's ``to_dict()``; on an error it prints
@@ -9,69 +9,19 @@ Each parses its input, calls :class:`pyapp_runtime.Host` and formats the result
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from apppackage import AppPackageError
+from .commandline import emit, human_size
+from .host_common import host_command, open_host, wait_option
 
-from ._click import emit, json_option
-
-__all__ = ["register"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover
-
-
-def _host_command(func: F) -> F:
-    """--home and --json for a command; with --json an error is printed as JSON too."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not kwargs.get("as_json"):
-            return func(*args, **kwargs)
-        try:
-            return func(*args, **kwargs)
-        except AppPackageError as exc:
-            emit({"error": {"type": type(exc).__name__, "message": str(exc)}}, True)
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-
-    wrapper = json_option(wrapper)
-    wrapper = click.option(
-        "--home", type=click.Path(file_okay=False, path_type=Path), envvar="PYAPP_HOME",
-        help="The host's directory (default: $PYAPP_HOME, else $XDG_DATA_HOME/pyapp, ~/.local/share/pyapp).",
-    )(wrapper)  # fmt: skip
-    return wrapper  # type: ignore[return-value]
-
-
-def _wait_option(func: F) -> F:
-    return click.option(
-        "--wait", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS",
-        help="How long to wait for another command working on the same app to finish.",
-    )(func)  # fmt: skip
-
-
-def _host(home: Path | None, *, progress: bool = False, **kwargs: Any) -> Any:
+if TYPE_CHECKING:
     from pyapp_runtime import Host
 
-    def tell(message: str) -> None:
-        click.echo(f"==> {message}", err=True)
-
-    return Host(home, progress=tell if progress else None, **kwargs)
+__all__ = ["register"]
 
 
 def _recovered(recovered: str | None) -> None:
@@ -96,8 +46,8 @@ def _recovered(recovered: str | None) -> None:
 @click.option("--no-backup", is_flag=True, help="Do not back up the current release before an update.")
 @click.option("--keep", type=click.IntRange(min=1), help="How many releases to keep (default 3).")
 @click.option("--no-start", is_flag=True, help="Leave the app stopped (an update stops the old release).")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def install(
     package: Path, force: bool, settings: tuple[str, ...], services: tuple[str, ...], allow_network: bool,
     strict: bool, no_backup: bool, keep: int | None, no_start: bool, wait: float, home: Path | None,
@@ -119,7 +69,7 @@ def install(
       pyapp install dist/hello-1.1.0.pyapp --home /srv/pyapp --json
       pyapp install dist/blog-1.0.0.pyapp --service db=postgresql://blog:PASSWORD@127.0.0.1:5432/blog
     """
-    host = _host(home, progress=not as_json)
+    host = open_host(home, progress=not as_json)
     result = host.install(
         package, force=force, settings=settings, services=services, allow_network=allow_network,
         strict=strict, backup=not no_backup, keep=keep, wait=wait, start=not no_start,
@@ -142,7 +92,7 @@ def _print_install(data: dict[str, Any]) -> None:
         click.echo(f"{data['name']} {data['version']} ({data['release']}) is already installed and current")
         return
     was = f" (was {data['previous_version']})" if data["previous_version"] else ""
-    size = _size(data["size"])
+    size = human_size(data["size"])
     click.echo(f"{data['name']} {data['version']} {data['action']}{was}: release {data['release']} ({size})")
     deps = data["dependencies"]
     if deps:
@@ -161,7 +111,7 @@ def _print_install(data: dict[str, Any]) -> None:
     if data["removed_releases"]:
         click.echo(f"  removed old releases: {', '.join(data['removed_releases'])}")
     if data["garbage"] and data["garbage"]["removed"]:
-        freed = _size(data["garbage"]["freed"])
+        freed = human_size(data["garbage"]["freed"])
         click.echo(f"  removed unused shared dependencies: {', '.join(data['garbage']['removed'])} ({freed})")
     click.echo(f"  config file: {data['config_file']}")
     for process in data.get("processes") or ():
@@ -170,7 +120,7 @@ def _print_install(data: dict[str, Any]) -> None:
 
 
 @click.command(name="list")
-@_host_command
+@host_command
 def list_apps(home: Path | None, as_json: bool) -> None:
     """List the apps installed on this host.
 
@@ -179,7 +129,7 @@ def list_apps(home: Path | None, as_json: bool) -> None:
       pyapp list
       pyapp list --home /srv/pyapp --json
     """
-    apps = [a.to_dict() for a in _host(home).apps()]
+    apps = [a.to_dict() for a in open_host(home).apps()]
 
     def human(items: list[dict[str, Any]]) -> None:
         if not items:
@@ -194,7 +144,7 @@ def list_apps(home: Path | None, as_json: bool) -> None:
 
 @click.command()
 @click.argument("name")
-@_host_command
+@host_command
 def show(name: str, home: Path | None, as_json: bool) -> None:
     """Show the app NAME: its releases with their sizes, paths, disk use and backups.
 
@@ -203,7 +153,7 @@ def show(name: str, home: Path | None, as_json: bool) -> None:
       pyapp show hello
       pyapp show hello --json
     """
-    emit(_host(home).show(name).to_dict(), as_json, _print_show)
+    emit(open_host(home).show(name).to_dict(), as_json, _print_show)
 
 
 def _print_show(d: dict[str, Any]) -> None:
@@ -219,22 +169,22 @@ def _print_show(d: dict[str, Any]) -> None:
     click.echo("  releases:")
     for r in d["releases"]:
         mark = "current" if r["current"] else "previous" if r["previous"] else ""
-        click.echo(f"    {r['id']:<32} {_size(r['size']):>10}  {r['installed_at']}  {mark}")
+        click.echo(f"    {r['id']:<32} {human_size(r['size']):>10}  {r['installed_at']}  {mark}")
     disk = d["disk"]
     click.echo(
         "  disk: "
-        + ", ".join(f"{k} {_size(v)}" for k, v in disk.items() if k != "total")
-        + f" (total {_size(disk['total'])})"
+        + ", ".join(f"{k} {human_size(v)}" for k, v in disk.items() if k != "total")
+        + f" (total {human_size(disk['total'])})"
     )
     for b in d["backups"]:
-        click.echo(f"  backup: {b['archive']} ({_size(b['size'])})")
+        click.echo(f"  backup: {b['archive']} ({human_size(b['size'])})")
 
 
 @click.command()
 @click.argument("name")
 @click.option("--to", "to", metavar="VERSION", help="The version (or release id) to go back to.")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def rollback(name: str, to: str | None, wait: float, home: Path | None, as_json: bool) -> None:
     """Re-activate the previous release of NAME (or --to VERSION); its data stays as it is.
 
@@ -243,7 +193,7 @@ def rollback(name: str, to: str | None, wait: float, home: Path | None, as_json:
       pyapp rollback hello
       pyapp rollback hello --to 1.0.0
     """
-    result = _host(home).rollback(name, to=to, wait=wait).to_dict()
+    result = open_host(home).rollback(name, to=to, wait=wait).to_dict()
 
     def human(d: dict[str, Any]) -> None:
         _recovered(d["recovered"])
@@ -262,8 +212,8 @@ def rollback(name: str, to: str | None, wait: float, home: Path | None, as_json:
 @click.option("--keep-data", is_flag=True, help="Keep data/, logs/, config.yaml and backups/.")
 @click.option("--backup", is_flag=True, help="Back the app up first (the archive is kept in backups/).")
 @click.option("--force", is_flag=True, help="Remove even if the backup or uninstall hook fails.")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def remove(
     name: str, keep_data: bool, backup: bool, force: bool, wait: float, home: Path | None, as_json: bool
 ) -> None:
@@ -274,7 +224,7 @@ def remove(
       pyapp remove hello --backup
       pyapp remove hello --keep-data
     """
-    host = _host(home)
+    host = open_host(home)
     result = host.remove(name, keep_data=keep_data, backup=backup, force=force, wait=wait).to_dict()
 
     def human(d: dict[str, Any]) -> None:
@@ -293,8 +243,8 @@ def remove(
 @click.argument("action", default="show", type=click.Choice(["show", "set", "edit"]))
 @click.argument("assignments", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--show-secrets", is_flag=True, help="Show secret values instead of masking them.")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def config(
     name: str, action: str, assignments: tuple[str, ...], show_secrets: bool, wait: float,
     home: Path | None, as_json: bool,
@@ -311,7 +261,7 @@ def config(
       pyapp config hello set greeting=Hi
       pyapp config hello edit
     """
-    host = _host(home)
+    host = open_host(home)
     if action == "show":
         if assignments:
             raise click.UsageError("`show` takes no KEY=VALUE arguments (did you mean `set`?)")
@@ -331,10 +281,11 @@ def config(
     else:
         if assignments:
             raise click.UsageError("`edit` takes no KEY=VALUE arguments")
-        result = _edit(host, name, wait)
-        if result is None:
+        edited = _edit(host, name, wait)
+        if edited is None:
             click.echo("no change", err=True)
             return
+        result = edited
 
     def changed(d: dict[str, Any]) -> None:
         click.echo(f"{d['file']}: " + (f"changed {', '.join(d['changed'])}" if d["changed"] else "no change"))
@@ -342,7 +293,7 @@ def config(
     emit(result, as_json, changed)
 
 
-def _edit(host: Any, name: str, wait: float) -> dict[str, Any] | None:
+def _edit(host: Host, name: str, wait: float) -> dict[str, Any] | None:
     """Edit the YAML until it is valid; ``None`` when the user leaves it unchanged or gives up."""
     from apppackage import ConfigSpec, InvalidConfiguration
     from apppackage.errors import InvalidPackage
@@ -370,8 +321,8 @@ def _edit(host: Any, name: str, wait: float) -> dict[str, Any] | None:
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the archive."
 )
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def backup(name: str, output: Path | None, wait: float, home: Path | None, as_json: bool) -> None:
     """Back up the app NAME: run its backup hook, archive its configuration and data.
 
@@ -380,10 +331,10 @@ def backup(name: str, output: Path | None, wait: float, home: Path | None, as_js
       pyapp backup hello
       pyapp backup hello -o /var/backups/hello.tar.gz
     """
-    result = _host(home).backup(name, output=output, wait=wait).to_dict()
+    result = open_host(home).backup(name, output=output, wait=wait).to_dict()
 
     def human(d: dict[str, Any]) -> None:
-        click.echo(f"{d['archive']} ({_size(d['size'])}, {d['name']} {d['version']})")
+        click.echo(f"{d['archive']} ({human_size(d['size'])}, {d['name']} {d['version']})")
         if d["skipped"]:
             click.echo(f"  left out (not regular files): {', '.join(d['skipped'])}", err=True)
 
@@ -394,8 +345,8 @@ def backup(name: str, output: Path | None, wait: float, home: Path | None, as_js
 @click.argument("name")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Restore a backup made by a newer version of the app.")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def restore(name: str, archive: Path, force: bool, wait: float, home: Path | None, as_json: bool) -> None:
     """Replace the data and configuration of the app NAME with those in ARCHIVE.
 
@@ -403,7 +354,7 @@ def restore(name: str, archive: Path, force: bool, wait: float, home: Path | Non
     Example:
       pyapp restore hello ~/.local/share/pyapp/apps/hello/backups/hello-1.0.0-20250101T000000000Z.tar.gz
     """
-    result = _host(home).restore(name, archive, force=force, wait=wait).to_dict()
+    result = open_host(home).restore(name, archive, force=force, wait=wait).to_dict()
 
     def human(d: dict[str, Any]) -> None:
         _recovered(d["recovered"])
@@ -418,8 +369,3 @@ def register(group: click.Group) -> None:
     """Add the host commands to the ``pyapp`` group."""
     for command in (install, list_apps, show, rollback, remove, config, backup, restore):
         group.add_command(command)
-    from .process_commands import register as register_processes
-    from .service_commands import register as register_services
-
-    register_processes(group)
-    register_services(group)

@@ -78,7 +78,7 @@ def _system_package(kind: str, name: str) -> Check:
         checker = "dpkg-query" if kind == "deb" else "rpm"
         return Check(kind=kind, requirement=name, satisfied=UNKNOWN, detail=f"{checker} is not available")
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30)  # type: ignore[arg-type]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
         return Check(kind=kind, requirement=name, satisfied=UNKNOWN, detail=str(exc))
     installed = proc.returncode == 0 and (kind == "rpm" or "install ok installed" in proc.stdout)

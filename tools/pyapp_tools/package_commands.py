@@ -15,7 +15,7 @@ import click
 
 from apppackage import AppPackageError
 
-from ._click import emit, json_option
+from .commandline import emit, json_command
 
 __all__ = ["register"]
 
@@ -70,7 +70,7 @@ def init(directory: Path, name: str | None) -> None:
 
 @click.command()
 @click.argument("path", type=_PATH)
-@json_option
+@json_command
 def validate(path: Path, as_json: bool) -> None:
     """Check the package or checkout at PATH and list every problem; exit 0 only when valid.
 
@@ -79,9 +79,9 @@ def validate(path: Path, as_json: bool) -> None:
       pyapp validate examples/hello
       pyapp validate dist/hello-1.0.0.pyapp --json
     """
-    from .project import open_package
+    from apppackage import AppPackage
 
-    with open_package(path) as package:
+    with AppPackage(path) as package:
         problems = package.validate()
         warnings = package.warnings
         release = f"{package.name} {package.version}" if not problems else None
@@ -163,7 +163,7 @@ def _print_inspection(data: dict[str, Any]) -> None:
 
 @click.command()
 @click.argument("path", type=_PATH)
-@json_option
+@json_command
 def inspect(path: Path, as_json: bool) -> None:
     """Show what the package at PATH holds and whether this host meets its requirements.
 
@@ -177,17 +177,18 @@ def inspect(path: Path, as_json: bool) -> None:
       pyapp inspect examples/hello
       pyapp inspect dist/hello-1.0.0.pyapp --json
     """
-    from .inspecting import describe
-    from .project import open_package
+    from apppackage import AppPackage
 
-    with open_package(path) as package:
+    from .inspecting import describe
+
+    with AppPackage(path) as package:
         data = describe(package)
     emit(data, as_json, _print_inspection)
 
 
 @click.command()
 @click.argument("path", type=_PATH)
-@json_option
+@json_command
 def verify(path: Path, as_json: bool) -> None:
     """Check every file of the package at PATH against its RECORD; exit 1 naming each mismatch.
 
@@ -195,9 +196,9 @@ def verify(path: Path, as_json: bool) -> None:
     Example:
       pyapp verify dist/hello-1.0.0.pyapp
     """
-    from .project import open_package
+    from apppackage import AppPackage
 
-    with open_package(path) as package:
+    with AppPackage(path) as package:
         problems = package.verify()
         count = len(package.files())
     if as_json:
@@ -286,13 +287,13 @@ def run(
 
 
 def _complete_command_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    from .project import open_package
+    from apppackage import AppPackage
 
     path = ctx.params.get("path")
     if path is None:
         return []
     try:
-        with open_package(path) as package:
+        with AppPackage(path) as package:
             names = [c.name for c in package.description.commands]
     except (AppPackageError, OSError):
         return []

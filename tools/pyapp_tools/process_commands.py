@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from ._click import emit
-from .host_commands import _host, _host_command, _size, _wait_option
+from .commandline import emit, human_size
+from .host_common import host_command, open_host, wait_option
 
 __all__ = ["register"]
 
@@ -42,7 +42,7 @@ def _table(processes: Sequence[dict[str, Any]], *, with_app: bool) -> None:
     rows = [(*head, "PROCESS", "STATE", "PID", "LISTEN", "UPTIME", "MEMORY")]
     for p in processes:
         app = (p["app"],) if with_app else ()
-        memory = _size(p["memory"]) if p["memory"] else "-"
+        memory = human_size(p["memory"]) if p["memory"] else "-"
         rows.append(
             (*app, p["process"], p["state"], str(p["pid"] or "-"), p["listen"] or "-",
              _uptime(p["uptime"]), memory)
@@ -53,7 +53,7 @@ def _table(processes: Sequence[dict[str, Any]], *, with_app: bool) -> None:
 
 
 def _control(action: str, name: str, wait: float, home: Path | None, as_json: bool) -> None:
-    host = _host(home, progress=not as_json)
+    host = open_host(home, progress=not as_json)
     result = getattr(host, action)(name, wait=wait).to_dict()
 
     def human(d: dict[str, Any]) -> None:
@@ -67,8 +67,8 @@ def _control(action: str, name: str, wait: float, home: Path | None, as_json: bo
 
 @click.command()
 @click.argument("name")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def start(name: str, wait: float, home: Path | None, as_json: bool) -> None:
     """Start the app NAME: its web daemon, processes and task scheduler, until it is healthy.
 
@@ -83,8 +83,8 @@ def start(name: str, wait: float, home: Path | None, as_json: bool) -> None:
 
 @click.command()
 @click.argument("name")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def stop(name: str, wait: float, home: Path | None, as_json: bool) -> None:
     """Stop the app NAME's processes gracefully; requests in progress finish first.
 
@@ -99,8 +99,8 @@ def stop(name: str, wait: float, home: Path | None, as_json: bool) -> None:
 
 @click.command()
 @click.argument("name")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def restart(name: str, wait: float, home: Path | None, as_json: bool) -> None:
     """Stop the app NAME's processes, then start them again.
 
@@ -113,8 +113,8 @@ def restart(name: str, wait: float, home: Path | None, as_json: bool) -> None:
 
 @click.command()
 @click.argument("name")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def reload(name: str, wait: float, home: Path | None, as_json: bool) -> None:
     """Replace the app NAME's processes with new ones without a moment out of service.
 
@@ -131,7 +131,7 @@ def reload(name: str, wait: float, home: Path | None, as_json: bool) -> None:
 
 @click.command()
 @click.argument("name")
-@_host_command
+@host_command
 def status(name: str, home: Path | None, as_json: bool) -> None:
     """Show the processes of the app NAME: state, pid, socket or port, uptime, memory.
 
@@ -140,7 +140,7 @@ def status(name: str, home: Path | None, as_json: bool) -> None:
       pyapp status hello
       pyapp status hello --json
     """
-    processes = [p.to_dict() for p in _host(home).status(name)]
+    processes = [p.to_dict() for p in open_host(home).status(name)]
 
     def human(items: list[dict[str, Any]]) -> None:
         if not items:
@@ -152,7 +152,7 @@ def status(name: str, home: Path | None, as_json: bool) -> None:
 
 
 @click.command()
-@_host_command
+@host_command
 def ps(home: Path | None, as_json: bool) -> None:
     """Show every process of every app on this host.
 
@@ -161,7 +161,7 @@ def ps(home: Path | None, as_json: bool) -> None:
       pyapp ps
       pyapp ps --json
     """
-    emit([p.to_dict() for p in _host(home).ps()], as_json, lambda items: _table(items, with_app=True))
+    emit([p.to_dict() for p in open_host(home).ps()], as_json, lambda items: _table(items, with_app=True))
 
 
 @click.command()
@@ -188,7 +188,7 @@ def logs(name: str, process: str | None, lines: int, follow: bool, home: Path | 
     from pyapp_runtime.processes.logs import follow as follow_logs
     from pyapp_runtime.processes.logs import last_lines
 
-    files = _host(home).logs(name, process=process)
+    files = open_host(home).logs(name, process=process)
     several = len(files) > 1
     for log in files:
         tail = last_lines(log.path, lines)
@@ -209,7 +209,7 @@ def logs(name: str, process: str | None, lines: int, follow: bool, home: Path | 
 @click.argument("name")
 @click.option("--task", "task", metavar="TASK", help="Only the runs of this task.")
 @click.option("-n", "limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
-@_host_command
+@host_command
 def tasks(name: str, task: str | None, limit: int, home: Path | None, as_json: bool) -> None:
     """Show the last runs of the app NAME's recurring tasks, newest first.
 
@@ -218,7 +218,7 @@ def tasks(name: str, task: str | None, limit: int, home: Path | None, as_json: b
       pyapp tasks hello
       pyapp tasks hello --task cleanup --json
     """
-    runs = [r.to_dict() for r in _host(home).task_runs(name, task=task, limit=limit)]
+    runs = [r.to_dict() for r in open_host(home).task_runs(name, task=task, limit=limit)]
 
     def human(items: list[dict[str, Any]]) -> None:
         if not items:
@@ -244,7 +244,7 @@ def tasks(name: str, task: str | None, limit: int, home: Path | None, as_json: b
 @click.option("--user", "user", metavar="USER", help="User= of the services (system units).")
 @click.option("--group", "group", metavar="GROUP", help="Group= of the services.")
 @click.option("--user-units", is_flag=True, help="Units for `systemctl --user` (wanted by default.target).")
-@_host_command
+@host_command
 def export_systemd(
     name: str, output: Path, user: str | None, group: str | None, user_units: bool, home: Path | None,
     as_json: bool,
@@ -259,7 +259,7 @@ def export_systemd(
       pyapp export-systemd hello -o /etc/systemd/system --user www-data
       pyapp export-systemd hello -o ~/.config/systemd/user --user-units
     """
-    units = _host(home).systemd_units(
+    units = open_host(home).systemd_units(
         name, user=user, group=group, wanted_by="default.target" if user_units else "multi-user.target"
     )
     output.mkdir(parents=True, exist_ok=True)
@@ -270,7 +270,12 @@ def export_systemd(
         path.chmod(0o600)
         path.write_text(text, "utf-8")
         written.append(str(path))
-    emit({"name": name, "files": written}, as_json, lambda d: [click.echo(f) for f in d["files"]])
+
+    def human(d: dict[str, Any]) -> None:
+        for file in d["files"]:
+            click.echo(file)
+
+    emit({"name": name, "files": written}, as_json, human)
 
 
 def register(group: click.Group) -> None:

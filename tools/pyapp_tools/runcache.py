@@ -107,7 +107,7 @@ def server_packages(entry: Path) -> Path:
     does not bundle waitress without exposing anything else of the tools'
     environment; when a link cannot be made, the directory holding waitress is used.
     """
-    import waitress
+    import waitress  # type: ignore[import-untyped]
 
     package = Path(waitress.__file__).resolve().parent
     target = entry / "server-packages"

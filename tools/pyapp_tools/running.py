@@ -40,7 +40,6 @@ from apppackage.safeyaml import dump_yaml, load_yaml
 
 from . import runcache
 from .inspecting import check_requirements
-from .project import open_package
 
 __all__ = [
     "LocalRun",
@@ -186,10 +185,10 @@ def local_services(description: Description, given: Sequence[str], data_path: Pa
     A required ``sqlite`` service without a value gets ``<data_path>/<name>.sqlite3``;
     any other required one refuses the run (:class:`pyapp_runtime.errors.BadServices`).
     """
-    from pyapp_runtime.appconfig.services import declared_services, resolve
+    from pyapp_runtime.appconfig.services import resolve
 
     resolved = resolve(
-        declared_services(description.services), None, given, app=description.name, data_path=data_path,
+        description.services, None, given, app=description.name, data_path=data_path,
         what=f"{description.name} {description.version}", hint="give it with --service NAME=VALUE",
         file="--service",
     )  # fmt: skip
@@ -252,7 +251,7 @@ def local_run(
             source = f"{path} (from {cached.entry})"
             warnings: list[str] = []
         else:
-            package = stack.enter_context(open_package(path))
+            package = stack.enter_context(AppPackage(path))
             description = package.check()
             root = package.root
             site = tool_site_packages()

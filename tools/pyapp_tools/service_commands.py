@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from ._click import emit
-from .host_commands import _host, _host_command, _wait_option
+from .commandline import emit
+from .host_common import host_command, open_host, wait_option
 
 __all__ = ["register", "services"]
 
@@ -42,8 +42,8 @@ def _table(rows: Sequence[dict[str, Any]]) -> None:
 @click.argument("name")
 @click.argument("action", default="show", type=click.Choice(["show", "set", "unset"]))
 @click.argument("items", nargs=-1, metavar="[SERVICE=VALUE | SERVICE]...")
-@_wait_option
-@_host_command
+@wait_option
+@host_command
 def services(
     name: str, action: str, items: tuple[str, ...], wait: float, home: Path | None, as_json: bool
 ) -> None:
@@ -62,7 +62,7 @@ def services(
       pyapp services blog set db=postgresql://blog:PASSWORD@127.0.0.1:5432/blog
       pyapp services blog unset cache
     """
-    host = _host(home)
+    host = open_host(home)
     if action == "show":
         if items:
             raise click.UsageError("`show` takes no SERVICE=VALUE arguments (did you mean `set`?)")

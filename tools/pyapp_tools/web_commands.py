@@ -9,20 +9,21 @@ or ``$PYAPP_WEB_SERVER``): ``none`` (the default) stores the routes without serv
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._click import echo_web_change, emit
-from .host_commands import _host_command
+from .commandline import echo_web_change, emit
+from .host_common import host_command, open_host
+
+if TYPE_CHECKING:
+    from pyapp_runtime.web.hostweb import HostWeb
 
 __all__ = ["register"]
 
 
-def _web(home: Path | None) -> Any:
-    from pyapp_runtime.web.hostweb import HostWeb
-
-    return HostWeb(home)
+def _web(home: Path | None) -> HostWeb:
+    return open_host(home).web
 
 
 def _print_server(server: dict[str, Any]) -> None:
@@ -51,7 +52,7 @@ def vhost() -> None:
 )  # fmt: skip
 @click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), help="TLS certificate (PEM).")
 @click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), help="TLS private key (PEM).")
-@_host_command
+@host_command
 def add_vhost(
     name: str,
     port: int,
@@ -77,7 +78,7 @@ def add_vhost(
 
 
 @vhost.command(name="list")
-@_host_command
+@host_command
 def list_vhosts(home: Path | None, as_json: bool) -> None:
     """List the virtual hosts and the apps mounted on them.
 
@@ -104,7 +105,7 @@ def list_vhosts(home: Path | None, as_json: bool) -> None:
 
 @vhost.command(name="remove")
 @click.argument("name")
-@_host_command
+@host_command
 def remove_vhost(name: str, home: Path | None, as_json: bool) -> None:
     """Remove virtual host NAME (unmount its apps first) and apply.
 
@@ -119,7 +120,7 @@ def remove_vhost(name: str, home: Path | None, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("vhost_name", metavar="VHOST")
 @click.argument("prefix")
-@_host_command
+@host_command
 def mount(name: str, vhost_name: str, prefix: str, home: Path | None, as_json: bool) -> None:
     """Mount installed app NAME on virtual host VHOST at path PREFIX (or move it there).
 
@@ -135,7 +136,7 @@ def mount(name: str, vhost_name: str, prefix: str, home: Path | None, as_json: b
 
 @click.command()
 @click.argument("name")
-@_host_command
+@host_command
 def unmount(name: str, home: Path | None, as_json: bool) -> None:
     """Take app NAME off its virtual host (a running app then serves at its root).
 
@@ -160,7 +161,7 @@ def web() -> None:
 
 
 @web.command(name="status")
-@_host_command
+@host_command
 def web_status(home: Path | None, as_json: bool) -> None:
     """Show the web server and the routes it serves.
 
@@ -183,7 +184,7 @@ def web_status(home: Path | None, as_json: bool) -> None:
 
 
 def _server_command(action: str, doc: str, example: str) -> click.Command:
-    @_host_command
+    @host_command
     def run(home: Path | None, as_json: bool) -> None:
         result = getattr(_web(home), action)()
         emit({"server": result.to_dict()}, as_json, lambda d: _print_server(d["server"]))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from apppackage.environment import env_name
+from apppackage.description import Service
 from apppackage.errors import InvalidPackage, Problem, pointer
 from apppackage.files import write_atomic
 from apppackage.safeyaml import dump_yaml, load_yaml
@@ -38,13 +38,11 @@ __all__ = [
     "MASK",
     "SERVICES_FILE",
     "WELL_KNOWN",
-    "DeclaredService",
     "ResolvedServices",
     "ServiceInfo",
     "ServicesInfo",
     "ServicesResult",
     "check_value",
-    "declared_services",
     "describe",
     "load_services",
     "mask",
@@ -73,36 +71,6 @@ _HEADER = (
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-@dataclass(frozen=True, kw_only=True)
-class DeclaredService(Plain):
-    """A service a release declares (section 3.9), with its variable resolved."""
-
-    name: str
-    type: str
-    variable: str
-    required: bool = True
-    summary: str = ""
-
-
-def _field(item: Any, key: str, default: Any = None) -> Any:
-    return item.get(key, default) if isinstance(item, Mapping) else getattr(item, key, default)
-
-
-def declared_services(items: Iterable[Any]) -> tuple[DeclaredService, ...]:
-    """The services of a description (``Description.services``) or of a ``launch.json`` (mappings)."""
-    out = []
-    for item in items:
-        name = str(_field(item, "name"))
-        out.append(
-            DeclaredService(
-                name=name, type=str(_field(item, "type")),
-                variable=str(_field(item, "variable") or f"PYAPP_SERVICE_{env_name(name)}"),
-                required=bool(_field(item, "required", True)), summary=str(_field(item, "summary") or ""),
-            )
-        )  # fmt: skip
-    return tuple(out)
-
-
 def mask(value: str) -> str:
     """*value* fit to show: a URL's password and query values replaced by ``****``; anything else ``****``."""
     if not _URL.match(value):
@@ -129,7 +97,7 @@ def mask(value: str) -> str:
     return out
 
 
-def check_value(service: DeclaredService, value: Any) -> str | None:
+def check_value(service: Service, value: Any) -> str | None:
     """What is wrong with *value* for *service* (``None``: nothing); the message shows it masked."""
     if not isinstance(value, str) or not value:
         return "the value is empty: give a non-empty string"
@@ -157,7 +125,7 @@ def check_value(service: DeclaredService, value: Any) -> str | None:
     return None
 
 
-def provisioned_value(service: DeclaredService, data_path: Path) -> str | None:
+def provisioned_value(service: Service, data_path: Path) -> str | None:
     """The value the host gives *service* by itself, or ``None`` when it cannot (only ``sqlite`` it can)."""
     if service.type != "sqlite":
         return None
@@ -247,7 +215,7 @@ def _pairs(
 
 
 def resolve(
-    declared: Sequence[DeclaredService],
+    declared: Sequence[Service],
     stored: Mapping[str, str] | None,
     given: Iterable[str] | Mapping[str, str] = (),
     *,
@@ -345,7 +313,7 @@ class ServiceInfo(Plain):
 
 
 def describe(
-    declared: Sequence[DeclaredService], values: Mapping[str, str], data_path: Path
+    declared: Sequence[Service], values: Mapping[str, str], data_path: Path
 ) -> tuple[ServiceInfo, ...]:
     """Each declared service with its masked value."""
     out = []

@@ -67,6 +67,6 @@ def app_info(
         name=name, version=current.version, release=current.id, path=str(app.dir),
         config_file=str(app.config_file), app_config_file=launch.config_file, data_path=str(app.data),
         releases=tuple(releases), disk=disk, backups=backups,
-        wsgi=launch.wsgi["app"] if launch.wsgi else None, commands=tuple(launch.commands),
+        wsgi=launch.wsgi.app if launch.wsgi else None, commands=tuple(c.name for c in launch.commands),
         busy=busy, recovered=recovered,
     )  # fmt: skip

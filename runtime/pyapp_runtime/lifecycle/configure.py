@@ -21,7 +21,6 @@ from ..appconfig.services import (
     ResolvedServices,
     ServicesInfo,
     ServicesResult,
-    declared_services,
     describe,
     load_services,
     resolve,
@@ -87,7 +86,7 @@ def change_config(
 
 def show_services(app: AppLayout, launch: LaunchSpec) -> ServicesInfo:
     """The services *launch* (the current release) declares, with their values masked."""
-    declared = declared_services(launch.services)
+    declared = launch.services
     values = load_services(app.services_file)
     return ServicesInfo(
         name=app.name,
@@ -114,7 +113,7 @@ def change_services(
     stored = load_services(app.services_file)
     given = dict(assignments) if isinstance(assignments, Mapping) else tuple(assignments)
     resolved = resolve(
-        declared_services(launch.services), stored, given, app=app.name,
+        launch.services, stored, given, app=app.name,
         data_path=Path(launch.data_path), unset=tuple(unset), what=f"{launch.name} {launch.version}",
     )  # fmt: skip
     changed = resolved.changed(stored)
@@ -130,7 +129,7 @@ def change_services(
     return ServicesResult(
         name=app.name, file=str(app.services_file), changed=changed, provisioned=resolved.provisioned,
         unused=tuple(sorted(resolved.unused)), restarted=restarted,
-        services=describe(declared_services(launch.services), resolved.values, Path(launch.data_path)),
+        services=describe(launch.services, resolved.values, Path(launch.data_path)),
     )  # fmt: skip
 
 
@@ -138,7 +137,7 @@ def ensure_services(app: AppLayout, launch: LaunchSpec) -> ResolvedServices:
     """Refuse to start *launch* when a required service has no value (a ``sqlite`` one is provisioned)."""
     stored = load_services(app.services_file)
     resolved = resolve(
-        declared_services(launch.services), stored, app=app.name, data_path=Path(launch.data_path),
+        launch.services, stored, app=app.name, data_path=Path(launch.data_path),
         what=f"{launch.name} {launch.version}",
     )  # fmt: skip
     if resolved.provisioned:

@@ -72,7 +72,7 @@ def run_release_hook(
     yet active). Raises :class:`HookFailed` (with the output) when the hook fails.
     """
     launch = LaunchSpec.read(release_dir)
-    if hook not in launch.hooks:
+    if launch.hook(hook) is None:
         return None
     host = launch.host_paths(config_file=config_file)
     env = launch.environment(config_file=config_file)

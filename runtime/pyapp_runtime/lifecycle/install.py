@@ -42,7 +42,6 @@ from apppackage.package import AppPackage
 
 from ..appconfig.services import (
     ResolvedServices,
-    declared_services,
     load_services,
     mask,
     resolve,
@@ -152,7 +151,7 @@ def install_package(
     report = check_requirements(description.requires)
     enforce(report, f"{name} {version}", strict=options.strict)
     services = resolve(
-        declared_services(description.services), load_services(app.services_file), options.services,
+        description.services, load_services(app.services_file), options.services,
         app=name, data_path=app.data, what=f"{name} {version}",
     )  # fmt: skip
     spec = package.config_spec
@@ -244,7 +243,7 @@ class _Run:
         return built.dependencies
 
     def _hook(self, hook: str, release_dir: Path, config: dict[str, object], **context: Any) -> None:
-        if hook in LaunchSpec.read(release_dir).hooks:
+        if LaunchSpec.read(release_dir).hook(hook) is not None:
             self.ctx.progress(f"running the {hook} hook")
         ran = run_release_hook(hook, release_dir, config=config, **context)
         if ran is not None:

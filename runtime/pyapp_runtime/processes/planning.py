@@ -78,10 +78,10 @@ def plan_release(
             listen=listen, config=values, config_file=config_file, stop_wait=own.stop_wait, tag=tag,
         )  # fmt: skip
     wanted = [
-        program_name(app.name, process_program_name(process["name"], index, tag))
+        program_name(app.name, process_program_name(process.name, index, tag))
         for process in launch.processes
-        if process.get("port")
-        for index in range(int(process.get("count") or 1))
+        if process.port
+        for index in range(process.count)
     ]
     assigned = ports.assign(wanted) if wanted else {}
     planned += process_programs(

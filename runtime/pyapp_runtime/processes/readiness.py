@@ -66,16 +66,16 @@ def wait_ready(
     progress: Callable[[str], None],
 ) -> None:
     """Wait until the WSGI daemon is healthy and every program runs; raise :class:`DaemonFailed`."""
-    start = float(launch.health.get("start", 30))
+    start = launch.health.start
     deadline = time.monotonic() + start
     webs = [p for p in programs if p.role == "web"]
     if webs:
         first = webs[0]
         address = Address(socket=first.socket) if first.socket else Address(port=first.port)
-        path = place.mount_path + str(launch.health.get("path", "/"))
+        path = place.mount_path + launch.health.path
         progress(f"waiting for {launch.name} {launch.version} to answer GET {path}")
         result = wait_healthy(
-            address, path, host=place.host, timeout=float(launch.health.get("timeout", 5)), start=start,
+            address, path, host=place.host, timeout=launch.health.timeout, start=start,
             alive=lambda: ended(supervisor, webs),
         )  # fmt: skip
         if not result.healthy:

@@ -105,9 +105,9 @@ def _web_options(
     return {
         "listen": dict(listen),
         "threads": settings.threads,
-        "factory": bool(launch.wsgi.get("factory")),
+        "factory": launch.wsgi.factory,
         # Only a factory is given the values; they may hold secrets (the payload is 0600).
-        "config": dict(config) if launch.wsgi.get("factory") else {},
+        "config": dict(config) if launch.wsgi.factory else {},
         "waitress": dict(waitress),
         "pid_file": str(pid_file),
         "drain": max(1, settings.stop_wait - 1),
@@ -165,7 +165,7 @@ def web_programs(
             launch, settings, listen=where, waitress=waitress, config=config, pid_file=pid_file
         )
         payload = write_program_payload(
-            app.run, name, env=env, kind="serve", ref=launch.wsgi["app"], argument=options, label="web",
+            app.run, name, env=env, kind="serve", ref=launch.wsgi.app, argument=options, label="web",
             cwd=launch.data_path,
         )  # fmt: skip
         # Named after the release, not the generation: a reload goes on writing the same log.
@@ -196,31 +196,29 @@ def process_programs(
     """The copies of each process of the description (section 3.12); *ports* by program name."""
     out = []
     for process in launch.processes:
-        for index in range(int(process.get("count") or 1)):
-            name = process_program_name(process["name"], index, tag)
-            port = ports.get(name) if process.get("port") else None
-            args = [
-                a.replace("{port}", str(port)) if port is not None else a for a in process.get("args", ())
-            ]
+        for index in range(process.count):
+            name = process_program_name(process.name, index, tag)
+            port = ports.get(name) if process.port else None
+            args = [a.replace("{port}", str(port)) if port is not None else a for a in process.args]
             env = launch.environment(
-                config_file=config_file, process=process["name"], port=port, mount_path=mount_path
+                config_file=config_file, process=process.name, port=port, mount_path=mount_path
             )
-            command = process.get("command")
+            command = process.command
             payload = write_program_payload(
-                app.run, name, env=env, kind="command" if command else "process", ref=process["call"],
-                argument=args, label=command or process["name"], cwd=launch.data_path,
+                app.run, name, env=env, kind="command" if command else "process", ref=process.call or "",
+                argument=args, label=command or process.name, cwd=launch.data_path,
             )  # fmt: skip
             log = str(
-                app.logs / f"{process_program_name(process['name'], index, release_tag(launch.release))}.log"
+                app.logs / f"{process_program_name(process.name, index, release_tag(launch.release))}.log"
             )
             spec = ProcessSpec(
                 app=app.name, name=name, argv=(launch.python, "-s", "-S", str(BOOTSTRAP), str(payload)),
                 environment={**base_environment(), **env.variables}, cwd=launch.data_path, stdout_log=log,
                 stop_wait=stop_wait, restart="always",
-                description=f"{app.name} {launch.version}: process {process['name']} #{index}",
+                description=f"{app.name} {launch.version}: process {process.name} #{index}",
             )  # fmt: skip
             program = Program(
-                app=app.name, name=name, role="process", process=process["name"], index=index,
+                app=app.name, name=name, role="process", process=process.name, index=index,
                 release=launch.release, port=port, log=log, generation=_generation(launch, tag),
             )  # fmt: skip
             out.append(Planned(program=program, spec=spec))
@@ -236,7 +234,7 @@ def scheduler_program(app: AppLayout, launch: LaunchSpec, *, store: Path) -> Pla
     """
     if not launch.tasks:
         return None
-    longest = max(float(t.get("timeout") or 300) for t in launch.tasks)
+    longest = max(t.timeout for t in launch.tasks)
     log = str(app.logs / f"{SCHEDULER}.log")
     argv = (
         sys.executable, "-m", "pyapp_runtime.taskrun", "--release", launch.root, "--app-dir", str(app.dir),

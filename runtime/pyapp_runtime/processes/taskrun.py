@@ -28,20 +28,12 @@ from ..releases.launch import LaunchSpec
 from ..scheduler import RunStore, Scheduler, TaskRunner
 from .placement import placement
 
-__all__ = ["HOOK_OPERATIONS", "main", "tasks_of"]
+__all__ = ["HOOK_OPERATIONS", "main"]
 
 HOOK_OPERATIONS = ("install", "remove", "backup", "restore")
 """Operations (the first word of a lock holder's operation) that run the app's hooks."""
 
 log = logging.getLogger("pyapp_runtime.scheduler")
-
-
-def tasks_of(launch: LaunchSpec) -> list[Task]:
-    """The tasks of the release, as the scheduler takes them."""
-    return [
-        Task(name=t["name"], call=t["call"], every=t.get("every"), cron=t.get("cron"), timeout=t["timeout"])
-        for t in launch.tasks
-    ]
 
 
 def _hooks_running(lock_file: Path) -> bool:
@@ -65,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     home = app_dir.parent.parent
     mount = placement(HostLayout(home), launch.name)
     mount_path = mount.mount_path if mount.mounted else None
-    tasks = tasks_of(launch)
+    tasks = list(launch.tasks)
 
     def run(app: str, task: Task) -> RunResult:
         env = launch.environment(mount_path=mount_path)  # reads the services' values now

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from apppackage.description import Description
-from apppackage.environment import Environment, HostPaths, build_environment, env_name, process_variables
+from apppackage.description import Command, Description, Health, Hook, Process, Service, StaticDir, Task, Wsgi
+from apppackage.environment import Environment, HostPaths, build_environment, process_variables
 
 from ..appconfig.services import load_services
 from ..errors import HostError
@@ -28,7 +28,12 @@ LAUNCH_FORMAT = 1
 
 @dataclass(frozen=True, kw_only=True)
 class LaunchSpec:
-    """The start-up facts of one release on one host (all paths absolute)."""
+    """The start-up facts of one release on one host (all paths absolute).
+
+    Its parts are the description's own (:mod:`apppackage.description`), with what the
+    host resolved: a process naming a command has that command's ``call``, a static
+    directory is an absolute path, every service has its variable.
+    """
 
     format: int = LAUNCH_FORMAT
     name: str
@@ -44,20 +49,22 @@ class LaunchSpec:
     log_path: str
     run_path: str
     writable: Mapping[str, str] = field(default_factory=dict)
-    wsgi: Mapping[str, Any] | None = None
-    """``{"app": "module:attr", "factory": bool}`` or ``None``."""
-    processes: tuple[Mapping[str, Any], ...] = ()
-    """``{"name", "call", "args", "count", "port"}``; a process naming a command has its ``call`` resolved."""
-    commands: Mapping[str, str] = field(default_factory=dict)
-    hooks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    tasks: tuple[Mapping[str, Any], ...] = ()
-    health: Mapping[str, Any] = field(default_factory=dict)
-    static: tuple[Mapping[str, str], ...] = ()
-    services: tuple[Mapping[str, Any], ...] = ()
+    wsgi: Wsgi | None = None
+    processes: tuple[Process, ...] = ()
+    commands: tuple[Command, ...] = ()
+    hooks: tuple[Hook, ...] = ()
+    tasks: tuple[Task, ...] = ()
+    health: Health = field(default_factory=Health)
+    static: tuple[StaticDir, ...] = ()
+    services: tuple[Service, ...] = ()
     services_file: str = ""
     """The app's ``services.yaml`` (the operator's service values); empty in releases built before it."""
 
+    def hook(self, name: str) -> Hook | None:
+        return next((h for h in self.hooks if h.name == name), None)
+
     def to_dict(self) -> dict[str, Any]:
+        """``launch.json`` (format 1): every field, the parts as plain JSON."""
         return {
             "format": self.format,
             "name": self.name,
@@ -73,14 +80,14 @@ class LaunchSpec:
             "log_path": self.log_path,
             "run_path": self.run_path,
             "writable": dict(self.writable),
-            "wsgi": dict(self.wsgi) if self.wsgi is not None else None,
-            "processes": [dict(p) for p in self.processes],
-            "commands": dict(self.commands),
-            "hooks": {k: dict(v) for k, v in self.hooks.items()},
-            "tasks": [dict(t) for t in self.tasks],
-            "health": dict(self.health),
-            "static": [dict(s) for s in self.static],
-            "services": [dict(s) for s in self.services],
+            "wsgi": _record(self.wsgi) if self.wsgi is not None else None,
+            "processes": [_record(p) for p in self.processes],
+            "commands": {c.name: c.call for c in self.commands},
+            "hooks": {h.name: {"call": h.call, "timeout": h.timeout} for h in self.hooks},
+            "tasks": [_record(t) for t in self.tasks],
+            "health": _record(self.health),
+            "static": [_record(s) for s in self.static],
+            "services": [_record(s) for s in self.services],
             "services_file": self.services_file,
         }
 
@@ -90,8 +97,17 @@ class LaunchSpec:
             raise HostError(f"launch.json format {raw.get('format')!r} is not {LAUNCH_FORMAT}")
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in raw.items() if k in known}
-        for key in ("sys_path", "processes", "tasks", "static", "services"):
-            data[key] = tuple(data.get(key, ()))
+        data["sys_path"] = tuple(data.get("sys_path", ()))
+        data["wsgi"] = Wsgi(**data["wsgi"]) if data.get("wsgi") else None
+        data["processes"] = tuple(
+            Process(**{**p, "args": tuple(p["args"])}) for p in data.get("processes", ())
+        )
+        data["commands"] = tuple(Command(name=n, call=c) for n, c in data.get("commands", {}).items())
+        data["hooks"] = tuple(Hook(name=n, **h) for n, h in data.get("hooks", {}).items())
+        data["tasks"] = tuple(Task(**t) for t in data.get("tasks", ()))
+        data["health"] = Health(**data.get("health", {}))
+        data["static"] = tuple(StaticDir(**s) for s in data.get("static", ()))
+        data["services"] = tuple(Service(**s) for s in data.get("services", ()))
         return cls(**data)
 
     @classmethod
@@ -134,7 +150,7 @@ class LaunchSpec:
             variables["PYAPP_CONFIG_FILE"] = str(config_file)
         variables.update(
             process_variables(
-                declared=[(s["name"], s["variable"]) for s in self.services],
+                declared=[(s.name, s.variable) for s in self.services],
                 services=services,
                 process=process,
                 port=port,
@@ -167,20 +183,7 @@ def build_launch(
 ) -> LaunchSpec:
     """The launch facts of *description* installed with *host* paths."""
     env = build_environment(description, host)
-    commands = {c.name: c.call for c in description.commands}
-    processes = []
-    for p in description.processes:
-        call = p.call or commands.get(p.command or "", "")
-        processes.append(
-            {
-                "name": p.name,
-                "call": call,
-                "command": p.command,
-                "args": list(p.args),
-                "count": p.count,
-                "port": p.port,
-            }
-        )
+    calls = {c.name: c.call for c in description.commands}
     return LaunchSpec(
         name=description.name,
         version=description.version,
@@ -195,29 +198,20 @@ def build_launch(
         log_path=str(host.log_path),
         run_path=str(run_path),
         writable={w: str(host.writable_path(w)) for w in description.writable},
-        wsgi={"app": description.wsgi.app, "factory": description.wsgi.factory} if description.wsgi else None,
-        processes=tuple(processes),
-        commands=commands,
-        hooks={h.name: {"call": h.call, "timeout": h.timeout} for h in description.hooks},
-        tasks=tuple(
-            {"name": t.name, "call": t.call, "every": t.every, "cron": t.cron, "timeout": t.timeout}
-            for t in description.tasks
+        wsgi=description.wsgi,
+        processes=tuple(
+            replace(p, call=p.call or calls.get(p.command or "", "")) for p in description.processes
         ),
-        health={
-            "path": description.health.path,
-            "timeout": description.health.timeout,
-            "start": description.health.start,
-        },
-        static=tuple({"url": s.url, "dir": str(host.root / s.dir)} for s in description.static),
-        services=tuple(
-            {
-                "name": s.name,
-                "type": s.type,
-                "variable": s.variable or f"PYAPP_SERVICE_{env_name(s.name)}",
-                "required": s.required,
-                "summary": s.summary,
-            }
-            for s in description.services
-        ),
+        commands=tuple(Command(name=c.name, call=c.call) for c in description.commands),
+        hooks=description.hooks,
+        tasks=description.tasks,
+        health=description.health,
+        static=tuple(replace(s, dir=str(host.root / s.dir)) for s in description.static),
+        services=description.services,
         services_file=str(services_file or ""),
     )
+
+
+def _record(part: Any) -> dict[str, Any]:
+    """A part of the description as ``launch.json`` holds it: every field, tuples as lists."""
+    return {f.name: list(v) if isinstance(v := getattr(part, f.name), tuple) else v for f in fields(part)}

@@ -361,8 +361,8 @@ class HostWeb:
         current = self.layout.app(app).current
         out = []
         for item in launch.static:
-            relative = PurePath(item["dir"]).relative_to(launch.root)
-            out.append(StaticPath(url=item["url"], directory=str(current / relative)))
+            relative = PurePath(item.dir).relative_to(launch.root)
+            out.append(StaticPath(url=item.url, directory=str(current / relative)))
         return tuple(out)
 
     def _follow(self, app: str, old: Mount | None, new: Mount | None) -> bool:

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from pyapp_runtime import BadServices
 from pyapp_runtime.appconfig.services import (
-    DeclaredService,
     check_value,
     load_services,
     mask,
@@ -15,9 +14,11 @@ from pyapp_runtime.appconfig.services import (
     write_services,
 )
 
+from apppackage.description import Service
 
-def service(kind: str) -> DeclaredService:
-    return DeclaredService(name="x", type=kind, variable="PYAPP_SERVICE_X")
+
+def service(kind: str) -> Service:
+    return Service(name="x", type=kind)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,7 @@ def test_a_value_of_the_wrong_form_is_refused_saying_why(kind: str, value: str, 
 
 
 def test_sqlite_is_provisioned_as_an_absolute_file_in_the_data_path(tmp_path: Path) -> None:
-    db = DeclaredService(name="cache", type="sqlite", variable="PYAPP_SERVICE_CACHE")
+    db = Service(name="cache", type="sqlite")
     value = provisioned_value(db, tmp_path / "data")
     assert value == f"sqlite://{tmp_path}/data/cache.sqlite3"
     assert value is not None and check_value(db, value) is None

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from pyapp_runtime import Host, LaunchSpec, NoSuchApp, NoSuchRelease, NotAnUpgrade
 
+from apppackage.description import Command, Health, Wsgi
+
 
 @pytest.fixture(scope="module")
 def hello_packages(module_factory, repo_root):
@@ -50,7 +52,12 @@ def test_launch_json_holds_what_a_process_needs(home, hello_packages):
     launch = LaunchSpec.read(release)
     assert raw["root"] == str(release)
     assert launch.sys_path[0] == str(release / "src")
-    assert launch.wsgi == {"app": "hello.app:application", "factory": False}
+    # launch.json keeps its format-1 shape; it is read into the description's own parts.
+    assert raw["wsgi"] == {"app": "hello.app:application", "factory": False}
+    assert launch.wsgi == Wsgi(app="hello.app:application")
+    assert raw["health"] == {"path": "/health", "timeout": 5.0, "start": 30.0}
+    assert launch.health == Health(path="/health")
+    assert LaunchSpec.from_dict(raw).to_dict() == raw
     assert launch.config_file == str(home / "apps" / "hello" / "app-config.yaml")
     variables = launch.variables
     assert variables["PYAPP_NAME"] == "hello" and variables["PYAPP_VERSION"] == "1.0.0"
@@ -58,7 +65,8 @@ def test_launch_json_holds_what_a_process_needs(home, hello_packages):
     assert variables["PYAPP_DATA_PATH"] == str(home / "apps" / "hello" / "data")
     assert variables["PYAPP_WRITABLE_COUNTERS"] == str(home / "apps" / "hello" / "data" / "counters")
     assert variables["TMPDIR"] == variables["PYAPP_TMP_PATH"] == str(home / "apps" / "hello" / "tmp")
-    assert launch.commands == {"greet": "hello.commands:greet"}
+    assert raw["commands"] == {"greet": "hello.commands:greet"}
+    assert launch.commands == (Command(name="greet", call="hello.commands:greet"),)
     env = launch.environment(process="web", port=8123, mount_path="/hello/")
     assert env.variables["PYAPP_PORT"] == "8123" and env.variables["SCRIPT_NAME"] == "/hello"
     # The release's own RECORD still matches (the runtime's additions live outside it).

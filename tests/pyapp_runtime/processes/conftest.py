@@ -138,16 +138,23 @@ class Packages:
         return build(src, self.root / f"{name}-{version}.pyapp")
 
     def webprobe(
-        self, version: str = "1.0.0", *, broken: bool = False, config: bool = False, **metadata: Any
+        self,
+        version: str = "1.0.0",
+        *,
+        broken: bool = False,
+        config: bool = False,
+        extra: str = "",
+        **metadata: Any,
     ) -> Path:
         """The webprobe app; *broken*, it fails its health check for 3 s.
 
         With *config* it has settings: ``label`` (added to its answer) and ``state``
         (``broken``: it fails its health check, for 10 s; ``needs-prefix``: so it does when
-        it is not mounted under a prefix).
+        it is not mounted under a prefix). *extra* is code added to its module (the
+        functions of tasks or processes given in *metadata*).
         """
         meta: dict[str, Any] = {"wsgi": {"app": "webprobe:application"}, "health": {"path": "/health"}}
-        files = {"src/webprobe/__init__.py": WEBPROBE}
+        files = {"src/webprobe/__init__.py": WEBPROBE + extra}
         if broken:
             meta["health"] = {"path": "/health", "start": 3, "timeout": 2}
         elif config:

@@ -2,25 +2,46 @@
 
 A checkout's description takes what ``metadata.yaml`` and ``pyproject.toml`` leave
 out from here (spec section 2.5 names ``pyproject.toml``; these older files are a
-convenience of the tools). ``setup.cfg`` gives ``[metadata]`` name, version
+convenience of this implementation). ``setup.cfg`` gives ``[metadata]`` name, version
 (a literal, ``file:`` or ``attr:``) and description, and ``[options]``
 ``python_requires`` and ``install_requires``. ``setup.py`` is read only when its
 ``setup(...)`` call passes those as literals; anything else is ignored, never run.
+A ``setup.cfg`` that cannot be parsed gives nothing.
+
+``SETUP_CFG_ORIGINS`` and ``SETUP_PY_ORIGINS`` say where in each file a key is found,
+as a JSON pointer: ``/section/option`` in ``setup.cfg``, ``/keyword`` of the
+``setup(...)`` call in ``setup.py``.
 """
 
 from __future__ import annotations
 
 import ast
 import configparser
-import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["from_setup_cfg", "from_setup_py"]
+__all__ = ["SETUP_CFG_ORIGINS", "SETUP_PY_ORIGINS", "from_setup_cfg", "from_setup_py"]
+
+SETUP_CFG_ORIGINS = (
+    (("name",), "/metadata/name"),
+    (("version",), "/metadata/version"),
+    (("summary",), "/metadata/description"),
+    (("requires", "python"), "/options/python_requires"),
+    (("dependencies", "packages"), "/options/install_requires"),
+)
+SETUP_PY_ORIGINS = (
+    (("name",), "/name"),
+    (("version",), "/version"),
+    (("summary",), "/description"),
+    (("requires", "python"), "/python_requires"),
+    (("dependencies", "packages"), "/install_requires"),
+)
 
 
 def _name(value: str) -> str:
-    return re.sub(r"[-_.]+", "-", value.strip()).lower()
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(value.strip())
 
 
 def _lines(value: str) -> list[str]:

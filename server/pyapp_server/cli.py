@@ -3,36 +3,71 @@
 Settings are layered (see :mod:`pyapp_server.settings`): built-in defaults, then
 ``/etc/pyapp/server.ini``, ``$XDG_CONFIG_HOME/pyapp/server.ini``, ``./pyapp-server.ini``,
 ``-c FILE``, ``PYAPP_SERVER_<KEY>`` variables, and last the options of ``run``.
+
+An error (bad settings, an unknown token, a data directory in use) prints
+``Error: <message>`` on stderr and exits 1; ``--json`` prints results as JSON.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._click import PyappGroup, emit, json_option
+from apppackage import AppPackageError
+
+if TYPE_CHECKING:
+    from .serve import RunningServer
+    from .settings import EffectiveSettings, ServerSettings
+    from .tokens import TokenStore
 
 __all__ = ["main"]
 
+T = TypeVar("T")
+
+
+class _ServerGroup(click.Group):
+    """The ``pyapp-server`` group: an :class:`AppPackageError` of any command is a clean error, exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AppPackageError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def _print(data: T, as_json: bool, human: Callable[[T], None]) -> None:
+    """*data* as indented JSON, or for people through *human*."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        human(data)
+
 
 class _State:
+    """What the commands share: the ``-c`` settings file."""
+
     def __init__(self, config_file: Path | None) -> None:
         self.config_file = config_file
 
-    def load(self, overrides: dict[str, Any] | None = None) -> Any:
-        from pyapp_server.settings import load_settings
+    def load(self, overrides: Mapping[str, Any] | None = None) -> EffectiveSettings:
+        from .settings import load_settings
 
         return load_settings(self.config_file, overrides=overrides)
 
 
-pass_state = click.make_pass_decorator(_State)
+_pass_state = click.make_pass_decorator(_State)
 
 
 @click.group(
-    cls=PyappGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+    cls=_ServerGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
 )
 @click.option(
     "-c",
@@ -74,7 +109,7 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
 @click.option(
     "--demo", is_flag=True, help="Install the example apps first (from the checkout) and list them."
 )
-@pass_state
+@_pass_state
 def run(
     state: _State,
     host: str | None = None,
@@ -88,38 +123,32 @@ def run(
     The first line on stdout says where it listens. The server writes an admin token
     for you to DATA_DIR/server/local-token (pyapp-ctl finds it by itself).
     """
-    from pyapp_server.serve import serve
+    from .demo import describe, prepare_demo
+    from .serve import serve
+    from .serverlog import configure_logging
 
     overrides = {"host": host, "port": port, "unix_socket": unix_socket, "data_dir": data_dir}
-    effective = state.load(overrides)
-    settings = effective.settings
+    settings = state.load(overrides).settings
     demo_lines: list[str] = []
     if demo:
-        from .server_demo import prepare_demo
-
         demo_lines = prepare_demo(settings.data_dir, echo=lambda m: click.echo(f"==> {m}", err=True))
 
-    def ready(running: Any) -> None:
-        from .server_demo import describe
-
+    def ready(running: RunningServer) -> None:
         click.echo(f"pyapp-server serving the API on {running.url}/api/v1/ (data: {settings.data_dir})")
         for line in describe(running, demo_lines):
             click.echo(line)
         sys.stdout.flush()
-
-    from pyapp_server.serverlog import configure_logging
 
     configure_logging(settings.log_file, settings.log_level, secrets=[settings.admin_token])
     serve(settings, ready=ready)
 
 
 @main.command(name="config")
-@json_option
-@pass_state
+@_json_option
+@_pass_state
 def show_config(state: _State, as_json: bool) -> None:
     """Print the effective settings and where each came from (secrets masked)."""
     effective = state.load()
-    rows = effective.describe()
 
     def human(rows: list[dict[str, str]]) -> None:
         width = max(len(r["name"]) for r in rows)
@@ -128,7 +157,7 @@ def show_config(state: _State, as_json: bool) -> None:
         if effective.files:
             click.echo("files read: " + ", ".join(effective.files))
 
-    emit(rows, as_json, human)
+    _print(effective.describe(), as_json, human)
 
 
 @main.group()
@@ -136,19 +165,21 @@ def token() -> None:
     """Make, list and revoke API tokens (stored hashed in DATA_DIR/server/)."""
 
 
-def _store(state: _State) -> Any:
-    from pyapp_server._db import Database
-    from pyapp_server.services import DATABASE
-    from pyapp_server.tokens import TokenStore
+def _tokens(state: _State) -> tuple[TokenStore, ServerSettings]:
+    """The token store of the settings' data directory, and the settings."""
+    from ._db import Database
+    from .services import DATABASE
+    from .tokens import TokenStore
 
     settings = state.load().settings
     return TokenStore(Database(settings.state_dir / DATABASE)), settings
 
 
-def _record(settings: Any, message: str) -> None:
-    from pyapp_server._db import Database
-    from pyapp_server.events import EventLog
-    from pyapp_server.services import DATABASE
+def _record(settings: ServerSettings, message: str) -> None:
+    """Add a ``token`` event to the server's history."""
+    from ._db import Database
+    from .events import EventLog
+    from .services import DATABASE
 
     EventLog(Database(settings.state_dir / DATABASE)).record("token", message, actor="pyapp-server token")
 
@@ -158,11 +189,11 @@ def _record(settings: Any, message: str) -> None:
     "--role", type=click.Choice(["viewer", "deployer", "admin"]), required=True, help="What it may do."
 )
 @click.option("--name", required=True, help="Who or what uses it (shown in events as the actor).")
-@json_option
-@pass_state
+@_json_option
+@_pass_state
 def token_create(state: _State, role: str, name: str, as_json: bool) -> None:
     """Make a token; its secret is printed this once (only its hash is kept)."""
-    store, settings = _store(state)
+    store, settings = _tokens(state)
     new = store.create(role, name)
     _record(settings, f"token {new.token.name!r} ({role}) created")
 
@@ -172,16 +203,15 @@ def token_create(state: _State, role: str, name: str, as_json: bool) -> None:
             f"token {d['id']} ({d['role']}) for {d['name']}: the secret above is shown only once", err=True
         )
 
-    emit(new.to_dict(), as_json, human)
+    _print(new.to_dict(), as_json, human)
 
 
 @token.command(name="list")
-@json_option
-@pass_state
+@_json_option
+@_pass_state
 def token_list(state: _State, as_json: bool) -> None:
     """List the tokens (never their secrets)."""
-    store, _settings = _store(state)
-    tokens = [t.to_dict() for t in store.list()]
+    store, _settings = _tokens(state)
 
     def human(items: list[dict[str, Any]]) -> None:
         if not items:
@@ -190,19 +220,19 @@ def token_list(state: _State, as_json: bool) -> None:
             used = t["last_used"] or "-"
             click.echo(f"{t['id']}  {t['role']:<8}  {t['name']}  created {t['created']}  last used {used}")
 
-    emit(tokens, as_json, human)
+    _print([t.to_dict() for t in store.list()], as_json, human)
 
 
 @token.command(name="revoke")
 @click.argument("token_id", metavar="ID")
-@json_option
-@pass_state
+@_json_option
+@_pass_state
 def token_revoke(state: _State, token_id: str, as_json: bool) -> None:
     """Revoke the token ID: requests using it are refused from now on."""
-    store, settings = _store(state)
+    store, settings = _tokens(state)
     revoked = store.revoke(token_id)
     _record(settings, f"token {revoked.name!r} ({revoked.role}) revoked")
-    emit(
+    _print(
         revoked.to_dict(),
         as_json,
         lambda d: click.echo(f"revoked token {d['id']} ({d['role']}) of {d['name']}"),
