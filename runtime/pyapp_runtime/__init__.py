@@ -66,15 +66,15 @@ __all__ = [
 _LAZY = {
     "Activator": "lifecycle.activation",
     "NullActivator": "lifecycle.activation",
-    "AppInfo": "lifecycle.results",
-    "AppSummary": "lifecycle.results",
-    "ConfigInfo": "lifecycle.results",
-    "ConfigResult": "lifecycle.results",
-    "InstallResult": "lifecycle.results",
-    "ReleaseInfo": "lifecycle.results",
-    "RemoveResult": "lifecycle.results",
-    "RestoreResult": "lifecycle.results",
-    "RollbackResult": "lifecycle.results",
+    "AppInfo": "lifecycle.appinfo",
+    "AppSummary": "lifecycle.appinfo",
+    "ConfigInfo": "lifecycle.configure",
+    "ConfigResult": "lifecycle.configure",
+    "InstallResult": "lifecycle.install",
+    "ReleaseInfo": "lifecycle.appinfo",
+    "RemoveResult": "lifecycle.uninstall",
+    "RestoreResult": "lifecycle.restore",
+    "RollbackResult": "lifecycle.rollback",
     "AppLayout": "layout",
     "HostLayout": "layout",
     "default_home": "layout",
@@ -133,20 +133,15 @@ if TYPE_CHECKING:
     from .host import Host
     from .layout import AppLayout, HostLayout, default_home
     from .lifecycle.activation import Activator, NullActivator
+    from .lifecycle.appinfo import AppInfo, AppSummary, ReleaseInfo
     from .lifecycle.backup import BackupResult
+    from .lifecycle.configure import ConfigInfo, ConfigResult
     from .lifecycle.hooks import HookRun
+    from .lifecycle.install import InstallResult
     from .lifecycle.removal import GarbageReport
-    from .lifecycle.results import (
-        AppInfo,
-        AppSummary,
-        ConfigInfo,
-        ConfigResult,
-        InstallResult,
-        ReleaseInfo,
-        RemoveResult,
-        RestoreResult,
-        RollbackResult,
-    )
+    from .lifecycle.restore import RestoreResult
+    from .lifecycle.rollback import RollbackResult
+    from .lifecycle.uninstall import RemoveResult
     from .locking import AppLock
     from .processes.daemons import DaemonFailed, DaemonManager, DaemonsDisabled
     from .processes.logs import LogFile

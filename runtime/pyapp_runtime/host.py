@@ -26,25 +26,22 @@ from .errors import AppLocked, HostError, NoSuchApp
 from .host_processes import HostProcesses
 from .layout import AppLayout, HostLayout, default_home
 from .lifecycle.activation import Activator
-from .lifecycle.appinfo import app_info, app_summary
+from .lifecycle.appinfo import AppInfo, AppSummary, app_info, app_summary
 from .lifecycle.backup import BackupResult, create_backup, read_manifest
-from .lifecycle.configure import change_config, change_services, config_info, show_services
-from .lifecycle.install import HostContext, InstallOptions, clear_dir, install_package
-from .lifecycle.journal import recover
-from .lifecycle.removal import GarbageReport, collect_garbage
-from .lifecycle.restore import restore_backup
-from .lifecycle.results import (
-    AppInfo,
-    AppSummary,
+from .lifecycle.configure import (
     ConfigInfo,
     ConfigResult,
-    InstallResult,
-    RemoveResult,
-    RestoreResult,
-    RollbackResult,
+    change_config,
+    change_services,
+    config_info,
+    show_services,
 )
-from .lifecycle.rollback import rollback_app
-from .lifecycle.uninstall import remove_app
+from .lifecycle.install import HostContext, InstallOptions, InstallResult, clear_dir, install_package
+from .lifecycle.journal import recover
+from .lifecycle.removal import GarbageReport, collect_garbage
+from .lifecycle.restore import RestoreResult, restore_backup
+from .lifecycle.rollback import RollbackResult, rollback_app
+from .lifecycle.uninstall import RemoveResult, remove_app
 from .locking import AppLock
 from .processes.daemons import DaemonManager
 from .releases.builder import Progress, verify_release

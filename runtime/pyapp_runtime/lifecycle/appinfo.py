@@ -3,13 +3,67 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
+from .._plain import Plain
 from ..layout import AppLayout, HostLayout
 from ..releases.launch import LaunchSpec
 from ..releases.release import Release, current_release, disk_usage, list_releases
-from .results import AppInfo, AppSummary, ReleaseInfo
 
-__all__ = ["app_info", "app_summary"]
+__all__ = ["AppInfo", "AppSummary", "ReleaseInfo", "app_info", "app_summary"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSummary(Plain):
+    """One line of ``pyapp list``."""
+
+    name: str
+    version: str | None
+    release: str | None
+    installed_at: str = ""
+    busy: int | None = None
+    """The pid of a command holding the app's lock, if any."""
+    recovered: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseInfo:
+    """A release with its state and the disk it uses."""
+
+    release: Release
+    current: bool
+    previous: bool
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.release.to_dict(),
+            "current": self.current,
+            "previous": self.previous,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppInfo(Plain):
+    """``pyapp show``: an app's releases, paths, sizes, backups."""
+
+    name: str
+    version: str | None
+    release: str | None
+    path: str
+    config_file: str
+    app_config_file: str
+    data_path: str
+    releases: tuple[ReleaseInfo, ...] = ()
+    disk: dict[str, int] = field(default_factory=dict)
+    """Bytes: ``releases``, ``shared`` (server-packages its releases use), ``data``, ``backups``, ``total``"""
+    backups: tuple[dict[str, Any], ...] = ()
+    wsgi: str | None = None
+    commands: tuple[str, ...] = ()
+    busy: int | None = None
+    recovered: str | None = None
 
 
 def app_summary(app: AppLayout, busy: int | None, recovered: str | None) -> AppSummary | None:

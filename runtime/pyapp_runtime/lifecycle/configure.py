@@ -12,11 +12,13 @@ start. The caller holds the app's lock for every change.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from apppackage.package import AppPackage
 
+from .._plain import Plain
 from ..appconfig.services import (
     ResolvedServices,
     ServicesInfo,
@@ -32,9 +34,41 @@ from ..processes.daemons import DaemonFailed, DaemonManager
 from ..releases.launch import LaunchSpec
 from ..releases.release import Release
 from .journal import Journal
-from .results import ConfigInfo, ConfigResult
 
-__all__ = ["change_config", "change_services", "config_info", "ensure_services", "show_services"]
+__all__ = [
+    "ConfigInfo",
+    "ConfigResult",
+    "change_config",
+    "change_services",
+    "config_info",
+    "ensure_services",
+    "show_services",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigInfo(Plain):
+    """``pyapp config NAME show``: the values (secrets masked unless asked) and the spec's fields."""
+
+    name: str
+    version: str
+    file: str
+    app_config_file: str
+    format: str
+    values: dict[str, Any]
+    fields: tuple[dict[str, Any], ...] = ()
+    masked: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigResult(Plain):
+    """A configuration change that was validated and written."""
+
+    name: str
+    file: str
+    changed: tuple[str, ...]
+    values: dict[str, Any]
+    """The new values, secrets masked."""
 
 
 def config_info(app: AppLayout, current: Release, *, show_secrets: bool = False) -> ConfigInfo:

@@ -40,6 +40,7 @@ from apppackage.errors import HookFailed
 from apppackage.files import write_atomic
 from apppackage.package import AppPackage
 
+from .._plain import Plain
 from ..appconfig.services import (
     ResolvedServices,
     load_services,
@@ -47,10 +48,10 @@ from ..appconfig.services import (
     resolve,
     write_services,
 )
-from ..appconfig.values import load_values, reconcile, write_config_files
+from ..appconfig.values import ConfigChange, load_values, reconcile, write_config_files
 from ..dependencies.choose import PlacedDistribution
 from ..dependencies.pthfiles import pth_warnings
-from ..dependencies.requirements import check_requirements, enforce
+from ..dependencies.requirements import Hint, check_requirements, enforce
 from ..errors import InstallHookFailed, NotAnUpgrade
 from ..layout import AppLayout, HostLayout, release_id
 from ..releases.builder import Progress, build_release, package_sha256
@@ -69,10 +70,40 @@ from .activation import Activator
 from .backup import PRE_UPDATE, BackupResult, create_backup, prune_backups
 from .hooks import HookRun, run_release_hook
 from .journal import Journal
-from .removal import collect_garbage
-from .results import InstallResult
+from .removal import GarbageReport, collect_garbage
 
-__all__ = ["InstallOptions", "install_package"]
+__all__ = ["InstallOptions", "InstallResult", "install_package"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstallResult(Plain):
+    """An install or update: what is current now, and everything that happened on the way."""
+
+    name: str
+    version: str
+    release: str
+    action: str
+    """``installed`` (first install), ``updated``, ``downgraded``/``reinstalled`` (forced), ``unchanged``."""
+    path: str
+    previous_version: str | None = None
+    config_file: str = ""
+    dependencies: tuple[PlacedDistribution, ...] = ()
+    hooks: tuple[HookRun, ...] = ()
+    hints: tuple[Hint, ...] = ()
+    unchecked: tuple[str, ...] = ()
+    """Requirements this host cannot check (spec section 3.3)."""
+    config: ConfigChange | None = None
+    backup: BackupResult | None = None
+    removed_releases: tuple[str, ...] = ()
+    garbage: GarbageReport | None = None
+    size: int = 0
+    """Bytes the new release uses (its shared dependencies not counted)."""
+    recovered: str | None = None
+    warnings: tuple[str, ...] = ()
+    duration: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "duration": round(self.duration, 3)}
 
 
 @dataclass(frozen=True, kw_only=True)

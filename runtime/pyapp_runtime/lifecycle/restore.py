@@ -9,20 +9,33 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from apppackage.package import AppPackage
 
-from ..appconfig.values import load_values, reconcile, write_config_files
+from .._plain import Plain
+from ..appconfig.values import ConfigChange, load_values, reconcile, write_config_files
 from ..errors import BadBackup
 from ..layout import AppLayout
 from ..releases.launch import LaunchSpec
 from ..releases.release import Release, version_key
 from .backup import extract_backup, read_manifest
 from .journal import Journal
-from .results import RestoreResult
 
-__all__ = ["restore_backup"]
+__all__ = ["RestoreResult", "restore_backup"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreResult(Plain):
+    name: str
+    archive: str
+    backup_version: str
+    version: str
+    hook_files: str | None = None
+    """Where the backup hook's own files were unpacked, if the archive had any."""
+    config: ConfigChange | None = None
+    recovered: str | None = None
 
 
 def restore_backup(

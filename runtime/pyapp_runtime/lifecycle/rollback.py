@@ -7,9 +7,12 @@ from the values in use when the target was last active.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from apppackage.package import AppPackage
 
-from ..appconfig.values import load_values, reconcile, write_config_files
+from .._plain import Plain
+from ..appconfig.values import ConfigChange, load_values, reconcile, write_config_files
 from ..errors import NoSuchRelease
 from ..layout import AppLayout
 from ..releases.launch import LaunchSpec
@@ -24,9 +27,21 @@ from ..releases.release import (
 from .configure import ensure_services
 from .install import HostContext
 from .journal import Journal
-from .results import RollbackResult
 
-__all__ = ["rollback_app", "rollback_target"]
+__all__ = ["RollbackResult", "rollback_app", "rollback_target"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackResult(Plain):
+    """Which release was current before and which is now."""
+
+    name: str
+    from_version: str
+    from_release: str
+    version: str
+    release: str
+    config: ConfigChange | None = None
+    recovered: str | None = None
 
 
 def rollback_target(app: AppLayout, current: Release, to: str | None) -> Release:

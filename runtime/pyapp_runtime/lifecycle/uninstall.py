@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from apppackage.errors import HookFailed
 
+from .._plain import Plain
 from ..appconfig.values import load_values
 from ..errors import InstallHookFailed, NoSuchApp
 from ..layout import AppLayout
@@ -13,10 +16,22 @@ from .backup import BackupResult, create_backup
 from .hooks import HookRun, run_release_hook
 from .install import HostContext
 from .journal import Journal
-from .removal import collect_garbage, delete_app
-from .results import RemoveResult
+from .removal import GarbageReport, collect_garbage, delete_app
 
-__all__ = ["remove_app"]
+__all__ = ["RemoveResult", "remove_app"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveResult(Plain):
+    name: str
+    version: str | None
+    removed_releases: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    """Paths left in place (``--keep-data``, ``--backup``)."""
+    hook: HookRun | None = None
+    backup: BackupResult | None = None
+    garbage: GarbageReport | None = None
+    recovered: str | None = None
 
 
 def remove_app(
