@@ -223,7 +223,7 @@ def test_a_non_loopback_address_needs_authentication(tmp_path: Path, server_env,
 
 
 def test_listening_on_a_unix_socket(live_server, packages) -> None:
-    from pyapp_tools.ctl_client import Client, Endpoint
+    from pyapp_tools.ctl.client import Client, Endpoint
 
     short = Path(tempfile.mkdtemp(prefix="pyapp-sock-"))  # a socket path is limited to 107 bytes
     try:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import click
-from pyapp_tools import cli, ctl
+from pyapp_tools import cli
+from pyapp_tools.ctl import cli as ctl
 
 PYAPP = {
     "package": ["init", "validate", "inspect", "verify", "run", "command"],

@@ -8,7 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from pyapp_tools.commandline import PyappGroup, human_size, json_command
-from pyapp_tools.ctl_client import CtlError
+from pyapp_tools.ctl.client import CtlError
 
 from apppackage import AppPackageError
 from apppackage.errors import InvalidPackage, Problem

@@ -1,19 +1,20 @@
 """``pyapp``: the local command line (one click group).
 
 This module makes the group and adds the commands of each command module:
-:mod:`~pyapp_tools.package_commands` (work with a package: init, validate, inspect,
-verify, run, command), :mod:`~pyapp_tools.host_commands` (install and manage apps on
-this host), :mod:`~pyapp_tools.process_commands` (their processes),
-:mod:`~pyapp_tools.service_commands` (their services) and
-:mod:`~pyapp_tools.web_commands` (virtual hosts, mounts, the web server).
+:mod:`~pyapp_tools.package.commands` (work with a package: init, validate, inspect,
+verify, run, command), :mod:`~pyapp_tools.host.apps` (install and manage apps on
+this host), :mod:`~pyapp_tools.host.processes` (their processes),
+:mod:`~pyapp_tools.host.services` (their services) and
+:mod:`~pyapp_tools.host.web` (virtual hosts, mounts, the web server).
 """
 
 from __future__ import annotations
 
 import click
 
-from . import host_commands, package_commands, process_commands, service_commands, web_commands
 from .commandline import PyappGroup
+from .host import apps, processes, services, web
+from .package import commands
 
 __all__ = ["main"]
 
@@ -30,8 +31,5 @@ def main() -> None:
     """
 
 
-package_commands.register(main)
-host_commands.register(main)
-process_commands.register(main)
-service_commands.register(main)
-web_commands.register(main)
+for module in (commands, apps, processes, services, web):
+    module.register(main)

@@ -37,10 +37,10 @@ R = TypeVar("R")
 def error_document(exc: AppPackageError) -> Mapping[str, Any]:
     """What ``--json`` prints for *exc*: ``{"error": {"type": ..., "message": ...}}``.
 
-    A :class:`~pyapp_tools.ctl_client.CtlError` that carries the server's own JSON error
+    A :class:`~pyapp_tools.ctl.client.CtlError` that carries the server's own JSON error
     (``{"error": {"status", "code", "message"}, "errors": [...]}``) prints that, as is.
     """
-    from .ctl_client import CtlError  # here, not above: only pyapp-ctl needs the HTTP client
+    from .ctl.client import CtlError  # here, not above: only pyapp-ctl needs the HTTP client
 
     if isinstance(exc, CtlError) and exc.body:
         return exc.body

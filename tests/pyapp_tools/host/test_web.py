@@ -1,0 +1,269 @@
+"""``pyapp vhost``, ``pyapp mount``, ``pyapp unmount``, ``pyapp web`` as a user runs them: real commands,
+a real nginx on a loopback port, apps running under the runtime's own supervised daemons.
+
+The app is examples/hello built with :mod:`pyapp_tools.build.builder`, with a static directory
+added whose file names the version, so the static files' release can be seen too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyapp_runtime.webservers import find_installation
+
+BIN = Path(sys.executable).parent
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(port: int, path: str, host: str = "localhost") -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def build_hello(out: Path, version: str) -> Path:
+    """examples/hello as *version*, with ``/static`` serving ``version.txt``; 1.0.1 adds ``/media``."""
+    from pyapp_tools.build.builder import BuildOptions, build
+
+    source = out / f"hello-{version}"
+    shutil.copytree(EXAMPLES / "hello", source, ignore=shutil.ignore_patterns("__pycache__", "dist"))
+    meta = source / "metadata.yaml"
+    text = re.sub(r"(?m)^version: .*$", f'version: "{version}"', meta.read_text())
+    static = "static:\n  /static: site\n"
+    (source / "site").mkdir()
+    (source / "site" / "version.txt").write_text(version)
+    if version == "1.0.1":
+        static += "  /media: media\n"
+        (source / "media").mkdir()
+        (source / "media" / "new.txt").write_text("new in 1.0.1")
+    meta.write_text(text + static)
+    return build(source, BuildOptions(out_dir=out / "dist", offline=True)).path
+
+
+def build_docs(out: Path) -> Path:
+    """A static-only app: files and no WSGI application."""
+    from pyapp_tools.build.builder import BuildOptions, build
+
+    source = out / "docs"
+    (source / "site").mkdir(parents=True)
+    (source / "site" / "index.html").write_text("<h1>the docs</h1>")
+    (source / "metadata.yaml").write_text(
+        'pyapp: "1.0"\nname: docs\nversion: "1.0"\npaths: []\nstatic:\n  /: site\n'
+    )
+    return build(source, BuildOptions(out_dir=out / "dist", offline=True)).path
+
+
+class Host:
+    """One host directory under a short path, its commands, and its processes stopped afterwards."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.home = base / "home"
+        self.home.mkdir()
+        low = random.randrange(30000, 39000)
+        (self.home / "host.yaml").write_text(f"web_server: nginx\nports: {low}-{low + 40}\n")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "XDG_"))}
+        self.env.update(PYAPP_HOME=str(self.home), PYAPP_DAEMONS="1")
+
+    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [str(BIN / "pyapp"), *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if ok:
+            assert done.returncode == 0, f"pyapp {' '.join(args)}: {done.stdout}{done.stderr}"
+        return done
+
+    def json(self, *args: str, ok: bool = True) -> Any:
+        return json.loads(self.run(*args, "--json", ok=ok).stdout)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.run("web", "stop", ok=False)
+        for pid_file in (
+            self.home / "supervisor" / "supervisord.pid",
+            self.home / "webservers" / "nginx" / "run" / "nginx.pid",
+        ):
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGTERM)
+
+
+@pytest.fixture
+def host() -> Iterator[Host]:
+    if find_installation("nginx") is None:
+        pytest.skip("nginx is not installed (./dev test installs it)")
+    # Unix socket paths are short; nginx's workers (another user when run as root) traverse it.
+    base = Path(tempfile.mkdtemp(prefix="pyapp-wc-", dir="/tmp"))
+    base.chmod(0o711)
+    made = Host(base)
+    try:
+        yield made
+    finally:
+        made.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("web-packages")
+    return {"1.0.0": build_hello(out, "1.0.0"), "1.0.1": build_hello(out, "1.0.1"), "docs": build_docs(out)}
+
+
+def env_of(port: int) -> dict[str, Any]:
+    status, body = get(port, "/hello/env")
+    assert status == 200, body
+    return dict(json.loads(body))
+
+
+def test_a_mounted_app_is_served_through_nginx_across_updates_and_rollbacks(
+    host: Host, built: dict[str, Path]
+) -> None:
+    host.run("install", str(built["1.0.0"]))
+    port = free_port()
+    added = host.json("vhost", "add", "main", "--port", str(port), "--server-name", "localhost")
+    assert added["vhost"]["url"] == f"http://localhost:{port}/"
+    assert added["server"]["kind"] == "nginx" and added["server"]["running"]
+
+    mounted = host.json("mount", "hello", "main", "/hello")
+    assert mounted["mount"]["upstream"].endswith("/web.sock")
+    assert mounted["mount"]["static"] == [
+        {"url": "/static", "directory": str(host.home / "apps/hello/current/site")}
+    ]
+    seen = env_of(port)
+    assert seen["script_name"] == "/hello" and seen["path_info"] == "/env"
+    assert seen["variables"]["PYAPP_VERSION"] == "1.0.0"
+    assert get(port, "/hello/static/version.txt") == (200, b"1.0.0")
+    assert get(port, "/elsewhere")[0] == 404
+    page = get(port, "/hello/")[1].decode()
+    assert 'href="/hello/env"' in page  # links the app makes carry its mount path
+
+    # An update behind nginx under steady requests: none is lost.
+    failures: list[str] = []
+    served: list[str] = []
+    done = threading.Event()
+
+    def hammer() -> None:
+        for _ in range(5000):  # bounded: the update ends long before
+            try:
+                status, body = get(port, "/hello/env")
+            except OSError as exc:
+                failures.append(repr(exc))
+                continue
+            if status != 200:
+                failures.append(f"{status} {body[:200]!r}")
+            else:
+                served.append(json.loads(body)["variables"]["PYAPP_VERSION"])
+            if done.is_set():
+                return
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        host.run("install", str(built["1.0.1"]))
+    finally:
+        done.set()
+        thread.join(60)
+    assert not failures, failures[:5]
+    assert served[0] == "1.0.0" and served[-1] == "1.0.1"
+
+    assert env_of(port)["variables"]["PYAPP_VERSION"] == "1.0.1"
+    assert env_of(port)["script_name"] == "/hello"
+    assert get(port, "/hello/static/version.txt") == (200, b"1.0.1")
+    assert get(port, "/hello/media/new.txt") == (200, b"new in 1.0.1"), "a new static path is served"
+    listed = host.json("vhost", "list")
+    assert [(m["app"], m["vhost"], m["prefix"]) for m in listed["mounts"]] == [("hello", "main", "/hello")]
+
+    host.run("rollback", "hello")
+    assert env_of(port)["variables"]["PYAPP_VERSION"] == "1.0.0"
+    assert get(port, "/hello/static/version.txt") == (200, b"1.0.0")
+    assert get(port, "/hello/media/new.txt")[0] == 404, "the rolled-back release has no /media"
+    assert host.json("web", "status")["mounts"][0]["prefix"] == "/hello"
+
+    # Unmounted, the app is gone from nginx and serves at its root again.
+    unmounted = host.json("unmount", "hello")
+    assert unmounted["restarted"] is True
+    assert get(port, "/hello/env")[0] == 404
+    socket_path = mounted["mount"]["upstream"].removeprefix("unix:")
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(socket_path)
+        raw.sendall(b"GET /env HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        answer = b"".join(iter(lambda: raw.recv(65536), b""))
+    assert b'"script_name": ""' in answer
+
+    host.run("web", "stop")
+    assert host.json("web", "status")["server"]["running"] is False
+    with pytest.raises(OSError):
+        get(port, "/")
+
+
+def test_conflicts_static_apps_and_removal(host: Host, built: dict[str, Path]) -> None:
+    host.run("install", str(built["1.0.0"]))
+    host.run("install", str(built["docs"]))
+    port = free_port()
+    host.run("vhost", "add", "main", "--port", str(port))
+    host.run("mount", "hello", "main", "/hello")
+
+    refused = host.run("mount", "docs", "main", "/hello", "--json", ok=False)
+    assert refused.returncode == 1
+    error = json.loads(refused.stdout)["error"]
+    assert error["type"] == "MountConflict"
+    assert "'hello' is already mounted at /hello" in error["message"]
+    refused = host.run("mount", "docs", "main", "/hello/docs", ok=False)
+    assert "lies inside /hello" in refused.stderr
+    assert host.json("vhost", "list")["vhosts"][0]["mounts"] == ["hello"]
+
+    # A static-only app: nginx serves its files, no daemon.
+    docs = host.json("mount", "docs", "main", "/docs")["mount"]
+    assert docs["upstream"] is None
+    assert get(port, "/docs/index.html") == (200, b"<h1>the docs</h1>")
+    assert env_of(port)["script_name"] == "/hello"
+
+    refused = host.run("vhost", "remove", "main", ok=False)
+    assert "still serves docs, hello" in refused.stderr
+
+    host.run("remove", "docs")
+    assert [m["app"] for m in host.json("vhost", "list")["mounts"]] == ["hello"]
+    assert get(port, "/docs/index.html")[0] == 404
+
+    # A second virtual host by name on the same port.
+    host.run("vhost", "add", "other", "--port", str(port), "--server-name", "other.test")
+    host.run("mount", "hello", "other", "/")
+    status, body = get(port, "/env", host="other.test")
+    assert status == 200 and json.loads(body)["script_name"] == ""
+    assert get(port, "/hello/env")[0] == 404
+
+    # With web_server: none the routes are stored but nothing serves them.
+    host.run("web", "stop")
+    host.env["PYAPP_WEB_SERVER"] = "none"
+    status = host.json("web", "status")
+    assert (
+        status["server"]["kind"] is None and "no web server serves the routes" in status["server"]["message"]
+    )
+    host.run("unmount", "hello")
+    host.run("vhost", "remove", "other")
+    assert [v["name"] for v in host.json("vhost", "list")["vhosts"]] == ["main"]

@@ -1,0 +1,1 @@
+"""``pyapp-build``: building a reproducible ``.pyapp`` from a project (spec section 2)."""

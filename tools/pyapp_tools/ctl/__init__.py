@@ -1,0 +1,1 @@
+"""``pyapp-ctl``: driving a pyapp management server through its JSON API, locally or remotely."""

@@ -1,0 +1,238 @@
+"""``pyapp-ctl apps``: list, show, install, update, rollback, remove, start, stop, restart, back up."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..commandline import emit, human_size, json_command
+from .client import CtlError
+from .common import API, NAME, Ctl, finish_job, pass_ctl
+
+__all__ = ["apps"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@click.group()
+def apps() -> None:
+    """The apps on the server."""
+
+
+@apps.command(name="list")
+@json_command
+@pass_ctl
+def list_apps(ctl: Ctl, as_json: bool) -> None:
+    """List the installed apps."""
+    data = ctl.client.call("GET", f"{API}/apps")
+
+    def human(d: dict[str, Any]) -> None:
+        if not d["apps"]:
+            click.echo("no apps installed (pyapp-ctl apps install PACKAGE)")
+        for a in d["apps"]:
+            busy = f"  (job {a['job']} running)" if a.get("job") else ""
+            version, release = a["version"] or "-", a["release"] or "-"
+            click.echo(f"{a['name']:<20} {version:<12} {release:<28} {a['installed_at']}{busy}")
+
+    emit(data, as_json, human)
+
+
+@apps.command()
+@NAME
+@json_command
+@pass_ctl
+def show(ctl: Ctl, name: str, as_json: bool) -> None:
+    """Show an app: its releases, processes, disk use and backups."""
+    data = ctl.client.call("GET", f"{API}/apps/{name}")
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(f"{d['name']} {d['version']} (release {d['release']})")
+        click.echo(f"  path: {d['path']}")
+        if d.get("wsgi"):
+            click.echo(f"  wsgi: {d['wsgi']}")
+        click.echo("  releases:")
+        for r in d["releases"]:
+            mark = "current" if r["current"] else "previous" if r["previous"] else ""
+            click.echo(f"    {r['id']:<28} {human_size(r['size']):>10}  {r['installed_at']}  {mark}")
+        if d.get("processes"):
+            click.echo("  processes:")
+            for p in d["processes"]:
+                click.echo(f"    {p.get('name') or p.get('program')}: {p.get('state')}")
+        click.echo(f"  disk: {human_size(d['disk'].get('total', 0))} in all")
+        for b in d["backups"]:
+            click.echo(f"  backup: {b['archive']} ({human_size(b['size'])})")
+        if d.get("job"):
+            click.echo(f"  busy: job {d['job']}")
+
+    emit(data, as_json, human)
+
+
+def _print_install(r: dict[str, Any]) -> None:
+    before = (
+        f" (was {r['previous_version']})" if r.get("previous_version") and r["action"] != "installed" else ""
+    )
+    click.echo(f"{r['name']} {r['version']} {r['action']}{before}: release {r['release']}")
+    for warning in r.get("warnings") or ():
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _install_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--server-path",
+                is_flag=True,
+                help="PACKAGE is a path on the server, not a file here to upload.",
+            ),
+            click.option("--force", is_flag=True, help="Install even when the version is not newer."),
+            click.option(
+                "--set", "settings", multiple=True, metavar="KEY=VALUE", help="A configuration value."
+            ),
+            click.option(
+                "--service",
+                "services",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="The value of one of the app's services (spec section 3.9).",
+            ),
+            click.option(
+                "--wait/--no-wait",
+                default=True,
+                show_default=True,
+                help="Wait for the job to end, or print its id and return.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _send_package(
+    ctl: Ctl,
+    path: str,
+    package: str,
+    *,
+    server_path: bool,
+    force: bool,
+    settings: tuple[str, ...],
+    services: tuple[str, ...],
+    quiet: bool,
+) -> dict[str, Any]:
+    client = ctl.client
+    if server_path:
+        body = {"path": package, "force": force, "settings": list(settings), "services": list(services)}
+        job: dict[str, Any] = client.call("POST", path, json_body=body)
+        return job
+    file = Path(package)
+    if not file.is_file():
+        raise click.BadParameter(f"{file}: no such file (use --server-path for a file on the server)")
+    size = file.stat().st_size
+    limit = client.call("GET", f"{API}/info")["limits"]["max_upload_size"]
+    if size > limit:
+        raise CtlError(f"{file} is {size} bytes; the server accepts uploads up to {limit} (max_upload_size)")
+    query = [("force", "true" if force else "false"), *(("set", s) for s in settings)]
+    query += [("service", s) for s in services]
+    with click.progressbar(length=size, label=f"Uploading {file.name}", file=sys.stderr, hidden=quiet) as bar:
+        job = client.upload(path, file, query=query, progress=bar.update)
+    return job
+
+
+@apps.command()
+@click.argument("package")
+@_install_options
+@json_command
+@pass_ctl
+def install(ctl: Ctl, /, package: str, wait: bool, as_json: bool, **options: Any) -> None:
+    """Install the .pyapp PACKAGE (uploaded with a progress bar), or update its app to it."""
+    job = _send_package(ctl, f"{API}/apps", package, quiet=as_json, **options)
+    finish_job(ctl, job, wait, as_json, _print_install)
+
+
+@apps.command()
+@NAME
+@click.argument("package")
+@_install_options
+@json_command
+@pass_ctl
+def update(ctl: Ctl, /, name: str, package: str, wait: bool, as_json: bool, **options: Any) -> None:
+    """Update the installed app NAME to the .pyapp PACKAGE (which must be NAME)."""
+    job = _send_package(ctl, f"{API}/apps/{name}/update", package, quiet=as_json, **options)
+    finish_job(ctl, job, wait, as_json, _print_install)
+
+
+@apps.command()
+@NAME
+@click.option(
+    "--to", metavar="VERSION", help="Go back to this version (or release id), not the previous one."
+)
+@click.option("--wait/--no-wait", default=True, show_default=True)
+@json_command
+@pass_ctl
+def rollback(ctl: Ctl, name: str, to: str | None, wait: bool, as_json: bool) -> None:
+    """Re-activate the previous release of NAME (its data stays as it is)."""
+    job = ctl.client.call("POST", f"{API}/apps/{name}/rollback", json_body={"to": to} if to else {})
+    finish_job(
+        ctl,
+        job,
+        wait,
+        as_json,
+        lambda r: click.echo(f"{r['name']} rolled back from {r['from_version']} to {r['version']}"),
+    )
+
+
+@apps.command()
+@NAME
+@click.option("--keep-data", is_flag=True, help="Keep its data/, config.yaml and backups/.")
+@click.option("--backup", is_flag=True, help="Back it up first (the archive is kept).")
+@click.option("--force", is_flag=True, help="Remove it even when its uninstall hook fails.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--wait/--no-wait", default=True, show_default=True)
+@json_command
+@pass_ctl
+def remove(
+    ctl: Ctl, name: str, keep_data: bool, backup: bool, force: bool, yes: bool, wait: bool, as_json: bool
+) -> None:
+    """Run NAME's uninstall hook, then remove the app (and its data unless --keep-data)."""
+    if not yes:
+        what = "its releases" if keep_data else "its releases, data and configuration"
+        click.confirm(f"Remove {name} and {what}?", abort=True, err=True)
+    flags = {"keep_data": keep_data, "backup": backup, "force": force}
+    job = ctl.client.call("DELETE", f"{API}/apps/{name}", query={k: "true" for k, v in flags.items() if v})
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(f"{r['name']} {r['version'] or ''} removed".replace("  ", " "))
+        if r.get("backup"):
+            click.echo(f"backup kept: {r['backup']['archive']}")
+
+    finish_job(ctl, job, wait, as_json, human)
+
+
+@apps.command()
+@NAME
+@click.option("--wait/--no-wait", default=True, show_default=True)
+@json_command
+@pass_ctl
+def backup(ctl: Ctl, name: str, wait: bool, as_json: bool) -> None:
+    """Back up NAME on the server: its backup hook's files, configuration and data."""
+    job = ctl.client.call("POST", f"{API}/apps/{name}/backup")
+    finish_job(ctl, job, wait, as_json, lambda r: click.echo(f"{r['archive']} ({human_size(r['size'])})"))
+
+
+def _process_command(action: str, help_text: str) -> click.Command:
+    @NAME
+    @json_command
+    @pass_ctl
+    def run(ctl: Ctl, name: str, as_json: bool) -> None:
+        data = ctl.client.call("POST", f"{API}/apps/{name}/{action}")
+        emit(data, as_json, lambda d: click.echo(f"{name}: {action} done"))
+
+    return click.command(name=action, help=help_text)(run)
+
+
+apps.add_command(_process_command("start", "Start NAME's processes (when the server's runtime runs them)."))
+apps.add_command(_process_command("stop", "Stop NAME's processes gracefully."))
+apps.add_command(_process_command("restart", "Restart NAME's processes."))
