@@ -44,7 +44,7 @@ from installer.destinations import SchemeDictionaryDestination
 from installer.sources import WheelFile
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
-from pyapp_tools.build.builder import DEPS_DIR, BuildOptions, BuildResult, build
+from pyapp_tools.building.builder import DEPS_DIR, BuildOptions, BuildResult, build
 
 from apppackage import AppPackage, Environment, HostPaths
 from apppackage.hooks import bootstrap_argv, write_payload

@@ -20,7 +20,7 @@ from apppackage import AppPackage
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from pyapp_tools.build.builder import BuildResult
+    from pyapp_tools.building.builder import BuildResult
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NAMES = ("hello", "pyramid-notes", "deps-report", "worker")

@@ -13,7 +13,7 @@ import pytest
 
 if TYPE_CHECKING:
     from conftest import Deployment, Served
-    from pyapp_tools.build.builder import BuildResult
+    from pyapp_tools.building.builder import BuildResult
 
 PREFIX = "/apps/report"  # a mount path (SCRIPT_NAME)
 

@@ -19,7 +19,7 @@ from apppackage import HookFailed
 
 if TYPE_CHECKING:
     from conftest import Deployment, Served
-    from pyapp_tools.build.builder import BuildResult
+    from pyapp_tools.building.builder import BuildResult
 
 # Pyramid 2.1 and WebOb import deprecated parts of the standard library and setuptools.
 pytestmark = [

@@ -18,7 +18,7 @@ from apppackage.hooks import run_callable
 
 if TYPE_CHECKING:
     from conftest import Deployment, Running, Served
-    from pyapp_tools.build.builder import BuildResult
+    from pyapp_tools.building.builder import BuildResult
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PREFIX = "/apps/worker"  # a mount path (SCRIPT_NAME)

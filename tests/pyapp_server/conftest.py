@@ -129,7 +129,7 @@ class Packages:
         self, version: str = "1.0.0", *, hooks: str = "", greeting: str | None = None, fields: str = ""
     ) -> Path:
         """examples/hello with *version*, extra metadata.yaml lines and configuration fields, built."""
-        from pyapp_tools.build.builder import BuildOptions, build
+        from pyapp_tools.building.builder import BuildOptions, build
 
         key = hashlib.sha256(f"{version}|{hooks}|{greeting}|{fields}".encode()).hexdigest()[:10]
         if key in self.built:

@@ -1,7 +1,7 @@
 """pyapp_tools: the command lines of pyapp: ``pyapp``, ``pyapp-build`` and ``pyapp-ctl``.
 
 ``pyapp`` (:mod:`pyapp_tools.cli`) builds, checks and runs packages and manages the
-apps of this host; ``pyapp-build`` (:mod:`pyapp_tools.build.cli`) builds a ``.pyapp``;
+apps of this host; ``pyapp-build`` (:mod:`pyapp_tools.building.cli`) builds a ``.pyapp``;
 ``pyapp-ctl`` (:mod:`pyapp_tools.ctl.cli`) drives a management server through its API
 (the server's own command line, ``pyapp-server``, is :mod:`pyapp_server.cli`).
 

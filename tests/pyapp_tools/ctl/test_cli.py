@@ -30,7 +30,7 @@ def tool(name: str) -> str:
 @pytest.fixture(scope="module")
 def hello(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     """``hello(version)``: examples/hello with that version, built with pyapp-build."""
-    from pyapp_tools.build.builder import BuildOptions, build
+    from pyapp_tools.building.builder import BuildOptions, build
 
     root = tmp_path_factory.mktemp("hello")
     built: dict[str, Path] = {}

@@ -33,7 +33,7 @@ def tool(name: str) -> str:
 
 @pytest.fixture
 def package(tmp_path: Path) -> Path:
-    from pyapp_tools.build.builder import BuildOptions, build
+    from pyapp_tools.building.builder import BuildOptions, build
 
     source = tmp_path / "src" / "hello"
     shutil.copytree(HELLO, source, ignore=shutil.ignore_patterns("__pycache__", "dist"))

@@ -14,7 +14,7 @@ HELLO = Path(__file__).resolve().parents[3] / "examples" / "hello"
 
 
 def hello(out: Path, name: str) -> Path:
-    from pyapp_tools.build.builder import BuildOptions, build
+    from pyapp_tools.building.builder import BuildOptions, build
 
     source = out / name
     shutil.copytree(HELLO, source, ignore=shutil.ignore_patterns("__pycache__", "dist"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pyapp_tools.build.builder import BuildOptions, build
+from pyapp_tools.building.builder import BuildOptions, build
 
 PYAPP = str(Path(sys.executable).with_name("pyapp"))
 PASSWORD = "pw-not-to-show"

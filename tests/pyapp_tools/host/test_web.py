@@ -1,7 +1,7 @@
 """``pyapp vhost``, ``pyapp mount``, ``pyapp unmount``, ``pyapp web`` as a user runs them: real commands,
 a real nginx on a loopback port, apps running under the runtime's own supervised daemons.
 
-The app is examples/hello built with :mod:`pyapp_tools.build.builder`, with a static directory
+The app is examples/hello built with :mod:`pyapp_tools.building.builder`, with a static directory
 added whose file names the version, so the static files' release can be seen too.
 """
 
@@ -49,7 +49,7 @@ def get(port: int, path: str, host: str = "localhost") -> tuple[int, bytes]:
 
 def build_hello(out: Path, version: str) -> Path:
     """examples/hello as *version*, with ``/static`` serving ``version.txt``; 1.0.1 adds ``/media``."""
-    from pyapp_tools.build.builder import BuildOptions, build
+    from pyapp_tools.building.builder import BuildOptions, build
 
     source = out / f"hello-{version}"
     shutil.copytree(EXAMPLES / "hello", source, ignore=shutil.ignore_patterns("__pycache__", "dist"))
@@ -68,7 +68,7 @@ def build_hello(out: Path, version: str) -> Path:
 
 def build_docs(out: Path) -> Path:
     """A static-only app: files and no WSGI application."""
-    from pyapp_tools.build.builder import BuildOptions, build
+    from pyapp_tools.building.builder import BuildOptions, build
 
     source = out / "docs"
     (source / "site").mkdir(parents=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from pyapp_tools.build.builder import BuildOptions, build
+from pyapp_tools.building.builder import BuildOptions, build
 from pyapp_tools.cli import main
 
 INVALID_METADATA = """\
@@ -221,7 +221,7 @@ def test_init_output_validates_passes_its_tests_builds_and_runs(
 
 
 def test_every_command_has_help_with_an_example(runner: CliRunner) -> None:
-    from pyapp_tools.build.cli import main as build_main
+    from pyapp_tools.building.cli import main as build_main
 
     assert isinstance(main, click.Group)
     names = ["init", "validate", "inspect", "verify", "run", "command"]

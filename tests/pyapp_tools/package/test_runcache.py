@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from pyapp_tools.build.builder import BuildOptions, build
+from pyapp_tools.building.builder import BuildOptions, build
 from pyapp_tools.package import runcache
 
 from apppackage import AppPackageError, IntegrityError

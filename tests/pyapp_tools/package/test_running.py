@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pyapp_tools.build.builder import BuildOptions, build
+from pyapp_tools.building.builder import BuildOptions, build
 from pyapp_tools.package.running import fill_config
 
 from apppackage import ConfigSpec, InvalidConfiguration

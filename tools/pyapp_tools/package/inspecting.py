@@ -21,7 +21,7 @@ from typing import Any
 from apppackage import AppPackage
 from apppackage.description import Description
 
-from ..build.builder import DEPS_DIR
+from ..building.builder import DEPS_DIR
 
 __all__ = ["Check", "bundled_wheels", "check_requirements", "describe"]
 

@@ -30,7 +30,7 @@ from apppackage import AppPackage, AppPackageError
 from apppackage.files import sha256_hex
 from apppackage.safeyaml import load_yaml
 
-from ..build.builder import DEPS_DIR
+from ..building.builder import DEPS_DIR
 
 __all__ = ["KEEP", "CachedPackage", "cache_root", "clean", "install_wheels", "prepared", "server_packages"]
 

@@ -7,7 +7,7 @@ requirements file if one is declared, ``deps/`` (a wheel for every runtime
 dependency and ``deps/requirements.txt``, the lock with hashes) and ``RECORD``.
 
 Builds are reproducible: the same sources and wheels give the same bytes
-(see :mod:`pyapp_tools.build._reprozip` for the archive rules).
+(see :mod:`pyapp_tools.building._reprozip` for the archive rules).
 """
 
 from __future__ import annotations

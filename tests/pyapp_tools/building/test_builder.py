@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from pyapp_tools.build.builder import BuildOptions, build
-from pyapp_tools.build.cli import main as build_main
+from pyapp_tools.building.builder import BuildOptions, build
+from pyapp_tools.building.cli import main as build_main
 
 from apppackage import AppPackage
 

@@ -1,4 +1,4 @@
-"""``pyapp-build``: build a ``.pyapp`` from a project directory (see :mod:`pyapp_tools.build.builder`)."""
+"""``pyapp-build``: build a ``.pyapp`` from a project directory (see :mod:`pyapp_tools.building.builder`)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pyapp_tools.build._ignore import IgnoreRules, select_files
+from pyapp_tools.building._ignore import IgnoreRules, select_files
 
 
 def rules(text: str) -> IgnoreRules:
