@@ -267,3 +267,38 @@ def test_conflicts_static_apps_and_removal(host: Host, built: dict[str, Path]) -
     host.run("unmount", "hello")
     host.run("vhost", "remove", "other")
     assert [v["name"] for v in host.json("vhost", "list")["vhosts"]] == ["main"]
+
+
+def test_an_app_on_a_port_is_followed_by_the_configured_web_server_only(
+    host: Host, built: dict[str, Path]
+) -> None:
+    settings = host.home / "host.yaml"
+    settings.write_text(settings.read_text() + "listen: port\n")
+    host.run("install", str(built["1.0.0"]))
+    port = free_port()
+    host.run("vhost", "add", "main", "--port", str(port))
+    first = host.json("mount", "hello", "main", "/hello")["mount"]["upstream"]
+    assert first.startswith("127.0.0.1:")
+    assert env_of(port)["variables"]["PYAPP_VERSION"] == "1.0.0"
+
+    # The new release listens on a port of its own; nginx is pointed at it as it takes over.
+    host.run("install", str(built["1.0.1"]))
+    (mount,) = host.json("vhost", "list")["mounts"]
+    second = mount["upstream"]
+    assert second.startswith("127.0.0.1:") and second != first
+    assert env_of(port)["variables"]["PYAPP_VERSION"] == "1.0.1"
+    live = Path(host.json("web", "status")["server"]["config"]).parent  # the live generation's files
+
+    def served() -> str:
+        return "".join(p.read_text() for p in sorted(live.resolve().iterdir()) if p.is_file())
+
+    text = served()
+    assert second in text and first not in text
+
+    # With the setting at none, the runtime no longer drives nginx: a rollback's new port is
+    # stored in the routes, and the configuration nginx runs with is left as it was.
+    host.env["PYAPP_WEB_SERVER"] = "none"
+    host.run("rollback", "hello")
+    (mount,) = host.json("vhost", "list")["mounts"]
+    assert mount["upstream"] not in (second, None)
+    assert served() == text
