@@ -1,17 +1,19 @@
-"""Small file helpers every part of pyapp uses: an atomic writer and a streamed sha256.
+"""Small file helpers every part of pyapp uses: an atomic writer, an atomic link switch, a streamed sha256.
 
 :func:`write_atomic` writes through a temporary file in the same directory and
-``os.replace``: a reader sees the old content or the new, never a part.
-:func:`sha256_file` reads a file of any size in chunks.
+``os.replace``: a reader sees the old content or the new, never a part;
+:func:`replace_link` does the same for a symbolic link. :func:`sha256_file` reads a
+file of any size in chunks.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
-__all__ = ["sha256_file", "sha256_hex", "write_atomic"]
+__all__ = ["replace_link", "sha256_file", "sha256_hex", "write_atomic"]
 
 _CHUNK = 1024 * 1024
 
@@ -40,6 +42,21 @@ def write_atomic(
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def replace_link(link: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Point the symbolic link *link* at *target* atomically: a new link is renamed over it.
+
+    Whoever follows *link* meanwhile finds the old target or the new one, never none.
+    """
+    path = Path(link)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    os.symlink(target, temp)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
         raise
 
 

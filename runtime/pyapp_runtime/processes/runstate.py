@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apppackage.files import write_atomic
+from apppackage.files import replace_link, write_atomic
 
 from ..errors import HostError
 from ..layout import AppLayout
@@ -79,10 +78,7 @@ class AppRunState:
             self.socket, self.port = None, web.port if web is not None else None
             return None
         link = Path(web.socket).parent / STABLE_SOCKET
-        temp = link.with_name(f".{STABLE_SOCKET}.{os.getpid()}")
-        temp.unlink(missing_ok=True)
-        os.symlink(Path(web.socket).name, temp)
-        os.replace(temp, link)
+        replace_link(link, Path(web.socket).name)
         if stable is not None and stable != link:
             stable.unlink(missing_ok=True)
         self.socket, self.port = str(link), None

@@ -20,6 +20,8 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from apppackage.files import replace_link
+
 from ..layout import AppLayout
 
 __all__ = [
@@ -132,10 +134,7 @@ def switch_link(link: Path, release: str | None) -> None:
     if release is None:
         link.unlink(missing_ok=True)
         return
-    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    os.symlink(f"releases/{release}", tmp)
-    os.replace(tmp, link)
+    replace_link(link, f"releases/{release}")
 
 
 def disk_usage(path: Path, seen: set[tuple[int, int]] | None = None) -> int:

@@ -34,6 +34,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from apppackage.files import replace_link
+
 from ..pids import pid_alive
 from . import _proc
 from ._context import RenderContext
@@ -193,9 +195,7 @@ class WebServer:
         return output
 
     def _swap(self, generation: Path) -> None:
-        link = self.directory / f".live-{os.getpid()}-{time.time_ns()}"
-        link.symlink_to(generation.relative_to(self.directory))
-        os.replace(link, self.live)
+        replace_link(self.live, generation.relative_to(self.directory))
 
     def _live_generation(self) -> Path | None:
         return self.live.resolve() if self.live.is_symlink() else None

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apppackage import AppPackage, AppPackageError
-from apppackage.files import sha256_hex
+from apppackage.files import replace_link, sha256_hex
 from apppackage.safeyaml import load_yaml
 
 from ..building.builder import DEPS_DIR
@@ -116,10 +116,7 @@ def server_packages(entry: Path) -> Path:
     try:
         if link.is_symlink() and Path(os.readlink(link)) == package:
             return target
-        temp = target / f".waitress-{os.getpid()}"
-        temp.unlink(missing_ok=True)
-        temp.symlink_to(package, target_is_directory=True)
-        os.replace(temp, link)
+        replace_link(link, package)
     except OSError:
         return package.parent
     return target
