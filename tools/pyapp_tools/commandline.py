@@ -37,13 +37,13 @@ R = TypeVar("R")
 def error_document(exc: AppPackageError) -> Mapping[str, Any]:
     """What ``--json`` prints for *exc*: ``{"error": {"type": ..., "message": ...}}``.
 
-    A :class:`~pyapp_tools.ctl.client.CtlError` that carries the server's own JSON error
-    (``{"error": {"status", "code", "message"}, "errors": [...]}``) prints that, as is.
+    An error that carries a server's own JSON error as its ``body`` (pyapp-ctl's
+    :class:`~pyapp_tools.ctl.client.CtlError`: ``{"error": {"status", "code", "message"},
+    "errors": [...]}``) prints that, as is.
     """
-    from .ctl.client import CtlError  # here, not above: only pyapp-ctl needs the HTTP client
-
-    if isinstance(exc, CtlError) and exc.body:
-        return exc.body
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping) and body:
+        return body
     return {"error": {"type": type(exc).__name__, "message": str(exc)}}
 
 
