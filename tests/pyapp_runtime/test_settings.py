@@ -1,18 +1,10 @@
-"""host.yaml, the port registry and the log reader: the parts of the daemons that need no supervisord."""
+"""host.yaml: how a host runs its apps' daemons, every problem reported with where it is."""
 
 from __future__ import annotations
 
-import json
-import os
-import random
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from pyapp_runtime.processes.logs import LogFile, follow, last_lines
-from pyapp_runtime.processes.ports import NoFreePort, PortRegistry
 from pyapp_runtime.settings import BadSettings, HostSettings
 
 
@@ -63,76 +55,3 @@ def test_the_environment_turns_daemons_off_and_on(tmp_path: Path) -> None:
     assert settings.with_environment({}).daemons is False
     assert settings.with_environment({"PYAPP_DAEMONS": "1"}).daemons is True
     assert HostSettings().with_environment({"PYAPP_DAEMONS": "off"}).daemons is False
-
-
-def _free_range(size: int) -> int:
-    """The first of *size* free loopback ports below the ephemeral range (no client is given them)."""
-    while True:
-        low = random.randrange(29100, 29950)  # apart from the ranges the daemon tests pick
-        try:
-            for port in range(low, low + size):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return low
-
-
-def test_ports_are_assigned_once_skip_ports_in_use_and_are_released(tmp_path: Path) -> None:
-    low = _free_range(4)
-    busy = socket.socket()
-    try:
-        busy.bind(("127.0.0.1", low))
-        busy.listen()
-        registry = PortRegistry(tmp_path, (low, low + 3))
-        first = registry.assign(["a@web-1", "b@api-0-1"])
-        assert low not in first.values()
-        assert len(set(first.values())) == 2
-        assert registry.assign(["a@web-1"]) == {"a@web-1": first["a@web-1"]}  # the same owner, the same port
-        assert PortRegistry(tmp_path, (low, low + 3)).assigned() == first  # kept in ports.json
-        registry.assign(["c@web-1"])
-        with pytest.raises(NoFreePort, match="widen"):
-            registry.assign(["d@web-1"])
-        registry.release_app("a")
-        assert "a@web-1" not in json.loads((tmp_path / "ports.json").read_text())["ports"]
-        assert registry.assign(["d@web-1"])["d@web-1"] == first["a@web-1"]
-    finally:
-        busy.close()
-
-
-def test_last_lines_reads_the_end_of_a_log(tmp_path: Path) -> None:
-    log = tmp_path / "web.log"
-    log.write_text("".join(f"line {i}\n" for i in range(10000)))
-    assert last_lines(log, 3) == ["line 9997", "line 9998", "line 9999"]
-    assert last_lines(tmp_path / "missing.log", 3) == []
-
-
-def test_follow_yields_new_lines_also_after_a_rotation(tmp_path: Path) -> None:
-    path = tmp_path / "web.log"
-    path.write_text("old\n")
-    seen: list[str] = []
-    done = threading.Event()
-
-    def reader() -> None:
-        for _log, line in follow([LogFile(process="web", path=str(path))], interval=0.02, stop=done.is_set):
-            seen.append(line)
-
-    thread = threading.Thread(target=reader)
-    thread.start()
-    try:
-        time.sleep(0.1)
-        with open(path, "a") as f:
-            f.write("first\nsec")
-            f.flush()
-            time.sleep(0.1)
-            f.write("ond\n")
-        time.sleep(0.1)
-        os.rename(path, tmp_path / "web.log.1")
-        path.write_text("after rotation\n")
-        deadline = time.monotonic() + 5
-        while len(seen) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        done.set()
-        thread.join()
-    assert seen == ["first", "second", "after rotation"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from pathlib import Path
 
@@ -271,16 +272,19 @@ def test_one_app_is_never_deployed_twice_at_once(api, packages) -> None:
     assert api.wait(api.upload("/api/v1/apps", packages.hello("1.5.0")).json)["state"] == "succeeded"
 
 
-def test_process_control_says_when_the_runtime_cannot(api, packages) -> None:
+def test_process_control_says_when_the_runtime_cannot(api, packages, monkeypatch) -> None:
+    # With daemons off the host runs no app processes (test_process_control.py has them on).
+    monkeypatch.setenv("PYAPP_DAEMONS", "0")
     api.install(packages.hello())
-    features = api.get("/api/v1/info").json["features"]
-    response = api.post_json("/api/v1/apps/hello/restart", None)
-    if features["processes"]:
-        assert response.status_int == 200
-    else:
-        assert response.status_int == 501
-        assert "pyapp run" in response.json["error"]["message"]
+    assert api.get("/api/v1/info").json["features"]["processes"] is False
+    for action in ("start", "stop", "restart"):
+        response = api.post_json(f"/api/v1/apps/hello/{action}", None)
+        assert response.status_int == 501, (action, response.text)
+        message = response.json["error"]["message"]
+        assert f"cannot {action} app processes" in message
+        assert f"pyapp run {api.data_dir / 'apps' / 'hello' / 'current'}" in message
     assert api.post_json("/api/v1/apps/hello/start", None, role="viewer").status_int == 403
+    assert [e["kind"] for e in api.get("/api/v1/events?app=hello").json["events"]] == ["install"]
 
 
 def test_tokens_are_managed_by_admins_and_revoked_at_once(api) -> None:
@@ -299,6 +303,25 @@ def test_tokens_are_managed_by_admins_and_revoked_at_once(api) -> None:
     bad = api.post_json("/api/v1/tokens", {"role": "root", "name": ""}, role="admin")
     assert bad.status_int == 400
     assert api.post_json("/api/v1/tokens", {"role": "viewer"}, role="admin").status_int == 422
+
+
+def test_the_token_may_come_as_the_password_of_http_basic_or_with_the_token_scheme(api) -> None:
+    def basic(credentials: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+    viewer = api.secrets["viewer"]
+    for headers in (basic(f"any:{viewer}"), {"Authorization": f"Token {viewer}"}):
+        assert api.app.get("/api/v1/apps", headers=headers).json == {"apps": []}
+        identity = api.app.get("/api/v1/info", headers=headers).json["identity"]
+        assert (identity["name"], identity["role"]) == ("test-viewer", "viewer")
+        refused = api.app.post_json("/api/v1/apps", {"path": "/x.pyapp"}, headers=headers, expect_errors=True)
+        assert refused.status_int == 403
+        assert "has the role viewer" in refused.json["error"]["message"]
+    wrong = api.app.get("/api/v1/apps", headers=basic("any:pyapp_not-a-token"), expect_errors=True)
+    assert wrong.status_int == 401
+    assert "not valid" in wrong.json["error"]["message"]
+    garbled = api.app.get("/api/v1/apps", headers={"Authorization": "Basic !!!"}, expect_errors=True)
+    assert garbled.status_int == 401
 
 
 @pytest.mark.parametrize(("settings", "status"), [({}, 401), ({"open_reads": "true"}, 200)])

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import xmlrpc.client
 
 import pytest
+
+
+def basic(token: str) -> dict[str, str]:
+    """The ``Authorization`` header xmlrpc.client sends for ``http://any:TOKEN@host/RPC2``."""
+    return {"Authorization": "Basic " + base64.b64encode(f"any:{token}".encode()).decode()}
 
 
 @pytest.fixture
@@ -44,8 +51,13 @@ def test_the_core_operations_with_the_token_as_first_parameter(api, rpc, package
 def test_the_authorization_header_and_faults(api, rpc, packages) -> None:
     bearer = {"Authorization": f"Bearer {api.secrets['viewer']}"}
     assert rpc("apps.list", headers=bearer) == []
-    basic = xmlrpc.client.ServerProxy("http://any:" + api.secrets["viewer"] + "@x/RPC2")
-    assert basic  # the URL form a client uses: user:token@host
+    assert rpc("apps.list", headers=basic(api.secrets["viewer"])) == [], "the token as Basic's password"
+    with pytest.raises(xmlrpc.client.Fault) as basic_forbidden:
+        rpc("apps.install", str(packages.hello()), headers=basic(api.secrets["viewer"]))
+    assert basic_forbidden.value.faultCode == 403
+    with pytest.raises(xmlrpc.client.Fault) as basic_wrong:
+        rpc("apps.list", headers=basic("pyapp_not-a-token"))
+    assert basic_wrong.value.faultCode == 401
     with pytest.raises(xmlrpc.client.Fault) as unauthorized:
         rpc("apps.list", "pyapp_not-a-token")
     assert unauthorized.value.faultCode == 401
@@ -69,6 +81,43 @@ def test_the_authorization_header_and_faults(api, rpc, packages) -> None:
     with pytest.raises(xmlrpc.client.Fault) as malformed:
         xmlrpc.client.loads(response.body)
     assert malformed.value.faultCode == 400
+
+
+@pytest.mark.slow
+def test_a_client_gives_the_token_in_the_url_of_a_live_server(live_server, server_env, packages) -> None:
+    server = live_server(env={**server_env, "PYAPP_DAEMONS": "0"})
+    status, _, made = server.request(
+        "POST",
+        "/api/v1/tokens",
+        token=server.token,
+        body=json.dumps({"role": "viewer", "name": "rpc-viewer"}).encode(),
+        content_type="application/json",
+    )
+    assert status == 201
+    viewer = json.loads(made)["secret"]
+    address = server.url.removeprefix("http://")
+    assert address.startswith("127.0.0.1:")
+
+    with xmlrpc.client.ServerProxy(f"http://any:{server.token}@{address}/RPC2", allow_none=True) as admin:
+        job = admin.apps.install(str(packages.hello()))
+        assert admin.jobs.get(job["id"], 30)["state"] == "succeeded"
+    with xmlrpc.client.ServerProxy(f"http://any:{viewer}@{address}/RPC2", allow_none=True) as proxy:
+        assert [a["name"] for a in proxy.apps.list()] == ["hello"]
+        assert proxy.apps.show("hello")["version"] == "1.0.0", "no token among the parameters"
+        with pytest.raises(xmlrpc.client.Fault) as forbidden:
+            proxy.apps.remove("hello")
+        assert forbidden.value.faultCode == 403
+        assert "rpc-viewer" in forbidden.value.faultString
+    with xmlrpc.client.ServerProxy(f"http://any:pyapp_not-a-token@{address}/RPC2") as wrong:
+        with pytest.raises(xmlrpc.client.Fault) as unauthorized:
+            wrong.apps.list()
+        assert unauthorized.value.faultCode == 401
+    with xmlrpc.client.ServerProxy(f"http://{address}/RPC2") as anonymous:
+        with pytest.raises(xmlrpc.client.Fault) as no_token:
+            anonymous.apps.list()
+        assert no_token.value.faultCode == 401
+    status, _, body = server.request("GET", "/api/v1/apps/hello", token=server.token)
+    assert status == 200 and json.loads(body)["version"] == "1.0.0", "the refused removal removed nothing"
 
 
 def test_invalid_configuration_fault_lists_every_field(api, rpc, packages) -> None:

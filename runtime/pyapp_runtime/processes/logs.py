@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..layout import AppLayout
     from .runstate import DaemonStatus
 
-__all__ = ["LogFile", "app_logs", "follow", "last_lines"]
+__all__ = ["LogFile", "Mark", "app_logs", "follow", "last_lines", "log_ends"]
 
 _CHUNK = 65536
 
@@ -51,8 +51,11 @@ def app_logs(
     return chosen
 
 
-def last_lines(path: str | os.PathLike[str], count: int) -> list[str]:
-    """The last *count* lines of the file at *path* (without their line ends); ``[]`` when it is missing."""
+def last_lines(path: str | os.PathLike[str], count: int, *, end: int | None = None) -> list[str]:
+    """The last *count* lines of the file at *path* (without their line ends); ``[]`` when it is missing.
+
+    *end* reads only what lies before that offset (see :func:`log_ends`).
+    """
     if count <= 0:
         return []
     try:
@@ -61,7 +64,7 @@ def last_lines(path: str | os.PathLike[str], count: int) -> list[str]:
         return []
     with f:
         f.seek(0, os.SEEK_END)
-        position = f.tell()
+        position = f.tell() if end is None else min(end, f.tell())
         data = b""
         while position > 0 and data.count(b"\n") <= count:
             step = min(_CHUNK, position)
@@ -72,24 +75,50 @@ def last_lines(path: str | os.PathLike[str], count: int) -> list[str]:
     return lines[-count:]
 
 
+Mark = tuple[int, int]
+"""Where reading a log file goes on: its inode and an offset in it."""
+
+
+def log_ends(files: Sequence[LogFile]) -> dict[str, Mark]:
+    """Where the complete lines of each of *files* end now (after its last line end).
+
+    Show :func:`last_lines` up to these offsets, then :func:`follow` from them: no line
+    written in between is lost, none is shown twice, and a line being written is shown
+    once whole.
+    """
+    marks = {}
+    for log in files:
+        try:
+            with open(log.path, "rb") as f:
+                inode, position = os.fstat(f.fileno()).st_ino, f.seek(0, os.SEEK_END)
+                while position > 0:
+                    step = min(_CHUNK, position)
+                    f.seek(position - step)
+                    newline = f.read(step).rfind(b"\n")
+                    if newline >= 0:
+                        position = position - step + newline + 1
+                        break
+                    position -= step
+        except FileNotFoundError:
+            inode, position = 0, 0
+        marks[log.path] = (inode, position)
+    return marks
+
+
 def follow(
     files: Sequence[LogFile],
     *,
     interval: float = 0.25,
     stop: Callable[[], bool] | None = None,
+    since: Mapping[str, Mark] | None = None,
 ) -> Iterator[tuple[LogFile, str]]:
-    """Yield ``(file, line)`` for each line appended to *files* from now on, until *stop* returns true.
+    """Yield ``(file, line)`` for each line appended to *files*, until *stop* returns true.
 
-    A file that is rotated (replaced by a new one of the same name) or truncated is
+    It starts where the files' complete lines end now, or at the marks *since* (see
+    :func:`log_ends`); a line being written there is yielded once whole. A file that is rotated (replaced by a new one of the same name) or truncated is
     read again from its start.
     """
-    positions: dict[str, tuple[int, int]] = {}
-    for log in files:
-        try:
-            st = os.stat(log.path)
-            positions[log.path] = (st.st_ino, st.st_size)
-        except FileNotFoundError:
-            positions[log.path] = (0, 0)
+    positions = dict(since) if since is not None else log_ends(files)
     partial: dict[str, bytes] = {}
     while stop is None or not stop():
         for log in files:

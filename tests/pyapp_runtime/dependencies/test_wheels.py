@@ -1,4 +1,8 @@
-"""The wheel unpacker: files where the scheme says, hashes checked while writing, INSTALLER and RECORD."""
+"""The wheel unpacker: files where the scheme says, hashes checked while writing, INSTALLER and RECORD.
+
+And its refusals as a user meets them: ``pyapp install`` of a package that bundles a bad wheel fails and
+leaves nothing installed.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ import base64
 import csv
 import hashlib
 import io
+import json
 import os
+import re
 import stat
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pyapp_runtime import WheelError
@@ -86,3 +94,71 @@ def test_real_wheels_from_the_wheelhouse_install(tmp_path, wheelhouse):
             install_wheel(wheel, Scheme(site=site))
     assert (site / "pyramid" / "__init__.py").is_file()
     assert any(n.startswith("_speedups") for n in os.listdir(site / "markupsafe"))  # the compiled part
+
+
+# -- through the real ``pyapp install``: a package whose bundled wheel is bad is refused whole -------------
+
+WHEEL = "demo-1.0-py3-none-any.whl"
+GOOD = {"demo/__init__.py": b"A = 1\n", "demo/core.py": b"B = 2\n"}
+
+
+def files_outside(root: Path, home: Path) -> list[str]:
+    """Every file and directory under *root*, except inside *home*."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p != home and home not in p.parents)
+
+
+def entries(directory: Path) -> list[str]:
+    """The names in *directory* (none when it does not exist), without lock files."""
+    return sorted(p.name for p in directory.iterdir() if p.name != ".lock") if directory.is_dir() else []
+
+
+@pytest.mark.parametrize("where", ["shared", "own"])
+@pytest.mark.parametrize(
+    ("defect", "message"),
+    [
+        ("tampered", rf"{WHEEL}: demo/core\.py does not match its hash in demo-1\.0\.dist-info/RECORD"),
+        ("unlisted", rf"{WHEEL}: demo/x\.py is not listed \(with a hash\) in demo-1\.0\.dist-info/RECORD"),
+        ("escaping", rf"{WHEEL}: entry '(\.\./)+.*/outside/escaped\.py' would be written outside the target"),
+    ],
+)
+def test_pyapp_install_refuses_a_package_whose_bundled_wheel_is_bad(
+    tmp_path: Path,
+    factory: Any,
+    make_wheel: Any,
+    pyapp_cli: Any,
+    home: Path,
+    defect: str,
+    message: str,
+    where: str,
+) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    escaped = tmp_path / "outside" / "escaped.py"
+    if defect == "tampered":
+        wheel = make_wheel(wheels, GOOD, tamper="demo/core.py")
+    elif defect == "unlisted":
+        wheel = make_wheel(wheels, {**GOOD, "demo/x.py": b"C = 3\n"}, unlisted="demo/x.py")
+    else:
+        # Enough ../ to climb from wherever the host unpacks it to /, then down to a file outside the home.
+        wheel = make_wheel(wheels, {**GOOD, "../" * 64 + str(escaped).lstrip("/"): b"escaped\n"})
+    dependencies = {"packages": ["demo"], **({"local": ["demo"]} if where == "own" else {})}
+    package = factory.probe(metadata={"dependencies": dependencies}, wheels=[wheel])
+    # The package itself is sound (its RECORD lists the wheel as it is): it is the wheel that is refused.
+    assert pyapp_cli("verify", package, home=home).returncode == 0
+    before = files_outside(tmp_path, home)
+
+    installed = pyapp_cli("install", package, home=home)
+
+    assert installed.returncode == 1, installed.stdout + installed.stderr
+    assert re.search(message, installed.stderr), installed.stderr
+    listed = pyapp_cli("list", "--json", home=home)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
+    app = home / "apps" / "probe"
+    assert not (app / "current").exists()
+    assert entries(app / "releases") == []
+    assert not (home / "apps" / "probe.journal").exists()
+    assert entries(home / "server-packages") == []
+    assert not (app / "data" / "hooks.log").exists(), "no hook of the app ran"
+    assert not escaped.exists()
+    assert files_outside(tmp_path, home) == before

@@ -4,7 +4,8 @@
 version, ``SCRIPT_NAME``, the client address, the heavy modules it imported) and
 answers ``/slow`` after a second; built ``broken`` it fails its health check (and says
 why on stderr). ``taskprobe`` has only tasks: ``tick`` logs each run's start
-and end and outlasts its own interval; ``hang`` runs past its timeout.
+and end and outlasts its own interval; ``hang`` says which process it runs in and sleeps until it is
+killed at its timeout (10 s: room for a fresh interpreter to start on a busy machine).
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ def tick(context):
 
 
 def hang(context):
-    print("hanging", flush=True)
-    time.sleep(60)
+    print(f"hanging in process {os.getpid()}", flush=True)
+    time.sleep(600)  # longer than any test waits: only the kill at its timeout ends it there
 '''
 
 
@@ -175,7 +176,7 @@ class Packages:
         meta = {
             "tasks": {
                 "tick": {"call": "taskprobe:tick", "every": 1, "timeout": 30},
-                "hang": {"call": "taskprobe:hang", "every": 2, "timeout": 1},
+                "hang": {"call": "taskprobe:hang", "every": 2, "timeout": 10},
             },
         }
         files = {

@@ -1,4 +1,8 @@
-"""Fixtures for the scheduler tests: a real small package, "jobs", whose tasks run in their own processes."""
+"""Fixtures for the scheduler tests: a real small package, "jobs", whose tasks run in their own processes.
+
+``hang`` writes its pid and says so, then sleeps past its timeout. The timeout (10 s) covers a
+fresh interpreter's start on a busy machine: a run killed before it got going would show nothing.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ tasks:
   refuse: {call: "jobs.tasks:refuse", every: 60}
   exit3: {call: "jobs.tasks:exit3", every: 60}
   gated: {call: "jobs.tasks:gated", every: 1}
-  hang: {call: "jobs.tasks:hang", every: 60, timeout: 1}
+  hang: {call: "jobs.tasks:hang", every: 60, timeout: 10}
   nightly: {call: "jobs.tasks:cleanup", cron: "*/5 * * * *"}
 """
 

@@ -186,12 +186,14 @@ def logs(name: str, process: str | None, lines: int, follow: bool, home: Path | 
       pyapp logs hello -f --process web -n 100
     """
     from pyapp_runtime.processes.logs import follow as follow_logs
-    from pyapp_runtime.processes.logs import last_lines
+    from pyapp_runtime.processes.logs import last_lines, log_ends
 
     files = open_host(home).logs(name, process=process)
     several = len(files) > 1
+    # Up to where the lines end now, then from there: a line written meanwhile is neither lost nor doubled.
+    ends = log_ends(files)
     for log in files:
-        tail = last_lines(log.path, lines)
+        tail = last_lines(log.path, lines, end=ends[log.path][1])
         if several and tail:
             click.echo(f"==> {log.process} ({log.path}) <==")
         for line in tail:
@@ -199,7 +201,7 @@ def logs(name: str, process: str | None, lines: int, follow: bool, home: Path | 
     if not follow:
         return
     try:
-        for log, line in follow_logs(files):
+        for log, line in follow_logs(files, since=ends):
             click.echo(f"{log.process}: {line}" if several else line)
     except KeyboardInterrupt:
         return

@@ -1,0 +1,121 @@
+"""Restarting an app: ``Host.restart`` and ``pyapp restart``, with a real supervisord and real requests.
+
+What a user notices: the WSGI daemon is a new process (the one that answers says so), the old
+one is gone, and the app serves again on its stable socket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyapp_runtime import Host
+
+pytestmark = pytest.mark.slow
+
+PYAPP = shutil.which("pyapp", path=str(Path(sys.executable).parent))
+
+
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    """*predicate*'s first true value; a failure (not a wrong answer) once *timeout* passed without one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not so within {timeout} s")
+        time.sleep(0.1)
+
+
+def gone(pid: int) -> bool:
+    """Whether process *pid* has ended (no such process, or a zombie its parent has not reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def pyapp(*args: str | Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """The real ``pyapp`` command line on the host *home*, given only as ``--home`` (daemons on)."""
+    assert PYAPP, f"pyapp is not installed next to {sys.executable}"
+    environ = {k: v for k, v in os.environ.items() if k != "PYAPP_HOME"}
+    environ["PYAPP_DAEMONS"] = "1"
+    return subprocess.run(
+        [PYAPP, *map(str, args), "--home", str(home)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_host_restart_replaces_the_wsgi_daemon_and_the_app_serves_again(
+    host: Host, home: Path, packages: Any, helpers: Any
+) -> None:
+    host.install(packages.webprobe())
+    sock = helpers.stable_socket(home, "webprobe")
+    before = helpers.env_of(sock)["pid"]
+
+    result = host.restart("webprobe")
+
+    assert result.action == "restart"
+    (web,) = result.processes
+    assert (web.role, web.state) == ("web", "running")
+    assert web.pid is not None and web.pid != before
+    assert helpers.env_of(sock)["pid"] == web.pid, "the new process is the one that answers"
+    assert wait_until(lambda: gone(before), "the old WSGI daemon has ended")
+    assert [s.pid for s in host.status("webprobe")] == [web.pid]
+
+
+def test_host_restart_starts_a_stopped_app(host: Host, home: Path, packages: Any, helpers: Any) -> None:
+    host.install(packages.webprobe())
+    sock = helpers.stable_socket(home, "webprobe")
+    before = helpers.env_of(sock)["pid"]
+    host.stop("webprobe")
+    wait_until(lambda: gone(before), "the stopped WSGI daemon has ended")
+    with pytest.raises(OSError):
+        helpers.request(sock, timeout=2)
+
+    (web,) = host.restart("webprobe").processes
+
+    assert web.state == "running" and web.pid != before
+    assert helpers.env_of(sock)["pid"] == web.pid
+
+
+def test_pyapp_restart_on_the_command_line(home: Path, packages: Any, helpers: Any) -> None:
+    helpers.write_host_yaml(home)
+    installed = pyapp("install", packages.webprobe(), home=home)
+    assert installed.returncode == 0, installed.stderr
+    sock = helpers.stable_socket(home, "webprobe")
+    first = helpers.env_of(sock)["pid"]
+
+    restarted = pyapp("restart", "webprobe", home=home)
+    assert restarted.returncode == 0, restarted.stderr
+    assert restarted.stdout.startswith("webprobe restarted\n")
+    second = helpers.env_of(sock)["pid"]
+    assert second != first
+    row = next(line.split() for line in restarted.stdout.splitlines() if line.startswith("web "))
+    assert row[1:3] == ["running", str(second)], "the table shows the process that answers"
+    wait_until(lambda: gone(first), "the old WSGI daemon has ended")
+
+    as_json = pyapp("restart", "webprobe", "--json", home=home)
+    assert as_json.returncode == 0, as_json.stderr
+    data = json.loads(as_json.stdout)
+    assert (data["name"], data["action"]) == ("webprobe", "restart")
+    (web,) = data["processes"]
+    assert web["state"] == "running" and web["pid"] not in (first, second)
+    assert helpers.env_of(sock)["pid"] == web["pid"]
+
+    missing = pyapp("restart", "nothing-here", home=home)
+    assert missing.returncode == 1
+    assert "nothing-here" in missing.stderr
+    assert helpers.env_of(sock)["pid"] == web["pid"], "a failed restart of another app leaves this one be"
