@@ -1,18 +1,13 @@
-"""Fixtures of the example tests: each example set up and run the way a host runs it.
+"""Fixtures of the example tests: each example built with ``pyapp-build`` and installed on a host of its own.
 
-The ``deploy`` fixture gives a :class:`Deployment`: the package, its host paths (state
-under a temporary dir), its dependencies installed into a site-packages dir of its
-own, and its settings filled in and written where the app reads them. Every test
-runs once per form in ``FORMS``:
-
-- ``checkout``: the example's directory, its dependencies installed from the test
-  wheelhouse;
-- ``built``: the ``.pyapp`` that ``pyapp-build`` makes of it (offline, from the
-  wheelhouse), checked against its RECORD and extracted as a host's release, its
-  dependencies installed from the package's own ``deps/``. The package object is
-  the ``.pyapp`` itself; its code runs from the extracted release.
-
-Each example is built once per test session (per worker under xdist).
+The ``install`` fixture gives an :class:`Installed`: the example's ``.pyapp`` (built once per test
+session, per worker under xdist, offline from the test wheelhouse) installed with the real
+``pyapp install --home HOME`` with ``PYAPP_DAEMONS=1``. Its web daemon, processes and task scheduler run
+under the host's supervisord; the tests reach the app over its stable unix socket
+(``apps/<name>/run/web.sock``) or, for a process with a port, the port the host gave it, and run its
+commands the way the host does (:meth:`pyapp_runtime.Host.run_command`). Each host has a short path under
+/tmp (unix socket paths are short) and its own range of ports; its supervisord, and so every process of
+the app, is stopped when the test ends (tests/conftest.py says why no supervisord may outlive a test).
 
 The command lines themselves (``pyapp run``, ``pyapp command``) run through ``cli``,
 ``start_cli`` and ``serve_cli``: the console scripts next to the running interpreter,
@@ -21,123 +16,60 @@ with the run cache and state under the test's ``tmp_path`` and no package index.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
+import random
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
-import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any
 
 import pytest
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name, parse_wheel_filename
-from pyapp_tools.building.builder import DEPS_DIR, BuildOptions, BuildResult, build
-
-from apppackage import AppPackage, Environment, HostPaths
-from apppackage.hooks import bootstrap_argv, write_payload
+from pyapp_tools.building.builder import BuildOptions, BuildResult, build
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-FORMS = ("checkout", "built")
-"""The forms an example is tested in (see the module docstring)."""
-
-# -- dependencies -----------------------------------------------------------------
+WAIT = 120.0
+"""How long a test waits for something the app does on its own (a generous deadline, never a measure)."""
 
 
-def resolve_wheels(requirements: Iterable[str], wheelhouse: Path) -> list[Path]:
-    """The wheels in *wheelhouse* that satisfy *requirements* and what they require, recursively."""
-    available = {parse_wheel_filename(p.name)[0]: p for p in wheelhouse.glob("*.whl")}
-    chosen: dict[str, Path] = {}
-    pending = [Requirement(r) for r in requirements]
-    while pending:
-        req = pending.pop()
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue
-        name = canonicalize_name(req.name)
-        if name in chosen:
-            continue
-        if name not in available:
-            raise LookupError(f"{req} is not in the wheelhouse (tests/wheelhouse.txt)")
-        wheel = available[name]
-        version = parse_wheel_filename(wheel.name)[1]
-        assert req.specifier.contains(version, prereleases=True), f"{wheel.name} does not satisfy {req}"
-        chosen[name] = wheel
-        pending += [Requirement(r) for r in _requires_dist(wheel)]
-    return sorted(chosen.values())
+def wait_until(ready: Callable[[], bool], what: str, limit: float = WAIT) -> None:
+    """Wait for *ready*; fail naming *what* if it never gets there."""
+    deadline = time.monotonic() + limit
+    while not ready():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not after {limit:g} s")
+        time.sleep(0.05)
 
 
-def _requires_dist(wheel: Path) -> list[str]:
-    with zipfile.ZipFile(wheel) as zf:
-        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
-        headers = HeaderParser().parsestr(zf.read(name).decode("utf-8"))
-    return headers.get_all("Requires-Dist") or []
+def lines_of(paths: Iterable[str | Path]) -> list[str]:
+    """The lines of the files at *paths* (missing files have none)."""
+    lines: list[str] = []
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            lines += Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    return lines
 
 
-def install_wheels(wheels: Iterable[Path], target: Path) -> Path:
-    """Install *wheels* into the site-packages dir *target* (scripts and data beside it)."""
-    target.mkdir(parents=True, exist_ok=True)
-    schemes = {key: str(target) for key in ("purelib", "platlib")}
-    schemes |= {key: str(target.parent / f"{target.name}-{key}") for key in ("scripts", "data", "headers")}
-    destination = SchemeDictionaryDestination(schemes, interpreter=sys.executable, script_kind="posix")
-    for wheel in wheels:
-        with WheelFile.open(wheel) as source:
-            install(source, destination, {})
-    return target
-
-
-def top_level_names(site_packages: Path) -> set[str]:
-    """The importable top-level names *site_packages* provides."""
-    names = set()
-    for entry in site_packages.iterdir():
-        if entry.is_dir() and "." not in entry.name and entry.name != "__pycache__":
-            names.add(entry.name)
-        elif entry.suffix in (".py", ".so", ".pyd"):
-            names.add(entry.name.split(".")[0])
-    return names
-
-
-@contextmanager
-def own_modules(site_packages: Iterable[Path]) -> Iterator[None]:
-    """Make imports of what *site_packages* provides load the app's copies, even if this
-    process (the test runner, which has some of them installed) imported its own before.
-
-    The runner's modules are set aside for the block and put back afterwards.
-    """
-    names = set().union(*(top_level_names(p) for p in site_packages))
-
-    def ours(module: str) -> bool:
-        return module.partition(".")[0] in names
-
-    saved = {k: m for k, m in sys.modules.items() if ours(k)}
-    for k in saved:
-        del sys.modules[k]
-    try:
-        yield
-    finally:
-        for k in [k for k in sys.modules if ours(k)]:
-            del sys.modules[k]
-        sys.modules.update(saved)
-
-
-# -- a deployed example ------------------------------------------------------------
+# -- processes ----------------------------------------------------------------------
 
 
 @dataclass(kw_only=True)
 class Running:
-    """A process started for an app, its output going to *log*."""
+    """A process started by a test, its output going to *log*."""
 
     proc: subprocess.Popen[bytes]
     log: Path
@@ -145,7 +77,7 @@ class Running:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def wait_for(self, ready: Callable[[], bool], limit: float = 30) -> None:
+    def wait_for(self, ready: Callable[[], bool], limit: float = WAIT) -> None:
         """Wait for *ready*; fail with the output if the process exits first or it never gets there."""
         deadline = time.monotonic() + limit
         while not ready():
@@ -156,141 +88,305 @@ class Running:
             time.sleep(0.02)
 
     def wait_listening(self, port: int) -> None:
-        def check() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return True
-            except OSError:
-                return False
+        self.wait_for(lambda: port_open(port))
 
-        self.wait_for(check)
-
-    def stop(self, limit: float = 30) -> int:
+    def stop(self, limit: float = WAIT) -> int:
         """SIGTERM, as a supervisor stops a process; its exit code."""
         self.proc.terminate()
         return self.proc.wait(timeout=limit)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Deployment:
-    """An example as a host sets it up: package, host paths and filled-in settings."""
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
-    package: AppPackage
-    host: HostPaths
-    config: dict[str, Any]
-    form: str
+
+def _state(pid: int) -> str | None:
+    """The state letter of process *pid* (``Z`` for a zombie), or None when there is none."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def stop_process(pid: int) -> None:
+    """SIGTERM *pid*, SIGKILL if it is still there after a minute; return once it is gone."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if _state(pid) in (None, "Z"):
+                return
+            time.sleep(0.05)
+
+
+def processes_under(base: Path) -> list[int]:
+    """The live processes whose command line names a path under *base*."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(str(base) + os.sep in arg for arg in argv) and _state(int(entry)) not in (None, "Z"):
+            found.append(int(entry))
+    return found
+
+
+# -- an installed example -------------------------------------------------------------
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+# Headers about one connection, which WSGI leaves to the server (PEP 3333).
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
+
+
+class OverSocket:
+    """A WSGI application that sends every request it gets to the daemon listening on *path*, as
+    HTTP over that unix socket, and gives back the daemon's answer as it came.
+
+    It lets ``webtest.TestApp`` (forms, cookies, redirects) drive the real daemon: the path
+    sent is ``SCRIPT_NAME + PATH_INFO``, so a ``TestApp`` whose ``SCRIPT_NAME`` is the
+    app's mount path sends what a web server in front of the mount would.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        raw = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
+        target = urllib.parse.quote(raw, safe="/;:@&=+$,!~*'()") or "/"
+        if environ.get("QUERY_STRING"):
+            target += "?" + environ["QUERY_STRING"]
+        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(key):
+                headers[key.replace("_", "-").title()] = environ[key]
+        headers["Connection"] = "close"
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        connection = _UnixConnection(self.path, timeout=60)
+        try:
+            connection.request(environ["REQUEST_METHOD"], target, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+        start_response(f"{response.status} {response.reason}", kept)
+        return [data]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Launch:
+    """How the host starts one of an app's processes: the bootstrap's command line without its
+    payload, its environment, and the payload (``sys.path``, variables, what to call)."""
+
+    argv: list[str]
+    environ: dict[str, str]
+    payload: dict[str, Any]
+
+
+@dataclass(kw_only=True)
+class Installed:
+    """An example installed with ``pyapp install`` on the host in *home*; *report* is what
+    ``pyapp install --json`` printed."""
+
+    name: str
+    home: Path
+    package: Path
+    env: dict[str, str]
+    report: dict[str, Any]
+    base: Path
     started: list[Running] = field(default_factory=list)
 
+    def pyapp(self, *args: str | Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        """``pyapp ARGS --home HOME`` to its end (it must succeed unless not *ok*)."""
+        done = run_pyapp(self.env, *args, "--home", self.home)
+        if ok:
+            assert done.returncode == 0, f"pyapp {' '.join(map(str, args))}:\n{done.stdout}{done.stderr}"
+        return done
+
+    def json(self, *args: str | Path, ok: bool = True) -> Any:
+        return json.loads(self.pyapp(*args, "--json", ok=ok).stdout)
+
+    # -- where things are (docs/host-layout.md) ------------------------------------------
+
     @property
-    def site_packages(self) -> Path:
-        return self.host.site_packages[0]
+    def app_dir(self) -> Path:
+        return self.home / "apps" / self.name
 
-    @contextmanager
-    def web(self, script_name: str = "") -> Iterator[Any]:
-        """The WSGI application inside its isolated environment, driven through ``webtest.TestApp``.
+    @property
+    def release(self) -> Path:
+        """The directory of the release the install made."""
+        return Path(self.report["path"])
 
-        Requests must be made inside the block: the app may import lazily.
-        """
+    @property
+    def socket(self) -> str:
+        """The stable socket of the app's web daemon (the web server's upstream)."""
+        return str(self.app_dir / "run" / "web.sock")
+
+    def writable_path(self, name: str) -> Path:
+        return self.app_dir / "data" / name
+
+    def log_lines(self, process: str) -> list[str]:
+        """What every copy of *process* wrote, in every generation: ``logs/<process>-*.log``
+        (they stay when the app stops, and ``pyapp logs`` then shows only the hooks' log)."""
+        return lines_of(sorted((self.app_dir / "logs").glob(f"{process}-*.log")))
+
+    def supervisor_log(self) -> list[str]:
+        """supervisord's own log: which program started, stopped, and with which exit status."""
+        return lines_of([self.home / "supervisor" / "supervisord.log"])
+
+    @staticmethod
+    def wait_until(ready: Callable[[], bool], what: str, limit: float = WAIT) -> None:
+        wait_until(ready, what, limit)
+
+    # -- its processes ---------------------------------------------------------------------
+
+    def processes(self) -> list[dict[str, Any]]:
+        """``pyapp status NAME --json``: the app's running processes."""
+        return list(self.json("status", self.name))
+
+    def process(self, name: str) -> dict[str, Any]:
+        """The running process *name* (``web``, ``queue#0``...)."""
+        found = [p for p in self.processes() if p["process"] == name]
+        assert len(found) == 1, f"no one process {name!r} in {self.processes()}"
+        return found[0]
+
+    def supervisorctl(self, *args: str) -> str:
+        """supervisord's own command line, on this host's supervisord (what pyapp has no command for)."""
+        config = self.home / "supervisor" / "supervisord.conf"
+        done = subprocess.run(
+            [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(config), *args],
+            capture_output=True, text=True, timeout=WAIT, check=False,
+        )  # fmt: skip
+        return done.stdout + done.stderr
+
+    def mount(self, prefix: str) -> None:
+        """Mount the app at *prefix* on a virtual host; no web server runs (``web_server: none``),
+        so its daemon serves under the prefix on its socket, as it would behind one."""
+        self.pyapp("vhost", "add", "main", "--port", "8080")
+        mounted = self.json("mount", self.name, "main", prefix)
+        assert (mounted["mount"]["prefix"], mounted["restarted"]) == (prefix, True), mounted
+
+    def web(self, script_name: str = "") -> Any:
+        """A ``webtest.TestApp`` whose requests go to the app's daemon over its socket; with
+        *script_name* (the mount path), they go under it."""
         with warnings.catch_warnings():
             # WebTest's WebOb imports the deprecated cgi module; this is the tests' side, not the app's.
             warnings.filterwarnings("ignore", "'cgi' is deprecated", DeprecationWarning)
             import webtest
 
         extra = {"SCRIPT_NAME": script_name} if script_name else {}
-        with own_modules(self.host.site_packages), self.package.activate(self.host, isolated=True):
-            yield webtest.TestApp(self.package.wsgi_app(self.config), extra_environ=extra)
+        return webtest.TestApp(OverSocket(self.socket), extra_environ=extra)
 
-    def environment(self, **kwargs: Any) -> Environment:
-        """The environment of one of the app's processes (``process=``, ``port=``, ...)."""
-        return self.package.environment(self.host, **kwargs)
+    def run_command(self, command: str, *argv: str) -> Any:
+        """Run the app's command in the environment of its current release, as the host does
+        (:meth:`pyapp_runtime.Host.run_command`); its ``RunResult``, output captured."""
+        from pyapp_runtime import Host
 
-    def start(self, *, kind: str, ref: str, argument: Any, name: str, env: Environment) -> Running:
-        """Start app code the way a host does: a bootstrap payload, then ``python -s -S _bootstrap.py``.
+        return Host(self.home).run_command(self.name, command, argv, capture=True, timeout=WAIT)
 
-        Whatever is still running when the test ends is killed.
-        """
-        logs = self.host.log_path
-        payload = write_payload(env, kind=kind, ref=ref, argument=argument, name=name, directory=logs)
-        environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "PYTHON"))}
-        environ |= dict(env.variables) | {"PYTHONUNBUFFERED": "1"}
-        log = logs / f"{name}-{len(self.started)}.log"
+    def run_hook(self, hook: str, **context: Any) -> Any:
+        """Run the app's *hook* on its current release the way the host runs its hooks
+        (:func:`pyapp_runtime.lifecycle.hooks.run_release_hook`), with its configuration values
+        and *context*; its ``HookRun``."""
+        from pyapp_runtime import Host
+        from pyapp_runtime.lifecycle.hooks import run_release_hook
+
+        values = Host(self.home).config(self.name, show_secrets=True).values
+        return run_release_hook(hook, self.release, config=values, **context)
+
+    def launch_of(self, process: str) -> Launch:
+        """How the host started the running *process*: what its supervisor runs, read from ``/proc``."""
+        pid = self.process(process)["pid"]
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+        environ = dict(
+            line.split("=", 1)
+            for line in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+            if "=" in line
+        )
+        # python -s -S _bootstrap.py PAYLOAD (docs/daemons.md): the payload is the last argument.
+        return Launch(argv=argv[:-1], environ=environ, payload=json.loads(Path(argv[-1]).read_text()))
+
+    def start(self, launch: Launch, log: Path, **changes: Any) -> Running:
+        """Start *launch* again (same interpreter, bootstrap and environment) on a copy of its payload
+        with *changes* (``ref``, ``argument``...), its output to *log*; it is killed at the end."""
+        copy = log.with_suffix(".json")
+        copy.write_text(json.dumps(launch.payload | changes | {"delete": False}))
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                bootstrap_argv(payload), stdout=out, stderr=subprocess.STDOUT, env=environ
+                [*launch.argv, str(copy)],
+                env=launch.environ,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
-        running = Running(proc=proc, log=log)
-        self.started.append(running)
-        return running
+        self.started.append(Running(proc=proc, log=log))
+        return self.started[-1]
 
-    def kill_started(self) -> None:
+    def close(self) -> None:
+        """Stop what runs on this host: supervisord and the app's processes, and what the test started."""
         for running in self.started:
             if running.proc.poll() is None:
                 running.proc.kill()
             running.proc.wait()
+        with contextlib.suppress(OSError, ValueError):
+            stop_process(int((self.home / "supervisor" / "supervisord.pid").read_text()))
+        for pid in processes_under(self.base):
+            stop_process(pid)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Built:
-    """An example built with ``pyapp-build`` and set up as a host's release."""
+def run_pyapp(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool("pyapp"), *map(str, args)],
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
 
-    result: BuildResult
-    release: Path
-    """The ``.pyapp`` extracted (after checking it against its RECORD)."""
-    site_packages: Path | None
-    """The wheels of the package's ``deps/`` installed; ``None`` when it bundles none."""
 
-    @property
-    def path(self) -> Path:
-        return self.result.path
+def host_environment() -> dict[str, str]:
+    """The environment of the host's commands: daemons on, nothing of the caller's pyapp settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "PIP_", "XDG_"))}
+    return env | {"PYAPP_DAEMONS": "1", "PIP_NO_INDEX": "1"}
+
+
+def assignments(settings: dict[str, Any] | None) -> list[str]:
+    """``--set KEY=VALUE`` options for *settings* (a list as comma-separated items)."""
+    options = []
+    for key, value in (settings or {}).items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, list):
+            text = ",".join(map(str, value))
+        else:
+            text = str(value)
+        options += ["--set", f"{key}={text}"]
+    return options
+
+
+# -- building ---------------------------------------------
 
 
 def build_example(example: str, out_dir: Path, wheelhouse: Path) -> BuildResult:
     """``pyapp-build examples/EXAMPLE -o OUT_DIR --wheelhouse WHEELHOUSE --offline``, as a library call."""
     return build(EXAMPLES / example, BuildOptions(out_dir=out_dir, wheelhouse=wheelhouse, offline=True))
-
-
-def release_of(result: BuildResult, base: Path) -> Built:
-    """The built package extracted under *base*, its ``deps/`` wheels installed beside it."""
-    with AppPackage(result.path) as package:
-        package.check_integrity()
-        package.extract(base / "release")
-    wheels = sorted((base / "release" / DEPS_DIR).glob("*.whl"))
-    site = install_wheels(wheels, base / "site-packages") if wheels else None
-    return Built(result=result, release=base / "release", site_packages=site)
-
-
-def deploy_example(
-    example: str,
-    state: Path,
-    site_packages_for: Callable[[Sequence[str]], Path],
-    settings: dict[str, Any] | None = None,
-    form: str = "checkout",
-    built_for: Callable[[str], Built] | None = None,
-) -> Deployment:
-    """*example* in *form* set up with its state under *state* and *settings* filled in (secrets generated).
-
-    The ``built`` form needs *built_for*, which gives the example's built release.
-    """
-    if form == "checkout":
-        package = AppPackage(EXAMPLES / example)
-        root = package.root
-        requirements = package.description.dependencies.packages
-        site: tuple[Path, ...] = (site_packages_for(requirements),) if requirements else ()
-    elif form == "built" and built_for is not None:
-        built = built_for(example)
-        package = AppPackage(built.path)
-        root = built.release
-        site = (built.site_packages,) if built.site_packages else ()
-    else:
-        raise ValueError(f"unknown form {form!r} (forms: {', '.join(FORMS)})")
-    spec = package.config_spec
-    host = HostPaths.under(root, state, site_packages=site, config_file=state / f"config.{spec.format}")
-    config = spec.fill(settings, generate_secrets=True)
-    spec.check(config)
-    host.create_dirs(package.description)
-    assert host.config_file is not None
-    host.config_file.write_text(spec.render(config), encoding="utf-8")
-    return Deployment(package=package, host=host, config=config, form=form)
 
 
 # -- the command lines ---------------------------------------------
@@ -334,24 +430,6 @@ class Served:
 
 
 @pytest.fixture(scope="session")
-def site_packages_for(
-    wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[Sequence[str]], Path]:
-    """``make(requirements)``: a site-packages dir holding them, installed from the wheelhouse
-    once per test session (the apps only read it, so tests share it)."""
-    made: dict[tuple[str, ...], Path] = {}
-
-    def make(requirements: Sequence[str]) -> Path:
-        key = tuple(sorted(requirements))
-        if key not in made:
-            wheels = resolve_wheels(key, wheelhouse)
-            made[key] = install_wheels(wheels, tmp_path_factory.mktemp("deps") / "site-packages")
-        return made[key]
-
-    return make
-
-
-@pytest.fixture(scope="session")
 def pyapp_for(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], BuildResult]:
     """``make(example)``: the example built with ``pyapp-build``, once per test session."""
     made: dict[str, BuildResult] = {}
@@ -365,60 +443,43 @@ def pyapp_for(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Cal
 
 
 @pytest.fixture(scope="session")
-def built_for(
-    pyapp_for: Callable[[str], BuildResult], tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], Built]:
-    """``make(example)``: the built example set up as a release, once per test session
-    (the apps only read it, so tests share it)."""
-    made: dict[str, Built] = {}
-
-    def make(example: str) -> Built:
-        if example not in made:
-            made[example] = release_of(pyapp_for(example), tmp_path_factory.mktemp(f"built-{example}"))
-        return made[example]
-
-    return make
-
-
-@pytest.fixture(scope="session")
 def build_into(wheelhouse: Path) -> Callable[[str, Path], BuildResult]:
     """``build_into(example, out_dir)``: build the example afresh, offline from the wheelhouse."""
     return lambda example, out_dir: build_example(example, out_dir, wheelhouse)
 
 
-@pytest.fixture(scope="session")
-def wheels_for(wheelhouse: Path) -> Callable[[Sequence[str]], list[Path]]:
-    """``wheels_for(requirements)``: the wheelhouse's wheels they resolve to (see resolve_wheels)."""
-    return lambda requirements: resolve_wheels(requirements, wheelhouse)
-
-
-@pytest.fixture(params=FORMS)
-def form(request: pytest.FixtureRequest) -> str:
-    """The form of the example a test runs (see FORMS)."""
-    return str(request.param)
-
-
 @pytest.fixture
-def deploy(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    site_packages_for: Callable[[Sequence[str]], Path],
-    form: str,
-) -> Iterator[Callable[..., Deployment]]:
-    """``deploy(example, settings=None)``: the example in this test's form, ready to run."""
-    made: list[Deployment] = []
-    # Only the built form needs the builds: a run of the checkout tests alone does none.
-    built_for = request.getfixturevalue("built_for") if form == "built" else None
+def install(pyapp_for: Callable[[str], BuildResult]) -> Iterator[Callable[..., Installed]]:
+    """``install(example, settings=None, *, start=True)``: the built example installed with
+    ``pyapp install`` on a host of its own, *settings* given with ``--set``; with ``start=False``
+    (``--no-start``) its processes wait for ``pyapp start``."""
+    made: list[Installed] = []
 
-    def make(example: str, settings: dict[str, Any] | None = None) -> Deployment:
-        state = tmp_path / f"state-{len(made)}"
-        made.append(deploy_example(example, state, site_packages_for, settings, form, built_for))
+    def make(example: str, settings: dict[str, Any] | None = None, *, start: bool = True) -> Installed:
+        base = Path(tempfile.mkdtemp(prefix="pyapp-ex-", dir="/tmp"))
+        home = base / "home"
+        home.mkdir()
+        low = random.randrange(10000, 19900)  # apart from the ranges other tests pick
+        (home / "host.yaml").write_text(f"ports: {low}-{low + 40}\n")
+        env = host_environment()
+        package = pyapp_for(example).path
+        options = assignments(settings) + ([] if start else ["--no-start"])
+        installed = run_pyapp(env, "install", package, *options, "--home", home, "--json")
+        report = json.loads(installed.stdout) if installed.stdout.startswith("{") else {}
+        made.append(
+            Installed(
+                name=report.get("name", ""), home=home, package=package, env=env, report=report, base=base
+            )
+        )
+        assert installed.returncode == 0, (
+            f"pyapp install {package.name}:\n{installed.stdout}{installed.stderr}"
+        )
         return made[-1]
 
     yield make
-    for deployment in made:
-        deployment.kill_started()
-        deployment.package.close()
+    for installed in made:
+        installed.close()
+        shutil.rmtree(installed.base, ignore_errors=True)
 
 
 @pytest.fixture
@@ -485,7 +546,7 @@ def serve_cli(start_cli: Callable[..., Running]) -> Callable[..., Served]:
 
     def serve(path: Path, *args: str, env: dict[str, str] | None = None) -> Served:
         running = start_cli("pyapp", "run", path, "--port", "0", *args, env=env)
-        running.wait_for(lambda: " on http://" in running.output(), limit=120)
+        running.wait_for(lambda: " on http://" in running.output(), limit=WAIT)
         line = next(x for x in running.output().splitlines() if x.startswith("Serving "))
         return Served(running=running, url=line.rsplit(" on ", 1)[1].strip())
 

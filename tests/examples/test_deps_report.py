@@ -1,69 +1,86 @@
-"""examples/deps-report: dependencies, one compiled, imported from the app's own site-packages."""
+"""examples/deps-report: dependencies, one compiled, imported from the host's shared server-packages.
+
+It is installed with ``pyapp install`` and reached over its daemon's socket (see conftest.py).
+"""
 
 from __future__ import annotations
 
 import importlib.machinery
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from apppackage import AppPackage
+
 if TYPE_CHECKING:
-    from conftest import Deployment, Served
+    from conftest import Installed, Served
     from pyapp_tools.building.builder import BuildResult
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PREFIX = "/apps/report"  # a mount path (SCRIPT_NAME)
 
 
 @pytest.fixture
-def report(deploy: Any) -> Deployment:
-    return deploy("deps-report")
+def report(install: Any) -> Installed:
+    return install("deps-report")
 
 
-def test_validates(report: Deployment) -> None:
-    assert report.package.validate() == []
+def site_of(report: Installed, name: str) -> Path:
+    """Where the install put the distribution *name*: its own directory in the host's server-packages."""
+    (path,) = [Path(d["path"]) for d in report.report["dependencies"] if d["name"] == name]
+    assert path.parent == report.home / "server-packages", path
+    return path
 
 
-def test_dependencies_come_from_the_apps_site_packages(report: Deployment) -> None:
-    with report.web() as app:
-        data = app.get("/report.json").json
-        markupsafe = sys.modules["markupsafe"]
-        assert Path(markupsafe.__file__ or "").is_relative_to(report.site_packages)
+def test_validates(pyapp_for: Callable[[str], BuildResult]) -> None:
+    for path in (EXAMPLES / "deps-report", pyapp_for("deps-report").path):
+        with AppPackage(path) as package:
+            assert package.validate() == [], path
+
+
+def test_dependencies_come_from_the_hosts_server_packages(report: Installed) -> None:
+    data = report.web().get("/report.json").json
+    sites = {name: site_of(report, name) for name in ("markupsafe", "translationstring")}
+    assert sites["markupsafe"].name.startswith("markupsafe-3.0.3-")  # a compiled wheel: its tag too
+    assert sites["translationstring"].name == "translationstring-1.4"
+    # The daemon itself has markupsafe's compiled part loaded from there.
+    maps = Path(f"/proc/{report.process('web')['pid']}/maps").read_text()
+    loaded = {line.split()[-1] for line in maps.splitlines() if "/markupsafe/_speedups" in line}
+    assert loaded and all(Path(f).is_relative_to(sites["markupsafe"]) for f in loaded), loaded
     deps = {d["module"]: d for d in data["dependencies"]}
     assert set(deps) == {"markupsafe", "translationstring"}
-    for dep in deps.values():
-        assert Path(dep["file"]).is_relative_to(report.site_packages), dep
-        assert dep["path_entry"] == str(report.site_packages)
+    for name, dep in deps.items():
+        assert Path(dep["file"]).is_relative_to(sites[name]), dep
+        assert dep["path_entry"] == str(sites[name])
         assert dep["in_interpreter"] is False
     assert deps["translationstring"]["version"] == "1.4"
 
 
-def test_markupsafe_uses_its_compiled_speedups(report: Deployment) -> None:
-    with report.web() as app:
-        speedups = app.get("/report.json").json["speedups"]
+def test_markupsafe_uses_its_compiled_speedups(report: Installed) -> None:
+    speedups = report.web().get("/report.json").json["speedups"]
     assert speedups["compiled"] is True
     assert speedups["escape_module"] == "markupsafe._speedups"
     assert speedups["file"].endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
-    assert Path(speedups["file"]).is_relative_to(report.site_packages)
+    assert Path(speedups["file"]).is_relative_to(site_of(report, "markupsafe"))
 
 
-def test_page_under_a_prefix(report: Deployment) -> None:
-    with report.web(PREFIX) as app:
-        page = app.get("/")
+def test_page_under_a_prefix(report: Installed) -> None:
+    report.mount(PREFIX)
+    page = report.web(PREFIX).get("/")
     assert page.content_type == "text/html"
     assert "<p>report 1.0.0 imported 2 dependencies.</p>" in page.text
     assert "markupsafe escapes with its compiled speedups" in page.text
-    assert f"<code>{report.site_packages}/markupsafe/__init__.py</code>" in page.text
+    assert f"<code>{site_of(report, 'markupsafe')}/markupsafe/__init__.py</code>" in page.text
     assert re.findall(r'href="([^"]*)"', page.text) == [f"{PREFIX}/report.json"]
 
 
-def test_health_and_not_found(report: Deployment) -> None:
-    with report.web() as app:
-        assert app.get("/health").text == "ok"
-        app.get("/nothing", status=404)
+def test_health_and_not_found(report: Installed) -> None:
+    app = report.web()
+    assert app.get("/health").text == "ok"
+    app.get("/nothing", status=404)
 
 
 @pytest.mark.slow

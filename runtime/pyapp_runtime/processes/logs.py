@@ -115,8 +115,9 @@ def follow(
     """Yield ``(file, line)`` for each line appended to *files*, until *stop* returns true.
 
     It starts where the files' complete lines end now, or at the marks *since* (see
-    :func:`log_ends`); a line being written there is yielded once whole. A file that is rotated (replaced by a new one of the same name) or truncated is
-    read again from its start.
+    :func:`log_ends`); a line being written there is yielded once whole. A file that is
+    rotated (replaced by a new one of the same name) or truncated is read again from its
+    start.
     """
     positions = dict(since) if since is not None else log_ends(files)
     partial: dict[str, bytes] = {}

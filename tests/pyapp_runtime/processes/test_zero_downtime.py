@@ -15,14 +15,20 @@ from pyapp_runtime.processes.daemons import DaemonFailed
 
 pytestmark = pytest.mark.slow
 
-MAX_REQUESTS = 2000
+AFTER_QUICK = 50
+"""Quick requests sent once the action has returned: the switch is over, the new side answers."""
+AFTER_SLOW = 2
+"""Slow requests sent once the action has returned."""
+BEFORE = 20
+"""Quick requests answered before the action starts: the old side was serving."""
 
 
 class Load:
-    """Clients sending requests to *where* (each on a new connection) until told to stop.
+    """Clients sending requests to *where* (each on a new connection) until the action is over.
 
-    One sends quick requests one after another (at most :data:`MAX_REQUESTS`); another
-    sends requests that take a second, so that some are in progress at any moment.
+    One sends quick requests one after another; another sends requests that take a second,
+    so that some are in progress at any moment. Both go on until the action has returned,
+    however long it takes, then send a fixed number more (:data:`AFTER_QUICK`, :data:`AFTER_SLOW`).
     """
 
     def __init__(self, helpers: Any, where: str | int) -> None:
@@ -30,7 +36,7 @@ class Load:
         self.where = where
         self.results: list[tuple[int | None, str]] = []
         self.slow: list[tuple[int | None, str]] = []
-        self.until: float | None = None
+        self.finished = threading.Event()
         self.threads = [threading.Thread(target=self._quick), threading.Thread(target=self._slow)]
 
     def _send(self, path: str) -> tuple[int | None, str]:
@@ -39,31 +45,37 @@ class Load:
         except Exception as exc:
             return None, repr(exc)
 
-    def _going(self) -> bool:
-        return self.until is None or time.monotonic() < self.until
+    def _keep_sending(self, path: str, into: list[tuple[int | None, str]], after: int, pause: float) -> None:
+        sent_after = 0
+        while sent_after < after:
+            if self.finished.is_set():
+                sent_after += 1
+            into.append(self._send(path))
+            time.sleep(pause)
 
     def _quick(self) -> None:
-        while self._going() and len(self.results) < MAX_REQUESTS:
-            self.results.append(self._send("/"))
-            time.sleep(0.002)
+        self._keep_sending("/", self.results, AFTER_QUICK, 0.002)
 
     def _slow(self) -> None:
-        while self._going():
-            self.slow.append(self._send("/slow"))
+        self._keep_sending("/slow", self.slow, AFTER_SLOW, 0)
 
     def run(self, action: Callable[[], Any]) -> Any:
-        """Start the clients, do *action* once a few requests got through, go on for 2 s more."""
+        """Start the clients, do *action* once a few requests got through, then let the clients finish."""
         for thread in self.threads:
             thread.start()
         try:
-            deadline = time.monotonic() + 10
-            while len(self.results) < 20 and time.monotonic() < deadline:
+            deadline = time.monotonic() + 120
+            while len(self.results) < BEFORE:
+                assert time.monotonic() < deadline, (
+                    f"{len(self.results)} answers in 120 s: {self.results[:5]}"
+                )
                 time.sleep(0.01)
             return action()
         finally:
-            self.until = time.monotonic() + 2
+            self.finished.set()
             for thread in self.threads:
-                thread.join(timeout=60)
+                thread.join(timeout=600)
+                assert not thread.is_alive(), "a client is still sending requests after 600 s"
 
     def failures(self) -> list[tuple[int | None, str]]:
         return [r for r in (*self.results, *self.slow) if r[0] != 200]

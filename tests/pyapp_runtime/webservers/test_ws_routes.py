@@ -253,9 +253,19 @@ def test_daemon_options_make_waitress_trust_only_the_web_server() -> None:
         daemon_options(static_only)
 
 
-def test_daemon_options_are_what_waitress_accepts() -> None:
+@pytest.mark.parametrize("socket_perms", [None, "660"])
+def test_daemon_options_and_arguments_are_the_same_to_waitress(socket_perms: str | None) -> None:
+    """``waitress.serve(**daemon_options)`` and ``waitress-serve *daemon_arguments`` make the same server."""
     from waitress.adjustments import Adjustments
 
+    params = [name for name, _ in Adjustments._params]
     for mount in table().mounts.values():
-        Adjustments(**daemon_options(mount))
-    Adjustments.parse_args(daemon_arguments(table().mounts["blog"]))
+        options = daemon_options(mount, socket_perms=socket_perms)
+        # waitress-serve's own parser, as it reads its command line.
+        parsed, positional = Adjustments.parse_args(daemon_arguments(mount, socket_perms=socket_perms))
+        assert positional == [], mount.app
+        assert (parsed.pop("help"), parsed.pop("call")) == (False, False)
+        assert set(parsed) == set(options), mount.app
+        from_options, from_arguments = Adjustments(**options), Adjustments(**parsed)
+        for name in params:
+            assert getattr(from_arguments, name) == getattr(from_options, name), (mount.app, name)

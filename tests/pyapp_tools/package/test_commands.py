@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -112,7 +113,7 @@ def test_inspect_checks_host_requirements(runner: CliRunner, write_project: Call
     root = write_project(
         {
             "metadata.yaml": 'pyapp: "1.0"\nname: needs\nversion: "1"\nrequires:\n'
-            '  python: "<3"\n  os: [plan9]\n  deb: [surely-not-a-package-name]\n  rpm: [x]\n'
+            '  python: "<3"\n  os: [plan9]\n  rpm: [x]\n'
             "  external: [sh, a postgresql server]\n",
             "src/x.py": "",
         }
@@ -121,12 +122,32 @@ def test_inspect_checks_host_requirements(runner: CliRunner, write_project: Call
     got = {(r["kind"], r["requirement"]): r["satisfied"] for r in data["requirements"]}
     assert got[("python", "<3")] == "no"
     assert got[("os", "plan9")] == "no"
-    assert got[("deb", "surely-not-a-package-name")] in ("no", "unknown")
     assert got[("rpm", "x")] in ("no", "unknown")
     assert got[("external", "sh")] == "yes"
     assert got[("external", "a postgresql server")] == "unknown"
     text = runner.invoke(main, ["inspect", str(root)]).output
     assert "python <3: no" in text
+
+
+def test_inspect_asks_dpkg_about_debian_packages(
+    runner: CliRunner, write_project: Callable[..., Path]
+) -> None:
+    if shutil.which("dpkg-query") is None:
+        pytest.skip("no dpkg-query on PATH (not a Debian system): deb requirements cannot be checked here")
+    # dpkg-query belongs to the package dpkg, so dpkg is installed wherever it runs.
+    root = write_project(
+        {
+            "metadata.yaml": 'pyapp: "1.0"\nname: needs\nversion: "1"\n'
+            "requires:\n  deb: [dpkg, surely-not-a-package-name]\n",
+            "src/x.py": "",
+        }
+    )
+    data = json.loads(runner.invoke(main, ["inspect", str(root), "--json"]).stdout)
+    got = {r["requirement"]: r["satisfied"] for r in data["requirements"] if r["kind"] == "deb"}
+    assert got == {"dpkg": "yes", "surely-not-a-package-name": "no"}
+    text = runner.invoke(main, ["inspect", str(root)]).output
+    assert "deb dpkg: yes (installed)" in text
+    assert "deb surely-not-a-package-name: no (not installed)" in text
 
 
 def test_verify_passes_then_names_the_changed_file(hello_pyapp: Path, tmp_path: Path, cli) -> None:
