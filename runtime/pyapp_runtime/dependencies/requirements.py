@@ -1,28 +1,44 @@
-"""Checking what a package requires of the host (spec section 3.3).
+"""Checking what a package requires of the host (spec section 3.3): the one check the host and the tools use.
 
-``requires.python`` and ``requires.os`` decide whether the app can run here: not
-meeting them refuses the install. ``deb``, ``rpm`` and ``external`` are hints: what
-is missing is reported with the command that would install it, and blocks only
-with ``strict``.
+:func:`check_each` answers each requirement with ``yes``, ``no`` or ``unknown`` (the
+tool to check with is missing here, or cannot tell: ``rpm -q`` on a Debian system):
+``python`` as a PEP 440 specifier against this interpreter, ``os`` against the names
+of this system, ``deb`` with ``dpkg-query``, ``rpm`` with ``rpm -q`` where RPM is the
+system's package manager, ``external`` programs on ``PATH``. ``pyapp inspect`` shows
+these answers; an install reads them as :func:`check_requirements` sums them up.
+
+For an install, ``requires.python`` and ``requires.os`` decide whether the app can run
+here: not meeting them refuses it. ``deb``, ``rpm`` and ``external`` are hints: what
+is missing is reported with the command that would install it, and blocks only with
+``strict``; what cannot be checked is reported as unchecked.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from packaging.specifiers import SpecifierSet
+from typing import Any, Literal
 
 from apppackage.description import Requires
 
 from ..errors import RequirementsNotMet
 
-__all__ = ["Hint", "RequirementsReport", "check_requirements", "current_os_names", "enforce"]
+__all__ = [
+    "Check",
+    "Hint",
+    "RequirementsReport",
+    "Satisfied",
+    "check_each",
+    "check_requirements",
+    "current_os_names",
+    "enforce",
+]
+
+Satisfied = Literal["yes", "no", "unknown"]
 
 _OS_ALIASES = {
     "linux": {"linux"},
@@ -30,6 +46,26 @@ _OS_ALIASES = {
     "win32": {"windows", "win32", "win"},
     "freebsd": {"freebsd"},
 }
+_INSTALL = {"deb": "apt-get install -y", "rpm": "dnf install -y"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Check:
+    """One requirement and whether this host satisfies it."""
+
+    kind: str
+    """``python``, ``os``, ``deb``, ``rpm`` or ``external``."""
+    requirement: str
+    satisfied: Satisfied
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "requirement": self.requirement,
+            "satisfied": self.satisfied,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +93,7 @@ class RequirementsReport:
     problems: tuple[str, ...] = ()
     hints: tuple[Hint, ...] = ()
     unchecked: tuple[str, ...] = ()
-    """Requirements this host cannot check (``deb`` without dpkg, ``rpm`` without rpm); never "met"."""
+    """Requirements this host cannot check (``deb`` without dpkg, ``rpm`` without RPM); never "met"."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,72 +104,107 @@ class RequirementsReport:
 
 
 def current_os_names() -> set[str]:
-    """The names ``requires.os`` may use for this system (``linux``, ``posix``...)."""
-    names = {sys.platform, platform.system().lower()}
+    """The names ``requires.os`` may use for this system (``linux``, ``posix``, ``unix``...)."""
+    names = {sys.platform, platform.system().lower(), os.name}
     for key, aliases in _OS_ALIASES.items():
         if sys.platform.startswith(key):
             names |= aliases
-    if sys.platform != "win32":
-        names.add("posix")
+    if os.name == "posix":
+        names |= {"posix", "unix"}
     return names
 
 
-def _missing_debs(names: Sequence[str]) -> list[str] | None:
-    """Debian packages not installed, or ``None`` when this is not a dpkg system."""
+def _python(spec: str, version: str) -> Check:
+    from packaging.specifiers import SpecifierSet
+
+    ok = SpecifierSet(spec).contains(version, prereleases=True)
+    return Check(
+        kind="python", requirement=spec, satisfied="yes" if ok else "no", detail=f"running {version}"
+    )
+
+
+def _os(names: tuple[str, ...]) -> Check:
+    ok = bool({n.lower() for n in names} & current_os_names())
+    return Check(
+        kind="os",
+        requirement=", ".join(names),
+        satisfied="yes" if ok else "no",
+        detail=f"this host is {sys.platform}",
+    )
+
+
+def _system_package(kind: str, name: str) -> Check:
+    """A ``deb`` with ``dpkg-query``; an ``rpm`` with ``rpm -q``, where RPM is the package manager."""
     dpkg = shutil.which("dpkg-query")
-    if dpkg is None:
-        return None
-    missing = []
-    for name in names:
-        proc = subprocess.run([dpkg, "-W", "-f=${Status}", name], capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or "install ok installed" not in proc.stdout:
-            missing.append(name)
-    return missing
+    if kind == "deb":
+        argv = [dpkg, "-W", "-f=${Status}", name] if dpkg else None
+        why = "dpkg-query is not available"
+    else:
+        rpm = shutil.which("rpm")
+        # On a Debian system rpm's database is empty: it would call every package missing.
+        argv = [rpm, "-q", name] if rpm and not dpkg else None
+        why = "this system's packages are Debian's" if dpkg else "rpm is not available"
+    if argv is None:
+        return Check(kind=kind, requirement=name, satisfied="unknown", detail=why)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check(kind=kind, requirement=name, satisfied="unknown", detail=str(exc))
+    installed = proc.returncode == 0 and (kind == "rpm" or "install ok installed" in proc.stdout)
+    return Check(
+        kind=kind,
+        requirement=name,
+        satisfied="yes" if installed else "no",
+        detail="installed" if installed else "not installed",
+    )
 
 
-def _missing_rpms(names: Sequence[str]) -> list[str] | None:
-    rpm = shutil.which("rpm")
-    if rpm is None or shutil.which("dpkg-query") is not None:
-        return None
-    return [
-        n for n in names if subprocess.run([rpm, "-q", n], capture_output=True, check=False).returncode != 0
-    ]
+def _external(name: str) -> Check:
+    found = shutil.which(name)
+    if found:
+        return Check(kind="external", requirement=name, satisfied="yes", detail=f"found {found}")
+    return Check(kind="external", requirement=name, satisfied="no", detail="not found on PATH")
+
+
+def check_each(requires: Requires, *, python_version: str | None = None) -> list[Check]:
+    """Every requirement of *requires*, checked on this host (*python_version*: the running one's)."""
+    checks = []
+    if requires.python:
+        checks.append(_python(requires.python, python_version or platform.python_version()))
+    if requires.os:
+        checks.append(_os(requires.os))
+    checks += [_system_package("deb", n) for n in requires.deb]
+    checks += [_system_package("rpm", n) for n in requires.rpm]
+    checks += [_external(n) for n in requires.external]
+    return checks
 
 
 def check_requirements(requires: Requires, *, python_version: str | None = None) -> RequirementsReport:
-    """Check *requires* against this host (*python_version* defaults to the running interpreter's)."""
-    problems = []
-    hints = []
-    unchecked: list[str] = []
+    """What an install makes of :func:`check_each`: problems (python, os), hints and what is unchecked."""
     version = python_version or platform.python_version()
-    if requires.python and not SpecifierSet(requires.python).contains(version, prereleases=True):
-        problems.append(
-            f"requires Python {requires.python}, but this host runs Python {version} ({sys.executable}); "
-            "install with a matching interpreter"
-        )
-    if requires.os:
-        here = current_os_names()
-        if not {o.lower() for o in requires.os} & here:
+    problems = []
+    missing: dict[str, list[str]] = {}
+    unchecked = []
+    for check in check_each(requires, python_version=version):
+        if check.satisfied == "unknown":
+            unchecked.append(f"{check.kind} {check.requirement} ({check.detail})")
+        elif check.satisfied == "yes":
+            continue
+        elif check.kind == "python":
             problems.append(
-                f"requires one of the operating systems {', '.join(requires.os)}, "
-                f"but this host is {sys.platform}"
+                f"requires Python {check.requirement}, but this host runs Python {version}"
+                f" ({sys.executable}); install with a matching interpreter"
             )
-    if requires.deb:
-        missing = _missing_debs(requires.deb)
-        if missing:
-            hints.append(
-                Hint(kind="deb", missing=tuple(missing), command="apt-get install -y " + " ".join(missing))
+        elif check.kind == "os":
+            problems.append(
+                f"requires one of the operating systems {check.requirement}, but this host is {sys.platform}"
             )
-    if requires.rpm:
-        missing = _missing_rpms(requires.rpm)
-        if missing:
-            hints.append(
-                Hint(kind="rpm", missing=tuple(missing), command="dnf install -y " + " ".join(missing))
-            )
-    if requires.external:
-        missing = [n for n in requires.external if shutil.which(n) is None]
-        if missing:
-            hints.append(Hint(kind="external", missing=tuple(missing), command=""))
+        else:
+            missing.setdefault(check.kind, []).append(check.requirement)
+    hints = []
+    for kind, names in missing.items():
+        command = f"{_INSTALL[kind]} {' '.join(names)}" if kind in _INSTALL else ""
+        hints.append(Hint(kind=kind, missing=tuple(names), command=command))
     return RequirementsReport(problems=tuple(problems), hints=tuple(hints), unchecked=tuple(unchecked))
 
 

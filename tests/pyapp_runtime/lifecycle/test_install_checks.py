@@ -87,6 +87,25 @@ def test_missing_debian_packages_are_hints_with_the_command_unless_strict(home, 
     assert hints["external"].missing == ("no-such-tool-x",)
 
 
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian system (dpkg-query)")
+def test_what_a_debian_host_cannot_check_is_said_and_inspect_agrees(home, factory, tmp_path):
+    """An RPM package cannot be checked on a Debian host: the install says so, as ``pyapp inspect`` does."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    requires = {"rpm": ["postgresql-server"], "os": ["unix"], "deb": ["dpkg"]}
+    package = factory.probe(metadata={"requires": requires})
+    result = Host(home).install(package, strict=True)  # nothing missing: strict passes
+    assert result.unchecked == ("rpm postgresql-server (this system's packages are Debian's)",)
+    assert result.hints == ()
+    pyapp = Path(sys.executable).with_name("pyapp")
+    shown = subprocess.run([pyapp, "inspect", package, "--json"], capture_output=True, text=True, check=True)
+    got = {(r["kind"], r["requirement"]): r["satisfied"] for r in json.loads(shown.stdout)["requirements"]}
+    assert got == {("os", "unix"): "yes", ("deb", "dpkg"): "yes", ("rpm", "postgresql-server"): "unknown"}
+
+
 def test_an_app_name_the_host_reserves_is_refused(home, factory):
     from pyapp_runtime import HostError
 

@@ -122,9 +122,11 @@ def test_inspect_checks_host_requirements(runner: CliRunner, write_project: Call
     got = {(r["kind"], r["requirement"]): r["satisfied"] for r in data["requirements"]}
     assert got[("python", "<3")] == "no"
     assert got[("os", "plan9")] == "no"
-    assert got[("rpm", "x")] in ("no", "unknown")
+    # rpm cannot tell on a Debian system (its database is empty there), nor where it is missing.
+    rpm_answers = shutil.which("rpm") is not None and shutil.which("dpkg-query") is None
+    assert got[("rpm", "x")] == ("no" if rpm_answers else "unknown")
     assert got[("external", "sh")] == "yes"
-    assert got[("external", "a postgresql server")] == "unknown"
+    assert got[("external", "a postgresql server")] == "no"
     text = runner.invoke(main, ["inspect", str(root)]).output
     assert "python <3: no" in text
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyapp_runtime.dependencies.requirements import check_each
+
 from apppackage import AppPackage, AppPackageError, ConfigSpec, HostPaths, InvalidConfiguration, Problem
 from apppackage.description import Description
 from apppackage.files import write_atomic
@@ -39,7 +41,6 @@ from apppackage.hooks import RunResult
 from apppackage.safeyaml import dump_yaml, load_yaml
 
 from . import runcache
-from .inspecting import check_requirements
 
 __all__ = [
     "LocalRun",
@@ -278,7 +279,7 @@ def local_run(
         installed = install_once(package, host, config, state, values)
         warnings += [
             f"requires {c.kind} {c.requirement}: not satisfied here ({c.detail})"
-            for c in check_requirements(description)
+            for c in check_each(description.requires)
             if c.satisfied == "no"
         ]
         warnings += [str(w) for w in package.warnings]
