@@ -88,8 +88,8 @@ class HostProcesses:
 
     def logs(self, name: str, *, process: str | None = None) -> list[LogFile]:
         """The log files of app *name*'s processes (or of one: ``web``, ``queue#0``, ``tasks``, ``hooks``)."""
-        self.release(name)
-        return app_logs(self.layout.app(name), self.daemons.status(name), process=process)
+        current = self.release(name)
+        return app_logs(self.layout.app(name), self.daemons.status(name), process=process, release=current.id)
 
     def task_runs(self, name: str, *, task: str | None = None, limit: int = 20) -> list[TaskRun]:
         """The last runs of app *name*'s tasks (of one *task*), newest first."""

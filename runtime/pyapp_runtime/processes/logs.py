@@ -9,12 +9,14 @@ it; :func:`follow` yields new lines as they are written, across rotations.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import HostError
+from .programs import SCHEDULER, release_tag
 
 if TYPE_CHECKING:
     from ..layout import AppLayout
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["LogFile", "Mark", "app_logs", "follow", "last_lines", "log_ends"]
 
 _CHUNK = 65536
+_WEB_LOG = re.compile(r"web-(?P<tag>[0-9a-f]{12})(?:-(?P<index>\d+))?\.log")
+_PROCESS_LOG = re.compile(r"(?P<name>.+)-(?P<index>\d+)-(?P<tag>[0-9a-f]{12})\.log")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,11 +40,41 @@ class LogFile:
         return {"process": self.process, "path": self.path}
 
 
+def _release_logs(app: AppLayout, release: str) -> list[LogFile]:
+    """The log files the programs of *release* wrote, named as :mod:`.specs` names them, by process."""
+    tag = release_tag(release)
+    out = []
+    for path in sorted(app.logs.glob("*.log")):
+        if path.name == f"{SCHEDULER}.log":
+            out.append(LogFile(process=SCHEDULER, path=str(path)))
+        elif match := _WEB_LOG.fullmatch(path.name):
+            if match["tag"] == tag:
+                out.append(
+                    LogFile(
+                        process="web" if match["index"] is None else f"web#{match['index']}", path=str(path)
+                    )
+                )
+        elif (match := _PROCESS_LOG.fullmatch(path.name)) and match["tag"] == tag:
+            out.append(LogFile(process=f"{match['name']}#{match['index']}", path=str(path)))
+    return out
+
+
 def app_logs(
-    app: AppLayout, statuses: Sequence[DaemonStatus], *, process: str | None = None
+    app: AppLayout,
+    statuses: Sequence[DaemonStatus],
+    *,
+    process: str | None = None,
+    release: str | None = None,
 ) -> list[LogFile]:
-    """The log files of *app*'s processes (*statuses*) and hook runs; only *process*'s when given."""
+    """The log files of *app*'s processes (*statuses*) and hook runs; only *process*'s when given.
+
+    With *release*, the logs its programs left are there too when they no longer run (a
+    stopped app's, say).
+    """
     files = [LogFile(process=s.process, path=s.log) for s in statuses if s.log]
+    listed = {f.path for f in files}
+    if release is not None:
+        files += [f for f in _release_logs(app, release) if f.path not in listed]
     files.append(LogFile(process="hooks", path=str(app.logs / "hooks.log")))
     if process is None:
         return files

@@ -23,6 +23,14 @@ pytestmark = pytest.mark.slow
 
 PYAPP = shutil.which("pyapp", path=str(Path(sys.executable).parent))
 
+CHATTY = """
+
+def chatter(*args):
+    print("chatting", flush=True)
+    while True:
+        time.sleep(1)
+"""
+
 
 def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
     """*predicate*'s first true value; a failure (not a wrong answer) once *timeout* passed without one."""
@@ -119,3 +127,19 @@ def test_pyapp_restart_on_the_command_line(home: Path, packages: Any, helpers: A
     assert missing.returncode == 1
     assert "nothing-here" in missing.stderr
     assert helpers.env_of(sock)["pid"] == web["pid"], "a failed restart of another app leaves this one be"
+
+
+def test_a_stopped_apps_logs_are_still_shown(host: Host, packages: Any) -> None:
+    host.install(
+        packages.webprobe("1.0.0", extra=CHATTY, processes={"chatter": {"call": "webprobe:chatter"}})
+    )
+    running = {log.process: log.path for log in host.logs("webprobe")}
+    assert set(running) == {"web", "chatter#0", "hooks"}
+    wait_until(lambda: "chatting" in Path(running["chatter#0"]).read_text(), "the process wrote nothing")
+
+    host.stop("webprobe")
+    assert host.status("webprobe") == []
+    stopped = {log.process: log.path for log in host.logs("webprobe")}
+    assert stopped == running  # what the processes wrote stays readable (pyapp logs -p chatter)
+    (chatter,) = host.logs("webprobe", process="chatter")
+    assert "chatting" in Path(chatter.path).read_text()
