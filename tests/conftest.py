@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,11 @@ WHEELHOUSE_LIST = Path(__file__).with_name("wheelhouse.txt")
 # PYAPP_DAEMONS=1 for a command): a supervisord started by a test would outlive the session.
 os.environ.setdefault("PYAPP_DAEMONS", "0")
 
+# A suite started in the background by a shell runs with SIGINT ignored, and every command a test
+# starts would inherit that: tests that stop a command with Ctrl-C (SIGINT) would wait for nothing.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_supervisord_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
@@ -29,7 +35,6 @@ def _no_supervisord_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     it installs an app with a web part; SIGTERM makes supervisord stop its programs and exit.
     """
     yield
-    import signal
 
     base = str(tmp_path_factory.getbasetemp()) + os.sep
     for entry in os.listdir("/proc"):
