@@ -22,7 +22,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -39,20 +38,12 @@ from typing import Any
 
 import pytest
 from pyapp_tools.building.builder import BuildOptions, BuildResult, build
+from testkit import processes_under, stop_process, wait_until
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 WAIT = 120.0
 """How long a test waits for something the app does on its own (a generous deadline, never a measure)."""
-
-
-def wait_until(ready: Callable[[], bool], what: str, limit: float = WAIT) -> None:
-    """Wait for *ready*; fail naming *what* if it never gets there."""
-    deadline = time.monotonic() + limit
-    while not ready():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not after {limit:g} s")
-        time.sleep(0.05)
 
 
 def lines_of(paths: Iterable[str | Path]) -> list[str]:
@@ -102,41 +93,6 @@ def port_open(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _state(pid: int) -> str | None:
-    """The state letter of process *pid* (``Z`` for a zombie), or None when there is none."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return None
-
-
-def stop_process(pid: int) -> None:
-    """SIGTERM *pid*, SIGKILL if it is still there after a minute; return once it is gone."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if _state(pid) in (None, "Z"):
-                return
-            time.sleep(0.05)
-
-
-def processes_under(base: Path) -> list[int]:
-    """The live processes whose command line names a path under *base*."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if any(str(base) + os.sep in arg for arg in argv) and _state(int(entry)) not in (None, "Z"):
-            found.append(int(entry))
-    return found
 
 
 # -- an installed example -------------------------------------------------------------
@@ -247,7 +203,7 @@ class Installed:
 
     def log_lines(self, process: str) -> list[str]:
         """What every copy of *process* wrote, in every generation: ``logs/<process>-*.log``
-        (they stay when the app stops, and ``pyapp logs`` then shows only the hooks' log)."""
+        (they stay when the app stops)."""
         return lines_of(sorted((self.app_dir / "logs").glob(f"{process}-*.log")))
 
     def supervisor_log(self) -> list[str]:

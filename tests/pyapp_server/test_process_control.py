@@ -7,93 +7,27 @@ checked is what a user sees: which process answers on the app's socket, and whet
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
-import os
 import shutil
-import signal
-import socket
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import gone, request, stop_supervisord, wait_until
 
 pytestmark = pytest.mark.slow
 
 
-def stop_supervisord(state_dir: Path) -> None:
-    """Stop the supervisord of *state_dir* and its programs (SIGTERM; SIGKILL if it hangs).
-
-    As tests/pyapp_runtime/processes/conftest.py does (a conftest module cannot be imported).
-    """
-    try:
-        pid = int((state_dir / "supervisord.pid").read_text())
-    except (OSError, ValueError):
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if gone(pid):
-                return
-            time.sleep(0.05)
-
-
-def gone(pid: int) -> bool:
-    """Whether process *pid* has ended (no such process, or a zombie its parent has not reaped yet)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """*predicate*'s first true value; a failure (not a wrong answer) once *timeout* passed without one."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not so within {timeout} s")
-        time.sleep(0.1)
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=10)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.unix_path)
-
-
-def get(sock: Path) -> tuple[int, str]:
-    """``GET /`` from the app on its stable socket, as the web server does: (status, body)."""
-    connection = _UnixConnection(str(sock))
-    try:
-        connection.request("GET", "/", headers={"Connection": "close"})
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        connection.close()
-
-
 def serves(sock: Path) -> bool:
-    status, body = get(sock)
+    status, body = request(sock)
     return status == 200 and "Hello from hello 1.0.0" in body
 
 
 def does_not_answer(sock: Path) -> bool:
     try:
-        get(sock)
+        request(sock)
     except OSError:
         return True
     return False

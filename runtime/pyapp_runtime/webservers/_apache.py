@@ -2,7 +2,8 @@
 
 Routes become ``ProxyPass`` lines, longest path first (Apache takes the first match;
 paths match by whole segments): a daemon route proxies to ``unix:/sock|http://localhost/p``
-or ``http://host:port/p`` with the path unchanged, a static or empty route is excluded
+(a new connection each request: ``disablereuse``) or ``http://host:port/p`` with the path
+unchanged, a static or empty route is excluded
 (``ProxyPass /p !``) and served by ``Alias`` or left to the empty document root (404).
 ``ProxyPreserveHost`` keeps ``Host``; client-sent ``X-Forwarded-*`` headers are removed
 before mod_proxy adds its own, and ``X-Forwarded-Proto`` is set from the vhost.
@@ -39,7 +40,10 @@ _REQUIRED = ("proxy_module", "proxy_http_module", "headers_module", "alias_modul
 
 def _target(upstream: Upstream, path: str) -> str:
     if upstream.socket is not None:
-        return quote(f"unix:{upstream.socket}|http://localhost{path}")
+        # A new connection for every request: the socket is a link a new release takes over, and a
+        # connection kept from before the switch reaches the old daemon, which closes it as it stops
+        # (Apache would answer 502 on reusing it, where nginx retries).
+        return quote(f"unix:{upstream.socket}|http://localhost{path}") + " disablereuse=On"
     return quote(f"http://{upstream.address}{path}")
 
 

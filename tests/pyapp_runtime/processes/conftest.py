@@ -10,16 +10,10 @@ killed at its timeout (10 s: room for a fresh interpreter to start on a busy mac
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
-import os
 import random
 import shutil
-import signal
-import socket
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +22,7 @@ import pytest
 import yaml
 from pyapp_runtime import Host
 from pyapp_runtime.settings import AppDaemonSettings, HostSettings
+from testkit import request, stop_supervisord
 
 from apppackage.record import render_record
 from apppackage.sources import DirectorySource
@@ -206,26 +201,6 @@ def packages(tmp_path: Path, repo_root: Path) -> Packages:
     return Packages(tmp_path / "packages", repo_root)
 
 
-def stop_supervisord(state_dir: Path) -> None:
-    """Stop the supervisord of *state_dir* and every app process with it (SIGTERM; SIGKILL if it hangs)."""
-    try:
-        pid = int((state_dir / "supervisord.pid").read_text())
-    except (OSError, ValueError):
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                return
-            if stat.rpartition(")")[2].split()[0] == "Z":
-                return
-            time.sleep(0.05)
-
-
 @pytest.fixture
 def home() -> Iterator[Path]:
     """A host directory with a short path (unix sockets), whose supervisord is shut down afterwards."""
@@ -266,34 +241,6 @@ def write_host_yaml(home: Path, **settings: Any) -> None:
     low, high = port_range()
     home.mkdir(parents=True, exist_ok=True)
     (home / "host.yaml").write_text(yaml.safe_dump({"ports": f"{low}-{high}", **settings}))
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
-def request(
-    where: str | int, path: str = "/", *, headers: Mapping[str, str] | None = None, timeout: float = 10
-) -> tuple[int, str]:
-    """``GET path`` on a unix socket path or a loopback port, on a new connection; (status, body)."""
-    connection = (
-        _UnixConnection(where, timeout)
-        if isinstance(where, str)
-        else http.client.HTTPConnection("127.0.0.1", where, timeout=timeout)
-    )
-    try:
-        connection.request("GET", path, headers={"Connection": "close", **(headers or {})})
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        connection.close()
 
 
 def env_of(where: str | int, prefix: str = "") -> dict[str, Any]:

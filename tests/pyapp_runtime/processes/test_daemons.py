@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -15,31 +14,11 @@ import pytest
 from pyapp_runtime import Host
 from pyapp_runtime.settings import HostSettings
 from pyapp_runtime.webservers import Mount, RouteStore, Upstream, VirtualHost
+from testkit import gone, wait_until
 
 pytestmark = pytest.mark.slow
 
 DAEMONS_ON = {"PYAPP_DAEMONS": "1"}
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = predicate()
-        except OSError:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.1)
-
-
-def gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def test_hello_serves_on_its_stable_socket_and_comes_back_after_a_kill(

@@ -16,12 +16,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pyapp_runtime import Host
+from testkit import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -93,13 +93,6 @@ def supervisord_pid(state: Path) -> int:
     return int((state / "supervisord.pid").read_text())
 
 
-def wait_for(predicate: Any, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
-
-
 def test_an_app_set_up_by_an_earlier_runtime_starts_stops_and_updates(
     host: Host, home: Path, packages: Any, helpers: Any, repo_root: Path
 ) -> None:
@@ -122,12 +115,12 @@ def test_an_app_set_up_by_an_earlier_runtime_starts_stops_and_updates(
         capture_output=True, text=True, cwd=state, timeout=60, check=False,
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
-    wait_for(lambda: (data / "ticks").exists(), "the scheduler ran no task")
+    wait_until(lambda: (data / "ticks").exists(), "the scheduler ran no task")
     booted = supervisord_pid(state)
-    wait_for(lambda: (data / "worker.pid").exists(), "the worker process did not start")
+    wait_until(lambda: (data / "worker.pid").exists(), "the worker process did not start")
     assert helpers.request(sock) == (200, "webprobe 1.0.0")
     running = lambda: {s.state for s in host.status("webprobe")} == {"running"}  # noqa: E731
-    wait_for(running, f"not every program runs: {host.status('webprobe')}")
+    wait_until(running, f"not every program runs: {host.status('webprobe')}")
     assert len(host.status("webprobe")) == 3
 
     host.stop("webprobe")
@@ -138,8 +131,8 @@ def test_an_app_set_up_by_an_earlier_runtime_starts_stops_and_updates(
     host.install(legacy_package(packages, "2.0.0"))
     assert helpers.request(sock) == (200, "webprobe 2.0.0")
     assert {s.release.split("-")[0] for s in host.status("webprobe")} == {"2.0.0"}
-    wait_for(running, f"not every program of 2.0.0 runs: {host.status('webprobe')}")
+    wait_until(running, f"not every program of 2.0.0 runs: {host.status('webprobe')}")
     # The programs are now in this runtime's form, and nothing of the earlier form is left.
     assert not list((state / "programs").glob("*.json"))
     assert supervisord_pid(state) == booted  # the supervisord started from the earlier files went on
-    wait_for(lambda: "2.0.0" in (data / "ticks").read_text(), "the new release's scheduler ran no task")
+    wait_until(lambda: "2.0.0" in (data / "ticks").read_text(), "the new release's scheduler ran no task")

@@ -11,13 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pyapp_runtime import Host
+from testkit import gone, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -30,26 +29,6 @@ def chatter(*args):
     while True:
         time.sleep(1)
 """
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """*predicate*'s first true value; a failure (not a wrong answer) once *timeout* passed without one."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not so within {timeout} s")
-        time.sleep(0.1)
-
-
-def gone(pid: int) -> bool:
-    """Whether process *pid* has ended (no such process, or a zombie its parent has not reaped yet)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def pyapp(*args: str | Path, home: Path) -> subprocess.CompletedProcess[str]:

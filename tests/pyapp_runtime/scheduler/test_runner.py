@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,8 @@ from pyapp_runtime.scheduler import SKIPPED_OUTPUT, RunStore, TaskRun, TaskRunne
 if TYPE_CHECKING:
     from conftest import Jobs
 
+from testkit import gone
+
 from apppackage.description import Task
 from apppackage.hooks import RunResult, run_callable
 
@@ -27,14 +28,6 @@ def wait_for_file(path: Path, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"{path} did not appear within {timeout} s")
         time.sleep(0.02)
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
 
 
 def test_a_run_is_recorded(jobs: Jobs) -> None:

@@ -9,7 +9,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -23,22 +22,11 @@ from pyapp_runtime.supervision import (
     Supervisor,
     SupervisorNotRunning,
 )
+from testkit import gone, wait_until
 
 from apppackage.errors import AppPackageError
 
 MakeSpec = Callable[..., ProcessSpec]
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0) -> object:
-    """Poll *predicate* until it returns something true; fail the test after *timeout*."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.05)
 
 
 def ports(sup: Supervisor, program: str) -> list[int]:
@@ -55,15 +43,6 @@ def port_number(sup: Supervisor, program: str, count: int = 1) -> int:
 def get(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
         return str(response.read().decode())
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    return state == "Z"
 
 
 def test_a_process_answers_and_is_restarted_after_kill_9(supervisor: Supervisor, make_spec: MakeSpec) -> None:

@@ -33,6 +33,7 @@ from pyapp_runtime.webservers import (
     daemon_options,
     find_installation,
 )
+from testkit import free_port
 
 # A WSGI app that answers with what it saw, and appends each request path to its log.
 ECHO_APP = """\
@@ -65,12 +66,6 @@ def installed(kind: str) -> Installation:
     if found is None:
         pytest.skip(f"{kind} is not installed (./dev test installs it)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

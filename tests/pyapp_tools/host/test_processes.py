@@ -7,7 +7,6 @@ supervisord writes to the process's log.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import queue
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from testkit import stop_supervisord
 
 from apppackage.record import render_record
 from apppackage.sources import DirectorySource
@@ -73,26 +73,6 @@ def build_chatter(directory: Path) -> Path:
         for name in sorted(files):
             zf.writestr(name, files[name])
     return out
-
-
-def stop_supervisord(state_dir: Path) -> None:
-    """Stop the supervisord of *state_dir* and every app process with it (SIGTERM; SIGKILL if it hangs)."""
-    try:
-        pid = int((state_dir / "supervisord.pid").read_text())
-    except (OSError, ValueError):
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                return
-            if stat.rpartition(")")[2].split()[0] == "Z":
-                return
-            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -15,19 +15,18 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pyapp_runtime.webservers import find_installation
+from testkit import free_port, processes_under, stop_process
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -38,12 +37,6 @@ PID_FILES = {"nginx": "nginx.pid", "apache": "httpd.pid", "lighttpd": "lighttpd.
 """Where each kind keeps its main process id, under ``webservers/<kind>/run/``."""
 AFTER_UPDATE = 50
 """Requests the load sends once the update has returned."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get(port: int, path: str, host: str = "localhost") -> tuple[int, bytes]:
@@ -86,38 +79,6 @@ def build_docs(out: Path) -> Path:
         'pyapp: "1.0"\nname: docs\nversion: "1.0"\npaths: []\nstatic:\n  /: site\n'
     )
     return build(source, BuildOptions(out_dir=out / "dist", offline=True)).path
-
-
-def stop_process(pid: int) -> None:
-    """SIGTERM *pid*, then SIGKILL if it is still there after a minute; return once it is gone."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                return
-            if stat.rpartition(")")[2].split()[0] == "Z":
-                return
-            time.sleep(0.05)
-
-
-def processes_under(base: Path) -> list[int]:
-    """The live processes whose command line names a path under *base*."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").split("\0")
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if stat.rpartition(")")[2].split()[0] != "Z" and any(str(base) + os.sep in arg for arg in argv):
-            found.append(int(entry))
-    return found
 
 
 class Host:
