@@ -85,8 +85,20 @@ def is_newer_minor(value: Any) -> bool:
 
 
 def _delete(doc: dict[str, Any], path: str) -> None:
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+    """Remove the key at the JSON pointer *path* from *doc* (nothing when it names nothing).
+
+    A pointer names a key by its text: a key YAML read as another scalar (``1:``, ``null:``),
+    an error of its own, is found by the text :func:`~apppackage.errors.pointer` gave it.
+    """
+    *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
     node: Any = doc
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    node.pop(parts[-1], None)
+    for part in parents:
+        if isinstance(node, list) and _is_number(part) and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and (keys := [k for k in node if str(k) == part]):
+            node = node[keys[0]]
+        else:
+            return
+    if isinstance(node, dict):
+        for key in [k for k in node if str(k) == last][:1]:
+            del node[key]

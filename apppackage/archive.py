@@ -9,6 +9,7 @@ its declared size.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import zipfile
@@ -71,9 +72,10 @@ def check_entries(zf: zipfile.ZipFile, archive: str, limits: Limits = DEFAULT_LI
             Problem(file=archive, path="", message=f"has {len(infos)} entries (limit {limits.max_entries})")
         ]
     seen: set[str] = set()
+    files: dict[str, zipfile.ZipInfo] = {}
     total = 0
     for info in infos:
-        where = "/" + info.filename.replace("~", "~0").replace("/", "~1")
+        where = _where(info)
         reason = _entry_problem(info)
         if reason:
             problems.append(Problem(file=archive, path=where, message=f"entry {info.filename!r} {reason}"))
@@ -84,6 +86,8 @@ def check_entries(zf: zipfile.ZipFile, archive: str, limits: Limits = DEFAULT_LI
                 Problem(file=archive, path=where, message=f"entry {info.filename!r} appears twice")
             )
         seen.add(norm)
+        if not info.is_dir():
+            files.setdefault(norm, info)
         if info.file_size > limits.max_file_size:
             problems.append(
                 Problem(
@@ -103,12 +107,30 @@ def check_entries(zf: zipfile.ZipFile, archive: str, limits: Limits = DEFAULT_LI
                 )
             )
         total += info.file_size
+    problems += _tree_problems(files, seen, archive)
     if total > limits.max_total_size:
         problems.append(
             Problem(
                 file=archive, path="", message=f"extracts to {total} bytes (limit {limits.max_total_size})"
             )
         )
+    return problems
+
+
+def _tree_problems(files: dict[str, zipfile.ZipInfo], names: set[str], archive: str) -> list[Problem]:
+    """The file entries no directory could hold beside the others (a package is a tree of files,
+    section 2.1): one named ``.``, the root itself, and one whose name is a directory of another
+    entry (``src`` beside ``src/app.py``). Their extraction could only fail, or replace the target."""
+    directories = {str(parent) for name in names for parent in PurePosixPath(name).parents}
+    problems = []
+    for norm, info in files.items():
+        if norm == ".":
+            reason = "names the package's root, not a file in it"
+        elif norm in directories:
+            reason = "is a file, but other entries are inside it as in a directory"
+        else:
+            continue
+        problems.append(Problem(file=archive, path=_where(info), message=f"entry {info.filename!r} {reason}"))
     return problems
 
 
@@ -149,44 +171,57 @@ def extract(zf: zipfile.ZipFile, target: str | os.PathLike[str], limits: Limits 
     total = 0
     try:
         for info in zf.infolist():
-            dest = (resolved_root / info.filename).resolve()
-            if resolved_root not in dest.parents and dest != resolved_root:
-                raise UnsafeArchive(
-                    [Problem(file=label, path="/" + info.filename, message="escapes the target")]
-                )
-            if info.is_dir():
-                dest.mkdir(mode=0o755, parents=True, exist_ok=True)
-                continue
-            dest.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-            written = 0
-            with _entry(zf, info, label) as src, open(dest, "xb") as out:
-                while chunk := _read(src, info, label):
-                    written += len(chunk)
-                    total += len(chunk)
-                    if written > info.file_size or total > limits.max_total_size:
-                        raise UnsafeArchive(
-                            [
-                                Problem(
-                                    file=label,
-                                    path="/" + info.filename,
-                                    message="inflates past its declared size",
-                                )
-                            ]
-                        )
-                    out.write(chunk)
-            executable = (info.external_attr >> 16) & 0o111
-            os.chmod(dest, 0o755 if executable else 0o644)
+            try:
+                total = _extract_entry(zf, info, resolved_root, label, total, limits)
+            except OSError as exc:
+                if exc.errno not in _NAME_ERRORS:
+                    raise  # the host's trouble (a full disk...), not the archive's
+                message = f"entry {info.filename!r} cannot be written: {exc.strerror}"
+                raise UnsafeArchive([Problem(file=label, path=_where(info), message=message)]) from None
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
     return root
 
 
+# What writing a file fails with because of its name (a name too long for the file system...).
+_NAME_ERRORS = frozenset({errno.ENAMETOOLONG, errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.EILSEQ})
+
+
+def _extract_entry(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, label: str, total: int, limits: Limits
+) -> int:
+    """Write one entry below *root*; the bytes written so far by the whole extraction."""
+    dest = (root / info.filename).resolve()
+    if root not in dest.parents and not (dest == root and info.is_dir()):
+        raise UnsafeArchive([Problem(file=label, path=_where(info), message="escapes the target")])
+    if info.is_dir():
+        dest.mkdir(mode=0o755, parents=True, exist_ok=True)
+        return total
+    dest.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    written = 0
+    with _entry(zf, info, label) as src, open(dest, "xb") as out:
+        while chunk := _read(src, info, label):
+            written += len(chunk)
+            total += len(chunk)
+            if written > info.file_size or total > limits.max_total_size:
+                message = "inflates past its declared size"
+                raise UnsafeArchive([Problem(file=label, path=_where(info), message=message)])
+            out.write(chunk)
+    executable = (info.external_attr >> 16) & 0o111
+    os.chmod(dest, 0o755 if executable else 0o644)
+    return total
+
+
+def _where(info: zipfile.ZipInfo) -> str:
+    """The JSON pointer of an entry: its whole name as one token."""
+    return "/" + info.filename.replace("~", "~0").replace("/", "~1")
+
+
 def corrupt(info: zipfile.ZipInfo, label: str, exc: BaseException) -> UnsafeArchive:
     """The error for an entry whose data does not match its headers."""
-    where = "/" + info.filename.replace("~", "~0").replace("/", "~1")
     message = f"entry {info.filename!r} is damaged or was tampered with: {exc}"
-    return UnsafeArchive([Problem(file=label, path=where, message=message)], f"{label} is refused:")
+    return UnsafeArchive([Problem(file=label, path=_where(info), message=message)], f"{label} is refused:")
 
 
 def _entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> IO[bytes]:

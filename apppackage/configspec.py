@@ -210,12 +210,10 @@ class ConfigSpec:
             if f.name not in values or values[f.name] is None:
                 continue
             value = values[f.name]
-            if isinstance(value, bool):
-                text = "true" if value else "false"
-            elif isinstance(value, list):
-                text = "\n".join(["", *(f"    {v}" for v in value)]) if value else ""
+            if isinstance(value, list):
+                text = "".join(f"\n    {_ini_scalar(v)}" for v in value)
             else:
-                text = str(value).replace("\n", "\n    ")
+                text = _ini_scalar(value)
             sections.setdefault(f.section, []).append(f"{f.name} = {text}")
         return "".join(f"[{s}]\n" + "\n".join(lines) + "\n\n" for s, lines in sections.items())
 
@@ -231,6 +229,19 @@ class ConfigSpec:
                 [Problem(file=file, path="", message="must be a mapping of setting names to values")]
             )
         return data
+
+
+# A reader of the INI file opens it as text, where "\r" and "\r\n" end a line as "\n" does.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _ini_scalar(value: Any) -> str:
+    """A value, or a list's item, as section 4.1 writes it in INI: ``true``/``false`` for a boolean,
+    and every line break of a string starting a continuation line (never a line of its own, which a
+    reader would take for another setting or section)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _LINE_BREAK.sub("\n    ", str(value))
 
 
 def check_config_spec(raw: Any, file: str = "configuration.yaml") -> list[Problem]:

@@ -169,7 +169,12 @@ class Requires:
 
     @classmethod
     def from_dict(cls, d: RawRequires) -> Requires:
-        return cls(**given(d, python=str, os=tuple, deb=tuple, rpm=tuple, external=tuple))
+        values = given(d, python=str, os=tuple, deb=tuple, rpm=tuple, external=tuple)
+        if values.get("python") == "":
+            # The empty specifier allows every version, as no python does (section 3.3): read as none,
+            # so that a description equals itself written out and read back.
+            del values["python"]
+        return cls(**values)
 
     def to_dict(self) -> RawRequires:
         out = stored(self)

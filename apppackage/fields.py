@@ -184,7 +184,12 @@ def _check_type(f: Field, kind: str, value: Any) -> str | None:
             return f"{value} is not a TCP port (1-65535)"
         return None
     if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        # An integer is finite however large (math.isfinite() raises for one past a float's range).
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not math.isfinite(value))
+        ):
             return f"expected a number, got {type(value).__name__}"
         return None
     if kind == "boolean":
@@ -271,4 +276,7 @@ def _check_limits(f: Field, value: Any) -> str | None:
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+    """*x* as a message shows it: ``5`` for ``5.0``; an integer as it is, past a float's range too."""
+    if isinstance(x, int):
+        return str(x)
+    return str(int(x)) if x.is_integer() else str(x)

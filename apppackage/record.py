@@ -10,6 +10,7 @@ import base64
 import csv
 import hashlib
 import io
+import itertools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -60,34 +61,51 @@ def render_record(files: Mapping[str, bytes] | Iterable[tuple[str, str, int]]) -
         rows = [(name, hash_bytes(data), len(data)) for name, data in files.items()]
     else:
         rows = list(files)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for name, digest, size in sorted(rows):
-        if name != RECORD:
-            writer.writerow([name, digest, size])
-    writer.writerow([RECORD, "", ""])
-    return out.getvalue()
+    lines = [_csv_line(name, digest, str(size)) for name, digest, size in sorted(rows) if name != RECORD]
+    return "".join([*lines, _csv_line(RECORD, "", "")])
+
+
+def _csv_line(*fields: str) -> str:
+    """One RFC 4180 line: a field holding a ``,``, ``"``, ``\r`` or ``\n`` quoted.
+
+    (``csv.writer`` with ``\n`` line ends leaves a ``\r`` unquoted, which a reader takes for a line end.)
+    """
+    quoted = ['"' + f.replace('"', '""') + '"' if any(c in f for c in ',"\r\n') else f for f in fields]
+    return ",".join(quoted) + "\n"
 
 
 def parse_record(text: str, file: str = RECORD) -> tuple[dict[str, RecordEntry], list[Problem]]:
     """Read RECORD text; return the entries and every malformed line."""
     entries: dict[str, RecordEntry] = {}
     problems = []
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    # newline="": the csv module reads the line ends itself, "\r" in a field included (RFC 4180).
+    rows = csv.reader(io.StringIO(text, newline=""))
+    for lineno in itertools.count(1):
+        where = f"/{lineno}"
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(Problem(file=file, path=where, message=f"not a CSV line: {exc}"))
+            break  # the reader cannot find where the next line starts
         if not row:
             continue
-        where = f"/{lineno}"
         if len(row) != 3:
             problems.append(Problem(file=file, path=where, message="expected path,hash,size"))
             continue
         path, digest, size = row
+        if not path:
+            problems.append(Problem(file=file, path=where, message="a row without a path"))
+            continue
         if path in entries:
             problems.append(Problem(file=file, path=where, message=f"{path} is listed twice"))
             continue
         if path == RECORD:
             entries[path] = RecordEntry(path=path, hash="", size=None)
             continue
-        if not digest.startswith("sha256=") or not (size.isascii() and size.isdigit()):
+        # A size of more digits than any file has is no size (int() refuses past 4300 digits).
+        if not digest.startswith("sha256=") or not (size.isascii() and size.isdigit() and len(size) <= 20):
             problems.append(
                 Problem(file=file, path=where, message=f"{path}: expected sha256=<digest> and a size")
             )

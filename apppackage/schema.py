@@ -201,7 +201,11 @@ def _matching_form(error: Any) -> list[Any]:
 
 
 def _key_problems(node: Any, parts: list[Any]) -> list[tuple[list[Any], str]]:
-    """Mapping keys that are not strings (YAML reads ``1:``, ``on:`` or ``null:`` as such)."""
+    """Mapping keys that are not strings (YAML reads ``1:``, ``on:`` or ``null:`` as such).
+
+    The value of a top-level extension key is any YAML value (section 3.1), whose keys
+    only SHOULD be strings (section 2.4): it is not looked into.
+    """
     found: list[tuple[list[Any], str]] = []
     if isinstance(node, dict):
         for key, value in node.items():
@@ -210,6 +214,8 @@ def _key_problems(node: Any, parts: list[Any]) -> list[tuple[list[Any], str]]:
                 found.append(
                     ([*parts, key], f"a key must be a string, not {_type_name(key)}: quote it{hint}")
                 )
+            elif not parts and key.startswith("x-"):
+                continue
             found += _key_problems(value, [*parts, key])
     elif isinstance(node, list):
         for i, value in enumerate(node):

@@ -218,6 +218,44 @@ def test_extraction_writes_the_files_with_safe_modes(tmp_path: Path) -> None:
     assert (root / "data").is_dir()
 
 
+@pytest.mark.parametrize(
+    ("entries", "path", "reason"),
+    [
+        (
+            [("src/x", b"a file"), ("src/x/y.py", b"")],
+            "/src~1x",
+            "is a file, but other entries are inside it",
+        ),
+        ([("src/x/y.py", b""), ("./src/x", b"")], "/.~1src~1x", "is a file, but other entries are inside it"),
+        ([(".", b"a file")], "/.", "names the package's root, not a file in it"),
+    ],
+)
+def test_a_file_that_other_entries_take_for_a_directory_is_refused(
+    tmp_path: Path, entries: list[Entry], path: str, reason: str, snapshot: Callable[[Path], set[str]]
+) -> None:
+    # Found by test_properties_archive: extraction failed with FileExistsError or NotADirectoryError.
+    archive = hostile(tmp_path, entries)
+    before = snapshot(tmp_path)
+    with pytest.raises(UnsafeArchive) as refused:
+        AppPackage(archive)
+    assert [p.path for p in refused.value.problems] == [path]
+    assert reason in str(refused.value)
+    with zipfile.ZipFile(archive) as zf, pytest.raises(UnsafeArchive, match=reason):
+        extract(zf, tmp_path / "out" / "target")
+    assert snapshot(tmp_path) - before <= {"out"}
+
+
+def test_a_name_too_long_to_write_is_refused_at_the_entry(tmp_path: Path) -> None:
+    # Found by test_properties_archive: extraction failed with OSError (File name too long).
+    name = "src/" + "n" * 300
+    archive = hostile(tmp_path, [(name, b"")])
+    with AppPackage(archive) as pkg, pytest.raises(UnsafeArchive) as refused:
+        pkg.extract(tmp_path / "out" / "target")
+    assert [p.path for p in refused.value.problems] == ["/src~1" + "n" * 300]
+    assert "cannot be written: File name too long" in str(refused.value)
+    assert not (tmp_path / "out" / "target").exists()
+
+
 def test_archives_written_by_zipfile_writestr_are_accepted(tmp_path: Path) -> None:
     # writestr() records the permissions 0600 and no file type: a regular file.
     archive = write_zip(tmp_path / "plain.pyapp", GOOD)

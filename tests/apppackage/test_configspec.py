@@ -161,6 +161,17 @@ def test_min_and_max() -> None:
     assert one({"type": "port", "min": 1024}, 80) == "80 is less than the minimum 1024"
 
 
+def test_integers_past_a_floats_range_are_checked_not_a_crash() -> None:
+    # Found by test_properties_configspec: YAML reads 1 and 400 zeros as an integer, which
+    # math.isfinite() and float() refused with OverflowError.
+    huge = 10**400
+    assert one({"type": "number"}, huge) is None
+    assert one({"type": "integer", "min": huge}, 1) == f"1 is less than the minimum {huge}"
+    assert one({"type": "number", "max": -huge}, 0.5) == f"0.5 is more than the maximum {-huge}"
+    assert one({"type": "number", "min": 0.5}, -huge) == f"{-huge} is less than the minimum 0.5"
+    assert one({"type": "number"}, float("inf")) == "expected a number, got float"
+
+
 def test_min_length_and_max_length() -> None:
     field = {"type": "string", "min_length": 3, "max_length": 5}
     assert one(field, "abc") is None and one(field, "abcde") is None
@@ -327,6 +338,28 @@ def test_render_ini_reads_back_with_configparser() -> None:
     assert parser["app"]["motd"] == "hi\nthere"
     assert "unset" not in parser["app"]
     assert parser["network"]["hosts"].split() == ["a", "b"]
+
+
+def test_render_ini_writes_every_line_break_as_a_continuation_line() -> None:
+    # Found by test_properties_configspec: a "\r" was written as it was, and a reader that opens the
+    # file as text ends the line there: an operator's text value could add a setting or a section.
+    spec = spec_of(
+        {"motd": {"type": "text"}, "token": {"type": "secret", "section": "security"}}, format="ini"
+    )
+    text = spec.render({"motd": "hi\r[security]\rtoken = chosen\r\nby me", "token": "generated"})
+    assert text == (
+        "[app]\nmotd = hi\n    [security]\n    token = chosen\n    by me\n\n[security]\ntoken = generated\n\n"
+    )
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    assert dict(parser["app"]) == {"motd": "hi\n[security]\ntoken = chosen\nby me"}
+    assert dict(parser["security"]) == {"token": "generated"}
+
+
+def test_render_ini_writes_booleans_in_a_list_as_it_writes_a_boolean() -> None:
+    # Found by test_properties_configspec: a list's items were written with str(): "False".
+    spec = spec_of({"flags": {"type": "multichoice", "choices": [True, False, 2.5]}}, format="ini")
+    assert spec.render({"flags": [False, True, 2.5]}) == "[app]\nflags = \n    false\n    true\n    2.5\n\n"
 
 
 # -- key=value text (section 4.4) --------------------------------------------------------

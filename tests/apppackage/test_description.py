@@ -126,6 +126,11 @@ def test_to_dict_writes_what_it_always_wrote(case: dict[str, Any], repo_root: Pa
 def test_each_part_reads_and_writes_its_own_stored_shape() -> None:
     assert Requires.from_dict({"os": ["linux"]}) == Requires(os=("linux",))
     assert Requires(python="").to_dict() == {}, "the empty specifier allows every version, as none does"
+    # ... and is read as none, so that a description equals itself written out and read back
+    # (found by test_properties_description).
+    assert Requires.from_dict({"python": "", "os": ["linux"]}) == Requires(os=("linux",))
+    d = Description.from_dict({**MINIMAL, "requires": {"python": ""}})
+    assert d == Description.from_dict(MINIMAL) == Description.from_dict(d.to_dict())
     assert Dependencies.from_dict({}) == Dependencies() and Dependencies().to_dict() == {}
     assert Dependencies(shared=()).to_dict() == {"shared": []}
     assert Health.from_dict({"timeout": 2}) == Health(timeout=2.0)
@@ -268,6 +273,27 @@ def test_extension_keys_are_kept() -> None:
     d = Description.from_dict({**MINIMAL, "x-vendor": {"tier": "gold"}, "x-list": [1, 2]})
     assert d.extensions == {"x-vendor": {"tier": "gold"}, "x-list": [1, 2]}
     assert d.to_dict()["x-vendor"] == {"tier": "gold"}
+
+
+def test_an_extension_value_may_have_keys_that_are_not_strings() -> None:
+    # Found by test_properties_description: any YAML value of section 2.4 is an extension's (section 3.1).
+    raw = load_yaml('pyapp: "1.0"\nname: x\nversion: "1"\nx-ports:\n  80: web\n  on: [1]\n', "metadata.yaml")
+    d = Description.from_dict(raw)
+    assert d.extensions == {"x-ports": {80: "web", True: [1]}}
+    assert Description.from_dict(load_yaml(dump_yaml(d.to_dict()), "metadata.yaml")) == d
+    # Elsewhere, such a key is still an error.
+    raw = {**MINIMAL, "x-ok": {1: "a"}, "commands": {1: "a:b"}}
+    assert list(where(check_description(raw)[0])) == ["/commands/1"]
+
+
+def test_a_newer_minor_version_with_an_unknown_key_under_a_key_that_is_not_a_string() -> None:
+    # Found by test_properties_description: ignoring /processes/None/extra raised KeyError: 'None'.
+    raw = {**MINIMAL, "pyapp": "1.7", "processes": {None: {"call": "a:b", "extra": 1}}}
+    problems, warnings, _ = check_description(raw)
+    assert where(warnings) == {"/processes/None/extra": "unknown key 'extra' ignored"}
+    assert "/processes/None" in where(problems)
+    with pytest.raises(InvalidDescription, match="a key must be a string, not nothing"):
+        Description.from_dict(raw)
 
 
 def test_the_package_reports_warnings_of_a_newer_minor_version(

@@ -59,6 +59,31 @@ def test_malformed_lines_are_reported_with_their_line_number() -> None:
     ]
 
 
+def test_lines_the_csv_reader_cannot_read_are_reported_not_a_crash() -> None:
+    # Found by test_properties_archive: csv.Error and int()'s ValueError escaped parse_record.
+    big = "9" * 5000
+    _, problems = parse_record(f"a.txt,{EMPTY_SHA256},{big}\n" + '"' + "x" * 200_000 + '",,\n')
+    assert [str(p) for p in problems] == [
+        "RECORD:/1: a.txt: expected sha256=<digest> and a size",
+        "RECORD:/2: not a CSV line: field larger than field limit (131072)",
+    ]
+    # An unquoted "\r" ends a line, as the csv module reads it.
+    entries, problems = parse_record(f"a\rb,{EMPTY_SHA256},0\n,{EMPTY_SHA256},0\nRECORD,,\r\n")
+    assert set(entries) == {"b", "RECORD"}
+    assert [str(p) for p in problems] == [
+        "RECORD:/1: expected path,hash,size",
+        "RECORD:/3: a row without a path",
+    ]
+
+
+def test_a_file_name_with_a_carriage_return_is_quoted() -> None:
+    # Found by test_properties_archive: csv.writer left the "\r" unquoted, and a reader ends the line there.
+    text = render_record({"a\rb.txt": b"", "c\nd.txt": b"", "plain.txt": b""})
+    assert text.startswith(f'"a\rb.txt",{EMPTY_SHA256},0\n"c\nd.txt",')
+    entries, problems = parse_record(text)
+    assert problems == [] and set(entries) == {"a\rb.txt", "c\nd.txt", "plain.txt", "RECORD"}
+
+
 def test_verify_files_names_each_mismatch() -> None:
     record, _ = parse_record(render_record({"same": b"1", "changed": b"abc", "resized": b"ab", "gone": b""}))
     actual = {

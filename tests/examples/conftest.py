@@ -406,20 +406,32 @@ def build_into(wheelhouse: Path) -> Callable[[str, Path], BuildResult]:
 
 @pytest.fixture
 def install(pyapp_for: Callable[[str], BuildResult]) -> Iterator[Callable[..., Installed]]:
-    """``install(example, settings=None, *, start=True)``: the built example installed with
-    ``pyapp install`` on a host of its own, *settings* given with ``--set``; with ``start=False``
-    (``--no-start``) its processes wait for ``pyapp start``."""
+    """``install(example, settings=None, *, start=True, host="", services=None, package=None)``: the
+    built example installed with ``pyapp install`` on a host of its own, *settings* given with
+    ``--set``; with ``start=False`` (``--no-start``) its processes wait for ``pyapp start``. *host*
+    adds lines to the host's ``host.yaml`` (``method: processes``...), *services* are given with
+    ``--service NAME=VALUE``, and *package* is installed instead of the example's own build (a
+    variant of it a test made)."""
     made: list[Installed] = []
 
-    def make(example: str, settings: dict[str, Any] | None = None, *, start: bool = True) -> Installed:
+    def make(
+        example: str,
+        settings: dict[str, Any] | None = None,
+        *,
+        start: bool = True,
+        host: str = "",
+        services: dict[str, str] | None = None,
+        package: Path | None = None,
+    ) -> Installed:
         base = Path(tempfile.mkdtemp(prefix="pyapp-ex-", dir="/tmp"))
         home = base / "home"
         home.mkdir()
         low = random.randrange(10000, 19900)  # apart from the ranges other tests pick
-        (home / "host.yaml").write_text(f"ports: {low}-{low + 40}\n")
+        (home / "host.yaml").write_text(f"ports: {low}-{low + 40}\n{host}")
         env = host_environment()
-        package = pyapp_for(example).path
+        package = package or pyapp_for(example).path
         options = assignments(settings) + ([] if start else ["--no-start"])
+        options += [f"--service={name}={value}" for name, value in (services or {}).items()]
         installed = run_pyapp(env, "install", package, *options, "--home", home, "--json")
         report = json.loads(installed.stdout) if installed.stdout.startswith("{") else {}
         made.append(

@@ -36,6 +36,7 @@ pytestmark = [
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SETTINGS = {"admin_email": "admin@example.org"}
+SECRET = "s3ssion-secret-0123456789abcdef-XYZ"
 PREFIX = "/apps/notes"  # a mount path (SCRIPT_NAME)
 URL = f"http://localhost{PREFIX}"
 WELCOME = "Welcome to Notes. This note was written when the application was installed."
@@ -152,10 +153,13 @@ def test_settings_shape_the_page(install: Any) -> None:
             "page_size": 2,
             "admin_email": "ann@example.org",
             "tags": ["work", "home"],
+            "session_secret": SECRET,
         },
     )
     add_notes(d, "one", "two", "three")
     page = d.web().get("/")
+    # Every setting shapes the page but the secret one (section 4.5), shown on no page.
+    assert SECRET not in page.text and SECRET not in d.web().get("/health").text
     assert "<h1>Ann &amp; Bob&#x27;s &lt;notes&gt;</h1>" in page.text
     assert "<notes>" not in page.text
     assert '<body class="theme-sepia">' in page.text
