@@ -89,3 +89,13 @@ class Database:
             conn.execute("COMMIT")
         finally:
             conn.close()
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading only: it takes no lock, so it never waits for a writer (WAL)."""
+        conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            yield conn
+        finally:
+            conn.close()

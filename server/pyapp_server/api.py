@@ -18,10 +18,11 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from apppackage import __version__
 
+from .bodies import json_object
 from .errors import ApiError
 from .jobs import Job
 from .manager import AppManager
-from .uploads import flag_value, json_object, receive_package
+from .uploads import flag_value, receive_package
 
 __all__ = ["API_VERSION", "includeme", "openapi_document"]
 
@@ -81,7 +82,14 @@ def show_app(request: Request) -> dict[str, Any]:
 
 def _receive(request: Request) -> Any:
     settings = request.services.settings
-    return receive_package(request, uploads=settings.state_dir / "uploads", limit=settings.max_upload_size)
+    identity = request.identity
+    return receive_package(
+        request,
+        uploads=settings.upload_dir,
+        max_upload_size=settings.max_upload_size,
+        roots=settings.package_roots,
+        admin=identity is not None and identity.role == "admin",
+    )
 
 
 def install_app(request: Request) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from pyramid.config import Configurator
 from pyramid.request import Request
 
+from .bodies import json_object
 from .errors import ApiError
 from .routes import API
-from .uploads import json_object
 
 if TYPE_CHECKING:
     from pyapp_runtime.web.hostweb import HostWeb

@@ -34,6 +34,7 @@ def main(global_config: Mapping[str, Any] | None = None, **settings: Any) -> Rou
             config.add_request_method(_services, "services", reify=True)
             config.include(".routes")
             config.include(".errors")
+            config.include(".gate")  # before the request log, which then logs what the gate refuses too
             config.include(".serverlog")
             config.include(".versioning")
             config.include(".auth")

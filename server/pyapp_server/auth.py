@@ -23,11 +23,12 @@ from pyramid.request import Request, RequestLocalCache
 from pyramid.response import Response
 from pyramid.security import Allowed, Denied
 
+from .bodies import json_object
 from .errors import error_response
+from .settings import ServerSettings
 from .tokens import ROLES, Token
-from .uploads import json_object
 
-__all__ = ["TokenSecurityPolicy", "bearer_secret", "includeme"]
+__all__ = ["TokenSecurityPolicy", "allowed", "bearer_secret", "includeme", "refusal"]
 
 _NEEDS = {"read": "viewer", "deploy": "deployer", "admin": "admin"}
 
@@ -47,6 +48,13 @@ def bearer_secret(authorization: str | None) -> str | None:
             return None
         return decoded.partition(":")[2] or None
     return None
+
+
+def allowed(token: Token | None, permission: str, settings: ServerSettings) -> bool:
+    """Whether a request with *token* (``None``: none, or not valid) may do what needs *permission*."""
+    if token is None:
+        return permission == "read" and settings.open_reads and settings.loopback
+    return token.allows(permission)
 
 
 class TokenSecurityPolicy:
@@ -72,15 +80,9 @@ class TokenSecurityPolicy:
 
     def permits(self, request: Request, context: Any, permission: str) -> Allowed | Denied:
         identity: Token | None = request.identity
-        if identity is None:
-            settings = request.services.settings
-            if permission == "read" and settings.open_reads and settings.loopback:
-                return Allowed("open reads on loopback")
-            denied = Denied("no valid token")
-        elif identity.allows(permission):
-            return Allowed(f"role {identity.role}")
-        else:
-            denied = Denied(f"role {identity.role} lacks {permission}")
+        if allowed(identity, permission, request.services.settings):
+            return Allowed("open reads on loopback" if identity is None else f"role {identity.role}")
+        denied = Denied("no valid token" if identity is None else f"role {identity.role} lacks {permission}")
         denied.permission = permission  # read back by the forbidden view
         return denied
 
@@ -97,11 +99,15 @@ def _actor(request: Request) -> str:
 
 
 def forbidden(request: Request) -> Response:
-    """401 without a (valid) token, 403 when the token's role is not enough."""
-    identity: Token | None = request.identity
+    """The forbidden view: :func:`refusal` for the permission the view needed."""
     needed = getattr(request.exception, "result", None)
-    permission = getattr(needed, "permission", None) or "read"
-    role = _NEEDS.get(str(permission), "admin")
+    return refusal(request, str(getattr(needed, "permission", None) or "read"))
+
+
+def refusal(request: Request, permission: str) -> Response:
+    """401 without a (valid) token, 403 when the token's role is not enough for *permission*."""
+    identity: Token | None = request.identity
+    role = _NEEDS.get(permission, "admin")
     if identity is None:
         if request.headers.get("Authorization"):
             message = "the token is not valid (revoked, mistyped or from another server)"
@@ -113,12 +119,12 @@ def forbidden(request: Request) -> Response:
         response = error_response(401, "unauthorized", message)
         response.headers["WWW-Authenticate"] = 'Bearer realm="pyapp"'
         return response
-    allowed = [r for r in ROLES if ROLES.index(r) >= ROLES.index(role)]
+    roles = [r for r in ROLES if ROLES.index(r) >= ROLES.index(role)]
     return error_response(
         403,
         "forbidden",
         f"token {identity.name!r} has the role {identity.role}; {request.method} {request.path} "
-        f"needs {' or '.join(allowed)}",
+        f"needs {' or '.join(roles)}",
     )
 
 

@@ -107,6 +107,12 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
 )
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Apps and server state.")
 @click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this PEM certificate (chain); needs --tls-key.",
+)
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), help="The PEM key of --tls-cert.")
+@click.option(
     "--demo", is_flag=True, help="Install the example apps first (from the checkout) and list them."
 )
 @_pass_state
@@ -116,6 +122,8 @@ def run(
     port: int | None = None,
     unix_socket: Path | None = None,
     data_dir: Path | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
     demo: bool = False,
 ) -> None:
     """Serve the API until Ctrl-C (SIGINT) or SIGTERM; apps keep running when it stops.
@@ -127,7 +135,14 @@ def run(
     from .serve import serve
     from .serverlog import configure_logging
 
-    overrides = {"host": host, "port": port, "unix_socket": unix_socket, "data_dir": data_dir}
+    overrides = {
+        "host": host,
+        "port": port,
+        "unix_socket": unix_socket,
+        "data_dir": data_dir,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
+    }
     settings = state.load(overrides).settings
     demo_lines: list[str] = []
     if demo:
@@ -139,7 +154,13 @@ def run(
             click.echo(line)
         sys.stdout.flush()
 
-    configure_logging(settings.log_file, settings.log_level, secrets=[settings.admin_token])
+    configure_logging(
+        settings.log_file,
+        settings.log_level,
+        secrets=[settings.admin_token],
+        max_size=settings.log_max_size,
+        backups=settings.log_backups,
+    )
     serve(settings, ready=ready)
 
 

@@ -100,6 +100,7 @@ class ServerStopping(ApiError):
 
 def _status_of(exc: BaseException) -> tuple[int, str]:
     from pyapp_runtime import errors as host_errors
+    from pyapp_runtime.web.verify import RouteNotServed
 
     from .tokens import NoSuchToken
 
@@ -109,6 +110,8 @@ def _status_of(exc: BaseException) -> tuple[int, str]:
         return 404, "not-found"
     if isinstance(exc, (host_errors.AppLocked, host_errors.NotAnUpgrade)):
         return 409, "conflict"
+    if isinstance(exc, RouteNotServed):
+        return 409, "route-not-served"
     if isinstance(exc, InvalidConfiguration):
         return 422, "invalid-configuration"
     if isinstance(exc, InvalidPackage):

@@ -328,14 +328,14 @@ class AppManager:
     def control(self, name: str, action: str, actor: str) -> dict[str, Any]:
         """Start, stop or restart app *name*'s processes, when the runtime can."""
         host = self.host()
+        host.release(name)  # NoSuchApp (404) first: an app that is not there is not there on any host
         method = getattr(host, action, None)
         if action not in PROCESS_ACTIONS or not callable(method) or not _supervised(host):
             raise NotSupported(
                 f"this host's runtime cannot {action} app processes "
                 "(no supervision, or PYAPP_DAEMONS=0); serve the app from a shell meanwhile: "
-                f"pyapp run {self.home / 'apps' / name / 'current'}"
+                f"pyapp run PYAPP_HOME/apps/{name}/current"
             )
-        host.release(name)
         try:
             result = method(name)
         except AppPackageError as exc:

@@ -1,4 +1,4 @@
-"""Running the management server with waitress until it is told to stop.
+"""Running the management server until it is told to stop: waitress for HTTP, cheroot for HTTPS.
 
 At start the server writes, under ``<data>/server/`` (mode 0700):
 
@@ -11,7 +11,9 @@ At start the server writes, under ``<data>/server/`` (mode 0700):
 
 Binding an address other than loopback is refused unless authentication is configured:
 a token made with ``pyapp-server token create`` (other than the local one) or
-``admin_token``. Stopping (SIGINT, SIGTERM) lets running jobs end; it never stops apps.
+``admin_token``; without ``tls_cert`` such a server speaks plain HTTP, which its log
+warns about. Either server asks the body gate (:mod:`pyapp_server.gate`) before it reads
+a request's body. Stopping (SIGINT, SIGTERM) lets running jobs end; it never stops apps.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from apppackage.errors import AppPackageError
 from apppackage.files import write_atomic
 
 from .app import main, services_of
+from .bodies import MULTIPART_SLACK
+from .gate import BodyGate, gate_of
 from .services import Services
 from .settings import ServerSettings
 
@@ -39,8 +43,6 @@ __all__ = ["ENDPOINT_FILE", "LOCAL_TOKEN_FILE", "RunningServer", "ServeError", "
 
 ENDPOINT_FILE = "endpoint.json"
 LOCAL_TOKEN_FILE = "local-token"  # noqa: S105 (a file name)
-UPLOAD_SLACK = 1024 * 1024
-"""What multipart framing may add to the largest package accepted."""
 
 log = logging.getLogger("pyapp_server")
 
@@ -49,8 +51,9 @@ class ServeError(AppPackageError):
     """The server cannot start as configured (the message says what to change)."""
 
 
-class _Stop(BaseException):
-    pass
+class _Stop(SystemExit):
+    """Raised by SIGTERM/SIGINT in the serving loop; a SystemExit, which waitress's and cheroot's loops
+    pass on (waitress's swallows any other exception raised while a connection is being read)."""
 
 
 def check_bind(settings: ServerSettings, services: Services) -> None:
@@ -67,8 +70,8 @@ def check_bind(settings: ServerSettings, services: Services) -> None:
 def url_of(settings: ServerSettings, port: int) -> str:
     if settings.unix_socket is not None:
         return "http+unix://" + urllib.parse.quote(str(settings.unix_socket), safe="")
-    host = settings.host
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    host, scheme = settings.host, "https" if settings.tls else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,7 +80,8 @@ class RunningServer:
 
     settings: ServerSettings
     services: Services
-    waitress: Any
+    server: Any
+    """The listening server: waitress's, or a :class:`pyapp_server.tls.TlsServer`."""
     url: str
     endpoint_file: Path
     token_file: Path
@@ -90,7 +94,7 @@ class RunningServer:
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            self.waitress.run()
+            self.server.run()
         except (_Stop, KeyboardInterrupt):
             pass
         finally:
@@ -100,7 +104,7 @@ class RunningServer:
 
     def close(self) -> None:
         """Stop listening, let running jobs end, remove ``endpoint.json``; apps keep running."""
-        self.waitress.close()
+        self.server.close()
         try:
             if json.loads(self.endpoint_file.read_text("utf-8")).get("pid") == os.getpid():
                 self.endpoint_file.unlink()
@@ -110,17 +114,44 @@ class RunningServer:
         log.info("stopped")
 
 
-def _listen(app: Any, settings: ServerSettings, options: dict[str, Any]) -> tuple[Any, int]:
-    import waitress  # type: ignore[import-untyped]
+def _listen(app: Any, gate: BodyGate, settings: ServerSettings) -> tuple[Any, int]:
+    host = "127.0.0.1" if settings.host == "localhost" else settings.host
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        from . import tls
 
+        try:
+            tls.check_certificate(str(settings.tls_cert), str(settings.tls_key))
+        except (OSError, ValueError) as exc:
+            raise ServeError(
+                f"cannot use the certificate {settings.tls_cert} with the key {settings.tls_key}: {exc}; "
+                "give PEM files of one pair (settings tls_cert, tls_key)"
+            ) from None
+        secure = tls.create_server(
+            app,
+            gate,
+            host=host,
+            port=settings.port,
+            threads=settings.threads,
+            certificate=str(settings.tls_cert),
+            key=str(settings.tls_key),
+        )
+        return secure, secure.effective_port
+    from .listener import create_server
+
+    options: dict[str, Any] = {
+        "threads": settings.threads,
+        # Past the gate's limits (which answer in JSON first): waitress's own ceiling.
+        "max_request_body_size": settings.max_upload_size + MULTIPART_SLACK + 1,
+        "ident": "pyapp-server",
+        "clear_untrusted_proxy_headers": True,
+    }
     if settings.unix_socket is not None:
         settings.unix_socket.parent.mkdir(parents=True, exist_ok=True)
-        server = waitress.create_server(
-            app, unix_socket=str(settings.unix_socket), unix_socket_perms="600", **options
+        server = create_server(
+            app, gate, unix_socket=str(settings.unix_socket), unix_socket_perms="600", **options
         )
         return server, 0
-    host = "127.0.0.1" if settings.host == "localhost" else settings.host
-    server = waitress.create_server(app, host=host, port=settings.port, **options)
+    server = create_server(app, gate, host=host, port=settings.port, **options)
     return server, int(server.effective_port)
 
 
@@ -132,14 +163,8 @@ def start(settings: ServerSettings) -> RunningServer:
         check_bind(settings, services)
         token_file = settings.state_dir / LOCAL_TOKEN_FILE
         services.tokens.ensure_local(token_file)
-        options: dict[str, Any] = {
-            "threads": settings.threads,
-            "max_request_body_size": settings.max_upload_size + UPLOAD_SLACK,
-            "ident": "pyapp-server",
-            "clear_untrusted_proxy_headers": True,
-        }
         try:
-            server, port = _listen(app, settings, options)
+            server, port = _listen(app, gate_of(app.registry), settings)
         except OSError as exc:
             where = settings.unix_socket or f"{settings.host}:{settings.port}"
             raise ServeError(
@@ -161,10 +186,16 @@ def start(settings: ServerSettings) -> RunningServer:
     write_atomic(endpoint_file, json.dumps(endpoint, indent=2) + "\n")
     services.events.record("server", f"pyapp-server {__version__} started on {url}")
     log.info("serving on %s (data: %s)", url, settings.data_dir)
+    if not settings.loopback and not settings.tls:
+        log.warning(
+            "listening on %s with plain HTTP: tokens cross the network in clear; "
+            "set tls_cert and tls_key to serve HTTPS",
+            settings.host,
+        )
     return RunningServer(
         settings=settings,
         services=services,
-        waitress=server,
+        server=server,
         url=url,
         endpoint_file=endpoint_file,
         token_file=token_file,

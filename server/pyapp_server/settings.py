@@ -129,6 +129,13 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting(name="host", default="127.0.0.1", help="The address to listen on (non-loopback needs tokens)."),
     Setting(name="port", default="6543", parse=_port, help="The TCP port (0 picks a free one)."),
+    Setting(
+        name="tls_cert",
+        default="",
+        path=True,
+        help="A PEM certificate (chain): serve HTTPS instead of HTTP (with tls_key; TCP only).",
+    ),
+    Setting(name="tls_key", default="", path=True, help="The PEM private key of tls_cert (keep it 0600)."),
     Setting(name="unix_socket", default="", path=True, help="Listen on this unix socket instead of TCP."),
     Setting(
         name="data_dir",
@@ -168,6 +175,18 @@ SETTINGS: tuple[Setting, ...] = (
         name="log_file", default="", path=True, help="The server's log (default: DATA_DIR/server/server.log)."
     ),
     Setting(name="log_level", default="info", parse=_level, help="debug, info, warning or error."),
+    Setting(
+        name="log_max_size",
+        default="10M",
+        parse=_size,
+        help="Rotate the log when it would grow past this size (0: never rotate).",
+    ),
+    Setting(
+        name="log_backups",
+        default="5",
+        parse=_positive(int),
+        help="How many rotated logs to keep (LOG_FILE.1 is the newest).",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULTS: dict[str, str] = {s.name: s.default for s in SETTINGS}
@@ -190,6 +209,8 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 6543
     unix_socket: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     data_dir: Path = field(default_factory=Path)
     drop_folder: Path = field(default_factory=Path)
     drop_interval: float = 2.0
@@ -201,11 +222,28 @@ class ServerSettings:
     min_client_version: str = MIN_CLIENT_VERSION
     log_file: Path = field(default_factory=Path)
     log_level: str = "info"
+    log_max_size: int = 10 * 1024**2
+    log_backups: int = 5
 
     @property
     def state_dir(self) -> Path:
         """The server's own state: tokens, events, jobs, the local token and endpoint files."""
         return self.data_dir / "server"
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where uploads are staged until their job ends (``<data>/server/uploads``)."""
+        return self.state_dir / "uploads"
+
+    @property
+    def package_roots(self) -> tuple[Path, Path]:
+        """Where an install from a server path may read packages: the drop folder, the upload directory."""
+        return (self.drop_folder, self.upload_dir)
+
+    @property
+    def tls(self) -> bool:
+        """Whether the server speaks HTTPS (``tls_cert`` and ``tls_key`` are set)."""
+        return self.tls_cert is not None
 
     @property
     def loopback(self) -> bool:
@@ -239,6 +277,13 @@ class ServerSettings:
 
     @classmethod
     def _complete(cls, values: dict[str, Any]) -> ServerSettings:
+        problems = []
+        if (values["tls_cert"] is None) != (values["tls_key"] is None):
+            problems.append("tls_cert and tls_key go together: set both (HTTPS) or neither (HTTP)")
+        if values["tls_cert"] is not None and values["unix_socket"] is not None:
+            problems.append("tls_cert: TLS is for TCP; a unix socket is reached by this host's users only")
+        if problems:
+            raise SettingsError(problems)
         if values["data_dir"] is None:
             from pyapp_runtime import default_home
 

@@ -166,6 +166,20 @@ class TokenStore:
             conn.execute("UPDATE tokens SET last_used = ? WHERE id = ?", (utc_now(), row["id"]))
         return Token._from_row(row)
 
+    def peek(self, secret: str | None) -> Token | None:
+        """The token whose secret is *secret*, or ``None``, read without writing (``last_used`` unchanged).
+
+        For the servers' loops, which decide from a request's headers whether to read its body
+        and must never wait for the database's write lock.
+        """
+        if not secret:
+            return None
+        if self._extra and hmac.compare_digest(secret.encode(), self._extra.encode()):
+            return Token(id="settings", name="admin_token (settings)", role="admin", created="")
+        with self.db.read() as conn:
+            row = conn.execute("SELECT * FROM tokens WHERE hash = ?", (hash_secret(secret),)).fetchone()
+        return None if row is None else Token._from_row(row)
+
     def has_remote_auth(self) -> bool:
         """Whether a token other than the local one exists (or ``admin_token`` is set)."""
         return bool(self._extra) or any(t.name != LOCAL_TOKEN_NAME for t in self.list())

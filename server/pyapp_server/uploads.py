@@ -7,7 +7,8 @@
     the file in the field ``package``; options as form fields
 ``application/json``
     ``{"path": "/abs/path/app.pyapp", "force": false, "settings": ["KEY=VALUE"],
-    "services": ["NAME=VALUE"]}``: a file the server can read
+    "services": ["NAME=VALUE"]}``: a file on the server, in the drop folder or the upload
+    directory (:func:`server_package`; anywhere else is refused with 403)
 
 Uploads larger than ``max_upload_size`` are refused with 413 before they are read when
 their length is announced, and as soon as they pass the limit otherwise. Each upload is
@@ -20,16 +21,17 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from pyramid.request import Request
 
+from .bodies import body_limit, json_object, too_large
 from .errors import ApiError
 
-__all__ = ["ReceivedPackage", "flag_value", "json_object", "receive_package"]
+__all__ = ["ReceivedPackage", "assignments", "flag_value", "receive_package", "server_package"]
 
 CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -44,15 +46,6 @@ class ReceivedPackage:
     settings: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
     """``NAME=VALUE`` values of the app's services (spec section 3.9)."""
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(
-        f"the upload is larger than this server accepts ({limit} bytes, setting max_upload_size)",
-        status=413,
-        code="payload-too-large",
-        extra={"limit": limit},
-    )
 
 
 def flag_value(value: Any, name: str) -> bool:
@@ -71,7 +64,8 @@ def flag_value(value: Any, name: str) -> bool:
     )
 
 
-def _settings(values: Any, field: str = "settings", form: str = "KEY=VALUE") -> tuple[str, ...]:
+def assignments(values: Any, field: str = "settings", form: str = "KEY=VALUE") -> tuple[str, ...]:
+    """*values*, which must be a list of ``KEY=VALUE`` strings (422 naming *field* otherwise)."""
     if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) and "=" in v for v in values):
         raise ApiError(
             f"{field} must be a list of '{form}' strings",
@@ -83,7 +77,7 @@ def _settings(values: Any, field: str = "settings", form: str = "KEY=VALUE") -> 
 
 
 def _services(values: Any) -> tuple[str, ...]:
-    return _settings(values, "services", "NAME=VALUE")
+    return assignments(values, "services", "NAME=VALUE")
 
 
 def _stage(uploads: Path, filename: str) -> Path:
@@ -94,6 +88,7 @@ def _stage(uploads: Path, filename: str) -> Path:
 
 
 def _copy(source: IO[bytes], target: Path, limit: int) -> None:
+    """Copy *source* to *target*, refusing (413, *target*'s directory removed) past *limit* bytes."""
     total = 0
     try:
         with open(target, "wb") as out:
@@ -103,72 +98,85 @@ def _copy(source: IO[bytes], target: Path, limit: int) -> None:
                     break
                 total += len(chunk)
                 if total > limit:
-                    raise _too_large(limit)
+                    raise too_large(limit, upload=True)
                 out.write(chunk)
     except BaseException:
         shutil.rmtree(target.parent, ignore_errors=True)
         raise
 
 
-def json_object(request: Request, *, optional: bool = False) -> dict[str, Any]:
-    """The request's JSON body, which must be an object (400 otherwise)."""
-    if not request.body and optional:
-        return {}
-    if request.content_type != "application/json":
-        raise ApiError(
-            "expected a JSON body (Content-Type: application/json), "
-            f"not {request.content_type or 'nothing'!r}",
-            status=415,
-            code="unsupported-media-type",
-        )
-    try:
-        data = request.json_body
-    except ValueError as exc:
-        raise ApiError(f"the body is not valid JSON: {exc}", code="malformed-json") from None
-    if not isinstance(data, dict):
-        raise ApiError("the JSON body must be an object", code="malformed-json")
-    return data
+def server_package(value: Any, *, roots: Sequence[Path], admin: bool) -> Path:
+    """The package file *value* names, which must be inside one of *roots* (after following links).
 
-
-def _from_json(request: Request) -> ReceivedPackage:
-    data = json_object(request)
-    unknown = sorted(set(data) - {"path", "force", "settings", "services"})
-    problems = [{"field": k, "path": f"/{k}", "message": "unknown property"} for k in unknown]
-    path = data.get("path")
-    if not isinstance(path, str) or not os.path.isabs(path):
-        problems.append(
-            {"field": "path", "path": "/path", "message": "must be an absolute path on the server"}
-        )
-    if problems or not isinstance(path, str):
-        raise ApiError("the request is not valid", status=422, code="invalid-request", errors=problems)
-    target = Path(path)
-    if not target.exists():
+    A path elsewhere is refused (403) without a word on whether it exists; only an
+    admin is told the server's paths (the roots, the path) in the error.
+    """
+    where = "the server's drop folder or upload directory"
+    if admin:
+        where += " (" + ", ".join(str(r) for r in roots) + ")"
+    if not isinstance(value, str) or not os.path.isabs(value):
         raise ApiError(
-            f"{target}: no such file on the server",
+            f"path must be the absolute path of a package in {where}",
+            status=422,
+            code="invalid-request",
+            errors=[{"field": "path", "path": "/path", "message": "must be an absolute path on the server"}],
+        )
+    target = Path(os.path.realpath(value))
+    if not any(target.is_relative_to(os.path.realpath(root)) for root in roots):
+        shown = f"{value}: " if admin else ""
+        raise ApiError(
+            f"{shown}packages are installed from a server path only from {where}; "
+            "copy the package there, or upload it instead",
+            status=403,
+            code="path-not-allowed",
+            errors=[{"field": "path", "path": "/path", "message": f"must be in {where}"}],
+        )
+    if not target.is_file():
+        shown = f"{value}: " if admin else ""
+        raise ApiError(
+            f"{shown}no such package file in {where}",
             status=422,
             code="invalid-request",
             errors=[{"field": "path", "path": "/path", "message": "no such file"}],
         )
+    return target
+
+
+def _from_json(request: Request, roots: Sequence[Path], admin: bool) -> ReceivedPackage:
+    data = json_object(request)
+    unknown = sorted(set(data) - {"path", "force", "settings", "services"})
+    problems = [{"field": k, "path": f"/{k}", "message": "unknown property"} for k in unknown]
+    if "path" not in data:
+        problems.append({"field": "path", "path": "/path", "message": "is required"})
+    if problems:
+        raise ApiError("the request is not valid", status=422, code="invalid-request", errors=problems)
     return ReceivedPackage(
-        path=target,
+        path=server_package(data["path"], roots=roots, admin=admin),
         staged=False,
         force=flag_value(data.get("force", False), "force"),
-        settings=_settings(data.get("settings", [])),
+        settings=assignments(data.get("settings", [])),
         services=_services(data.get("services", [])),
     )
 
 
-def receive_package(request: Request, *, uploads: Path, limit: int) -> ReceivedPackage:
-    """The package a request carries (see the module docstring); raise :class:`ApiError` (4xx)."""
+def receive_package(
+    request: Request, *, uploads: Path, max_upload_size: int, roots: Sequence[Path], admin: bool
+) -> ReceivedPackage:
+    """The package a request carries (see the module docstring); raise :class:`ApiError` (4xx).
+
+    *roots* are the folders a server path may name (:func:`server_package`); *admin*, whether
+    the request's errors may show the server's paths.
+    """
     content_type = request.content_type
     if content_type == "application/json":
-        return _from_json(request)
+        return _from_json(request, roots, admin)
+    limit, _upload = body_limit(content_type, max_upload_size)
     length = request.content_length
     if length is not None and length > limit:
-        raise _too_large(limit)
+        raise too_large(max_upload_size, upload=True, length=length)
     if content_type == "application/octet-stream":
         target = _stage(uploads, request.GET.get("filename", ""))
-        _copy(request.body_file, target, limit)
+        _copy(request.body_file, target, max_upload_size)
         options: Mapping[str, Any] = request.GET
     elif content_type == "multipart/form-data":
         if length is None:
@@ -182,7 +190,7 @@ def receive_package(request: Request, *, uploads: Path, limit: int) -> ReceivedP
                 errors=[{"field": "package", "path": "", "message": "is required (a file)"}],
             )
         target = _stage(uploads, field.filename or "")
-        _copy(field.file, target, limit)
+        _copy(field.file, target, max_upload_size)
         options = request.POST
     else:
         raise ApiError(
@@ -196,7 +204,7 @@ def receive_package(request: Request, *, uploads: Path, limit: int) -> ReceivedP
             path=target,
             staged=True,
             force=flag_value(options.get("force", ""), "force"),
-            settings=_settings(list(options.getall("set")) if hasattr(options, "getall") else []),
+            settings=assignments(list(options.getall("set")) if hasattr(options, "getall") else []),
             services=_services(list(options.getall("service")) if hasattr(options, "getall") else []),
         )
     except BaseException:

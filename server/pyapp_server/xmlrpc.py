@@ -4,8 +4,12 @@ The token comes in the ``Authorization`` header (Bearer, or HTTP Basic with the 
 as the password: ``ServerProxy("http://any:TOKEN@127.0.0.1:6543/RPC2")``); without that
 header, every call's first parameter is the token. Long operations return the job
 (poll it with ``jobs.get(id, wait_seconds)``). Errors are faults whose code is the
-HTTP status the JSON API would answer (401, 403, 404, 409, 422...) and whose string is
+HTTP status the JSON API would answer (401, 403, 404, 409, 413, 422...) and whose string is
 the message followed by every problem, one per line. ``nil`` is used for missing values.
+A call may be :data:`~pyapp_server.bodies.MAX_BODY` bytes and nest arrays and structs
+:data:`~pyapp_server.bodies.MAX_DEPTH` deep; a larger or deeper one gets a fault (413, 400)
+naming the limit. ``apps.install`` and ``apps.update`` read packages only from the drop
+folder and the upload directory (as ``POST /api/v1/apps`` with a path).
 
 Methods (``system.listMethods`` lists them; ``system.methodHelp`` explains each)::
 
@@ -20,7 +24,6 @@ Methods (``system.listMethods`` lists them; ``system.methodHelp`` explains each)
 from __future__ import annotations
 
 import logging
-import os
 import xmlrpc.client
 from collections.abc import Callable
 from pathlib import Path
@@ -34,18 +37,18 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from apppackage.errors import AppPackageError
 
 from .auth import bearer_secret
+from .bodies import MAX_BODY, MAX_DEPTH, deeper_than, read_body, too_deep
 from .errors import ApiError, classify, error_body, error_text
 from .events import MAX_LIMIT
 from .jobs import MAX_WAIT
 from .services import Services
 from .tokens import Token
-from .uploads import flag_value
+from .uploads import assignments, flag_value, server_package
 
-__all__ = ["METHODS", "includeme"]
+__all__ = ["METHODS", "fault_response", "includeme"]
 
 log = logging.getLogger("pyapp_server.xmlrpc")
 
-MAX_BODY = 1024 * 1024
 _INT_MAX = 2**31 - 1
 
 
@@ -57,15 +60,23 @@ def _options(value: Any, allowed: set[str], where: str) -> dict[str, Any]:
     return value
 
 
-def _path(value: Any) -> Path:
-    if not isinstance(value, str) or not os.path.isabs(value):
-        raise ApiError("path must be an absolute path of a package on the server", status=422)
-    if not os.path.exists(value):
-        raise ApiError(f"{value}: no such file on the server", status=422)
-    return Path(value)
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ApiError(f"{what} must be a string", status=400)
+    return value
 
 
-def _info(s: Services, actor: str) -> dict[str, Any]:
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ApiError(f"{what} must be a number", status=400)
+    return float(value)
+
+
+def _path(s: Services, caller: Token, value: Any) -> Path:
+    return server_package(value, roots=s.settings.package_roots, admin=caller.role == "admin")
+
+
+def _info(s: Services, caller: Token) -> dict[str, Any]:
     from apppackage import __version__
 
     return {
@@ -75,72 +86,79 @@ def _info(s: Services, actor: str) -> dict[str, Any]:
     }
 
 
-def _install(s: Services, actor: str, path: Any, options: Any = None) -> dict[str, Any]:
+def _install(s: Services, caller: Token, path: Any, options: Any = None) -> dict[str, Any]:
     opts = _options(options, {"force", "settings", "services"}, "options")
     return s.apps.install(
-        _path(path),
-        actor,
+        _path(s, caller, path),
+        caller.name,
         force=flag_value(opts.get("force", False), "force"),
-        settings=tuple(opts.get("settings", ())),
-        services=tuple(opts.get("services", ())),
+        settings=assignments(opts.get("settings", [])),
+        services=assignments(opts.get("services", []), "services", "NAME=VALUE"),
     ).to_dict()
 
 
-def _update(s: Services, actor: str, name: str, path: Any, options: Any = None) -> dict[str, Any]:
+def _update(s: Services, caller: Token, name: str, path: Any, options: Any = None) -> dict[str, Any]:
     opts = _options(options, {"force", "settings", "services"}, "options")
     return s.apps.install(
-        _path(path),
-        actor,
-        expect=name,
+        _path(s, caller, path),
+        caller.name,
+        expect=_text(name, "name"),
         kind="update",
         force=flag_value(opts.get("force", False), "force"),
-        settings=tuple(opts.get("settings", ())),
-        services=tuple(opts.get("services", ())),
+        settings=assignments(opts.get("settings", [])),
+        services=assignments(opts.get("services", []), "services", "NAME=VALUE"),
     ).to_dict()
 
 
-def _remove(s: Services, actor: str, name: str, options: Any = None) -> dict[str, Any]:
+def _remove(s: Services, caller: Token, name: str, options: Any = None) -> dict[str, Any]:
     opts = _options(options, {"keep_data", "backup", "force"}, "options")
     return s.apps.remove(
-        name,
-        actor,
+        _text(name, "name"),
+        caller.name,
         keep_data=flag_value(opts.get("keep_data", False), "keep_data"),
         backup=flag_value(opts.get("backup", False), "backup"),
         force=flag_value(opts.get("force", False), "force"),
     ).to_dict()
 
 
-def _config_set(s: Services, actor: str, name: str, values: Any, merge: bool = True) -> dict[str, Any]:
+def _config_set(s: Services, caller: Token, name: str, values: Any, merge: bool = True) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ApiError("values must be a struct of setting names to values", status=422)
-    return s.apps.set_config(name, actor, values=values, merge=bool(merge))
+    return s.apps.set_config(_text(name, "name"), caller.name, values=values, merge=bool(merge))
 
 
-def _events(s: Services, actor: str, filters: Any = None) -> list[dict[str, Any]]:
+def _events(s: Services, caller: Token, filters: Any = None) -> list[dict[str, Any]]:
     f = _options(filters, {"app", "kind", "limit", "before"}, "filters")
+    for key in ("app", "kind"):
+        if f.get(key) is not None:
+            _text(f[key], key)
+    before = f.get("before")
+    if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
+        raise ApiError("before must be an event id (an integer)", status=400)
     events = s.events.list(
         app=f.get("app"),
         kind=f.get("kind"),
-        before=f.get("before"),
-        limit=min(int(f.get("limit", 100)), MAX_LIMIT),
+        before=before,
+        limit=max(0, min(int(_number(f.get("limit", 100), "limit")), MAX_LIMIT)),
     )
     return [e.to_dict() for e in events]
 
 
-def _job(s: Services, actor: str, job_id: str, wait: float = 0) -> dict[str, Any]:
-    job = s.jobs.get(job_id)
-    if wait and not job.done:
-        job = s.jobs.wait(job_id, min(float(wait), MAX_WAIT))
+def _job(s: Services, caller: Token, job_id: Any, wait: Any = 0) -> dict[str, Any]:
+    job = s.jobs.get(_text(job_id, "id"))
+    seconds = max(0.0, min(_number(wait, "wait_seconds"), MAX_WAIT))
+    if seconds and not job.done:
+        job = s.jobs.wait(job.id, seconds)
     return job.to_dict()
 
 
 Method = Callable[..., Any]
 METHODS: dict[str, tuple[str, Method, str]] = {
     "pyapp.info": ("read", _info, "pyapp.info(): the server's version and the oldest client it serves."),
-    "apps.list": ("read", lambda s, a: s.apps.list_apps(), "apps.list(): the installed apps."),
+    "apps.list": ("read", lambda s, c: s.apps.list_apps(), "apps.list(): the installed apps."),
     "apps.show": (
         "read",
-        lambda s, a, name: s.apps.show(name),
+        lambda s, c, name: s.apps.show(_text(name, "name")),
         "apps.show(name): an app, its releases, processes.",
     ),
     "apps.install": (
@@ -155,7 +173,9 @@ METHODS: dict[str, tuple[str, Method, str]] = {
     ),
     "apps.rollback": (
         "deploy",
-        lambda s, a, name, to=None: s.apps.rollback(name, a, to=to).to_dict(),
+        lambda s, c, name, to=None: s.apps.rollback(
+            _text(name, "name"), c.name, to=None if to is None else _text(to, "to")
+        ).to_dict(),
         "apps.rollback(name[, to]): go back to the previous release (or version to); a job.",
     ),
     "apps.remove": (
@@ -165,12 +185,12 @@ METHODS: dict[str, tuple[str, Method, str]] = {
     ),
     "apps.backup": (
         "deploy",
-        lambda s, a, name: s.apps.backup(name, a).to_dict(),
+        lambda s, c, name: s.apps.backup(_text(name, "name"), c.name).to_dict(),
         "apps.backup(name): a job.",
     ),
     "config.get": (
         "read",
-        lambda s, a, name: s.apps.config(name),
+        lambda s, c, name: s.apps.config(_text(name, "name")),
         "config.get(name): spec and values (masked).",
     ),
     "config.set": ("deploy", _config_set, "config.set(name, values[, merge]): validate and write values."),
@@ -202,9 +222,7 @@ def _fault_for(exc: BaseException) -> bytes:
     return _fault(status, error_text(body["error"]["message"], body["errors"]))
 
 
-def _authorize(
-    request: Request, params: tuple[Any, ...], permission: str
-) -> tuple[Token | None, tuple[Any, ...]]:
+def _authorize(request: Request, params: tuple[Any, ...], permission: str) -> tuple[Token, tuple[Any, ...]]:
     services: Services = request.services
     header = bearer_secret(request.headers.get("Authorization"))
     if header is None:
@@ -235,34 +253,44 @@ def _dispatch(request: Request, method: str, params: tuple[Any, ...]) -> Any:
         raise ApiError(f"no method {method!r} (see system.listMethods)", status=404)
     permission, func, _help = entry
     token, params = _authorize(request, params, permission)
-    actor = token.name if token is not None else "anonymous"
     try:
-        return func(services, actor, *params)
+        return func(services, token, *params)
     except TypeError as exc:
         if "positional argument" in str(exc):
             raise ApiError(f"{method}: wrong number of parameters ({_help})", status=400) from None
         raise
 
 
+def fault_response(status: int, message: str) -> Response:
+    """An XML-RPC fault (*status* as its code) as the HTTP response XML-RPC clients expect."""
+    return Response(body=_fault(status, message), content_type="text/xml", charset="utf-8")
+
+
+def _call(request: Request) -> tuple[tuple[Any, ...], str]:
+    """The parameters and method of the call the request carries (bounded in size and depth)."""
+    raw = read_body(request, MAX_BODY)
+    try:
+        params, method = xmlrpc.client.loads(raw, use_builtin_types=True)
+    except RecursionError:
+        raise too_deep() from None
+    except Exception as exc:  # noqa: BLE001 (expat and the unmarshaller raise many kinds)
+        raise ApiError(f"not an XML-RPC call: {exc}") from None
+    if deeper_than(params, MAX_DEPTH + 1):  # the parameters' tuple is one level
+        raise too_deep()
+    return params, str(method)
+
+
 def rpc(request: Request) -> Response:
-    if (request.content_length or 0) > MAX_BODY:
-        body = _fault(413, f"the call is larger than {MAX_BODY} bytes")
-    else:
-        try:
-            params, method = xmlrpc.client.loads(request.body, use_builtin_types=True)
-        except Exception as exc:  # noqa: BLE001 (expat and the unmarshaller raise many kinds)
-            body = _fault(400, f"not an XML-RPC call: {exc}")
-        else:
-            try:
-                result = _dispatch(request, str(method), params)
-                body = xmlrpc.client.dumps(
-                    (_marshallable(result),), methodresponse=True, allow_none=True
-                ).encode()
-            except AppPackageError as exc:
-                body = _fault_for(exc)
-            except Exception as exc:
-                log.error("XML-RPC %s failed", method, exc_info=exc)
-                body = _fault(500, "internal server error (the server's log has the details)")
+    method = "?"
+    try:
+        params, method = _call(request)
+        result = _dispatch(request, method, params)
+        body = xmlrpc.client.dumps((_marshallable(result),), methodresponse=True, allow_none=True).encode()
+    except AppPackageError as exc:
+        body = _fault_for(exc)
+    except Exception as exc:
+        log.error("XML-RPC %s failed", method, exc_info=exc)
+        body = _fault(500, "internal server error (the server's log has the details)")
     return Response(body=body, content_type="text/xml", charset="utf-8")
 
 

@@ -177,6 +177,17 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
     return Packages(root=tmp_path_factory.mktemp("packages"))
 
 
+def place_in_drop_folder(package: Path, data_dir: Path) -> str:
+    """A copy of *package* under the drop folder (a subfolder the watcher does not take), as a server path.
+
+    An install from a server path reads only the drop folder and the upload directory.
+    """
+    target = data_dir / "drop" / "incoming" / package.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(package, target)
+    return str(target)
+
+
 # -- the app under WebTest ----------------------------------------------------------------------
 
 
@@ -191,6 +202,10 @@ class Api:
 
     def headers(self, role: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.secrets[role]}"} if role else {}
+
+    def on_server(self, package: Path) -> str:
+        """*package* as a server path an install may name (in the drop folder)."""
+        return place_in_drop_folder(package, self.data_dir)
 
     def get(self, path: str, role: str | None = "viewer", **kw: Any) -> Any:
         return self.app.get(path, headers=self.headers(role), expect_errors=True, **kw)
@@ -305,6 +320,10 @@ class LiveServer:
     @property
     def token(self) -> str:
         return (self.data_dir / "server" / "local-token").read_text().strip()
+
+    def on_server(self, package: Path) -> str:
+        """*package* as a server path an install may name (in the drop folder)."""
+        return place_in_drop_folder(package, self.data_dir)
 
     def start(self) -> LiveServer:
         self.proc = subprocess.Popen(

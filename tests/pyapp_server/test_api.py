@@ -124,9 +124,10 @@ def test_upload_as_multipart_and_install_from_a_path_on_the_server(api, packages
     )
     assert api.wait(response.json)["state"] == "succeeded"
     assert api.get("/api/v1/apps/hello/config").json["values"]["greeting"] == "Howdy"
-    job = api.wait(api.post_json("/api/v1/apps", {"path": str(packages.hello("1.2.0"))}).json)
+    on_server = api.on_server(packages.hello("1.2.0"))
+    job = api.wait(api.post_json("/api/v1/apps", {"path": on_server}).json)
     assert job["result"]["action"] == "updated"
-    assert packages.hello("1.2.0").exists(), "a file of the server's is not deleted after its install"
+    assert Path(on_server).exists(), "a file of the server's is not deleted after its install"
     assert list((api.data_dir / "server" / "uploads").iterdir()) == [], "staged uploads are deleted"
 
 
@@ -282,7 +283,10 @@ def test_process_control_says_when_the_runtime_cannot(api, packages, monkeypatch
         assert response.status_int == 501, (action, response.text)
         message = response.json["error"]["message"]
         assert f"cannot {action} app processes" in message
-        assert f"pyapp run {api.data_dir / 'apps' / 'hello' / 'current'}" in message
+        assert "pyapp run PYAPP_HOME/apps/hello/current" in message
+        assert str(api.data_dir) not in message, "a deployer is not told the server's paths"
+        missing = api.post_json(f"/api/v1/apps/nothing-here/{action}", None)
+        assert missing.status_int == 404, "no such app, whatever the runtime can do"
     assert api.post_json("/api/v1/apps/hello/start", None, role="viewer").status_int == 403
     assert [e["kind"] for e in api.get("/api/v1/events?app=hello").json["events"]] == ["install"]
 
@@ -366,3 +370,29 @@ def test_query_parameters_are_checked(api) -> None:
         ).status_int
         == 422
     )
+
+
+def test_an_install_from_a_server_path_reads_only_the_drop_folder_and_the_upload_directory(
+    api, packages
+) -> None:
+    outside = packages.hello()  # a real package, outside the server's folders
+    link = api.data_dir / "drop" / "incoming" / "link.pyapp"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside)
+    answers = set()
+    for path in (str(outside), "/nonexistent/x.pyapp", "/etc/passwd", str(link), f"{link.parent}/../../x"):
+        response = api.post_json("/api/v1/apps", {"path": path})
+        assert response.status_int == 403, response.text
+        error = response.json["error"]
+        assert error["code"] == "path-not-allowed"
+        assert "drop folder or upload directory" in error["message"]
+        assert "/" not in error["message"], "a deployer is told no server path, nor whether one exists"
+        answers.add(response.text)
+    assert len(answers) == 1, "a file that exists and one that does not get the same answer"
+    missing = api.post_json("/api/v1/apps", {"path": str(link.parent / "missing.pyapp")})
+    assert missing.status_int == 422 and "/" not in missing.json["error"]["message"]
+
+    admin = api.post_json("/api/v1/apps", {"path": str(outside)}, role="admin").json["error"]["message"]
+    assert str(outside) in admin and str(api.data_dir / "drop") in admin, "an admin is told where"
+    assert api.get("/api/v1/apps").json == {"apps": []}
+    assert api.get("/api/v1/events").json["events"] == []

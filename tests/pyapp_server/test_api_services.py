@@ -107,7 +107,7 @@ def test_an_update_from_a_server_path_takes_services_in_its_json_body(api: Any, 
     api.install(packages.hello("1.0.0"))
     update = api.post_json(
         "/api/v1/apps/hello/update",
-        {"path": str(packages.hello("1.1.0", hooks=SERVICES)), "services": [f"db={DB}"]},
+        {"path": api.on_server(packages.hello("1.1.0", hooks=SERVICES)), "services": [f"db={DB}"]},
     )
     assert update.status_int == 202, update.text
     assert api.wait(update.json)["state"] == "succeeded"

@@ -55,7 +55,7 @@ class Console:
         return status, json.loads(raw)
 
     def install(self, package: Path) -> None:
-        status, job = self.call("POST", "/api/v1/apps", {"path": str(package)})
+        status, job = self.call("POST", "/api/v1/apps", {"path": self.server.on_server(package)})
         assert status == 202, job
         for _ in range(30):
             status, job = self.call("GET", f"/api/v1/jobs/{job['id']}?wait=10")

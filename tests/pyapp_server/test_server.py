@@ -86,7 +86,10 @@ def test_serves_the_api_writes_its_endpoint_and_token_and_keeps_secrets_out_of_i
     secret_fields = "  password:\n    type: secret\n    required: false\n"
     secret = "pyapp-config-secret-91c2"
     body = json.dumps(
-        {"path": str(packages.hello("1.1.0", fields=secret_fields)), "settings": [f"password={secret}"]}
+        {
+            "path": server.on_server(packages.hello("1.1.0", fields=secret_fields)),
+            "settings": [f"password={secret}"],
+        }
     )
     status, _, job = checked(
         openapi,
@@ -261,3 +264,25 @@ def test_a_second_server_on_the_same_data_dir_is_refused(live_server, server_env
     assert f"in use by another pyapp-server (pid {server.proc.pid})" in second.stderr
     assert json.loads((server.data_dir / "server" / "endpoint.json").read_text())["url"] == server.url
     assert server.request("GET", "/api/v1/info")[0] == 200
+
+
+def test_the_log_names_each_client_and_is_rotated_by_size(live_server, server_env) -> None:
+    env = {**server_env, "PYAPP_SERVER_LOG_MAX_SIZE": "2K", "PYAPP_SERVER_LOG_BACKUPS": "2"}
+    server = live_server(env=env)
+    secret = "pyapp_query-secret-0123456789abcdef"
+    for n in range(80):
+        server.request("GET", f"/api/v1/apps?token={secret}&n={n}")
+    server.request("GET", "/api/v1/no%0A127.0.0.1%20GET%20/forged%20200")
+    code, err = server.stop()
+    assert code == 0, err
+    state = server.data_dir / "server"
+    logs = sorted(p.name for p in state.glob("server.log*"))
+    assert logs == ["server.log", "server.log.1", "server.log.2"], "two rotated logs kept, no more"
+    for name in logs:
+        assert stat.S_IMODE((state / name).stat().st_mode) == 0o600
+        assert (state / name).stat().st_size <= 2048
+    text = "".join((state / name).read_text() for name in logs)
+    assert "127.0.0.1 GET /api/v1/apps 401 - " in text, "each request with its client's address"
+    assert secret not in text and "n=79" not in text, "no query string"
+    assert "\n127.0.0.1 GET /forged" not in text, "a path cannot forge a line"
+    assert "GET /api/v1/no%0A127.0.0.1%20GET%20/forged%20200 404" in text

@@ -79,3 +79,22 @@ def test_settings_round_trip_for_the_app_factory(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="unknown setting"):
         ServerSettings.from_mapping({"bogus": "1"})
     assert ServerSettings.from_mapping({"pyramid.reload_templates": "true", "data_dir": tmp_path})
+
+
+def test_tls_and_log_rotation_settings(tmp_path: Path) -> None:
+    s = ServerSettings.from_mapping({"data_dir": tmp_path, "log_max_size": "1M", "log_backups": "3"})
+    assert (s.log_max_size, s.log_backups, s.tls) == (1024 * 1024, 3, False)
+    defaults = ServerSettings.from_mapping({"data_dir": tmp_path})
+    assert (defaults.log_max_size, defaults.log_backups) == (10 * 1024 * 1024, 5)
+    tls = ServerSettings.from_mapping({"data_dir": tmp_path, "tls_cert": "c.pem", "tls_key": "k.pem"})
+    assert tls.tls and tls.tls_cert == Path("c.pem").absolute()
+    with pytest.raises(SettingsError) as both:
+        ServerSettings.from_mapping({"data_dir": tmp_path, "tls_key": "k.pem", "unix_socket": "s"})
+    assert "tls_cert and tls_key go together" in str(both.value)
+    with pytest.raises(SettingsError) as unix:
+        ServerSettings.from_mapping(
+            {"data_dir": tmp_path, "tls_cert": "c.pem", "tls_key": "k.pem", "unix_socket": "s"}
+        )
+    assert "TLS is for TCP" in str(unix.value)
+    with pytest.raises(SettingsError, match="log_backups"):
+        ServerSettings.from_mapping({"data_dir": tmp_path, "log_backups": "-1"})

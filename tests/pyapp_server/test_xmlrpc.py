@@ -29,7 +29,7 @@ def rpc(api):
 def test_the_core_operations_with_the_token_as_first_parameter(api, rpc, packages) -> None:
     deployer, viewer = api.secrets["deployer"], api.secrets["viewer"]
     assert "apps.install" in rpc("system.listMethods")
-    job = rpc("apps.install", deployer, str(packages.hello()))
+    job = rpc("apps.install", deployer, api.on_server(packages.hello()))
     assert rpc("jobs.get", viewer, job["id"], 30)["state"] == "succeeded"
     assert [a["name"] for a in rpc("apps.list", viewer)] == ["hello"]
     show = rpc("apps.show", viewer, "hello")
@@ -38,7 +38,7 @@ def test_the_core_operations_with_the_token_as_first_parameter(api, rpc, package
 
     assert rpc("config.set", deployer, "hello", {"greeting": "Ahoy"})["changed"] == ["greeting"]
     assert rpc("config.get", viewer, "hello")["values"] == {"greeting": "Ahoy"}
-    update = rpc("apps.update", deployer, "hello", str(packages.hello("1.1.0")))
+    update = rpc("apps.update", deployer, "hello", api.on_server(packages.hello("1.1.0")))
     assert rpc("jobs.get", viewer, update["id"], 30)["result"]["action"] == "updated"
     back = rpc("apps.rollback", deployer, "hello", None)
     assert rpc("jobs.get", viewer, back["id"], 30)["result"]["version"] == "1.0.0"
@@ -53,7 +53,7 @@ def test_the_authorization_header_and_faults(api, rpc, packages) -> None:
     assert rpc("apps.list", headers=bearer) == []
     assert rpc("apps.list", headers=basic(api.secrets["viewer"])) == [], "the token as Basic's password"
     with pytest.raises(xmlrpc.client.Fault) as basic_forbidden:
-        rpc("apps.install", str(packages.hello()), headers=basic(api.secrets["viewer"]))
+        rpc("apps.install", api.on_server(packages.hello()), headers=basic(api.secrets["viewer"]))
     assert basic_forbidden.value.faultCode == 403
     with pytest.raises(xmlrpc.client.Fault) as basic_wrong:
         rpc("apps.list", headers=basic("pyapp_not-a-token"))
@@ -62,13 +62,13 @@ def test_the_authorization_header_and_faults(api, rpc, packages) -> None:
         rpc("apps.list", "pyapp_not-a-token")
     assert unauthorized.value.faultCode == 401
     with pytest.raises(xmlrpc.client.Fault) as forbidden:
-        rpc("apps.install", api.secrets["viewer"], str(packages.hello()))
+        rpc("apps.install", api.secrets["viewer"], api.on_server(packages.hello()))
     assert forbidden.value.faultCode == 403
     with pytest.raises(xmlrpc.client.Fault) as missing:
         rpc("apps.show", api.secrets["viewer"], "nothing-here")
     assert missing.value.faultCode == 404
     with pytest.raises(xmlrpc.client.Fault) as hostile:
-        rpc("apps.install", api.secrets["deployer"], str(packages.hostile()))
+        rpc("apps.install", api.secrets["deployer"], api.on_server(packages.hostile()))
     assert hostile.value.faultCode == 422
     assert "'..'" in hostile.value.faultString
     with pytest.raises(xmlrpc.client.Fault) as unknown:
@@ -99,7 +99,7 @@ def test_a_client_gives_the_token_in_the_url_of_a_live_server(live_server, serve
     assert address.startswith("127.0.0.1:")
 
     with xmlrpc.client.ServerProxy(f"http://any:{server.token}@{address}/RPC2", allow_none=True) as admin:
-        job = admin.apps.install(str(packages.hello()))
+        job = admin.apps.install(server.on_server(packages.hello()))
         assert admin.jobs.get(job["id"], 30)["state"] == "succeeded"
     with xmlrpc.client.ServerProxy(f"http://any:{viewer}@{address}/RPC2", allow_none=True) as proxy:
         assert [a["name"] for a in proxy.apps.list()] == ["hello"]
@@ -124,7 +124,7 @@ def test_invalid_configuration_fault_lists_every_field(api, rpc, packages) -> No
     rpc(
         "jobs.get",
         api.secrets["viewer"],
-        rpc("apps.install", api.secrets["deployer"], str(packages.hello()))["id"],
+        rpc("apps.install", api.secrets["deployer"], api.on_server(packages.hello()))["id"],
         30,
     )
     with pytest.raises(xmlrpc.client.Fault) as invalid:
@@ -136,7 +136,7 @@ def test_invalid_configuration_fault_lists_every_field(api, rpc, packages) -> No
 
 def test_install_takes_the_services_of_the_app(api, rpc, packages) -> None:
     declared = "services:\n  db:\n    type: postgresql\n"
-    package = str(packages.hello("1.0.0", hooks=declared))
+    package = api.on_server(packages.hello("1.0.0", hooks=declared))
     deployer = api.secrets["deployer"]
     with pytest.raises(xmlrpc.client.Fault) as missing:
         rpc("apps.install", deployer, package)
@@ -146,3 +146,18 @@ def test_install_takes_the_services_of_the_app(api, rpc, packages) -> None:
     assert rpc("jobs.get", deployer, job["id"], 30)["state"] == "succeeded"
     shown = api.get("/api/v1/apps/hello/services").json["services"]
     assert shown[0]["value"] == "postgresql://u:****@db.example/hello"
+
+
+def test_install_reads_only_the_drop_folder_and_says_nothing_of_other_paths(api, rpc, packages) -> None:
+    faults = []
+    for path in ("/etc/passwd", "/nonexistent/x.pyapp", str(packages.hello())):
+        with pytest.raises(xmlrpc.client.Fault) as refused:
+            rpc("apps.install", api.secrets["deployer"], path)
+        faults.append((refused.value.faultCode, refused.value.faultString))
+        assert path not in refused.value.faultString
+    assert faults == [faults[0]] * 3 and faults[0][0] == 403
+    assert "drop folder or upload directory" in faults[0][1]
+    with pytest.raises(xmlrpc.client.Fault) as update:
+        rpc("apps.update", api.secrets["deployer"], "hello", "/etc/passwd")
+    assert update.value.faultCode == 403
+    assert rpc("apps.list", api.secrets["viewer"]) == []
