@@ -4,7 +4,9 @@ When the runtime runs as root, the web server's workers run as an unprivileged u
 (``www-data``, ``nobody``...): before a configuration is applied they are let traverse
 (``o+x``) the host's directories that lead to the apps' sockets and static
 directories, and read those directories. Directories outside the host's home (a
-short socket directory of its own) are left as they are.
+short socket directory of its own, and those above the home) are left as they are:
+when the workers cannot traverse one, the mount is refused naming it
+(:mod:`pyapp_runtime.web.verify`), never opened behind the operator's back.
 """
 
 from __future__ import annotations

@@ -22,6 +22,14 @@ directories (spec section 3.10) are served from ``apps/<name>/current/<dir>``, s
 they too follow the current release. A running app is restarted when it is
 mounted, moved or unmounted: its daemon strips the mount path (``SCRIPT_NAME``).
 
+A change that mounts or moves an app (a mount, a virtual host's new address or names,
+``pyapp web apply`` and ``start``) is verified through the web server once it serves it:
+the app's health path is asked for under its mount, as a visitor would
+(:mod:`pyapp_runtime.web.verify`). A route that does not answer healthily is undone -- the
+routing table and the web server's live configuration go back to what they were -- and
+the change is refused with the cause. An app that is not running cannot be verified:
+the change then says so (:attr:`WebChange.checks`).
+
 When the runtime runs as root, the web server's workers run as an unprivileged
 user: applying lets them reach the apps' sockets and static directories (see
 :mod:`pyapp_runtime.web.access`).
@@ -30,19 +38,15 @@ user: applying lets them reach the apps' sockets and static directories (see
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from pathlib import PurePath
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, Literal
 
 from apppackage.errors import AppPackageError
 
 from ..errors import HostError, NoSuchApp
 from ..layout import HostLayout
 from ..processes.daemons import DaemonManager
-from ..processes.programs import STABLE_SOCKET, socket_dir
 from ..processes.runstate import AppRunState
-from ..releases.launch import LaunchSpec
-from ..releases.release import current_release
 from ..settings import SETTINGS_FILE, WEB_SERVER_VARIABLE
 from ..webservers import (
     KINDS,
@@ -51,15 +55,15 @@ from ..webservers import (
     Mount,
     Routes,
     RouteStore,
-    StaticPath,
     Upstream,
     VirtualHost,
     WebServer,
-    WebServerError,
     detect,
 )
 from .access import grant_access
-from .results import ServerState, WebChange, WebStatus, mount_dict, vhost_dict
+from .apps import launch_of, not_running, refreshed, static_of, upstream_of
+from .results import RouteCheck, ServerState, WebChange, WebStatus, mount_dict, vhost_dict
+from .verify import RouteNotServed, verify_mount
 
 __all__ = ["HostWeb", "Reload"]
 
@@ -67,6 +71,9 @@ Reload = Callable[[str], object]
 """Reloads a running app (a new generation of its processes: :meth:`pyapp_runtime.Host.reload`)."""
 
 _STOPPED = "stopped"
+
+Verify = Collection[str] | Literal["all"]
+"""The mounts a change is verified by, once served: these apps' mounts, or all of them."""
 
 
 class HostWeb:
@@ -142,19 +149,24 @@ class HostWeb:
 
         The server is started unless it was stopped with :meth:`stop` (*start* decides
         otherwise). Mounts of apps no longer installed are dropped; each mount's static
-        directories follow its current release's description.
+        directories follow its current release's description. Every mount is then verified
+        through the server (:class:`RouteNotServed`: one is not served, and all is as it was).
         """
-        routes = self.store.update(self._refreshed)
-        server = self.server()
-        if server is not None:
-            self._serve(routes, start=not (server.directory / _STOPPED).exists() if start is None else start)
+        self._apply_or_undo(self.store.load(), start=start, verify="all")
         return self.state()
 
     def start(self) -> ServerState:
         """Start the web server on the current routes (it stays on until :meth:`stop`)."""
         server = self._require()
-        (server.directory / _STOPPED).unlink(missing_ok=True)
-        return self.apply(start=True)
+        marker = server.directory / _STOPPED
+        stopped = marker.read_text("utf-8") if marker.exists() else None
+        marker.unlink(missing_ok=True)
+        try:
+            return self.apply(start=True)
+        except BaseException:
+            if stopped is not None:
+                marker.write_text(stopped, "utf-8")
+            raise
 
     def stop(self) -> ServerState:
         """Stop the web server gracefully; changes then wait for :meth:`start`."""
@@ -187,10 +199,15 @@ class HostWeb:
             name=name, port=port, address=address, server_names=tuple(server_names),
             tls_certificate=tls_certificate, tls_key=tls_key,
         )  # fmt: skip
-        routes = self._change(lambda r: r.add_vhost(vhost))
+        before = self.store.load()
+        self.store.update(lambda r: r.add_vhost(vhost))
+        # Its mounts are verified when it changed where they are served.
+        moved = () if before.vhosts.get(name) in (None, vhost) else [m.app for m in before.mounts_on(name)]
+        routes, checks = self._apply_or_undo(before, verify=moved)
         return WebChange(
-            action="vhost-add", server=self.state(), vhost=vhost_dict(routes, routes.vhosts[name])
-        )
+            action="vhost-add", server=self.state(), vhost=vhost_dict(routes, routes.vhosts[name]),
+            checks=checks,
+        )  # fmt: skip
 
     def remove_vhost(self, name: str) -> WebChange:
         """Remove a virtual host no app is mounted on, and apply."""
@@ -198,7 +215,8 @@ class HostWeb:
         if name not in before.vhosts:
             before.remove_vhost(name)  # raises the library's "no such virtual host"
         gone = vhost_dict(before, before.vhosts[name])
-        self._change(lambda r: r.remove_vhost(name))
+        self.store.update(lambda r: r.remove_vhost(name))
+        self._apply_or_undo(before)
         return WebChange(action="vhost-remove", server=self.state(), vhost=gone)
 
     def vhosts(self) -> list[dict[str, Any]]:
@@ -209,12 +227,12 @@ class HostWeb:
 
     def mount(self, app: str, vhost: str, prefix: str = "/") -> WebChange:
         """Mount installed *app* on *vhost* at *prefix*; refuses conflicts (:class:`MountConflict`)."""
-        launch = self._launch(app)
+        launch = launch_of(self.layout, app)
         if launch is None:
             raise NoSuchApp(app, str(self.home))
         mount = Mount(
             app=app, vhost=vhost, prefix=prefix,
-            upstream=self._upstream(app, launch), static=self._static(app, launch),
+            upstream=upstream_of(self.daemons, app, launch), static=static_of(self.layout, app, launch),
         )  # fmt: skip
         before = self.store.load()
         previous = before.mounts.get(app)
@@ -222,7 +240,7 @@ class HostWeb:
         restarted = False
         try:
             restarted = self._follow(app, previous, routes.mounts[app])
-            routes = self._apply_or_undo(before)
+            routes, checks = self._apply_or_undo(before, verify=[app])
         except BaseException:
             self.store.update(lambda r: r.mount(previous) if previous else r.unmount(app))
             if restarted:
@@ -234,6 +252,7 @@ class HostWeb:
             server=self.state(),
             mount=mount_dict(routes, routes.mounts[app]),
             restarted=restarted,
+            checks=checks,
         )
 
     def unmount(self, app: str) -> WebChange:
@@ -270,7 +289,7 @@ class HostWeb:
         mount = self.store.load().mounts.get(app)
         if mount is None:
             return False
-        routes = self.store.update(self._refreshed)
+        routes = self.store.update(lambda r: refreshed(self.layout, r))
         if routes.mounts.get(app) == mount:
             return False
         self._serve(routes)
@@ -292,78 +311,62 @@ class HostWeb:
 
     # -- the parts -------------------------------------------------------------------
 
-    def _serve(self, routes: Routes, *, start: bool | None = None) -> None:
+    def _serve(
+        self, routes: Routes, *, start: bool | None = None, verify: Verify = ()
+    ) -> tuple[RouteCheck, ...]:
         """The one path to the web server: serve *routes* with the configured server, if any.
 
         *start* ``None`` reloads the server only when it runs; ``True`` starts it too,
         ``False`` leaves a stopped one stopped. The web server's workers are first let
-        through to the sockets and static files (as root).
+        through to the sockets and static files (as root). Once served, the mounts of the
+        apps in *verify* are verified through it; when one is not served the server's
+        previous configuration is put back and :class:`RouteNotServed` raised (the caller
+        puts the routing table back).
         """
         server = self.server()
         if server is None or (start is None and not server.is_running()):
-            return
+            return ()
         grant_access(self.home, routes)
-        server.activate(routes, start=bool(start))
-
-    def _change(self, change: Callable[[Routes], Routes]) -> Routes:
-        before = self.store.load()
-        self.store.update(change)
-        return self._apply_or_undo(before)
-
-    def _apply_or_undo(self, before: Routes | None) -> Routes:
-        """Apply the stored table; if the web server refuses it, store *before* again (if given)."""
+        marks = server.log_marks()
+        activation = server.activate(routes, start=bool(start))
+        apps = sorted(routes.mounts if verify == "all" else set(verify) & set(routes.mounts))
+        if not apps or not server.is_running():
+            return ()
         try:
-            self.apply()
-        except WebServerError:
+            checks = tuple(self._verify(server, routes, app) for app in apps)
+            failed = tuple(c for c in checks if c.outcome == "failed")
+            if failed:
+                raise RouteNotServed(server.kind, failed, server.logs_since(marks))
+        except BaseException:
+            server.revert(activation)
+            raise
+        return checks
+
+    def _verify(self, server: WebServer, routes: Routes, app: str) -> RouteCheck:
+        launch = launch_of(self.layout, app)
+        if launch is None:  # removed meanwhile: its mount goes with the next change
+            return RouteCheck(app=app, url=routes.url(app), outcome="unverified", detail=f"{app} is gone")
+        why = None if routes.mounts[app].upstream is None else not_running(self.daemons, app)
+        return verify_mount(server, routes, app, launch.health, home=self.home, not_running=why)
+
+    def _apply_or_undo(
+        self, before: Routes | None, *, start: bool | None = None, verify: Verify = ()
+    ) -> tuple[Routes, tuple[RouteCheck, ...]]:
+        """Apply the stored table (see :meth:`apply`) and verify the mounts of *verify*; if that fails
+        (the web server refuses the table or does not serve them), store *before* again (if given)."""
+        routes = self.store.update(lambda r: refreshed(self.layout, r))
+        server = self.server()
+        checks: tuple[RouteCheck, ...] = ()
+        try:
+            if server is not None:
+                if start is None:
+                    start = not (server.directory / _STOPPED).exists()
+                checks = self._serve(routes, start=start, verify=verify)
+        except BaseException:
             if before is not None:
                 self.store.update(lambda _r: before)
             raise
-        return self.store.load()
-
-    def _refreshed(self, routes: Routes) -> Routes:
-        for app, mount in routes.mounts.items():
-            launch = self._launch(app)
-            if launch is None:
-                routes = routes.unmount(app)
-                continue
-            static = self._static(app, launch)
-            if static != mount.static and (static or mount.upstream is not None):
-                routes = routes.set_static(app, static)
-        return routes
-
-    def _launch(self, app: str) -> LaunchSpec | None:
-        """The launch facts of *app*'s current release (``None``: not installed)."""
-        with contextlib.suppress(HostError):
-            current = current_release(self.layout.app(app))
-            if current is not None:
-                return LaunchSpec.read(current.path)
-        return None
-
-    def _upstream(self, app: str, launch: LaunchSpec) -> Upstream | None:
-        """Where the web server reaches *app*'s daemon: its stable socket, or its port (None: static only)."""
-        if not launch.wsgi:
-            return None
-        layout = self.layout.app(app)
-        state = AppRunState.load(layout)
-        if state.socket:
-            return Upstream.unix(state.socket)
-        if state.port:
-            return Upstream.tcp("127.0.0.1", state.port)
-        if self.daemons.settings.for_app(app).listen == "port":
-            raise HostError(
-                f"{app} listens on a port and is not running, so its port is not known yet: start it"
-                f" (pyapp start {app}), then mount it"
-            )
-        return Upstream.unix(socket_dir(layout) / STABLE_SOCKET)
-
-    def _static(self, app: str, launch: LaunchSpec) -> tuple[StaticPath, ...]:
-        """The release's static directories, under ``apps/<name>/current`` (they follow the release)."""
-        current = self.layout.app(app).current
-        out = []
-        for item in launch.static:
-            relative = PurePath(item.dir).relative_to(launch.root)
-            out.append(StaticPath(url=item.url, directory=str(current / relative)))
-        return tuple(out)
+        return self.store.load(), checks
 
     def _follow(self, app: str, old: Mount | None, new: Mount | None) -> bool:
         """Reload a running *app* whose mount path or host name changed (it never stops serving).

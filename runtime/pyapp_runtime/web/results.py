@@ -8,6 +8,7 @@ from typing import Any
 from ..webservers import Mount, Routes, VirtualHost
 
 __all__ = [
+    "RouteCheck",
     "ServerState",
     "WebChange",
     "WebStatus",
@@ -82,20 +83,55 @@ class WebStatus:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RouteCheck:
+    """Whether a mount is served through the web server (see :mod:`pyapp_runtime.web.verify`).
+
+    ``outcome`` is ``verified`` (it answered healthily), ``unverified`` (it could not be asked:
+    the app is not running, or a static-only app has no file to ask for) or ``failed``;
+    ``detail`` says what was asked and how it answered, or why it could not be asked.
+    """
+
+    app: str
+    url: str
+    outcome: str
+    detail: str
+
+    @property
+    def verified(self) -> bool:
+        return self.outcome == "verified"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.app,
+            "url": self.url,
+            "verified": self.verified,
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class WebChange:
-    """What a change did: the virtual host or mount it concerns, whether the app was restarted."""
+    """What a change did: the virtual host or mount it concerns, whether the app was restarted, and
+    whether each mount it moved is served through the web server (``checks``; none without a
+    running web server)."""
 
     action: str
     server: ServerState
     vhost: dict[str, Any] | None = None
     mount: dict[str, Any] | None = None
     restarted: bool = False
+    checks: tuple[RouteCheck, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The change as JSON; ``checks`` only when there are some (a web server served the change)."""
+        out: dict[str, Any] = {
             "action": self.action,
             "vhost": self.vhost,
             "mount": self.mount,
             "restarted": self.restarted,
             "server": self.server.to_dict(),
         }
+        if self.checks:
+            out["checks"] = [c.to_dict() for c in self.checks]
+        return out

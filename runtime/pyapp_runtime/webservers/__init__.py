@@ -9,7 +9,7 @@ directories itself; the runtime is never on the request path.
 * :mod:`.daemon` — :func:`daemon_options`: how an app's waitress must be started;
 * :mod:`.detect` — :func:`detect`: which web server this host has;
 * :mod:`.server` — :class:`WebServer`: the runtime's own instance (render, test, swap,
-  reload, start, stop);
+  reload, start, stop, revert), and which directory its workers cannot traverse (:class:`Blocked`);
 * :mod:`.render` — configuration text, and include fragments for a system server.
 
 Typical use::
@@ -32,12 +32,13 @@ from .errors import ConfigTestFailed, InvalidRoute, MountConflict, NoWebServer, 
 from .model import KINDS, Mount, ServerKind, StaticPath, Upstream, VirtualHost, static_paths
 from .render import render_fragment
 from .routes import Routes, RouteStore
-from .server import WebServer
+from .server import Blocked, WebServer
 from .settings import Activation, ServerSettings
 
 __all__ = [
     "KINDS",
     "Activation",
+    "Blocked",
     "ConfigTestFailed",
     "Installation",
     "InvalidRoute",

@@ -11,7 +11,9 @@ Everything lives under one directory (``<state dir>/<kind>/``)::
 at it (``os.replace`` of a symlink) and reloads a running server gracefully (nginx
 SIGHUP, Apache SIGUSR1 = ``-k graceful``, lighttpd SIGUSR1 = graceful restart, 1.4.46+).
 A refused configuration never becomes live; a reload that fails puts the previous
-configuration back and brings the server up on it.
+configuration back and brings the server up on it. :meth:`WebServer.revert` undoes an
+activation that went through (the caller found it does not serve): the previous
+generation is live and serving again.
 
 The server runs in the foreground of its own session, detached from the caller (it
 outlives it), as the calling user; started as root its workers switch to
@@ -29,7 +31,6 @@ import os
 import pwd
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,16 +39,18 @@ from apppackage.files import replace_link
 
 from ..pids import pid_alive
 from . import _proc
+from ._commands import config_test, start_command
 from ._context import RenderContext
 from ._plan import plan
+from ._reach import Blocked, first_blocked
 from ._reload import graceful_reload
 from .detect import Installation
-from .errors import ConfigTestFailed, ServerFailed
+from .errors import ServerFailed
 from .render import CONFIG_FILES, render_files, render_fragment
 from .routes import Routes
 from .settings import Activation, ServerSettings
 
-__all__ = ["Activation", "ServerSettings", "WebServer"]
+__all__ = ["Activation", "Blocked", "ServerSettings", "WebServer"]
 
 _LISTENS = "listens.json"
 
@@ -106,6 +109,23 @@ class WebServer:
             return name, grp.getgrgid(entry.pw_gid).gr_name
         raise ServerFailed(self.kind, "setup", f"no user {' or '.join(names)} to run the workers as root")
 
+    def blocked(self, path: str | os.PathLike[str]) -> Blocked | None:
+        """The directory on the way to *path* that the workers (another user, as root) cannot traverse."""
+        identity = self.worker_identity()
+        return None if identity is None else first_blocked(Path(path), identity[0])
+
+    def _check_reach(self) -> None:
+        # lighttpd opens its logs and re-reads its configuration as the workers' user: unable to
+        # reach them it exits, on a start as on a reload. Refused before it comes to that.
+        blocked = self.blocked(self.directory) if self.kind == "lighttpd" else None
+        if blocked is not None:
+            raise ServerFailed(
+                self.kind, "setup",
+                f"lighttpd opens its files in {self.directory} as its workers' user {blocked.user}, who"
+                f" cannot traverse {blocked}. Let them through (chmod o+x {blocked.directory}) or keep"
+                f" these files where {blocked.user} can reach them (move PYAPP_HOME).",
+            )  # fmt: skip
+
     def _prepare(self) -> None:
         for path in (self.configs, self.logs, self.run_dir, self.tmp, self.empty):
             path.mkdir(parents=True, exist_ok=True)
@@ -162,37 +182,13 @@ class WebServer:
         (generation / _LISTENS).write_text(json.dumps(listens), encoding="utf-8")
         return generation / self.config_name
 
-    def _test_command(self, config: Path) -> list[str]:
-        binary = self.installation.binary
-        if self.kind == "nginx":
-            return [binary, "-t", "-p", str(self.directory), *self._early_log(), "-c", str(config)]
-        if self.kind == "apache":
-            return [binary, "-t", "-f", str(config)]
-        return [binary, "-tt", "-f", str(config)]
-
-    def _early_log(self) -> list[str]:
-        # nginx opens its compiled-in error log before reading the configuration; -e (1.19.5+)
-        # moves it, so an unprivileged run does not complain about /var/log/nginx.
-        return ["-e", str(self.error_log)] if self.installation.version >= (1, 19, 5) else []
-
     def check(self, config: Path) -> str:
         """Run the server's own configuration test on *config*; its output (warnings).
 
         Raises :class:`ConfigTestFailed` with the server's message when the test fails
         (for lighttpd also on an unknown configuration key, which it only warns about).
         """
-        try:
-            done = subprocess.run(
-                self._test_command(config), capture_output=True, text=True, timeout=120, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConfigTestFailed(
-                self.kind, str(config), f"the configuration test could not run: {exc}"
-            ) from exc
-        output = (done.stdout + done.stderr).strip()
-        if done.returncode != 0 or (self.kind == "lighttpd" and "unknown config-key" in output):
-            raise ConfigTestFailed(self.kind, str(config), output or f"exit status {done.returncode}")
-        return output
+        return config_test(self.installation, self.directory, self.error_log, config)
 
     def _swap(self, generation: Path) -> None:
         replace_link(self.live, generation.relative_to(self.directory))
@@ -213,6 +209,7 @@ class WebServer:
         reload failed: the previous configuration is live and serving again).
         """
         with self._locked():
+            self._check_reach()
             config = self.render(routes)
             self.check(config)
             previous = self._live_generation()
@@ -236,7 +233,25 @@ class WebServer:
                 previous=replaced,
                 reloaded=running and has_hosts,
                 stopped=running and not has_hosts,
+                started=not running and start and has_hosts,
             )
+
+    def revert(self, activation: Activation) -> None:
+        """Undo *activation*: its previous configuration is live again, and the server runs as it did
+        before (reloaded on it, started again, or stopped again). A configuration activated since
+        is left alone."""
+        with self._locked():
+            if self._live_generation() != activation.config.parent.resolve():
+                return
+            previous = None if activation.previous is None else activation.previous.parent
+            if activation.started or previous is None:
+                self._stop(graceful=False)
+                if previous is None:
+                    self.live.unlink(missing_ok=True)
+                else:
+                    self._swap(previous)
+                return
+            self._restore(previous)
 
     def _restore(self, previous: Path | None) -> None:
         if previous is None:
@@ -266,14 +281,6 @@ class WebServer:
     def is_running(self) -> bool:
         return self._pid() is not None
 
-    def _start_command(self) -> list[str]:
-        binary, config = self.installation.binary, str(self.live / self.config_name)
-        if self.kind == "nginx":
-            return [binary, "-p", str(self.directory), *self._early_log(), "-c", config]
-        if self.kind == "apache":
-            return [binary, "-f", config, "-DFOREGROUND"]
-        return [binary, "-D", "-f", config]
-
     def _listens(self) -> list[tuple[str, int]]:
         try:
             raw = json.loads((self.live / _LISTENS).read_text(encoding="utf-8"))
@@ -281,7 +288,8 @@ class WebServer:
             return []
         return [(str(address), int(port)) for address, port in raw]
 
-    def _log_marks(self) -> tuple[int, int]:
+    def log_marks(self) -> tuple[int, int]:
+        """Where the server's console output and error log end now (for :meth:`logs_since`)."""
         sizes = []
         for path in (self.console_log, self.error_log):
             try:
@@ -290,7 +298,8 @@ class WebServer:
                 sizes.append(0)
         return sizes[0], sizes[1]
 
-    def _logs_since(self, marks: tuple[int, int]) -> str:
+    def logs_since(self, marks: tuple[int, int]) -> str:
+        """What the server logged after *marks* (its last lines, at most a few thousand characters)."""
         # What the server printed (before it could open its error log), then the error log;
         # nginx prints nothing there that it does not log too.
         printed = _proc.tail(self.console_log, marks[0]).strip()
@@ -312,12 +321,15 @@ class WebServer:
             raise ServerFailed(
                 self.kind, "start", "there is no live configuration yet: activate the routes first"
             )
+        self._check_reach()
         self._prepare()
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
-        marks = self._log_marks()
+        marks = self.log_marks()
         try:
-            pid = _proc.spawn_detached(self._start_command(), self.console_log)
+            live = self.live / self.config_name
+            argv = start_command(self.installation, self.directory, self.error_log, live)
+            pid = _proc.spawn_detached(argv, self.console_log)
         except OSError as exc:
             raise ServerFailed(self.kind, "start", str(exc)) from exc
         listens = self._listens()
@@ -329,14 +341,14 @@ class WebServer:
 
         finished = _proc.wait_until(ready, self.settings.start_timeout)
         if not pid_alive(pid):
-            raise ServerFailed(self.kind, "start", "the server exited", self._logs_since(marks))
+            raise ServerFailed(self.kind, "start", "the server exited", self.logs_since(marks))
         if not finished:
             self._kill(pid)
             raise ServerFailed(
                 self.kind,
                 "start",
                 f"not listening after {self.settings.start_timeout:g}s",
-                self._logs_since(marks),
+                self.logs_since(marks),
             )
         return pid
 
@@ -349,14 +361,14 @@ class WebServer:
         pid = self._pid()
         if pid is None:
             raise ServerFailed(self.kind, "reload", "the server is not running")
-        marks = self._log_marks()
+        marks = self.log_marks()
         timeout = self.settings.reload_timeout
         failure = graceful_reload(self.kind, pid, self.error_log, since=marks[1], timeout=timeout)
         if failure is not None:
-            raise ServerFailed(self.kind, "reload", failure, self._logs_since(marks))
+            raise ServerFailed(self.kind, "reload", failure, self.logs_since(marks))
         listens = self._listens()
         if not _proc.wait_until(lambda: all(_proc.port_open(a, p) for a, p in listens), timeout):
-            raise ServerFailed(self.kind, "reload", "not listening on every address", self._logs_since(marks))
+            raise ServerFailed(self.kind, "reload", "not listening on every address", self.logs_since(marks))
 
     def stop(self, *, graceful: bool = False) -> None:
         """Stop the server (no-op if it is not running); *graceful* lets requests in progress finish."""

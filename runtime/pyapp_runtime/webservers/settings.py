@@ -30,9 +30,11 @@ class ServerSettings:
 @dataclass(frozen=True, kw_only=True)
 class Activation:
     """What :meth:`WebServer.activate` did: the live main configuration file, the one it
-    replaced, and whether the running server was reloaded (or stopped: nothing to serve)."""
+    replaced, and whether the running server was reloaded (or stopped: nothing to serve), or
+    started (it was not running). :meth:`WebServer.revert` undoes it."""
 
     config: Path
     previous: Path | None
     reloaded: bool
     stopped: bool = False
+    started: bool = False

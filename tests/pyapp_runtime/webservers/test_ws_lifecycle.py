@@ -125,3 +125,40 @@ def test_the_web_server_kind_comes_from_the_host_or_the_setting() -> None:
         # Apache's modules are found wherever the distribution keeps them.
         assert apache.modules_dir and Path(apache.modules_dir, "mod_proxy.so").is_file()
         assert detect("apache") == apache
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_revert_puts_the_previous_configuration_back_and_stops_what_it_started(
+    kind: str,
+    short_dir: Path,
+    make_server: Callable[[str], WebServer],
+    start_daemon: Callable[..., Any],
+    free_port: Callable[[], int],
+    fetch: Callable[..., Any],
+) -> None:
+    port = free_port()
+    routes = one_app(port, short_dir / "app.sock")
+    start_daemon(routes.mounts["app"])
+    server = make_server(kind)
+    first = server.activate(routes, start=True)
+    assert first.started and not first.reloaded
+    pid, live = server.pid(), server.live.resolve()
+    assert fetch(port, "/page", "x.test").json()["path_info"] == "/page"
+
+    moved = routes.mount(
+        Mount(app="app", vhost="site", prefix="/moved", upstream=Upstream.unix(short_dir / "app.sock"))
+    )
+    second = server.activate(moved)
+    assert second.reloaded and server.live.resolve() != live
+    assert fetch(port, "/page", "x.test").status == 404
+
+    # Undone: the first configuration serves again, in the same server.
+    server.revert(second)
+    assert server.live.resolve() == live and server.pid() == pid
+    assert fetch(port, "/page", "x.test").json()["path_info"] == "/page"
+
+    # Undoing the activation that started it stops it, and nothing is live: as before it.
+    server.revert(first)
+    assert not server.is_running() and server.live_config() is None
+    with pytest.raises(OSError):
+        fetch(port, "/page", "x.test")

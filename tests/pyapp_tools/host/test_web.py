@@ -16,6 +16,7 @@ import random
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -49,14 +50,18 @@ def get(port: int, path: str, host: str = "localhost") -> tuple[int, bytes]:
         connection.close()
 
 
-def build_hello(out: Path, version: str) -> Path:
-    """examples/hello as *version*, with ``/static`` serving ``version.txt``; 1.0.1 adds ``/media``."""
+def build_hello(out: Path, version: str, *, health_start: float | None = None) -> Path:
+    """examples/hello as *version*, with ``/static`` serving ``version.txt``; 1.0.1 adds ``/media``.
+    *health_start*: its ``health.start`` (how long a host waits for it to answer healthily)."""
     from pyapp_tools.building.builder import BuildOptions, build
 
     source = out / f"hello-{version}"
     shutil.copytree(EXAMPLES / "hello", source, ignore=shutil.ignore_patterns("__pycache__", "dist"))
     meta = source / "metadata.yaml"
     text = re.sub(r"(?m)^version: .*$", f'version: "{version}"', meta.read_text())
+    if health_start is not None:
+        text, found = re.subn(r"(?m)^health:\n", f"health:\n  start: {health_start:g}\n", text)
+        assert found == 1, "examples/hello has no health section to add to"
     static = "static:\n  /static: site\n"
     (source / "site").mkdir()
     (source / "site" / "version.txt").write_text(version)
@@ -271,9 +276,13 @@ def test_conflicts_static_apps_and_removal(host: Host, built: dict[str, Path]) -
     assert "lies inside /hello" in refused.stderr
     assert host.json("vhost", "list")["vhosts"][0]["mounts"] == ["hello"]
 
-    # A static-only app: the web server serves its files, no daemon.
-    docs = host.json("mount", "docs", "main", "/docs")["mount"]
+    # A static-only app: the web server serves its files, no daemon; the mount is verified by one of them.
+    change = host.json("mount", "docs", "main", "/docs")
+    docs = change["mount"]
     assert docs["upstream"] is None
+    assert [(c["url"], c["verified"]) for c in change["checks"]] == [
+        (f"http://127.0.0.1:{port}/docs/index.html", True)
+    ]
     assert get(port, "/docs/index.html") == (200, b"<h1>the docs</h1>")
     assert env_of(port)["script_name"] == "/hello"
 
@@ -350,3 +359,177 @@ def test_an_app_on_a_port_is_followed_by_the_configured_web_server_only(
     text = served()
     assert names(text, third) and not names(text, second)
     assert env_of(port)["variables"]["PYAPP_VERSION"] == "1.0.0"
+
+
+def workers_user() -> str:
+    """The user the web servers' workers run as when started as root (see ``ServerSettings.worker_user``)."""
+    import pwd
+
+    try:
+        pwd.getpwnam("www-data")
+    except KeyError:
+        return "nobody"
+    return "www-data"
+
+
+def served(host: Host) -> tuple[int | None, str | None, list[Any], list[Any]]:
+    """What the host serves: the web server's pid, its live configuration's generation, the mounts, and
+    the apps listed on each virtual host."""
+    status = host.json("web", "status")
+    live = status["server"]["config"]
+    listed = host.json("vhost", "list")
+    return (
+        status["server"]["pid"],
+        None if live is None else str(Path(live).resolve().parent),
+        status["mounts"],
+        [v["mounts"] for v in listed["vhosts"]],
+    )
+
+
+def test_a_mount_the_workers_cannot_reach_is_refused_and_undone_until_they_can(
+    host: Host, built: dict[str, Path]
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip(
+            "runs as root only: the web server's workers then switch to another user (www-data, nobody),"
+            " whom a 0700 directory keeps out; run as anyone else they are the directory's owner"
+        )
+    user = workers_user()
+    host.base.chmod(0o700)  # the directory above the home, as mktemp -d makes it (or /root is)
+    host.run("install", str(built["1.0.0"]))
+    port = free_port()
+    vhost = ("vhost", "add", "main", "--port", str(port), "--server-name", "localhost")
+    if host.kind == "lighttpd":
+        # lighttpd opens its own files as the workers' user: even a virtual host is refused, saying why.
+        refused = host.run(*vhost, ok=False)
+        assert refused.returncode == 1
+        assert f"as its workers' user {user}, who cannot traverse {host.base} (mode 0700)" in refused.stderr
+        assert f"chmod o+x {host.base}" in refused.stderr
+        assert host.json("vhost", "list")["vhosts"] == []
+        host.base.chmod(0o711)
+        host.run(*vhost)
+        host.base.chmod(0o700)
+    else:
+        host.run(*vhost)
+    before = served(host)
+    answer = get(port, "/hello/health")
+
+    refused = host.run("mount", "hello", "main", "/hello", "--json", ok=False)
+    assert refused.returncode == 1
+    message = json.loads(refused.stdout)["error"]["message"]
+    assert f"{user}, who cannot traverse {host.base} (mode 0700)" in message, message
+    assert f"chmod o+x {host.base}" in message and "PYAPP_HOME" in message
+    if host.kind != "lighttpd":  # verified through the server, which says why in its log
+        assert "while its daemon answers directly" in message and "Permission denied" in message
+        assert "The change was undone" in message
+    # Nothing changed: no mount, the same configuration served by the same server, the same answer,
+    # the directory left as it was, and the app serving at its root again.
+    assert served(host) == before and before[2] == [] and before[3] == [[]]
+    assert get(port, "/hello/health") == answer
+    assert host.base.stat().st_mode & 0o777 == 0o700
+    assert env_over_socket(host)["script_name"] == ""
+
+    # A virtual host that moves a mounted app is verified too: mounted while they could reach it,
+    # then shut out again, a new name for its virtual host is refused and undone.
+    host.base.chmod(0o711)
+    host.run("mount", "hello", "main", "/hello")
+    host.base.chmod(0o700)
+    before = served(host)
+    refused = host.run("vhost", "add", "main", "--port", str(port), "--server-name", "other.test", ok=False)
+    assert refused.returncode == 1 and f"chmod o+x {host.base}" in refused.stderr
+    assert served(host) == before
+    assert host.json("vhost", "list")["vhosts"][0]["server_names"] == ["localhost"]
+
+    # Once they may traverse it, the same mount is made and served through the web server.
+    host.base.chmod(0o711)
+    host.run("unmount", "hello")
+    mounted = host.json("mount", "hello", "main", "/hello")
+    assert [(c["app"], c["verified"]) for c in mounted["checks"]] == [("hello", True)]
+    assert mounted["checks"][0]["url"] == f"http://localhost:{port}/hello/health"
+    assert get(port, "/hello/health")[0] == 200
+    assert env_of(port)["script_name"] == "/hello"
+
+
+def env_over_socket(host: Host) -> dict[str, Any]:
+    """What hello's daemon says of ``GET /env`` asked on its own socket (no web server between)."""
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(str(host.home / "apps" / "hello" / "run" / "web.sock"))
+        raw.sendall(b"GET /env HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        answer = b"".join(iter(lambda: raw.recv(65536), b""))
+    return dict(json.loads(answer.split(b"\r\n\r\n", 1)[1]))
+
+
+def get_tls(port: int, path: str, host: str) -> tuple[int, bytes]:
+    """One HTTPS request for *host* (SNI and Host), the certificate not checked."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", port), 30), server_hostname=host) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, response.read()
+
+
+def test_a_stopped_app_is_mounted_with_a_note_that_it_could_not_be_verified(
+    host: Host, built: dict[str, Path]
+) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed (./dev test installs it): the virtual host serves TLS")
+    cert, key = host.base / "cert.pem", host.base / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=own.test",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    key.chmod(0o644)
+    host.run("install", str(built["1.0.0"]))
+    host.run("stop", "hello")
+    port = free_port()
+    host.run("vhost", "add", "main", "--port", str(port), "--server-name", "own.test",
+             "--tls-cert", str(cert), "--tls-key", str(key))  # fmt: skip
+
+    mounted = host.run("mount", "hello", "main", "/hello")
+    assert f"mounted hello at https://own.test:{port}/hello/" in mounted.stdout
+    assert "not verified, as hello could not be asked: hello is stopped (pyapp start hello" in mounted.stdout
+    assert "  verified:" not in mounted.stdout
+    assert [m["prefix"] for m in host.json("vhost", "list")["mounts"]] == ["/hello"]
+
+    # Started, it is served there; mounted again, the same route is verified over TLS.
+    host.run("start", "hello")
+    assert get_tls(port, "/hello/health", "own.test")[0] == 200
+    (check,) = host.json("mount", "hello", "main", "/hello")["checks"]
+    assert (check["verified"], check["url"]) == (True, f"https://own.test:{port}/hello/health")
+    assert check["detail"].endswith(f"answered 200 OK through {host.kind}")
+
+
+@pytest.mark.parametrize("host", ["nginx"], indirect=True)
+def test_a_route_the_web_server_does_not_pass_on_is_refused_once_the_apps_health_start_is_over(
+    host: Host, tmp_path: Path
+) -> None:
+    """Whoever runs it: the web server answers 403 for the virtual host (an operator's directive), so
+    the mount is asked for until hello's health.start is over, then undone."""
+    from dataclasses import replace
+
+    from pyapp_runtime import Host as RuntimeHost
+
+    host.run("install", str(build_hello(tmp_path, "1.0.0", health_start=4)))
+    port = free_port()
+    host.run("vhost", "add", "main", "--port", str(port), "--server-name", "localhost")
+    store = RuntimeHost(host.home, web_server=host.kind).web.store
+    store.update(lambda r: r.add_vhost(replace(r.vhosts["main"], directives={"nginx": "return 403;"})))
+    host.run("web", "apply")
+    before = served(host)
+    assert get(port, "/hello/health")[0] == 403
+
+    refused = host.run("mount", "hello", "main", "/hello", ok=False)
+    assert refused.returncode == 1
+    assert (
+        f"hello is not served through nginx: GET http://localhost:{port}/hello/health answered 403 Forbidden,"
+        " while its daemon answers directly (GET /hello/health answered 200 OK), for 4 s."
+    ) in refused.stderr
+    assert "The change was undone: the routes and nginx's configuration are as they were." in refused.stderr
+    assert "mounted" not in refused.stdout
+    assert served(host) == before
+    assert env_over_socket(host)["script_name"] == ""

@@ -34,6 +34,11 @@ def _print_change(d: dict[str, Any]) -> None:
     echo_web_change(d)
     if d["mount"] is not None and d["restarted"]:
         click.echo(f"  {d['mount']['app']} was reloaded to serve under its new path")
+    for check in d.get("checks", ()):
+        if check["verified"]:
+            click.echo(f"  verified: {check['detail']}")
+        else:
+            click.echo(f"  not verified, as {check['app']} could not be asked: {check['detail']}")
     _print_server(d["server"])
 
 
