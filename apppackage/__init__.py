@@ -26,6 +26,7 @@ __all__ = [
     "InvalidConfiguration",
     "InvalidDescription",
     "InvalidPackage",
+    "Launcher",
     "LoadError",
     "Problem",
     "RunResult",
@@ -41,6 +42,7 @@ _LAZY = {
     "Description": "description",
     "Environment": "environment",
     "HostPaths": "environment",
+    "Launcher": "hooks",
     "RunResult": "hooks",
     "AppPackageError": "errors",
     "CommandFailed": "errors",
@@ -73,7 +75,7 @@ if TYPE_CHECKING:
         Problem,
         UnsafeArchive,
     )
-    from .hooks import RunResult
+    from .hooks import Launcher, RunResult
     from .package import AppPackage
 
 

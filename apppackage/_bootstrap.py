@@ -65,9 +65,9 @@ def _exit_code(result: object) -> int:
     return 0
 
 
-def _listen(spec: dict) -> object:  # type: ignore[type-arg]
+def _listen(spec: dict, listen: bool = True) -> object:  # type: ignore[type-arg]
     """Bind the listening socket *spec* names: ``{"unix": path, "perms": "600"}`` or
-    ``{"host": "127.0.0.1", "port": N, "reuse_port": bool}``."""
+    ``{"host": "127.0.0.1", "port": N, "reuse_port": bool}``; listen on it unless *listen* is false."""
     import socket
     import stat
 
@@ -95,7 +95,8 @@ def _listen(spec: dict) -> object:  # type: ignore[type-arg]
             # Several processes of one server share the port; the kernel spreads the connections.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-    sock.listen(1024)
+    if listen:
+        sock.listen(1024)
     return sock
 
 
@@ -105,9 +106,14 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
     *options*: where to listen -- ``socket_fd`` (a listening socket bound by the host
     and inherited) or ``listen`` (bound here, see :func:`_listen`); ``factory`` and
     ``config`` (call ``target(config)`` first); ``threads``; ``waitress``, more
-    waitress settings (``url_prefix``, ``trusted_proxy``...); ``pid_file``, written once
+    waitress settings (``url_prefix``, ``trusted_proxy``...); ``check``, a unix socket
+    (as for ``listen``) also served, where the host asks this process alone when its
+    port is shared (``reuse_port``); ``pid_file``, written once
     the server listens; ``ready_fd``, a pipe that gets one line once the server accepts
-    connections; ``drain``, the seconds a stop may take (default 10).
+    connections; ``drain``, the seconds a stop may take (default 10); ``hold``, a file:
+    while it exists (with a ``check`` socket), the ``listen`` socket is bound but takes no
+    connection -- the host checks this process's health first, then writes ``go`` in
+    the file, and the process listens and removes it.
 
     A stop signal during start-up ends the process quietly. Once serving, a stop
     accepts the connections already waiting, stops listening, lets the requests in
@@ -144,17 +150,44 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
             sys.stderr.write("pyapp: the WSGI application is not callable\n")
             return 2
         logging.basicConfig()
-        if options.get("socket_fd") is not None:
-            sock = socket.socket(fileno=int(options["socket_fd"]))
-        else:
+        wanted = [options["listen"]] if options.get("socket_fd") is None else []
+        wanted += [options["check"]] if options.get("check") else []
+        hold = options.get("hold") if len(wanted) == 2 else None
+        held = bool(hold) and os.path.exists(hold)  # type: ignore[arg-type]
+        socks: list[object] = []
+        for spec in wanted:
             try:
-                sock = _listen(options["listen"])  # type: ignore[assignment]
+                socks.append(_listen(spec, listen=not (held and not socks)))
             except OSError as exc:
-                sys.stderr.write(f"pyapp: cannot listen on {options['listen']}: {exc}\n")
+                sys.stderr.write(f"pyapp: cannot listen on {spec}: {exc}\n")
                 return 2
+        if options.get("socket_fd") is not None:
+            socks.insert(0, socket.socket(fileno=int(options["socket_fd"])))
         settings = dict(options.get("waitress") or {})
         settings["threads"] = int(options.get("threads") or 4)
-        state["server"] = server = waitress.create_server(app, sockets=[sock], **settings)
+        serving = socks[1:] if held else socks
+        # waitress serves a TCP and a unix socket as two servers: one event loop, one thread pool.
+        socket_map: dict = {}  # type: ignore[type-arg]
+        state["server"] = server = waitress.create_server(
+            app, map=socket_map, sockets=serving[:1], **settings
+        )
+
+        def serve(sock: object) -> None:
+            waitress.create_server(
+                app, map=socket_map, _dispatcher=server.task_dispatcher, sockets=[sock], **settings
+            )
+
+        for extra in serving[1:]:
+            serve(extra)
+        if held:
+            steer = options["listen"].get("steer")
+
+            def take_over() -> None:
+                serve(socks[0])
+                if steer and steer[0] > 0:
+                    _steer(socks[0], int(steer[0]), int(steer[1]))
+
+            state["admit"] = lambda force=False: _admit(str(hold), take_over, force)
         if pid_file:
             with open(pid_file, "w", encoding="ascii") as f:
                 f.write(f"{os.getpid()}\n")
@@ -185,6 +218,48 @@ def _wake(server: object) -> None:
             return
 
 
+def _steer(sock: object, first: int, copies: int) -> None:
+    """Send the new connections of the port to the sockets that joined its group from index *first* on.
+
+    Once healthy, a new generation's daemons listen beside the *first* sockets of the
+    running one (its ``copies`` join after them); a classic BPF program for the group
+    (``SO_ATTACH_REUSEPORT_CBPF``) then gives them every new connection, so that the old
+    ones have nothing waiting when they close. An index past the group's end (the old
+    ones gone) falls back to the kernel's hash. Where the kernel refuses, nothing changes.
+    """
+    import contextlib
+    import ctypes
+    import socket
+    import struct
+
+    if copies == 1:
+        code = [(0x06, 0, 0, first)]  # ret #first
+    else:  # ld rand; mod #copies; add #first; ret a
+        code = [(0x20, 0, 0, 0xFFFFF038), (0x94, 0, 0, copies), (0x04, 0, 0, first), (0x16, 0, 0, 0)]
+    program = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *line) for line in code))
+    with contextlib.suppress(OSError):  # SO_ATTACH_REUSEPORT_CBPF, with a struct sock_fprog
+        fprog = struct.pack("HP", len(code), ctypes.addressof(program))  # C layout, padding and all
+        sock.setsockopt(socket.SOL_SOCKET, 51, fprog)  # type: ignore[attr-defined]
+
+
+FRESH = 2.0
+"""Seconds a stopping server waits for the first request of a connection it accepted before closing it."""
+
+
+def _admit(hold: str, serve: object, force: bool = False) -> bool:
+    """Whether the port held back by *hold* now takes connections: once the host wrote ``go`` in
+    the file, or removed it (or *force*), *serve* is called and the file removed."""
+    import contextlib
+
+    with contextlib.suppress(FileNotFoundError), open(hold, encoding="ascii") as f:
+        if f.read().strip() != "go" and not force:
+            return False
+    serve()  # type: ignore[operator]
+    with contextlib.suppress(OSError):
+        os.unlink(hold)
+    return True
+
+
 def _run(server: object, state: dict, drain: float) -> None:  # type: ignore[type-arg]
     """Serve until ``state["stopping"]``, then stop gracefully within *drain* seconds.
 
@@ -203,11 +278,17 @@ def _run(server: object, state: dict, drain: float) -> None:  # type: ignore[typ
         adj = server.adj  # type: ignore[attr-defined]
         use_poll = adj.asyncore_use_poll
     except (ImportError, AttributeError):  # another waitress: its own loop, which stops at once
+        if state.get("admit"):
+            state.pop("admit")(True)
         server.run()  # type: ignore[attr-defined]
         return
     state["graceful"] = True
     while not state["stopping"]:
-        wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=socket_map, use_poll=use_poll, count=1)
+        if state.get("admit") and state["admit"]():
+            del state["admit"]
+        # While the port is held back, look at the hold file often: the host waits for it.
+        timeout = 0.05 if state.get("admit") else adj.asyncore_loop_timeout
+        wasyncore.loop(timeout=timeout, map=socket_map, use_poll=use_poll, count=1)
     for listener in [d for d in list(socket_map.values()) if isinstance(d, BaseWSGIServer)]:
         # Take the connections that reached the socket before it closes: clients that
         # connected before the host switched to another server must get an answer.
@@ -230,7 +311,11 @@ def _run(server: object, state: dict, drain: float) -> None:  # type: ignore[typ
             break
         for channel in channels:
             if not channel.requests and not channel.total_outbufs_len and channel.request is None:
-                channel.will_close = True  # idle (kept alive between requests): close it
+                # Idle, kept alive between requests: close it. One accepted a moment ago whose
+                # request has not come in yet is not idle: its client is sending it.
+                fresh = channel.last_activity == channel.creation_time
+                if not fresh or time.time() - channel.creation_time > FRESH:
+                    channel.will_close = True
         wasyncore.loop(timeout=0.05, map=socket_map, use_poll=use_poll, count=1)
     server.task_dispatcher.shutdown(timeout=1)  # type: ignore[attr-defined]
 
@@ -273,6 +358,12 @@ def _main(argv: list[str]) -> int:
 if __name__ == "__main__":
     # sys.path[0] is this file's directory: drop it so that nothing of the host leaks in.
     del sys.path[0]
+    import signal
+
+    # The host stops an app's process with SIGTERM: whatever started it ignoring SIGTERM (the launcher
+    # of a sandbox, which must outlive the signal), the app starts with the default action.
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         code = _main(sys.argv)
     except SystemExit:

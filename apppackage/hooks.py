@@ -22,11 +22,29 @@ from typing import Any
 from .environment import Environment
 from .errors import HookFailed
 
-__all__ = ["BOOTSTRAP", "RunResult", "bootstrap_argv", "run_callable", "write_payload"]
+__all__ = ["BOOTSTRAP", "Launcher", "RunResult", "bootstrap_argv", "run_callable", "write_payload"]
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 GRACE_SECONDS = 5.0
 MAX_OUTPUT = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class Launcher:
+    """How a host starts the child: as which user, inside which wrapper.
+
+    *user*/*group* (numeric ids) and *extra_groups* are given to :class:`subprocess.Popen`
+    (so the caller must be allowed to switch: root); *prefix* goes before the
+    interpreter's command line (a sandbox such as ``bwrap ... --``, a limit such as
+    ``prlimit ... --``); *payload_dir* is where the payload file is written (a directory
+    the child can read, inside its sandbox). The default starts the child as the caller.
+    """
+
+    user: int | None = None
+    group: int | None = None
+    extra_groups: tuple[int, ...] = ()
+    prefix: tuple[str, ...] = ()
+    payload_dir: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,25 +113,40 @@ def run_callable(
     capture: bool = True,
     cwd: str | os.PathLike[str] | None = None,
     python: str | None = None,
+    launcher: Launcher | None = None,
 ) -> RunResult:
     """Run *ref* as *kind* (``command``, ``hook``, ``task`` or ``process``) in a new interpreter.
 
     With *capture*, stdout and stderr are collected together (the last MiB kept);
     otherwise they go to this process's own. When *timeout* passes, the process
-    group gets SIGTERM, then SIGKILL after a grace period.
+    group gets SIGTERM, then SIGKILL after a grace period. *launcher* says as whom and
+    in what the child starts (default: as the caller, as it is).
     """
-    payload = write_payload(env, kind=kind, ref=ref, argument=argument, name=name, cwd=cwd)
+    launcher = launcher or Launcher()
+    payload = write_payload(
+        env, kind=kind, ref=ref, argument=argument, name=name, cwd=cwd, directory=launcher.payload_dir
+    )
     started = time.monotonic()
     stdout = subprocess.PIPE if capture else None
     try:
+        switch: dict[str, Any] = {}
+        if launcher.user is not None:
+            # The child reads (and deletes) its payload: it is the child's, still mode 0600.
+            os.chown(payload, launcher.user, -1 if launcher.group is None else launcher.group)
+            switch = {
+                "user": launcher.user,
+                "group": launcher.group,
+                "extra_groups": list(launcher.extra_groups),
+            }
         proc = subprocess.Popen(
-            bootstrap_argv(payload, python),
+            [*launcher.prefix, *bootstrap_argv(payload, python)],
             # Only a command may read the caller's input (section 6.1).
             stdin=None if kind == "command" else subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.STDOUT if capture else None,
             env=_child_environ(env),
             start_new_session=capture,
+            **switch,
         )
     except OSError:
         payload.unlink(missing_ok=True)

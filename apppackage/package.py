@@ -27,7 +27,7 @@ from .errors import (
     Problem,
     pointer,
 )
-from .hooks import RunResult, raise_for_result, run_callable
+from .hooks import Launcher, RunResult, raise_for_result, run_callable
 from .loader import WSGIApp, load_object, load_wsgi_app
 from .record import RECORD, hash_bytes, parse_record, verify_files
 from .sources import ArchiveSource, DirectorySource, Source, open_source
@@ -320,8 +320,12 @@ class AppPackage:
         timeout: float | None = None,
         capture: bool = False,
         cwd: str | os.PathLike[str] | None = None,
+        launcher: Launcher | None = None,
     ) -> RunResult:
-        """Run the command *name* with *argv* in a new process (section 6.2); its exit code is returned."""
+        """Run the command *name* with *argv* in a new process (section 6.2); its exit code is returned.
+
+        *launcher* says as whom and in what the process starts (:class:`~apppackage.hooks.Launcher`).
+        """
         command = self.description.command(name)
         if command is None:
             known = ", ".join(c.name for c in self.description.commands) or "none"
@@ -329,7 +333,7 @@ class AppPackage:
         environment = self._env_for(host, env)
         return run_callable(
             environment, kind="command", ref=command.call, argument=list(argv), name=name,
-            timeout=timeout, capture=capture, cwd=cwd,
+            timeout=timeout, capture=capture, cwd=cwd, launcher=launcher,
         )  # fmt: skip
 
     def hook_context(
@@ -366,6 +370,7 @@ class AppPackage:
         config: Mapping[str, Any] | None = None,
         env: Environment | None = None,
         timeout: float | None = None,
+        launcher: Launcher | None = None,
         **context: Any,
     ) -> RunResult | None:
         """Run the hook *name* if the package declares it (section 6.3); ``None`` when it does not.
@@ -380,7 +385,7 @@ class AppPackage:
             return None
         argument = self.hook_context(name, host, config=config, **context)
         limit = timeout if timeout is not None else hook.timeout
-        return self._run_in_data_path("hook", name, hook.call, argument, host, env, limit)
+        return self._run_in_data_path("hook", name, hook.call, argument, host, env, limit, launcher)
 
     def run_task(
         self,
@@ -390,6 +395,7 @@ class AppPackage:
         config: Mapping[str, Any] | None = None,
         env: Environment | None = None,
         timeout: float | None = None,
+        launcher: Launcher | None = None,
     ) -> RunResult:
         """Run the task *name* once (section 6.4); raise :class:`HookFailed` when it fails."""
         task = self.description.task(name)
@@ -399,7 +405,7 @@ class AppPackage:
         context = self.hook_context(name, host, config=config)
         context["task"] = context.pop("hook")
         limit = timeout if timeout is not None else task.timeout
-        return self._run_in_data_path("task", name, task.call, context, host, env, limit)
+        return self._run_in_data_path("task", name, task.call, context, host, env, limit, launcher)
 
     def _run_in_data_path(
         self,
@@ -410,11 +416,12 @@ class AppPackage:
         host: HostPaths,
         env: Environment | None,
         timeout: float,
+        launcher: Launcher | None = None,
     ) -> RunResult:
         """Run a hook or task (sections 6.3, 6.4) in the data path; raise :class:`HookFailed` on failure."""
         result = run_callable(
             self._env_for(host, env), kind=kind, ref=ref, argument=context,
-            name=name, timeout=timeout, cwd=host.data_path,
+            name=name, timeout=timeout, cwd=host.data_path, launcher=launcher,
         )  # fmt: skip
         label = name if kind == "hook" else f"task {name}"
         raise_for_result(result, hook=label, release=self._release(), timeout=timeout)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,47 @@ def _no_supervisord_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
             if config.startswith(base):
                 with contextlib.suppress(OSError):
                     os.kill(int(entry), signal.SIGTERM)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_app_users_left() -> Iterator[None]:
+    """At the end, remove the apps' users and groups (``pyapp-*``, made by pyapp) this session created and
+    left, unless a process still runs as one (another session's, then)."""
+    import grp
+    import pwd
+
+    before = {entry.pw_name for entry in pwd.getpwall()}
+    yield
+    if os.geteuid() != 0:
+        return
+    from pyapp_runtime.isolation.identity import COMMENT, USER_PREFIX
+
+    def running() -> set[int]:
+        uids = set()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError):
+                uids.add(os.stat(f"/proc/{pid}").st_uid)
+        return uids
+
+    left = [
+        entry
+        for entry in pwd.getpwall()
+        if entry.pw_name not in before
+        and entry.pw_name.startswith(USER_PREFIX)
+        and entry.pw_gecos.startswith(COMMENT)
+    ]
+    deadline = time.monotonic() + 30  # the apps of a supervisord just stopped take a moment to end
+    while left and {e.pw_uid for e in left} & running() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    busy = running()
+    for entry in left:
+        name = entry.pw_name
+        if entry.pw_uid in busy:
+            continue
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+        with contextlib.suppress(KeyError):
+            grp.getgrnam(name)
+            subprocess.run(["groupdel", name], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,9 @@ through unchanged, so callers catch one root.
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 from collections.abc import Iterable
 
 from apppackage.errors import AppPackageError, HookFailed, Problem
@@ -17,6 +20,7 @@ __all__ = [
     "BadBackup",
     "BadServices",
     "DependenciesMissing",
+    "DiskFull",
     "HostError",
     "InstallHookFailed",
     "NoSuchApp",
@@ -56,6 +60,32 @@ class AppLocked(HostError):
             f"app {name!r} is locked by {holder}{doing} ({lock_file}); "
             "wait for it to finish, or pass --wait SECONDS to wait for the lock"
         )
+
+
+class DiskFull(HostError):
+    """The file system ran out of space (or quota) as the host wrote *path*; ``outcome``: what it kept."""
+
+    def __init__(self, path: str | os.PathLike[str], outcome: str = "") -> None:
+        self.path = os.fspath(path)
+        self.outcome = outcome
+        where = os.path.abspath(self.path)
+        while not os.path.exists(where) and os.path.dirname(where) != where:
+            where = os.path.dirname(where)  # what was written is gone (undone): its file system stays
+        try:
+            free = f"{shutil.disk_usage(where).free} bytes free now"
+        except OSError:
+            free = "its free space unknown"
+        lines = [
+            f"the disk is full: no space left for {self.path} ({free})",
+            outcome,
+            "free some space on that file system (or move PYAPP_HOME to a larger one) and try again",
+        ]
+        super().__init__("\n".join(line for line in lines if line))
+
+    @staticmethod
+    def caused(exc: BaseException) -> bool:
+        """Whether *exc* is the file system saying it is full (no space, or the quota is used up)."""
+        return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class NotAnUpgrade(HostError, ValueError):

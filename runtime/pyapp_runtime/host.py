@@ -8,6 +8,7 @@ seconds), first finishes or undoes whatever a crashed command left behind (see
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,6 +25,8 @@ from .appconfig.services import ServicesInfo, ServicesResult
 from .appconfig.values import load_values
 from .errors import AppLocked, HostError, NoSuchApp
 from .host_processes import HostProcesses
+from .isolation.perms import forget_identity
+from .isolation.walls import AppWalls, app_walls, raise_walls
 from .layout import AppLayout, HostLayout, default_home
 from .lifecycle.activation import Activator
 from .lifecycle.appinfo import AppInfo, AppSummary, app_info, app_summary
@@ -37,7 +40,7 @@ from .lifecycle.configure import (
     show_services,
 )
 from .lifecycle.install import HostContext, InstallOptions, InstallResult, clear_dir, install_package
-from .lifecycle.journal import recover
+from .lifecycle.recovery import recover_app
 from .lifecycle.removal import GarbageReport, collect_garbage
 from .lifecycle.restore import RestoreResult, restore_backup
 from .lifecycle.rollback import RollbackResult, rollback_app
@@ -132,12 +135,25 @@ class Host(HostProcesses):
         """Hold app *name*'s lock; yield its layout and what recovery did (``None``: nothing to recover)."""
         app = self.layout.app(name)
         with AppLock(app.lock_file, name, operation=operation, wait=wait):
-            yield app, recover(app)
+            yield app, recover_app(app, self.context.activator)
 
     def recover(self, name: str, *, wait: float = 0.0) -> str | None:
-        """Finish or undo what a crashed command left behind on app *name*."""
+        """Finish or undo what a crashed command left behind on app *name* (its files, hooks, processes)."""
         with self.locked(name, operation="recover", wait=wait) as (_app, recovered):
             return recovered
+
+    def recover_all(self, *, wait: float = 0.0) -> dict[str, str]:
+        """:meth:`recover` every app (at boot, after a crash of the management server): what was done, by app.
+
+        An app whose lock another command holds is skipped: that command recovers it first.
+        """
+        done = {}
+        for name in sorted(set(self.layout.app_names()) | set(self.layout.journaled_names())):
+            with contextlib.suppress(AppLocked):
+                recovered = self.recover(name, wait=wait)
+                if recovered:
+                    done[name] = recovered
+        return done
 
     def _installed(self, app: AppLayout) -> Release:
         current = current_release(app)
@@ -182,7 +198,12 @@ class Host(HostProcesses):
             operation = f"install {description.version}"
             starting = nullcontext() if start else self.daemons.not_starting(description.name)
             with starting, self.locked(description.name, operation=operation, wait=wait) as (app, recovered):
-                result = install_package(self.context, pkg, app, options, recovered=recovered)
+                try:
+                    result = install_package(self.context, pkg, app, options, recovered=recovered)
+                except BaseException:
+                    if current_release(app) is None:  # a first install undone: its user goes with it
+                        forget_identity(app)
+                    raise
         self._follow_web(description.name)
         return result
 
@@ -213,7 +234,8 @@ class Host(HostProcesses):
         """App *name*: its releases with sizes, paths, disk use and backups."""
         busy, recovered = self._try_recover(name)
         app = self.layout.app(name)
-        return app_info(self.layout, app, self._installed(app), busy=busy, recovered=recovered)
+        info = app_info(self.layout, app, self._installed(app), busy=busy, recovered=recovered)
+        return dataclasses.replace(info, **self.walls(name).to_dict())
 
     # -- rollback -------------------------------------------------------------
 
@@ -335,13 +357,20 @@ class Host(HostProcesses):
         timeout: float | None = None,
         cwd: str | os.PathLike[str] | None = None,
     ) -> RunResult:
-        """Run command *command* of app *name*'s current release, in its environment (spec section 6.2)."""
+        """Run command *command* of app *name*'s current release, in its environment (spec section 6.2),
+        as the app's user and in its sandbox (where *cwd* must be one of the app's directories)."""
         release = self.release(name)
         launch = LaunchSpec.read(release.path)
+        launcher = raise_walls(self.layout, name, self.daemons.settings, launch=launch).launcher(launch)
         with AppPackage(release.path) as package:
             return package.run_command(
-                command, argv, env=launch.environment(), capture=capture, timeout=timeout, cwd=cwd
-            )
+                command, argv, env=launch.environment(), capture=capture, timeout=timeout, cwd=cwd,
+                launcher=launcher,
+            )  # fmt: skip
+
+    def walls(self, name: str) -> AppWalls:
+        """What stands between app *name* and the rest of the host (docs/trust-model.md)."""
+        return app_walls(self.layout, name, self.daemons.settings, python=self.launch(name).python)
 
     def clear_tmp(self, name: str) -> None:
         """Empty app *name*'s ``tmp/``."""

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from .boot import HealReport, ShutdownReport, heal, shutdown
 from .layout import AppLayout, HostLayout
 from .lifecycle.configure import ensure_services
 from .processes.daemons import DaemonManager
 from .processes.logs import LogFile, app_logs
 from .processes.runstate import ControlResult, DaemonStatus
+from .processes.watchdog import restore_supervisor
 from .releases.launch import LaunchSpec
 from .releases.release import Release
 from .scheduler import RunStore, TaskRun
+
+if TYPE_CHECKING:
+    from .host import Host
 
 __all__ = ["HostProcesses"]
 
@@ -34,6 +39,9 @@ class HostProcesses:
         raise NotImplementedError
 
     def release(self, name: str) -> Release:
+        raise NotImplementedError
+
+    def _try_recover(self, name: str) -> tuple[int | None, str | None]:
         raise NotImplementedError
 
     def launch(self, name: str) -> LaunchSpec:
@@ -78,13 +86,32 @@ class HostProcesses:
             return ControlResult(name=name, action="restart", processes=processes)
 
     def status(self, name: str) -> list[DaemonStatus]:
-        """Every process of app *name*: state, pid, socket or port, uptime, memory."""
+        """Every process of app *name*: state, pid, socket or port, uptime, memory.
+
+        What a crashed command left is recovered first (unless another command holds the app's lock),
+        and a supervisord that died is restored.
+        """
         self.release(name)
+        self._try_recover(name)
+        restore_supervisor(self.daemons)
         return self.daemons.status(name)
 
     def ps(self) -> list[DaemonStatus]:
-        """Every process of every app on this host."""
+        """Every process of every app on this host (each app recovered first, as for :meth:`status`, then
+        what died restored: :meth:`heal`)."""
+        for name in self.layout.app_names():
+            self._try_recover(name)
+        self.heal()
         return self.daemons.ps()
+
+    def heal(self, *, boot: bool = False, wait: float = 0.0) -> HealReport:
+        """Restore what died: supervisord, the web server, programs that keep crashing; with *boot*, also
+        recover interrupted commands and start every app that should run (:func:`pyapp_runtime.boot.heal`)."""
+        return heal(cast("Host", self), boot=boot, wait=wait)
+
+    def shutdown(self) -> ShutdownReport:
+        """Stop every app's processes and the web server, keeping what should run (``pyapp boot`` after)."""
+        return shutdown(cast("Host", self))
 
     def logs(self, name: str, *, process: str | None = None) -> list[LogFile]:
         """The log files of app *name*'s processes (or of one: ``web``, ``queue#0``, ``tasks``, ``hooks``)."""

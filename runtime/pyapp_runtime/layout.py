@@ -5,6 +5,8 @@
     $PYAPP_HOME/
       server-packages/<dist>-<version>/   shared dependencies, one site dir per distribution+version
       webservers/                         the routing table and the host's own web server (docs/web.md)
+      events.jsonl                        what the host did by itself (docs/daemons.md, self-healing)
+      shut-down                           after `pyapp shutdown`, until `pyapp boot`
       apps/<name>.lock                    the app's lock (fcntl)
       apps/<name>.journal/                the transaction in progress (absent when none is)
       apps/<name>/
@@ -77,6 +79,16 @@ class HostLayout:
     def webservers(self) -> Path:
         """The routing table (``state.json``) and the state of the host's own web server."""
         return self.home / "webservers"
+
+    @property
+    def shutdown_file(self) -> Path:
+        """Present after ``pyapp shutdown``: nothing is restored until ``pyapp boot``."""
+        return self.home / "shut-down"
+
+    @property
+    def events_file(self) -> Path:
+        """What the host did by itself (a supervisord restored, a crash loop retried), one JSON per line."""
+        return self.home / "events.jsonl"
 
     def app(self, name: str) -> AppLayout:
         """The layout of app *name*; refuse names that could escape or collide."""
@@ -171,6 +183,14 @@ class AppLayout:
     @property
     def logs(self) -> Path:
         return self.dir / "logs"
+
+    @property
+    def output(self) -> Path:
+        """Where the host writes what the app's processes and hooks print: ``logs/``, or ``output/`` when
+        the app has a user of its own (root writes there, and the app must not be able to plant a link
+        in its way: docs/trust-model.md)."""
+        own = self.dir / "output"
+        return own if own.is_dir() else self.logs
 
     @property
     def run(self) -> Path:

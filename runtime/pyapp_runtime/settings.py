@@ -11,11 +11,16 @@ Every key is optional; the file itself is too::
     threads: 4
     processes: 2
     stop_wait: 30            # seconds a stopping daemon gets to finish its requests
-    socket_perms: "600"      # mode of the unix sockets (default 600, 666 when run as root)
+    socket_perms: "600"      # mode of the unix sockets (default 600; 660 and the web server's group
+                             # for an app with a user of its own, see docs/trust-model.md)
+    app_users: true          # as root, each app runs as a system user of its own (pyapp-<app>)
+    confinement: auto        # auto: in a bubblewrap sandbox where bwrap works; bubblewrap: always
+                             # (an error where it cannot); none: never
+    limits: {memory: 1G, nofile: 4096, cpu_weight: 100}   # per process; each key optional
     web_server: none         # which web server serves the routes: none, auto, nginx, apache, lighttpd
                              # (PYAPP_WEB_SERVER overrides it; see docs/web.md)
-    apps:                    # per-app overrides of listen, method, threads, processes, stop_wait
-      blog: {listen: port, method: processes, processes: 4}
+    apps:                    # per-app overrides of listen, method, threads, processes, stop_wait, limits
+      blog: {listen: port, method: processes, processes: 4, limits: {memory: 512M}}
 
 ``method: processes`` needs ``listen: port``: the processes bind the same loopback
 port with ``SO_REUSEPORT`` and the kernel spreads connections between them (a unix
@@ -36,9 +41,11 @@ from apppackage.errors import AppPackageError
 from apppackage.safeyaml import load_yaml
 
 from .errors import HostError
+from .isolation.limits import Limits, parse_limits
 from .webservers.model import KINDS
 
 __all__ = [
+    "CONFINEMENTS",
     "DAEMONS_VARIABLE",
     "SETTINGS_FILE",
     "WEB_SERVERS",
@@ -54,12 +61,24 @@ DAEMONS_VARIABLE = "PYAPP_DAEMONS"
 WEB_SERVER_VARIABLE = "PYAPP_WEB_SERVER"
 WEB_SERVERS = ("auto", "none", *KINDS)
 """The values of ``web_server``: ``auto`` is the first of the kinds installed here."""
+CONFINEMENTS = ("auto", "bubblewrap", "none")
+"""The values of ``confinement``: ``auto`` is bubblewrap where it works here."""
 
 Listen = Literal["unix", "port"]
 Method = Literal["threads", "processes"]
 
 _PER_APP = ("listen", "method", "threads", "processes", "stop_wait")
-_TOP = ("daemons", "ports", "socket_perms", "apps", "web_server", *_PER_APP)
+_TOP = (
+    "daemons",
+    "ports",
+    "socket_perms",
+    "apps",
+    "web_server",
+    "app_users",
+    "confinement",
+    "limits",
+    *_PER_APP,
+)
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$")
 
 
@@ -118,11 +137,20 @@ class HostSettings:
     """Which web server serves the host's routes (one of :data:`WEB_SERVERS`)."""
     defaults: AppDaemonSettings = field(default_factory=AppDaemonSettings)
     apps: Mapping[str, AppDaemonSettings] = field(default_factory=dict)
+    app_users: bool = True
+    """As root, whether each app runs as a system user of its own (docs/trust-model.md)."""
+    confinement: str = "auto"
+    """Whether apps' processes start in a sandbox (one of :data:`CONFINEMENTS`)."""
+    limits: Limits = field(default_factory=Limits)
+    app_limits: Mapping[str, Limits] = field(default_factory=dict)
     source: str = ""
     """The file they were read from (empty: built in code)."""
 
     def for_app(self, name: str) -> AppDaemonSettings:
         return self.apps.get(name, self.defaults)
+
+    def limits_for(self, name: str) -> Limits:
+        return self.app_limits.get(name, self.limits)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,8 +158,14 @@ class HostSettings:
             "ports": f"{self.ports[0]}-{self.ports[1]}",
             "socket_perms": self.socket_perms,
             "web_server": self.web_server,
+            "app_users": self.app_users,
+            "confinement": self.confinement,
+            "limits": self.limits.to_dict(),
             **self.defaults.to_dict(),
-            "apps": {name: s.to_dict() for name, s in sorted(self.apps.items())},
+            "apps": {
+                name: {**s.to_dict(), "limits": self.limits_for(name).to_dict()}
+                for name, s in sorted(self.apps.items())
+            },
         }
 
     @classmethod
@@ -193,6 +227,14 @@ class HostSettings:
         web_server = str(raw.get("web_server") or cls.web_server).strip().lower()
         if web_server not in WEB_SERVERS:
             problems.append(f"/web_server: {web_server!r} must be one of {', '.join(WEB_SERVERS)}")
+        app_users = raw.get("app_users", cls.app_users)
+        if not isinstance(app_users, bool):
+            problems.append("/app_users: must be true or false")
+        confinement = str(raw.get("confinement") or cls.confinement).strip().lower()
+        if confinement not in CONFINEMENTS:
+            problems.append(f"/confinement: {confinement!r} must be one of {', '.join(CONFINEMENTS)}")
+        limits = parse_limits(raw.get("limits"), "/limits", Limits(), problems)
+        app_limits: dict[str, Limits] = {}
         defaults = _app_settings(raw, "", AppDaemonSettings(), problems)
         apps: dict[str, AppDaemonSettings] = {}
         given = raw.get("apps") or {}
@@ -204,15 +246,21 @@ class HostSettings:
                 problems.append(f"/apps/{name}: must be a mapping of settings")
                 continue
             for key in value:
-                if key not in _PER_APP:
-                    problems.append(f"/apps/{name}/{key}: unknown setting (known: {', '.join(_PER_APP)})")
+                if key not in (*_PER_APP, "limits"):
+                    problems.append(
+                        f"/apps/{name}/{key}: unknown setting (known: {', '.join(_PER_APP)}, limits)"
+                    )
             apps[str(name)] = _app_settings(value, f"/apps/{name}", defaults, problems)
+            if "limits" in value:
+                app_limits[str(name)] = parse_limits(
+                    value["limits"], f"/apps/{name}/limits", limits, problems
+                )
         if problems:
             raise BadSettings(source, problems)
         return cls(
             daemons=bool(daemons), ports=ports, socket_perms=perms, web_server=web_server, defaults=defaults,
-            apps=apps,
-            source=source,
+            apps=apps, app_users=bool(app_users), confinement=confinement, limits=limits,
+            app_limits=app_limits, source=source,
         )  # fmt: skip
 
 

@@ -99,11 +99,12 @@ def _urls(host: Host, name: str) -> str:
         statuses = host.status(name)
     except AppPackageError as exc:
         return str(exc)
-    urls = [
-        f"http://127.0.0.1:{s.port}/" if s.port else s.listen
+    # The port is the app's: the URL stays valid through its updates and configuration changes.
+    urls = {
+        f"http://127.0.0.1:{s.port}/" if s.port else s.listen: None
         for s in statuses
         if s.role == "web" and s.state == "running"
-    ]
+    }
     return ", ".join(urls) or "not listening; see: pyapp-ctl apps show " + name
 
 

@@ -112,6 +112,8 @@ def _status_of(exc: BaseException) -> tuple[int, str]:
         return 409, "conflict"
     if isinstance(exc, RouteNotServed):
         return 409, "route-not-served"
+    if isinstance(exc, host_errors.DiskFull):
+        return 507, "disk-full"
     if isinstance(exc, InvalidConfiguration):
         return 422, "invalid-configuration"
     if isinstance(exc, InvalidPackage):

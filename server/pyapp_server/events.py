@@ -2,8 +2,10 @@
 
 Each event has an id (growing), a time, the app (``null`` for the server itself), a kind
 (``install``, ``update``, ``rollback``, ``remove``, ``backup``, ``config``, ``start``,
-``stop``, ``restart``, ``drop``, ``server``), a message, an outcome (``succeeded``,
-``failed``) and the actor (the name of the token that asked, ``drop-folder``, ``server``).
+``stop``, ``restart``, ``drop``, ``server``; and what the host did by itself, actor ``host``:
+``supervisord``, ``web-server``, ``crash``, ``recovered``, ``boot``, see :mod:`pyapp_server.watcher`),
+a message, an outcome (``succeeded``, ``failed``) and the actor (the name of the token that asked,
+``drop-folder``, ``server``, ``host``).
 They are kept in the server's SQLite database; ``GET /api/v1/events`` lists them.
 """
 
@@ -68,10 +70,12 @@ class EventLog:
         outcome: str = "succeeded",
         actor: str = "server",
         job: str | None = None,
+        time: str | None = None,
     ) -> Event:
+        """Record an event (*time*, ISO 8601 in UTC: when it happened, if not now)."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome {outcome!r} is not one of {OUTCOMES}")
-        now = utc_now()
+        now = time or utc_now()
         with self.db.connect() as conn:
             cursor = conn.execute(
                 "INSERT INTO events (time, app, kind, message, outcome, actor, job)"

@@ -8,8 +8,8 @@ One app is never worked on by two jobs at once: submitting a job for an app that
 one queued or running raises :class:`~pyapp_server.errors.AppBusy` (``409``, naming the
 job to wait for) rather than queueing behind it, so that a client always knows which
 package ends up current. Jobs are kept in the server's database; those a server stop
-interrupted are marked failed when it starts again (the runtime's journal has already
-finished or undone what they were doing).
+interrupted are marked failed when it starts again, and it finishes or undoes what they were
+doing to their apps before the first request (:meth:`AppManager.recover`).
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 __all__ = ["PROCESS_ACTIONS", "AppManager", "PackageFacts"]
 
 PROCESS_ACTIONS = ("start", "stop", "restart")
+JOB_LOCK_WAIT = 60.0
+"""How long a job waits for the app's lock: a restart or a configuration change holding it ends first
+(a request that finds the lock held answers 409 at once; a job has time)."""
 _PAST = {"start": "started", "stop": "stopped", "restart": "restarted"}
 
 
@@ -81,6 +84,21 @@ class AppManager:
         """The host's virtual hosts and mounts (:attr:`pyapp_runtime.Host.web`)."""
         return self.host().web
 
+    def recover(self) -> dict[str, str]:
+        """Finish or undo what a crash (of this server or of a command) left on the apps, as an event each.
+
+        The server calls it as it starts: a job its crash interrupted leaves no process of an
+        unfinished release running until the app's next command.
+        """
+        try:
+            done = self.host().recover_all()
+        except AppPackageError as exc:
+            self.events.record("recover", f"recovery failed: {exc}", outcome="failed")
+            return {}
+        for name, what in done.items():
+            self.events.record("recover", f"{name}: {what}", app=name)
+        return done
+
     # -- what the runtime can do --------------------------------------------------
 
     def features(self) -> dict[str, bool]:
@@ -94,10 +112,13 @@ class AppManager:
     # -- reading ------------------------------------------------------------------
 
     def list_apps(self) -> list[dict[str, Any]]:
+        """Every app, with the job working on it, how its processes are (``state``) and those failing."""
+        host = self.host()
         apps = []
-        for summary in self.host().apps():
+        for summary in host.apps():
             item = summary.to_dict()
             item["job"] = self.jobs.busy(summary.name)
+            item.update(_running(host, summary.name))
             apps.append(item)
         return apps
 
@@ -184,7 +205,7 @@ class AppManager:
                 try:
                     ctx.log(f"{action} {facts.name} {facts.version} from {path.name}")
                     result = self.host(progress=ctx.log).install(
-                        path, force=force, settings=settings, services=services
+                        path, force=force, settings=settings, services=services, wait=JOB_LOCK_WAIT
                     )
                     return dict(result.to_dict())
                 finally:
@@ -203,7 +224,7 @@ class AppManager:
         self.host().release(name)
 
         def work(ctx: JobContext) -> dict[str, Any]:
-            return dict(self.host(progress=ctx.log).rollback(name, to=to).to_dict())
+            return dict(self.host(progress=ctx.log).rollback(name, to=to, wait=JOB_LOCK_WAIT).to_dict())
 
         return self.jobs.submit("rollback", name, actor, work, describe=_summary("rollback"))
 
@@ -216,7 +237,8 @@ class AppManager:
             host.release(name)  # NoSuchApp (404)
 
         def work(ctx: JobContext) -> dict[str, Any]:
-            result = self.host(progress=ctx.log).remove(name, keep_data=keep_data, backup=backup, force=force)
+            host = self.host(progress=ctx.log)
+            result = host.remove(name, keep_data=keep_data, backup=backup, force=force, wait=JOB_LOCK_WAIT)
             return dict(result.to_dict())
 
         return self.jobs.submit("remove", name, actor, work, describe=_summary("remove"))
@@ -225,7 +247,7 @@ class AppManager:
         self.host().release(name)
 
         def work(ctx: JobContext) -> dict[str, Any]:
-            return dict(self.host(progress=ctx.log).backup(name).to_dict())
+            return dict(self.host(progress=ctx.log).backup(name, wait=JOB_LOCK_WAIT).to_dict())
 
         return self.jobs.submit("backup", name, actor, work, describe=_summary("backup"))
 
@@ -404,3 +426,18 @@ def _services_error(exc: Any) -> ApiError:
 def _discard(path: Path) -> None:
     """Delete a staged upload and its private directory."""
     shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def _running(host: Host, name: str) -> dict[str, Any]:
+    """``state`` (see :func:`pyapp_runtime.processes.runstate.overall_state`) and the ``failing`` processes,
+    each with its last output."""
+    from pyapp_runtime.processes.runstate import overall_state
+
+    try:
+        processes = host.daemons.status(name) if host.daemons.enabled else []
+    except AppPackageError:
+        processes = []
+    return {
+        "state": overall_state(processes),
+        "failing": [p.to_dict() for p in processes if p.failing],
+    }

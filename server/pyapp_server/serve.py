@@ -13,7 +13,9 @@ Binding an address other than loopback is refused unless authentication is confi
 a token made with ``pyapp-server token create`` (other than the local one) or
 ``admin_token``; without ``tls_cert`` such a server speaks plain HTTP, which its log
 warns about. Either server asks the body gate (:mod:`pyapp_server.gate`) before it reads
-a request's body. Stopping (SIGINT, SIGTERM) lets running jobs end; it never stops apps.
+a request's body. While it runs it watches the host (unless ``watch_interval`` is 0): it brings up
+what should run, then restores what dies (:mod:`pyapp_server.watcher`). Stopping (SIGINT, SIGTERM)
+lets running jobs end; it never stops apps.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .bodies import MULTIPART_SLACK
 from .gate import BodyGate, gate_of
 from .services import Services
 from .settings import ServerSettings
+from .watcher import HostWatcher
 
 __all__ = ["ENDPOINT_FILE", "LOCAL_TOKEN_FILE", "RunningServer", "ServeError", "check_bind", "serve", "start"]
 
@@ -85,11 +88,16 @@ class RunningServer:
     url: str
     endpoint_file: Path
     token_file: Path
+    watcher: HostWatcher | None = None
+    """The thread watching the host (``None``: ``watch_interval`` is 0)."""
 
     def run(self) -> None:
         """Serve until SIGINT or SIGTERM (or :meth:`close` from another thread)."""
 
         def stop(signum: int, frame: FrameType | None) -> None:
+            stop_soon = getattr(self.server, "stop_soon", None)
+            if stop_soon is not None:
+                stop_soon()
             raise _Stop()
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -103,8 +111,10 @@ class RunningServer:
             self.close()
 
     def close(self) -> None:
-        """Stop listening, let running jobs end, remove ``endpoint.json``; apps keep running."""
+        """Stop listening and watching, let running jobs end, remove ``endpoint.json``; apps keep running."""
         self.server.close()
+        if self.watcher is not None:
+            self.watcher.stop()
         try:
             if json.loads(self.endpoint_file.read_text("utf-8")).get("pid") == os.getpid():
                 self.endpoint_file.unlink()
@@ -192,6 +202,10 @@ def start(settings: ServerSettings) -> RunningServer:
             "set tls_cert and tls_key to serve HTTPS",
             settings.host,
         )
+    watcher = None
+    if settings.watch_interval > 0:
+        watcher = HostWatcher(services.apps, services.events, settings.state_dir, settings.watch_interval)
+        watcher.start()
     return RunningServer(
         settings=settings,
         services=services,
@@ -199,6 +213,7 @@ def start(settings: ServerSettings) -> RunningServer:
         url=url,
         endpoint_file=endpoint_file,
         token_file=token_file,
+        watcher=watcher,
     )
 
 

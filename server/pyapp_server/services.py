@@ -75,6 +75,7 @@ class Services:
             os.close(lock)
             raise
         apps = AppManager(settings.data_dir, jobs, events)
+        apps.recover()  # what a crash left (this server's, during a job), before the first request
         return cls(
             settings=settings,
             db=db,

@@ -150,6 +150,12 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_positive(float),
         help="Seconds between two looks at the drop folder (0: do not watch it).",
     ),
+    Setting(
+        name="watch_interval",
+        default="5",
+        parse=_positive(float),
+        help="Seconds between two checks of the host: what died restarted (0: do not watch it).",
+    ),
     Setting(name="max_upload_size", default="256M", parse=_size, help="The largest package upload accepted."),
     Setting(name="job_workers", default="2", parse=_positive(int), help="Threads running long operations."),
     Setting(name="threads", default="8", parse=_positive(int), help="Threads serving requests."),
@@ -214,6 +220,7 @@ class ServerSettings:
     data_dir: Path = field(default_factory=Path)
     drop_folder: Path = field(default_factory=Path)
     drop_interval: float = 2.0
+    watch_interval: float = 5.0
     max_upload_size: int = 256 * 1024**2
     job_workers: int = 2
     threads: int = 8

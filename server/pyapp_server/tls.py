@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import ssl
 import tempfile
+import threading
 import time
 from typing import IO, Any
 
@@ -178,6 +179,11 @@ class TlsServer:
 
     def close(self) -> None:
         self._server.stop()
+
+    def stop_soon(self) -> None:
+        """Stop serving from another thread: what a signal handler calls, so a stop signal is never lost
+        (the exception it raises can be swallowed by code the signal interrupts)."""
+        threading.Thread(target=self._server.stop, name="pyapp-server-stop", daemon=True).start()
 
 
 def create_server(

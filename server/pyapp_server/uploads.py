@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from pyapp_runtime.errors import DiskFull
 from pyramid.request import Request
 
 from .bodies import body_limit, json_object, too_large
@@ -87,8 +88,9 @@ def _stage(uploads: Path, filename: str) -> Path:
     return directory / name
 
 
-def _copy(source: IO[bytes], target: Path, limit: int) -> None:
-    """Copy *source* to *target*, refusing (413, *target*'s directory removed) past *limit* bytes."""
+def _copy(source: IO[bytes], target: Path, limit: int, *, admin: bool) -> None:
+    """Copy *source* to *target*, refusing (413, *target*'s directory removed) past *limit* bytes, or
+    when the disk is full (507: the path is told to admins only)."""
     total = 0
     try:
         with open(target, "wb") as out:
@@ -100,8 +102,16 @@ def _copy(source: IO[bytes], target: Path, limit: int) -> None:
                 if total > limit:
                     raise too_large(limit, upload=True)
                 out.write(chunk)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(target.parent, ignore_errors=True)
+        if DiskFull.caused(exc):
+            where = f" ({target.parent.parent})" if admin else ""
+            raise ApiError(
+                f"the disk is full: the server has no space left to store the upload{where}; "
+                "ask its administrator to free some",
+                status=507,
+                code="disk-full",
+            ) from None
         raise
 
 
@@ -176,7 +186,7 @@ def receive_package(
         raise too_large(max_upload_size, upload=True, length=length)
     if content_type == "application/octet-stream":
         target = _stage(uploads, request.GET.get("filename", ""))
-        _copy(request.body_file, target, max_upload_size)
+        _copy(request.body_file, target, max_upload_size, admin=admin)
         options: Mapping[str, Any] = request.GET
     elif content_type == "multipart/form-data":
         if length is None:
@@ -190,7 +200,7 @@ def receive_package(
                 errors=[{"field": "package", "path": "", "message": "is required (a file)"}],
             )
         target = _stage(uploads, field.filename or "")
-        _copy(field.file, target, max_upload_size)
+        _copy(field.file, target, max_upload_size, admin=admin)
         options = request.POST
     else:
         raise ApiError(

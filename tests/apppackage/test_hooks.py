@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from apppackage import AppPackage, AppPackageError, HookFailed, HostPaths
-from apppackage.hooks import RunResult, run_callable
+from apppackage.hooks import Launcher, RunResult, run_callable
 
 CONTEXT_KEYS = {
     "hook",
@@ -148,6 +149,28 @@ def test_run_callable_stops_the_process_group_past_the_timeout(demo_dir: Path, h
     )
     assert isinstance(result, RunResult) and result.timed_out and not result.ok
     assert wait_dead(hook_pid) and wait_dead(child_pid), "the whole process group is killed"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root starts a child as another user")
+def test_a_launcher_starts_the_child_as_another_user_inside_its_prefix(
+    tmp_path: Path, demo_dir: Path, host: HostPaths
+) -> None:
+
+    # nobody may not reach this interpreter (under /root, say): the system's runs the bootstrap as well.
+    python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    env = AppPackage(demo_dir).environment(host)
+    payloads = Path(tempfile.mkdtemp(prefix="pyapp-payloads-", dir="/tmp"))  # a place nobody reaches
+    os.chown(payloads, 65534, 65534)  # and may remove its payload from
+    launcher = Launcher(user=65534, group=65534, prefix=("env", "PYAPP_WRAPPED=1"), payload_dir=str(payloads))
+    code = "import os; print(os.getuid(), os.getgroups(), os.environ.get('PYAPP_WRAPPED'))"
+    result = run_callable(
+        env, kind="process", ref="builtins:exec", argument=[code], launcher=launcher, capture=True,
+        python=python,
+    )  # fmt: skip
+    assert result.ok, result.output
+    assert result.output.split()[-3:] == ["65534", "[]", "1"]
+    assert list(payloads.iterdir()) == []  # the child read and removed its payload
+    payloads.rmdir()
 
 
 # -- hooks (section 6.3) -----------------------------------------------------------------------

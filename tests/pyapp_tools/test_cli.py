@@ -10,6 +10,7 @@ PYAPP = {
     "package": ["init", "validate", "inspect", "verify", "run", "command"],
     "host": ["install", "list", "show", "rollback", "remove", "config", "backup", "restore"],
     "process": ["start", "stop", "restart", "reload", "status", "ps", "logs", "tasks", "export-systemd"],
+    "boot": ["boot", "shutdown"],
     "service": ["services"],
     "web": ["vhost", "mount", "unmount", "web"],
 }

@@ -1,5 +1,6 @@
 """What many test modules need and a conftest module cannot give (conftest modules are not importable):
-waiting for a condition, stopping processes a test started, and a request to an app's daemon.
+waiting for a condition, stopping processes a test started, a request to an app's daemon, and clients
+keeping it busy while an action runs (:class:`Load`).
 
 ``tests/support/`` is on the test path (pyproject.toml): test modules ``from testkit import wait_until``.
 """
@@ -11,14 +12,16 @@ import http.client
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
 __all__ = [
+    "Load",
     "free_port",
     "gone",
     "processes_under",
@@ -136,3 +139,86 @@ def request(
         return response.status, response.read().decode()
     finally:
         connection.close()
+
+
+class Load:
+    """Clients sending requests to *where* (each on a new connection) until an action is over.
+
+    *quick* clients send quick requests (``GET /``) one after another; another sends
+    ``GET /slow``, which takes a second, so that some are in progress at any moment. All go
+    on until the action has returned, however long it takes, and the quick ones have
+    sent *at_least* requests between them, then send a fixed number more (*after_quick*
+    each, *after_slow*): the switch is over by then, the new side answers. The action
+    starts once *before* quick requests were answered: the old side was serving.
+    """
+
+    def __init__(
+        self,
+        where: str | Path | int,
+        *,
+        quick: int = 1,
+        at_least: int = 0,
+        after_quick: int = 50,
+        after_slow: int = 2,
+        before: int = 20,
+    ) -> None:
+        self.where = where
+        self.at_least, self.before = at_least, before
+        self.after_quick, self.after_slow = after_quick, after_slow
+        self.results: list[tuple[int | None, str]] = []
+        self.slow: list[tuple[int | None, str]] = []
+        self.finished = threading.Event()
+        self.threads = [threading.Thread(target=self._quick) for _ in range(quick)]
+        self.threads.append(threading.Thread(target=self._slow))
+
+    def _send(self, path: str) -> tuple[int | None, str]:
+        try:
+            return request(self.where, path, timeout=15)
+        except Exception as exc:
+            return None, repr(exc)
+
+    def _over(self) -> bool:
+        return self.finished.is_set() and len(self.results) >= self.at_least
+
+    def _keep_sending(self, path: str, into: list[tuple[int | None, str]], after: int, pause: float) -> None:
+        sent_after = 0
+        while sent_after < after:
+            if self._over():
+                sent_after += 1
+            into.append(self._send(path))
+            time.sleep(pause)
+
+    def _quick(self) -> None:
+        self._keep_sending("/", self.results, self.after_quick, 0.002)
+
+    def _slow(self) -> None:
+        self._keep_sending("/slow", self.slow, self.after_slow, 0)
+
+    def run(self, action: Callable[[], Any]) -> Any:
+        """Start the clients, do *action* once a few requests got through, then let the clients finish."""
+        for thread in self.threads:
+            thread.start()
+        try:
+            deadline = time.monotonic() + 120
+            while len(self.results) < self.before:
+                assert time.monotonic() < deadline, (
+                    f"{len(self.results)} answers in 120 s: {self.results[:5]}"
+                )
+                time.sleep(0.01)
+            return action()
+        finally:
+            self.finished.set()
+            for thread in self.threads:
+                thread.join(timeout=600)
+                assert not thread.is_alive(), "a client is still sending requests after 600 s"
+
+    def failures(self) -> list[tuple[int | None, str]]:
+        return [r for r in (*self.results, *self.slow) if r[0] != 200]
+
+    def versions(self) -> list[str]:
+        """The versions that answered, in order, each once per run of answers (one quick client)."""
+        seen: list[str] = []
+        for _status, body in self.results:
+            if not seen or seen[-1] != body:
+                seen.append(body)
+        return seen

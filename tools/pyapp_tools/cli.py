@@ -4,6 +4,7 @@ This module makes the group and adds the commands of each command module:
 :mod:`~pyapp_tools.package.commands` (work with a package: init, validate, inspect,
 verify, run, command), :mod:`~pyapp_tools.host.apps` (install and manage apps on
 this host), :mod:`~pyapp_tools.host.processes` (their processes),
+:mod:`~pyapp_tools.host.boot` (the whole host at boot),
 :mod:`~pyapp_tools.host.services` (their services) and
 :mod:`~pyapp_tools.host.web` (virtual hosts, mounts, the web server).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import click
 
 from .commandline import PyappGroup
-from .host import apps, processes, services, web
+from .host import apps, boot, processes, services, web
 from .package import commands
 
 __all__ = ["main"]
@@ -31,5 +32,5 @@ def main() -> None:
     """
 
 
-for module in (commands, apps, processes, services, web):
+for module in (commands, apps, processes, boot, services, web):
     module.register(main)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
@@ -22,6 +22,7 @@ from apppackage import AppPackageError
 
 __all__ = [
     "PyappGroup",
+    "echo_failing",
     "echo_web_change",
     "emit",
     "error_document",
@@ -98,6 +99,20 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None] | None = None) -
             click.echo(f"{key}: {value}")
     else:
         click.echo(str(data))
+
+
+def echo_failing(processes: Iterable[Mapping[str, Any]]) -> None:
+    """Each failing process (``DaemonStatus.to_dict()``), for people: why, how often retried, what it said."""
+    for p in processes:
+        status = (
+            f"exit status {p['exit_status']}" if p.get("exit_status") is not None else "it exits at its start"
+        )
+        retried = f", retried {p['retries']} times" if p.get("retries") else ""
+        click.echo(
+            f"  {p.get('app', '')} {p.get('process', '')} is failing ({status}{retried}); it last said:"
+        )
+        for line in str(p.get("output") or "(nothing)").splitlines():
+            click.echo(f"    {line}")
 
 
 def human_size(n: float) -> str:

@@ -16,7 +16,9 @@ Any failure after ``prepare`` started undoes the switch and calls
 A rollback calls the same three with the releases swapped. A removal calls
 ``remove(current)`` first (stop everything: spec section 7.8), then runs the
 backup and ``uninstall`` hooks; when one fails the removal is aborted and
-``remove_aborted(current)`` starts the app again as it was.
+``remove_aborted(current)`` starts the app again as it was. After a crashed command (``kill -9``),
+the next one calls ``recover(current)`` once the journal has put the files back: it finishes a
+switch that was committed and stops whatever else the crash left running.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ class Activator(Protocol):
 
     def remove_aborted(self, name: str, current: LaunchSpec | None) -> None: ...
 
+    def recover(self, name: str, current: LaunchSpec | None) -> str | None:
+        """What it did about the processes a crashed command left (``None``: nothing was left)."""
+        ...
+
 
 class NullActivator:
     """No processes to manage: every step is a no-op."""
@@ -67,4 +73,7 @@ class NullActivator:
         return None
 
     def remove_aborted(self, name: str, current: LaunchSpec | None) -> None:
+        return None
+
+    def recover(self, name: str, current: LaunchSpec | None) -> str | None:
         return None

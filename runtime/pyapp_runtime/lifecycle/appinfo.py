@@ -8,6 +8,8 @@ from typing import Any
 
 from .._plain import Plain
 from ..layout import AppLayout, HostLayout
+from ..processes.ports import PortRegistry
+from ..processes.reuseport import migrate_requests
 from ..releases.launch import LaunchSpec
 from ..releases.release import Release, current_release, disk_usage, list_releases
 
@@ -64,6 +66,16 @@ class AppInfo(Plain):
     commands: tuple[str, ...] = ()
     busy: int | None = None
     recovered: str | None = None
+    ports: dict[str, int] = field(default_factory=dict)
+    """The app's ports (docs/daemons.md, stable ports): ``web``, ``<process>-<i>``; kept across releases."""
+    migrate_requests: bool | None = None
+    """With ports: whether the kernel hands the connections waiting for a stopping generation to the next
+    (``net.ipv4.tcp_migrate_req``); ``None``: it cannot, or the app has no port."""
+    identity: dict[str, Any] = field(default_factory=dict)
+    """Who its processes run as: ``user``, ``uid``, ``isolated`` (a user of its own), ``reason`` if not."""
+    confinement: dict[str, Any] = field(default_factory=dict)
+    """``kind`` (``bubblewrap``, ``none``) and ``reason`` when none."""
+    limits: dict[str, Any] = field(default_factory=dict)
 
 
 def app_summary(app: AppLayout, busy: int | None, recovered: str | None) -> AppSummary | None:
@@ -117,10 +129,11 @@ def app_info(
         for p in sorted(app.backups.glob("*.tar.gz"))
     )  # fmt: skip
     launch = LaunchSpec.read(current.path)
+    ports = PortRegistry(layout.home, (0, 0)).of_app(name)
     return AppInfo(
         name=name, version=current.version, release=current.id, path=str(app.dir),
         config_file=str(app.config_file), app_config_file=launch.config_file, data_path=str(app.data),
         releases=tuple(releases), disk=disk, backups=backups,
         wsgi=launch.wsgi.app if launch.wsgi else None, commands=tuple(c.name for c in launch.commands),
-        busy=busy, recovered=recovered,
+        busy=busy, recovered=recovered, ports=ports, migrate_requests=migrate_requests() if ports else None,
     )  # fmt: skip

@@ -52,7 +52,8 @@ from ..appconfig.values import ConfigChange, load_values, reconcile, write_confi
 from ..dependencies.choose import PlacedDistribution
 from ..dependencies.pthfiles import pth_warnings
 from ..dependencies.requirements import Hint, check_requirements, enforce
-from ..errors import InstallHookFailed, NotAnUpgrade
+from ..errors import DiskFull, InstallHookFailed, NotAnUpgrade
+from ..faults import pause_point
 from ..layout import AppLayout, HostLayout, release_id
 from ..releases.builder import Progress, build_release, package_sha256
 from ..releases.launch import LaunchSpec
@@ -208,8 +209,11 @@ def install_package(
         outcome = run.undo()
         if isinstance(exc, HookFailed):
             raise InstallHookFailed(exc, outcome) from None
+        if DiskFull.caused(exc):
+            raise DiskFull(getattr(exc, "filename", None) or app.releases, outcome) from exc
         raise
     ctx.activator.commit(name, run.launch, run.old_launch)
+    pause_point("old-stopped")
     ignored = pth_warnings(run.launch.sys_path, ctx.layout.home)
     for warning in ignored:
         ctx.progress(f"warning: {warning}")
@@ -307,6 +311,7 @@ class _Run:
             self.touched_data = True
             self._hook("post-update", self.new_dir, values, config_file=staged, **versions)
             self._hook("verify", self.new_dir, values, config_file=staged, **versions)
+        self.journal.update(step="hooks-ran")
         self.prepared = True
         self.ctx.activator.prepare(app.name, self.launch, self.old_launch, config=values)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from apppackage.files import write_atomic
 
+from ..faults import pause_point
 from ..layout import AppLayout
 from ..releases.release import switch_link
 
@@ -83,10 +84,13 @@ class Journal:
             **state,
         }
         self._write()
+        pause_point("started")
 
     def update(self, **state: Any) -> None:
         self.state.update(state)
         self._write()
+        if "step" in state:
+            pause_point(str(state["step"]))
 
     def commit(self) -> None:
         """Mark the transaction done, delete what it left for cleanup, then the journal."""

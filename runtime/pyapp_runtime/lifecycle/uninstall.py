@@ -9,6 +9,7 @@ from apppackage.errors import HookFailed
 from .._plain import Plain
 from ..appconfig.values import load_values
 from ..errors import InstallHookFailed, NoSuchApp
+from ..isolation.perms import forget_identity
 from ..layout import AppLayout
 from ..releases.launch import LaunchSpec
 from ..releases.release import current_release
@@ -73,6 +74,7 @@ def remove_app(
     journal.begin("remove", keep_data=keep_data, keep_backups=backup)
     journal.update(step="deleting")
     delete_app(app, keep_data=keep_data, keep_backups=backup)
+    forget_identity(app)  # its user and group go with it; what it kept becomes root's
     journal.commit()
     kept = tuple(str(p) for p in sorted(app.dir.iterdir())) if app.dir.exists() else ()
     return RemoveResult(

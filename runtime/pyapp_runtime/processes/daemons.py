@@ -29,13 +29,15 @@ from typing import Any
 from apppackage.errors import AppPackageError
 
 from ..errors import HostError
+from ..faults import pause_point
+from ..isolation.perms import TASKS_DIR
 from ..layout import AppLayout, HostLayout
 from ..releases.launch import LaunchSpec
 from ..settings import HostSettings, supervisor_available
 from ..supervision import SUN_PATH_MAX, Supervisor, export_systemd
 from ..webservers import Upstream
 from .placement import placement
-from .planning import plan_release
+from .planning import plan_release, walled_scheduler
 from .ports import PortRegistry
 from .programs import (
     Planned,
@@ -45,14 +47,13 @@ from .programs import (
     socket_dir,
 )
 from .readiness import DaemonFailed, wait_ready
+from .recovery import recover_programs
 from .runstate import AppRunState, DaemonStatus, program_statuses
-from .specs import scheduler_program
 from .supervised import ensure, forget_configs, prune_logs, replace_scheduler, stop_programs, stray_programs
 
 __all__ = ["SUPERVISOR_DIR", "TASKS_DIR", "DaemonFailed", "DaemonManager", "DaemonsDisabled"]
 
 SUPERVISOR_DIR = "supervisor"
-TASKS_DIR = "tasks"
 
 
 Route = Callable[[str, Upstream], bool]
@@ -213,9 +214,11 @@ class DaemonManager:
             for item in planned:
                 if item.program.role != "tasks":
                     ensure(self.supervisor, item)
+            pause_point("programs-started")
             place = placement(self.layout, app.name)
             serving = [p for p in programs if p.role != "tasks"]
             wait_ready(self.supervisor, new, serving, place, kept=kept, progress=self.progress)
+            pause_point("healthy")
             web = next((p for p in programs if p.role == "web"), None)
             if web is not None and web.port is not None:
                 previous = Upstream.tcp("127.0.0.1", state.port) if state.port else None
@@ -246,12 +249,18 @@ class DaemonManager:
         state.release, state.programs, state.stopped = new.release, planned, skipped
         state.pending, state.pending_release = [], None
         state.save()
+        pause_point("switched")
         try:
             if any(p.role == "tasks" for p in planned):
                 replace_scheduler(
-                    self.supervisor, scheduler_program(app, new, store=self.store_dir(app)), new, schedulers
+                    self.supervisor,
+                    walled_scheduler(app, new, settings=self.settings, store=self.store_dir(app)),
+                    new,
+                    schedulers,
                 )
             self._stop(app, old_programs)
+            if planned:  # the ports of processes the release no longer has (its app's stay assigned)
+                self.ports.release_app(name, keep={p.port_owner for p in planned if p.port_owner})
         except AppPackageError as exc:
             # The switch is done; what is left over is swept at the app's next start or activation.
             self.progress(f"warning: {app.name}: the previous release's processes did not all stop: {exc}")
@@ -272,6 +281,10 @@ class DaemonManager:
         state = AppRunState.load(app)
         self._discard_pending(app, state)
         forget_configs(app, state)
+
+    def recover(self, name: str, current: LaunchSpec | None) -> str | None:
+        """After a crashed command: finish its switch to *current*, stop every other program it left."""
+        return recover_programs(self, name, current) if self.enabled else None
 
     def remove(self, name: str, current: LaunchSpec | None) -> None:
         """Stop every program of the app (spec section 7.8, step 1)."""

@@ -44,7 +44,7 @@ def _release_logs(app: AppLayout, release: str) -> list[LogFile]:
     """The log files the programs of *release* wrote, named as :mod:`.specs` names them, by process."""
     tag = release_tag(release)
     out = []
-    for path in sorted(app.logs.glob("*.log")):
+    for path in sorted(app.output.glob("*.log")):
         if path.name == f"{SCHEDULER}.log":
             out.append(LogFile(process=SCHEDULER, path=str(path)))
         elif match := _WEB_LOG.fullmatch(path.name):
@@ -75,7 +75,7 @@ def app_logs(
     listed = {f.path for f in files}
     if release is not None:
         files += [f for f in _release_logs(app, release) if f.path not in listed]
-    files.append(LogFile(process="hooks", path=str(app.logs / "hooks.log")))
+    files.append(LogFile(process="hooks", path=str(app.output / "hooks.log")))
     if process is None:
         return files
     chosen = [f for f in files if process in (f.process, f.process.partition("#")[0])]

@@ -1,10 +1,11 @@
 """Loopback ports for apps' daemons, taken from the host's range and remembered (``$PYAPP_HOME/ports.json``).
 
-Each port is assigned to one owner, a supervised program (``<app>@<process>``), and
-stays its own until released, so a restarted process listens where it did and no two
-programs ever get the same port. A port that something on this host already listens
-on is skipped. The file is changed under an ``fcntl`` lock (``ports.json.lock``) and
-written atomically.
+Each port is assigned to one owner, a part of an app (``<app>@web``, ``<app>@<process>-<i>``:
+:func:`~pyapp_runtime.processes.programs.port_owner`), and stays its own until
+released: every release and generation of the app listens there, and no two apps
+ever get the same port. The app's ports are released when it is removed. A port that
+something on this host already listens on is skipped. The file is changed under an
+``fcntl`` lock (``ports.json.lock``) and written atomically.
 """
 
 from __future__ import annotations
@@ -105,8 +106,13 @@ class PortRegistry:
             for owner in gone & set(table):
                 del table[owner]
 
-    def release_app(self, app: str) -> None:
-        """Forget every port of *app*'s programs."""
+    def release_app(self, app: str, *, keep: Iterable[str] = ()) -> None:
+        """Forget every port of *app*, but those of the owners in *keep*."""
+        kept = set(keep)
         with self._locked() as table:
-            for owner in [o for o in table if o.partition("@")[0] == app]:
+            for owner in [o for o in table if o.partition("@")[0] == app and o not in kept]:
                 del table[owner]
+
+    def of_app(self, app: str) -> dict[str, int]:
+        """*app*'s ports by owner without the app's name (``web``, ``api-0``)."""
+        return {o.partition("@")[2]: port for o, port in self._read().items() if o.partition("@")[0] == app}

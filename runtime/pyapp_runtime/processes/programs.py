@@ -8,6 +8,10 @@ digits of its id), so a new release's programs start beside the old ones::
     <process>-<i>-<tag>    the i-th copy of a process of the description (section 3.12)
     tasks                  the app's task scheduler (one per app, replaced at each activation)
 
+Ports are not the programs' but the app's: one for its WSGI daemons, one for each copy
+of a process with ``port: true`` (:func:`port_owner`), kept from generation to
+generation, which share them with ``SO_REUSEPORT`` while they switch.
+
 How each one starts is :mod:`pyapp_runtime.processes.specs`.
 """
 
@@ -34,6 +38,7 @@ __all__ = [
     "Program",
     "Role",
     "generation_tag",
+    "port_owner",
     "process_program_name",
     "release_tag",
     "short_dir",
@@ -78,6 +83,12 @@ def process_program_name(process: str, index: int, tag: str) -> str:
     return process + suffix
 
 
+def port_owner(app: str, process: str, index: int = 0) -> str:
+    """Who a port belongs to in the host's registry: ``<app>@web`` (every WSGI daemon of the app),
+    ``<app>@<process>-<i>`` (copy *i* of a process); the same for every release and generation."""
+    return program_name(app, "web" if process == "web" else process_program_name(process, index, "")[:-1])
+
+
 def short_dir(home: Path) -> Path:
     """A private directory with a short path for unix sockets of a host whose own paths are too long.
 
@@ -89,7 +100,8 @@ def short_dir(home: Path) -> Path:
         with contextlib.suppress(FileExistsError):
             path.mkdir(mode=0o700)
         info = os.lstat(path)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        # Passed through by others (0711) when apps with users of their own bind their sockets below.
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o066:
             raise HostError(
                 f"{path}: not a private directory of this user; remove it (it holds the sockets of"
                 f" apps under {home}, whose own paths are too long for unix sockets)"
@@ -98,10 +110,14 @@ def short_dir(home: Path) -> Path:
 
 
 def socket_dir(app: AppLayout) -> Path:
-    """Where *app*'s unix sockets go: its ``run/``, or a short directory when that path is too long."""
-    longest = app.run / "web-000000000000-63.sock"
+    """Where *app*'s unix sockets (and its WSGI daemons' pid files) go: its ``run/`` -- its ``sockets/``
+    when it has a user of its own (:mod:`pyapp_runtime.isolation.perms`) --, or a short directory when
+    that path is too long."""
+    base = app.dir / "sockets"
+    base = base if base.is_dir() else app.run
+    longest = base / "web-000000000000-63.sock"
     if len(os.fsencode(longest)) <= SUN_PATH_MAX:
-        return app.run
+        return base
     return short_dir(app.host.home) / app.name
 
 
@@ -122,10 +138,17 @@ class Program:
     pid_file: str | None = None
     generation: str = ""
     """The tag in the program's name when it is not the release's (a reload of the same release)."""
+    check_socket: str | None = None
+    """A WSGI daemon on a shared port: its own unix socket, where the host checks this daemon's health."""
 
     @property
     def program(self) -> str:
         return program_name(self.app, self.name)
+
+    @property
+    def port_owner(self) -> str | None:
+        """Whose port this program listens on in the host's registry (``None``: it has none)."""
+        return None if self.port is None else port_owner(self.app, self.process, self.index)
 
     @property
     def tag(self) -> str:
@@ -153,6 +176,7 @@ class Program:
             "log": self.log,
             "pid_file": self.pid_file,
             "generation": self.generation,
+            "check_socket": self.check_socket,
         }
 
     @classmethod
@@ -161,6 +185,7 @@ class Program:
             app=app, name=raw["name"], role=raw["role"], process=raw["process"], index=int(raw["index"]),
             release=raw["release"], socket=raw.get("socket"), port=raw.get("port"), log=raw["log"],
             pid_file=raw.get("pid_file"), generation=raw.get("generation") or "",
+            check_socket=raw.get("check_socket"),
         )  # fmt: skip
 
 

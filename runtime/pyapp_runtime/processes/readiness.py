@@ -1,6 +1,6 @@
 """When a started release is ready to serve (spec section 7.3), and what to say when it is not.
 
-Its WSGI daemon must answer the health check (:mod:`pyapp_runtime.processes.health`) within
+Its WSGI daemons must answer the health check (:mod:`pyapp_runtime.processes.health`) within
 ``health.start`` seconds, and every program must reach supervisord's ``running``
 state (it ran for its ``start_seconds``) without ending first. A release that does
 not is reported with the last output of the programs that failed.
@@ -17,6 +17,7 @@ from ..supervision import Supervisor, read_tail
 from .health import Address, wait_healthy
 from .placement import Placement
 from .programs import Program
+from .reuseport import admit
 
 __all__ = ["ENDED", "DaemonFailed", "ended", "failure", "wait_ready"]
 
@@ -69,17 +70,27 @@ def wait_ready(
     start = launch.health.start
     deadline = time.monotonic() + start
     webs = [p for p in programs if p.role == "web"]
+    path = place.mount_path + launch.health.path
     if webs:
-        first = webs[0]
-        address = Address(socket=first.socket) if first.socket else Address(port=first.port)
-        path = place.mount_path + launch.health.path
         progress(f"waiting for {launch.name} {launch.version} to answer GET {path}")
+    for web in webs:
+        # A daemon on a port the running generation shares is asked on its own socket.
+        own = web.check_socket or web.socket
+        if web is not webs[0] and own is None:
+            continue  # copies sharing a port without sockets of their own: the first one answers
         result = wait_healthy(
-            address, path, host=place.host, timeout=launch.health.timeout, start=start,
+            Address(socket=own) if own else Address(port=web.port), path, host=place.host,
+            timeout=launch.health.timeout,
+            start=start if web is webs[0] else max(deadline - time.monotonic(), 0.0),
             alive=lambda: ended(supervisor, webs),
         )  # fmt: skip
         if not result.healthy:
             raise failure(launch, result.detail, webs, kept)
+    held = [p.check_socket for p in webs if p.check_socket]
+    if held:  # healthy: now they may take connections on the port the running generation shares
+        why = admit(held, ended=lambda: ended(supervisor, webs), timeout=start)
+        if why is not None:
+            raise failure(launch, why, webs, kept)
     for program in programs:
         while True:
             state = supervisor.status(program.program).state

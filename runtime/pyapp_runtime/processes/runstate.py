@@ -19,10 +19,19 @@ from apppackage.files import replace_link, write_atomic
 
 from ..errors import HostError
 from ..layout import AppLayout
-from ..supervision import NoSuchProgram, Supervisor, SupervisorNotRunning
+from ..supervision import NoSuchProgram, Supervisor, SupervisorNotRunning, read_tail
+from .failures import Failure, load_failures
 from .programs import STABLE_SOCKET, Program
 
-__all__ = ["STATE_FILE", "AppRunState", "ControlResult", "DaemonStatus", "program_statuses"]
+__all__ = [
+    "STATE_FILE",
+    "AppRunState",
+    "ControlResult",
+    "DaemonStatus",
+    "last_output",
+    "overall_state",
+    "program_statuses",
+]
 
 STATE_FILE = "daemons.json"
 
@@ -103,7 +112,9 @@ class DaemonStatus:
 
     ``state`` is supervisord's (``running``, ``starting``, ``backoff``, ``fatal``,
     ``stopped``...), or ``absent`` when supervisord does not know the program (not
-    started, or supervisord is not running).
+    started, or supervisord is not running). ``failing``: it keeps exiting at its start
+    (``fatal``, ``backoff``, or retried by the host and not running since); ``retries`` says how
+    often the host retried it, ``output`` holds its last lines of output while it fails.
     """
 
     app: str
@@ -119,6 +130,9 @@ class DaemonStatus:
     memory: int | None = None
     log: str = ""
     exit_status: int | None = None
+    failing: bool = False
+    retries: int = 0
+    output: str = ""
 
     @property
     def listen(self) -> str:
@@ -140,6 +154,9 @@ class DaemonStatus:
             "memory": self.memory,
             "log": self.log,
             "exit_status": self.exit_status,
+            "failing": self.failing,
+            "retries": self.retries,
+            "output": self.output,
         }
 
 
@@ -159,19 +176,46 @@ def program_statuses(state: AppRunState, supervisor: Supervisor | None) -> list[
     """Every program of *state* with its state in *supervisor* (``absent``: it does not run it, or
     supervisord is not running: ``None``)."""
     programs = [*state.programs, *(p for p in state.pending if p not in state.programs)]
+    failures = load_failures(state.app)
     out = []
     for program in programs:
         info = None
         if supervisor is not None:
             with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
                 info = supervisor.status(program.program)
+        failure = failures.get(program.program)
+        failing = _failing(info.state if info else "absent", failure)
         out.append(
             DaemonStatus(
                 app=state.app.name, process=program.label, program=program.program, role=program.role,
                 release=program.release, state=info.state if info else "absent",
                 pid=info.pid if info else None, socket=program.socket, port=program.port,
                 uptime=info.uptime if info else None, memory=info.memory if info else None,
-                log=program.log, exit_status=info.exit_status if info else None,
+                log=program.log, exit_status=info.exit_status if info else None, failing=failing,
+                retries=failure.retries if failure else 0, output=last_output(program.log) if failing else "",
             )
         )  # fmt: skip
     return out
+
+
+def _failing(state: str, failure: Failure | None) -> bool:
+    return state in ("fatal", "backoff") or (failure is not None and state in ("starting", "exited"))
+
+
+def last_output(log: str, lines: int = 10) -> str:
+    """The last *lines* lines a program wrote to its *log*."""
+    if not log:
+        return ""
+    return "\n".join(read_tail(log, 8192).splitlines()[-lines:])
+
+
+def overall_state(processes: Sequence[DaemonStatus]) -> str:
+    """One word for an app's *processes*: ``stopped`` (none), ``failing`` (one keeps crashing), ``running``
+    (all run), ``down`` (supervisord does not run one: it died) or ``starting``."""
+    if not processes:
+        return "stopped"
+    if any(p.failing for p in processes):
+        return "failing"
+    if all(p.state == "running" for p in processes):
+        return "running"
+    return "down" if any(p.state == "absent" for p in processes) else "starting"

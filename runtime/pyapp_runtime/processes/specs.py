@@ -26,6 +26,7 @@ from ..releases.launch import LaunchSpec
 from ..settings import AppDaemonSettings
 from ..supervision import ProcessSpec
 from .programs import SCHEDULER, Planned, Program, process_program_name, release_tag, web_program_name
+from .reuseport import hold_file
 
 __all__ = [
     "base_environment",
@@ -100,10 +101,13 @@ def _web_options(
     waitress: Mapping[str, Any],
     config: Mapping[str, Any],
     pid_file: Path,
+    check: str | None,
 ) -> dict[str, Any]:
     assert launch.wsgi is not None
     return {
         "listen": dict(listen),
+        # On a shared port, a socket of its own answers the health check (only the host connects).
+        **({"check": {"unix": check, "perms": "600"}, "hold": str(hold_file(check))} if check else {}),
         "threads": settings.threads,
         "factory": launch.wsgi.factory,
         # Only a factory is given the values; they may hold secrets (the payload is 0600).
@@ -150,26 +154,32 @@ def web_programs(
     stop_wait: int,
     tag: str,
 ) -> list[Planned]:
-    """The WSGI daemons of *launch* (one, or ``processes`` of them sharing *port*), named with *tag*."""
+    """The WSGI daemons of *launch* (one, or ``processes`` of them sharing *port*), named with *tag*.
+
+    On a port, each also listens on a unix socket of its own (``check_socket``): the port
+    is shared with the other generation while they switch, the health check must reach
+    this daemon.
+    """
     assert launch.wsgi is not None
     copies = settings.copies
     out = []
     for index in range(copies):
         name = web_program_name(tag, index, copies)
         socket = str(sockets / f"{name}.sock") if port is None else None
+        check = str(sockets / f"{name}.sock") if port is not None else None
         where = {"unix": socket, "perms": listen.get("perms")} if socket else dict(listen)
-        pid_file = app.run / f"{name}.pid"
+        pid_file = sockets / f"{name}.pid"  # where the daemon may write (its own directory)
         env = launch.environment(config_file=config_file, socket=socket, port=port, mount_path=mount_path)
         env = Environment(sys_path=serving_sys_path(app.host.home, launch), variables=env.variables)
         options = _web_options(
-            launch, settings, listen=where, waitress=waitress, config=config, pid_file=pid_file
+            launch, settings, listen=where, waitress=waitress, config=config, pid_file=pid_file, check=check
         )
         payload = write_program_payload(
             app.run, name, env=env, kind="serve", ref=launch.wsgi.app, argument=options, label="web",
             cwd=launch.data_path,
         )  # fmt: skip
         # Named after the release, not the generation: a reload goes on writing the same log.
-        log = str(app.logs / f"{web_program_name(release_tag(launch.release), index, copies)}.log")
+        log = str(app.output / f"{web_program_name(release_tag(launch.release), index, copies)}.log")
         spec = ProcessSpec(
             app=app.name, name=name, argv=(launch.python, "-s", "-S", str(BOOTSTRAP), str(payload)),
             environment={**base_environment(), **env.variables}, cwd=launch.data_path, stdout_log=log,
@@ -178,6 +188,7 @@ def web_programs(
         program = Program(
             app=app.name, name=name, role="web", process="web", index=index, release=launch.release,
             socket=socket, port=port, log=log, pid_file=str(pid_file), generation=_generation(launch, tag),
+            check_socket=check,
         )  # fmt: skip
         out.append(Planned(program=program, spec=spec))
     return out
@@ -209,7 +220,7 @@ def process_programs(
                 argument=args, label=command or process.name, cwd=launch.data_path,
             )  # fmt: skip
             log = str(
-                app.logs / f"{process_program_name(process.name, index, release_tag(launch.release))}.log"
+                app.output / f"{process_program_name(process.name, index, release_tag(launch.release))}.log"
             )
             spec = ProcessSpec(
                 app=app.name, name=name, argv=(launch.python, "-s", "-S", str(BOOTSTRAP), str(payload)),
@@ -235,7 +246,7 @@ def scheduler_program(app: AppLayout, launch: LaunchSpec, *, store: Path) -> Pla
     if not launch.tasks:
         return None
     longest = max(t.timeout for t in launch.tasks)
-    log = str(app.logs / f"{SCHEDULER}.log")
+    log = str(app.output / f"{SCHEDULER}.log")
     argv = (
         sys.executable, "-m", "pyapp_runtime.taskrun", "--release", launch.root, "--app-dir", str(app.dir),
         "--store", str(store),

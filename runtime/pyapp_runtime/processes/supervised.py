@@ -13,6 +13,7 @@ from ..releases.launch import LaunchSpec
 from ..supervision import NoSuchProgram, SupervisionError, Supervisor, SupervisorNotRunning, program_name
 from .ports import PortRegistry
 from .programs import SCHEDULER, Planned, Program, Role, release_tag
+from .reuseport import hold, hold_file
 from .runstate import AppRunState
 
 __all__ = ["ensure", "forget_configs", "prune_logs", "replace_scheduler", "stop_programs", "stray_programs"]
@@ -23,8 +24,19 @@ _TAG = re.compile(r"(?:^web-([0-9a-f]{12})(?:-\d+)?|-\d+-([0-9a-f]{12}))\.log(?:
 
 
 def ensure(supervisor: Supervisor, planned: Planned) -> None:
-    """Add or update *planned*'s program, and start it if it is not running."""
+    """Add or update *planned*'s program, and start it if it is not running.
+
+    A WSGI daemon on a shared port starts held back (:func:`~pyapp_runtime.processes.reuseport.hold`):
+    :func:`~pyapp_runtime.processes.readiness.wait_ready` lets it listen there once healthy.
+    """
     program = planned.program.program
+    check = planned.program.check_socket
+    if check is not None:
+        with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
+            if supervisor.status(program).alive:
+                check = None  # running already: it listens
+        if check is not None:
+            hold(check)
     if supervisor.update(planned.spec) == "unchanged" and not supervisor.status(program).alive:
         supervisor.start(program, wait=False)
 
@@ -58,6 +70,9 @@ def stop_programs(
         (app.run / f"{program.name}.json").unlink(missing_ok=True)
         if program.pid_file:
             Path(program.pid_file).unlink(missing_ok=True)
+        if program.check_socket:
+            Path(program.check_socket).unlink(missing_ok=True)
+            hold_file(program.check_socket).unlink(missing_ok=True)
     if ports is not None:
         owners = {program.program for program in programs}
         owners |= {program_name(app.name, f"web-{p.tag}") for p in programs if p.role == "web"}
@@ -76,7 +91,7 @@ def prune_logs(app: AppLayout, state: AppRunState) -> None:
     """Delete the logs of programs of releases that no longer exist (the releases pruned after updates)."""
     kept = {release_tag(rid) for rid in app.release_ids()}
     kept |= {p.tag for p in (*state.programs, *state.pending)}
-    for path in app.logs.glob("*.log*"):
+    for path in app.output.glob("*.log*"):
         match = _TAG.search(path.name)
         tag = match and (match[1] or match[2])
         if tag and tag not in kept:
@@ -94,7 +109,7 @@ def replace_scheduler(
         return
     program = planned.program.program
     if any(p.release != launch.release for p in running):
-        with contextlib.suppress(NoSuchProgram):
+        with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
             if supervisor.status(program).alive:
                 supervisor.stop(program, wait=False)
                 supervisor.wait_for(program, STOPPED, timeout=planned.spec.stop_wait + 10)

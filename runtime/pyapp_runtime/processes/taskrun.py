@@ -21,6 +21,7 @@ from apppackage.description import Task
 from apppackage.hooks import RunResult, run_callable
 
 from ..appconfig.values import load_values
+from ..isolation.walls import scheduler_walls
 from ..layout import HostLayout
 from ..locking import read_holder
 from ..pids import pid_alive
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-dir", required=True, type=Path, help="the app's directory (apps/<name>)")
     parser.add_argument("--store", required=True, type=Path, help="the RunStore directory")
     parser.add_argument("--poll", type=float, default=5.0, help="longest sleep between looks (seconds)")
+    parser.add_argument("--walls", default="{}", help="what each task runs behind (JSON, from the host)")
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     launch = LaunchSpec.read(options.release)
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     mount = placement(HostLayout(home), launch.name)
     mount_path = mount.mount_path if mount.mounted else None
     tasks = list(launch.tasks)
+    walls = scheduler_walls(HostLayout(home).app(launch.name), options.walls)
 
     def run(app: str, task: Task) -> RunResult:
         env = launch.environment(mount_path=mount_path)  # reads the services' values now
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         }  # fmt: skip
         result = run_callable(
             env, kind="task", ref=task.call, argument=context, name=task.name, timeout=task.timeout,
-            cwd=launch.data_path, python=launch.python,
+            cwd=launch.data_path, python=launch.python, launcher=walls.launcher(launch),
         )  # fmt: skip
         if result.output.strip():
             # The app's log keeps what the run printed; the run store keeps its tail.

@@ -171,7 +171,10 @@ def prune(app: AppLayout, keep: int) -> list[Release]:
     for index, release in enumerate(list_releases(app)):
         if index < keep or release.id in protected:
             continue
-        shutil.rmtree(release.path, ignore_errors=True)
+        # Renamed first: a crash while deleting leaves a staging dir (recovery removes it), not half a release
+        doomed = release.path.with_name(f".staging-pruned-{release.id}")
+        os.rename(release.path, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
         removed.append(release)
     return removed
 

@@ -76,8 +76,9 @@ files = programs/*.conf
 
 def spec_payload(spec: ProcessSpec) -> bytes:
     """The process file :mod:`._exec` reads: argv and the whole environment, NUL-separated."""
-    fields = [_exec.MAGIC, str(len(spec.argv)).encode()]
-    fields += [os.fsencode(a) for a in spec.argv]
+    argv = (*spec.prefix, *spec.argv)
+    fields = [_exec.MAGIC, str(len(argv)).encode()]
+    fields += [os.fsencode(a) for a in argv]
     fields += [os.fsencode(f"{k}={v}") for k, v in sorted(spec.environment.items())]
     return b"\0".join(fields)
 
@@ -122,6 +123,8 @@ def render_program(spec: ProcessSpec, payload_path: Path, *, python: str | None 
         lines.append(f"directory = {_value(spec.cwd)}")
     if spec.umask is not None:
         lines.append(f"umask = {spec.umask:03o}")
+    if spec.user is not None:
+        lines.append(f"user = {_value(spec.user)}")
     if spec.stderr_log is None:
         lines.append("redirect_stderr = true")
     else:

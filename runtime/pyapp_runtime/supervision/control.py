@@ -13,7 +13,7 @@ supervisord is started with this interpreter (``python -m supervisor.supervisord
 and daemonizes itself: processes keep running when the Python process that started
 it exits. Programs are added, replaced and removed one group at a time
 (``reloadConfig`` + ``addProcessGroup``/``removeProcessGroup``), never touching
-another application's processes.
+another application's processes; a dead one is replaced once what it left stops (:mod:`._leftovers`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import http.client
 import os
+import shutil
 import signal as _signal
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from typing import Any, Literal
 from apppackage.files import write_atomic
 
 from ..pids import pid_alive
-from . import _config
+from . import _config, _leftovers
 from ._rpc import ALREADY_ADDED, ALREADY_STARTED, BAD_NAME, NOT_RUNNING, fault_error, server_proxy
 from .errors import SupervisionError, SupervisorNotRunning
 from .spec import ProcessSpec
@@ -87,6 +88,7 @@ class Supervisor:
         self.python = python or sys.executable
         self.start_timeout = start_timeout
         self.rpc_timeout = rpc_timeout
+        self.leftovers: tuple[int, ...] = ()  # what a dead supervisord left, stopped at the last start
 
     def __repr__(self) -> str:
         return f"Supervisor({os.fspath(self.state_dir)!r})"
@@ -94,10 +96,11 @@ class Supervisor:
     # -- the daemon ------------------------------------------------------------
 
     def write_config(self) -> None:
-        """Create the state directory (0700) and write ``supervisord.conf`` (0600)."""
+        """Create the state directory (0700; 0711 once a program runs as another user, see :meth:`update`)
+        and write ``supervisord.conf`` (0600)."""
         for directory in (self.state_dir, self.programs_dir, self.state_dir / "logs"):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.state_dir.chmod(0o700)
+        self.state_dir.chmod(0o700 | (self.state_dir.stat().st_mode & 0o011))
         text = _config.render_supervisord(self.state_dir, self.socket_path)
         write_atomic(self.config_file, text.encode("utf-8"))
         # supervisord opens its log before it applies its umask: create it owner-only.
@@ -126,6 +129,9 @@ class Supervisor:
             return self._ensure_running_locked()
 
     def _ensure_running_locked(self) -> bool:
+        if self.is_running():
+            return False
+        self.leftovers = _leftovers.clear(self)  # never a second copy: what a killed one left stops first
         if self.is_running():
             return False
         self.write_config()
@@ -220,6 +226,10 @@ class Supervisor:
             payload = _config.spec_payload(spec)
             payload_path = self.programs_dir / _config.payload_name(spec, payload)
             write_atomic(payload_path, payload)
+            if spec.user is not None:  # it starts as that user and opens its file first: let it pass
+                for directory in (self.state_dir, self.programs_dir):
+                    directory.chmod(0o711)
+                shutil.chown(payload_path, user=spec.user)
             conf = _config.render_program(spec, payload_path, python=self.python)
             write_atomic(self.programs_dir / f"{spec.program}.conf", conf.encode("utf-8"))
             added, changed, _removed = self._reload()

@@ -86,6 +86,13 @@ class ProcessSpec:
     """Start when added, and whenever supervisord itself starts."""
     umask: int | None = None
     description: str = ""
+    user: str | None = None
+    """The user the process runs as (supervisord must run as root); ``None``: supervisord's own."""
+    prefix: tuple[str, ...] = ()
+    """Commands supervisord starts ``argv`` in (a sandbox, limits); a systemd export leaves them out and
+    says the same with :attr:`unit_settings`."""
+    unit_settings: tuple[tuple[str, str], ...] = ()
+    """Settings a systemd export adds to the ``[Service]`` section (hardening, limits)."""
 
     @property
     def program(self) -> str:
@@ -105,7 +112,9 @@ class ProcessSpec:
                 out.append(f"environment variable name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
             if "\0" in value:
                 out.append(f"environment variable {key} holds a NUL character")
-        if any("\0" in a for a in self.argv):
+        if self.user is not None and not _NAME.fullmatch(self.user):
+            out.append(f"user {self.user!r} is not a user name")
+        if any("\0" in a for a in (*self.prefix, *self.argv)):
             out.append("argv holds a NUL character")
         paths = [("cwd", self.cwd), ("stdout_log", self.stdout_log), ("stderr_log", self.stderr_log)]
         for label, path in paths:

@@ -91,13 +91,15 @@ def _service(spec: ProcessSpec, *, prefix: str, user: str | None, group: str | N
     ]
     if spec.cwd is not None:
         unit.append(f"WorkingDirectory={_path(spec.cwd)}")
+    user = spec.user or user
     if user is not None:
         unit.append(f"User={user}")
-    if group is not None:
-        unit.append(f"Group={group}")
+    if group is not None or spec.user is not None:
+        unit.append(f"Group={group or spec.user}")
     if spec.umask is not None:
         unit.append(f"UMask={spec.umask:04o}")
     unit += [f"Environment={_env_quote(k, v)}" for k, v in sorted(spec.environment.items())]
+    unit += [f"{key}={value.replace('%', '%%')}" for key, value in spec.unit_settings]
     unit += [
         f"Restart={_RESTART[spec.restart]}",
         "RestartSec=1",

@@ -176,6 +176,17 @@ class HostWeb:
         (server.directory / _STOPPED).write_text("stopped by an operator\n", "utf-8")
         return self.state()
 
+    def restore(self) -> ServerState | None:
+        """Start the web server on the stored routes when it should serve and does not (it died); ``None``:
+        nothing to do (no server or virtual host, stopped by :meth:`stop`, or it runs)."""
+        server = self.server()
+        if server is None or (server.directory / _STOPPED).exists() or server.is_running():
+            return None
+        if not self.store.load().vhosts:
+            return None
+        self._serve(self.store.update(lambda r: refreshed(self.layout, r)), start=True)
+        return self.state()
+
     def _require(self) -> WebServer:
         server = self.server()
         if server is None:

@@ -12,8 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..pids import leftovers, read_pid, stop_groups
+
 __all__ = [
     "children",
+    "clear_leftovers",
     "clock_ticks",
     "cmdline",
     "port_open",
@@ -102,13 +105,18 @@ def cmdline(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-def read_pid(path: Path) -> int | None:
-    """The pid in a pid file, or None."""
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
+def clear_leftovers(pid_file: Path, wait: float) -> list[int]:
+    """Stop what a dead server whose pid *pid_file* names left (its workers), then remove the file.
+
+    The server ran in a session of its own (:func:`spawn_detached`): its workers are the rest of
+    that session (:func:`pyapp_runtime.pids.leftovers`). SIGTERM, then SIGKILL after *wait* s.
+    """
+    left = leftovers(pid_file)
+    if left:
+        stop_groups(left, wait=wait)
+    with contextlib.suppress(FileNotFoundError):
+        pid_file.unlink()
+    return left
 
 
 def port_open(address: str, port: int) -> bool:

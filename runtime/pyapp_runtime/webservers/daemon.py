@@ -19,9 +19,8 @@ TLS virtual host) as ``wsgi.url_scheme`` and the host the client asked for.
 On a unix socket anyone who can connect is trusted, so the socket's mode matters:
 ``600`` (owner only) is enough when the web server runs as the daemon's user. When the
 runtime runs as root, the web server's workers run as an unprivileged user (see
-:class:`~pyapp_runtime.webservers.server.ServerSettings`) and need ``666`` — or a
-shared group and ``660``, set by the caller — on a socket in a directory they can
-traverse.
+:class:`~pyapp_runtime.webservers.server.ServerSettings`): the socket is ``660`` in a
+directory of their group (docs/trust-model.md), never writable by everybody.
 """
 
 from __future__ import annotations
@@ -39,8 +38,9 @@ PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "x-forwarded-proto")
 def daemon_options(mount: Mount, *, socket_perms: str | None = None) -> dict[str, str | int | bool]:
     """Keyword arguments for ``waitress.serve(app, **options)`` serving *mount* behind a web server.
 
-    *socket_perms* (octal text, unix sockets only) defaults to ``600``, or ``666`` when
-    this process runs as root (the web server's workers then run as another user).
+    *socket_perms* (octal text, unix sockets only) defaults to ``600``, or ``660`` when
+    this process runs as root (the web server's workers then run as another user, whose
+    group the socket's directory gives it: never writable by everybody).
     Raises :class:`InvalidRoute` for a static-only mount: it needs no daemon.
     """
     upstream = mount.upstream
@@ -52,7 +52,7 @@ def daemon_options(mount: Mount, *, socket_perms: str | None = None) -> dict[str
     options: dict[str, str | int | bool] = {}
     if upstream.socket is not None:
         options["unix_socket"] = upstream.socket
-        options["unix_socket_perms"] = socket_perms or ("666" if os.geteuid() == 0 else "600")
+        options["unix_socket_perms"] = socket_perms or ("660" if os.geteuid() == 0 else "600")
         options["trusted_proxy"] = "localhost"
     else:
         assert upstream.host is not None and upstream.port is not None

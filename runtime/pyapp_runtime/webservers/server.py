@@ -323,8 +323,8 @@ class WebServer:
             )
         self._check_reach()
         self._prepare()
-        with contextlib.suppress(FileNotFoundError):
-            self.pid_file.unlink()
+        # Workers a killed master left hold its ports: they stop first (never "address in use").
+        _proc.clear_leftovers(self.pid_file, self.settings.stop_timeout)
         marks = self.log_marks()
         try:
             live = self.live / self.config_name

@@ -98,9 +98,7 @@ def test_hello_serves_on_a_port_of_the_range_when_the_host_says_so(
     assert status == 200 and "Hello from hello 1.0.0" in page
     status, page = helpers.request(port, "/env")
     assert json.loads(page)["variables"]["PYAPP_PORT"] == str(port)
-    assert json.loads((home / "ports.json").read_text())["ports"] == {
-        f"hello@web-{webs[0].release[-12:]}": port
-    }
+    assert json.loads((home / "ports.json").read_text())["ports"] == {"hello@web": port}  # the app's
 
 
 def test_the_worker_example_runs_its_queue_and_its_api(
@@ -198,7 +196,7 @@ def test_removing_an_app_stops_its_processes_and_frees_its_ports(
     pids = [s.pid for s in host.status("worker")]
     host.remove("worker")
     assert [s.app for s in host.ps()] == ["hello"]
-    assert list(json.loads((home / "ports.json").read_text())["ports"]) == [host.status("hello")[0].program]
+    assert list(json.loads((home / "ports.json").read_text())["ports"]) == ["hello@web"]
     for pid in pids:
         assert pid is not None
         wait_until(lambda pid=pid: gone(pid))

@@ -3,97 +3,22 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pyapp_runtime import Host
 from pyapp_runtime.processes.daemons import DaemonFailed
+from testkit import Load
 
 pytestmark = pytest.mark.slow
-
-AFTER_QUICK = 50
-"""Quick requests sent once the action has returned: the switch is over, the new side answers."""
-AFTER_SLOW = 2
-"""Slow requests sent once the action has returned."""
-BEFORE = 20
-"""Quick requests answered before the action starts: the old side was serving."""
-
-
-class Load:
-    """Clients sending requests to *where* (each on a new connection) until the action is over.
-
-    One sends quick requests one after another; another sends requests that take a second,
-    so that some are in progress at any moment. Both go on until the action has returned,
-    however long it takes, then send a fixed number more (:data:`AFTER_QUICK`, :data:`AFTER_SLOW`).
-    """
-
-    def __init__(self, helpers: Any, where: str | int) -> None:
-        self.helpers = helpers
-        self.where = where
-        self.results: list[tuple[int | None, str]] = []
-        self.slow: list[tuple[int | None, str]] = []
-        self.finished = threading.Event()
-        self.threads = [threading.Thread(target=self._quick), threading.Thread(target=self._slow)]
-
-    def _send(self, path: str) -> tuple[int | None, str]:
-        try:
-            return tuple(self.helpers.request(self.where, path, timeout=15))  # type: ignore[return-value]
-        except Exception as exc:
-            return None, repr(exc)
-
-    def _keep_sending(self, path: str, into: list[tuple[int | None, str]], after: int, pause: float) -> None:
-        sent_after = 0
-        while sent_after < after:
-            if self.finished.is_set():
-                sent_after += 1
-            into.append(self._send(path))
-            time.sleep(pause)
-
-    def _quick(self) -> None:
-        self._keep_sending("/", self.results, AFTER_QUICK, 0.002)
-
-    def _slow(self) -> None:
-        self._keep_sending("/slow", self.slow, AFTER_SLOW, 0)
-
-    def run(self, action: Callable[[], Any]) -> Any:
-        """Start the clients, do *action* once a few requests got through, then let the clients finish."""
-        for thread in self.threads:
-            thread.start()
-        try:
-            deadline = time.monotonic() + 120
-            while len(self.results) < BEFORE:
-                assert time.monotonic() < deadline, (
-                    f"{len(self.results)} answers in 120 s: {self.results[:5]}"
-                )
-                time.sleep(0.01)
-            return action()
-        finally:
-            self.finished.set()
-            for thread in self.threads:
-                thread.join(timeout=600)
-                assert not thread.is_alive(), "a client is still sending requests after 600 s"
-
-    def failures(self) -> list[tuple[int | None, str]]:
-        return [r for r in (*self.results, *self.slow) if r[0] != 200]
-
-    def versions(self) -> list[str]:
-        """The versions that answered, in order, each once per run of answers."""
-        seen: list[str] = []
-        for _status, body in self.results:
-            if not seen or seen[-1] != body:
-                seen.append(body)
-        return seen
 
 
 def test_an_update_under_load_fails_no_request_and_switches_once(
     host: Host, home: Path, packages: Any, helpers: Any
 ) -> None:
     host.install(packages.webprobe("1.0.0"))
-    load = Load(helpers, helpers.stable_socket(home, "webprobe"))
+    load = Load(helpers.stable_socket(home, "webprobe"))
 
     result = load.run(lambda: host.install(packages.webprobe("1.1.0")))
 
@@ -108,7 +33,7 @@ def test_an_update_under_load_fails_no_request_and_switches_once(
 def test_a_rollback_goes_the_same_way(host: Host, home: Path, packages: Any, helpers: Any) -> None:
     host.install(packages.webprobe("1.0.0"))
     host.install(packages.webprobe("1.1.0"))
-    load = Load(helpers, helpers.stable_socket(home, "webprobe"))
+    load = Load(helpers.stable_socket(home, "webprobe"))
 
     result = load.run(lambda: host.rollback("webprobe"))
 
@@ -123,7 +48,7 @@ def test_an_update_that_never_gets_healthy_leaves_the_old_release_serving(
 ) -> None:
     first = host.install(packages.webprobe("1.0.0"))
     sock = helpers.stable_socket(home, "webprobe")
-    load = Load(helpers, sock)
+    load = Load(sock)
 
     with pytest.raises(DaemonFailed) as caught:
         load.run(lambda: host.install(packages.webprobe("2.0.0", broken=True)))
@@ -155,7 +80,7 @@ def test_a_configuration_change_under_load_fails_no_request(
 ) -> None:
     host.install(packages.webprobe("1.0.0", config=True))
     before = host.status("webprobe")
-    load = Load(helpers, helpers.stable_socket(home, "webprobe"))
+    load = Load(helpers.stable_socket(home, "webprobe"))
 
     result = load.run(lambda: host.set_config("webprobe", ["label=blue"]))
 
@@ -167,7 +92,7 @@ def test_a_configuration_change_under_load_fails_no_request(
     # The log goes on in the same file.
     assert web.log == before[0].log
     # A second change goes the same way (the two generations take turns).
-    load = Load(helpers, helpers.stable_socket(home, "webprobe"))
+    load = Load(helpers.stable_socket(home, "webprobe"))
     load.run(lambda: host.set_config("webprobe", ["label=green"]))
     assert load.failures() == []
     assert load.versions() == ["webprobe 1.0.0 blue", "webprobe 1.0.0 green"]
@@ -179,7 +104,7 @@ def test_a_configuration_the_app_cannot_start_with_is_refused_and_the_old_one_ke
     host.install(packages.webprobe("1.0.0", config=True))
     sock = helpers.stable_socket(home, "webprobe")
     (before,) = host.status("webprobe")
-    load = Load(helpers, sock)
+    load = Load(sock)
 
     with pytest.raises(DaemonFailed) as caught:
         load.run(lambda: host.set_config("webprobe", ["state=broken", "label=red"]))

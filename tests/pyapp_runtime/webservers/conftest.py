@@ -2,8 +2,9 @@
 
 Everything runs on loopback ports and under a short directory of its own (unix socket
 paths are limited to 107 bytes). When the tests run as root, the web servers' workers
-switch to an unprivileged user, so that directory is made traversable (0711) and the
-daemons' sockets are world-writable (``daemon_options`` does that for root).
+switch to an unprivileged user, so that directory belongs to their group (set-group-id, as
+the runtime makes an app's socket directory: ``share_sockets``) and the daemons' sockets
+are ``0660`` (``daemon_options`` does that for root): never writable by everybody.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pyapp_runtime.isolation.perms import share_sockets
 from pyapp_runtime.webservers import (
     Installation,
     Mount,
@@ -142,6 +144,8 @@ def fetch(
 def short_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="pyapp-ws-", dir="/tmp"))
     path.chmod(0o711)
+    if os.geteuid() == 0:
+        share_sockets(path)
     try:
         yield path
     finally:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..commandline import emit, human_size, json_command
+from ..commandline import echo_failing, emit, human_size, json_command
 from .client import CtlError
 from .common import API, NAME, Ctl, finish_job, pass_ctl
 
@@ -35,8 +35,9 @@ def list_apps(ctl: Ctl, as_json: bool) -> None:
             click.echo("no apps installed (pyapp-ctl apps install PACKAGE)")
         for a in d["apps"]:
             busy = f"  (job {a['job']} running)" if a.get("job") else ""
-            version, release = a["version"] or "-", a["release"] or "-"
-            click.echo(f"{a['name']:<20} {version:<12} {release:<28} {a['installed_at']}{busy}")
+            version, release, state = a["version"] or "-", a["release"] or "-", a.get("state") or "-"
+            click.echo(f"{a['name']:<20} {version:<12} {release:<28} {state:<9} {a['installed_at']}{busy}")
+            echo_failing(a.get("failing") or ())
 
     emit(data, as_json, human)
 
@@ -61,7 +62,9 @@ def show(ctl: Ctl, name: str, as_json: bool) -> None:
         if d.get("processes"):
             click.echo("  processes:")
             for p in d["processes"]:
-                click.echo(f"    {p.get('name') or p.get('program')}: {p.get('state')}")
+                failing = " (failing)" if p.get("failing") else ""
+                click.echo(f"    {p.get('name') or p.get('program')}: {p.get('state')}{failing}")
+            echo_failing([p for p in d["processes"] if p.get("failing")])
         click.echo(f"  disk: {human_size(d['disk'].get('total', 0))} in all")
         for b in d["backups"]:
             click.echo(f"  backup: {b['archive']} ({human_size(b['size'])})")

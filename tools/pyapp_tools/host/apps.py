@@ -166,6 +166,19 @@ def _print_show(d: dict[str, Any]) -> None:
         click.echo(f"  wsgi: {d['wsgi']}")
     if d["commands"]:
         click.echo(f"  commands: {', '.join(d['commands'])}")
+    if d.get("ports"):
+        migrate = {True: "on", False: "off: a switch may reset a waiting connection", None: "not available"}
+        ports = ", ".join(f"{owner} {port}" for owner, port in d["ports"].items())
+        click.echo(f"  ports: {ports} (tcp_migrate_req {migrate[d['migrate_requests']]})")
+    who = d["identity"]
+    click.echo(
+        f"  runs as: {who['user']} (uid {who['uid']})"
+        + ("" if who["isolated"] else f", not a user of its own: {who['reason']}")
+    )
+    walls = d["confinement"]
+    click.echo(f"  confinement: {walls['kind']}" + (f" ({walls['reason']})" if walls["reason"] else ""))
+    limits = {k: v for k, v in d["limits"].items() if v is not None}
+    click.echo("  limits: " + (", ".join(f"{k} {v}" for k, v in limits.items()) or "none"))
     click.echo("  releases:")
     for r in d["releases"]:
         mark = "current" if r["current"] else "previous" if r["previous"] else ""

@@ -7,6 +7,8 @@ Each parses its input, calls :class:`pyapp_runtime.Host` and formats the result
 
 from __future__ import annotations
 
+import shutil
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 import click
 
-from ..commandline import emit, human_size
+from ..commandline import echo_failing, emit, human_size
 from .common import host_command, open_host, wait_option
 
 __all__ = ["register"]
@@ -43,13 +45,15 @@ def _table(processes: Sequence[dict[str, Any]], *, with_app: bool) -> None:
     for p in processes:
         app = (p["app"],) if with_app else ()
         memory = human_size(p["memory"]) if p["memory"] else "-"
+        state = f"failing ({p['state']})" if p.get("failing") else p["state"]
         rows.append(
-            (*app, p["process"], p["state"], str(p["pid"] or "-"), p["listen"] or "-",
-             _uptime(p["uptime"]), memory)
+            (*app, p["process"], state, str(p["pid"] or "-"), p["listen"] or "-", _uptime(p["uptime"]),
+             memory)
         )  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    echo_failing(p for p in processes if p.get("failing"))
 
 
 def _control(action: str, name: str, wait: float, home: Path | None, as_json: bool) -> None:
@@ -238,7 +242,11 @@ def tasks(name: str, task: str | None, limit: int, home: Path | None, as_json: b
 
 
 @click.command(name="export-systemd")
-@click.argument("name")
+@click.argument("name", required=False)
+@click.option(
+    "--host", "whole_host", is_flag=True,
+    help="The unit of the whole host instead: pyapp boot --watch at boot, pyapp shutdown at its stop.",
+)  # fmt: skip
 @click.option(
     "--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
     help="The directory to write the unit files to.",
@@ -248,22 +256,37 @@ def tasks(name: str, task: str | None, limit: int, home: Path | None, as_json: b
 @click.option("--user-units", is_flag=True, help="Units for `systemctl --user` (wanted by default.target).")
 @host_command
 def export_systemd(
-    name: str, output: Path, user: str | None, group: str | None, user_units: bool, home: Path | None,
-    as_json: bool,
+    name: str | None, whole_host: bool, output: Path, user: str | None, group: str | None, user_units: bool,
+    home: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Write systemd units that run the app NAME's processes as supervisord does here.
 
     One service per process and a pyapp-NAME.target that starts them all. Units
     may hold secrets in Environment= lines: they are written readable by their owner only.
+    With --host instead of NAME: pyapp-host.service, which brings the whole host up at boot
+    and keeps it up (pyapp boot --watch), apps under supervisord as here.
 
     \b
     Example:
       pyapp export-systemd hello -o /etc/systemd/system --user www-data
       pyapp export-systemd hello -o ~/.config/systemd/user --user-units
+      pyapp export-systemd --host -o /etc/systemd/system && systemctl enable pyapp-host
     """
-    units = open_host(home).systemd_units(
-        name, user=user, group=group, wanted_by="default.target" if user_units else "multi-user.target"
-    )
+    if (name is None) == (not whole_host):
+        raise click.UsageError("give the app NAME or --host (not both)")
+    wanted_by = "default.target" if user_units else "multi-user.target"
+    host = open_host(home)
+    if name is None:
+        from pyapp_runtime.boot import host_unit
+
+        pyapp = shutil.which("pyapp") or str(Path(sys.executable).with_name("pyapp"))
+        settings = host.daemons.settings
+        file_name, text = host_unit(
+            host.home, pyapp, settings=settings, user=user, group=group, wanted_by=wanted_by
+        )
+        units = {file_name: text}
+    else:
+        units = host.systemd_units(name, user=user, group=group, wanted_by=wanted_by)
     output.mkdir(parents=True, exist_ok=True)
     written = []
     for file_name, text in sorted(units.items()):

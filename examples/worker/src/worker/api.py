@@ -2,7 +2,8 @@
 
 The host gives the process a port (``port: true``) and passes it as ``--port {port}``;
 without ``--port`` the command falls back to ``PYAPP_PORT``. It listens on 127.0.0.1
-only and stops cleanly on SIGTERM or SIGINT.
+only, with ``SO_REUSEPORT``: the port stays the same across updates, and the new
+release's copy binds it while this one still serves. It stops cleanly on SIGTERM or SIGINT.
 
 ``GET /status``       how many jobs are queued, running, done and failed
 ``GET /jobs/<id>``    one job, with its result once done
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 from http import HTTPStatus
@@ -23,7 +25,7 @@ from typing import Any
 
 from .jobs import OPERATIONS, JobQueue
 
-__all__ = ["Handler", "serve_api"]
+__all__ = ["Handler", "Server", "serve_api"]
 
 HOST = "127.0.0.1"
 MAX_BODY = 64 * 1024
@@ -85,6 +87,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class Server(ThreadingHTTPServer):
+    def server_bind(self) -> None:
+        # The next release's copy binds the same port before this one stops (docs/daemons.md).
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
 def serve_api(argv: list[str]) -> int:
     """The ``serve-api`` command: serve until stopped; exit 2 without a port."""
     parser = argparse.ArgumentParser(prog="serve-api", description="Serve the job queue's JSON API.")
@@ -100,7 +109,7 @@ def serve_api(argv: list[str]) -> int:
         print("serve-api: no port: pass --port PORT or set PYAPP_PORT", file=sys.stderr)
         return 2
     handler = type("QueueHandler", (Handler,), {"queue": JobQueue.from_environ()})
-    with ThreadingHTTPServer((HOST, port), handler) as server:
+    with Server((HOST, port), handler) as server:
 
         def stop(signum: int, frame: Any) -> None:
             # Ask the loop to end rather than raise here: an exception raised in whatever the

@@ -1,0 +1,142 @@
+"""The management server watches its host: supervisord killed and restored, a program that keeps crashing
+shown as failing (API, ``pyapp-ctl apps list``) and retried, the host's events in the history.
+
+A live pyapp-server with ``PYAPP_DAEMONS=1`` and ``watch_interval`` 1, apps under a real supervisord.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testkit import gone, processes_under, request, stop_supervisord, wait_until
+
+pytestmark = pytest.mark.slow
+
+CRASHER = '''\
+"""A process that runs until a file CRASH is in the app's data directory, then exits at once, saying why."""
+import os, sys, time
+
+
+def run(*args):
+    data = os.environ["PYAPP_DATA_PATH"]
+    while True:
+        if os.path.exists(os.path.join(data, "CRASH")):
+            print("crasher: the queue at queue.invalid is gone", flush=True)
+            sys.exit(3)
+        time.sleep(0.05)
+'''
+
+
+def build_crashy_hello(out: Path) -> Path:
+    """examples/hello with a process, crasher, that keeps crashing once told to."""
+    from pyapp_tools.building.builder import BuildOptions, build
+
+    source = out / "hello"
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    shutil.copytree(examples / "hello", source, ignore=shutil.ignore_patterns("__pycache__", "dist"))
+    (source / "src" / "hello" / "crasher.py").write_text(CRASHER)
+    meta = source / "metadata.yaml"
+    meta.write_text(meta.read_text() + "processes:\n  crasher:\n    call: hello.crasher:run\n")
+    return build(source, BuildOptions(out_dir=out / "dist", offline=True)).path
+
+
+class Console:
+    def __init__(self, server: Any, openapi: Any) -> None:
+        self.server, self.openapi = server, openapi
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        status, headers, raw = self.server.request(
+            method, path, token=self.server.token, body=data,
+            content_type="application/json" if data is not None else None,
+        )  # fmt: skip
+        self.openapi.check(method, path.split("?")[0], status, headers.get("Content-Type", ""), raw)
+        assert status < 300, raw
+        return json.loads(raw)
+
+    def install(self, package: Path) -> None:
+        job = self.call("POST", "/api/v1/apps", {"path": self.server.on_server(package)})
+        for _ in range(30):
+            job = self.call("GET", f"/api/v1/jobs/{job['id']}?wait=10")
+            if job["state"] in ("succeeded", "failed"):
+                break
+        assert job["state"] == "succeeded", job
+
+    def processes(self, name: str) -> list[dict[str, Any]]:
+        return list(self.call("GET", f"/api/v1/apps/{name}")["processes"])
+
+
+@pytest.fixture
+def console(live_server: Any, server_env: dict[str, str], openapi: Any) -> Iterator[Console]:
+    base = Path(tempfile.mkdtemp(prefix="pyapp-w-", dir="/tmp"))
+    data_dir = base / "data"
+    env = {**server_env, "PYAPP_DAEMONS": "1", "PYAPP_SERVER_WATCH_INTERVAL": "1"}
+    server = None
+    try:
+        server = live_server(data_dir=data_dir, env=env)
+        yield Console(server, openapi)
+    finally:
+        if server is not None:
+            server.stop()
+        stop_supervisord(data_dir / "supervisor")
+        for pid in processes_under(base):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_watcher_restores_a_killed_supervisord_with_no_duplicate(console: Console, packages: Any) -> None:
+    console.install(packages.hello())
+    sock = console.server.data_dir / "apps" / "hello" / "run" / "web.sock"
+    (web,) = console.processes("hello")
+    supervisord = int((console.server.data_dir / "supervisor" / "supervisord.pid").read_text())
+    os.kill(supervisord, signal.SIGKILL)
+
+    wait_until(lambda: gone(web["pid"]), "what the dead supervisord left has stopped")
+    (again,) = wait_until(
+        lambda: [p for p in console.processes("hello") if p["state"] == "running"], "the app runs again"
+    )
+    assert again["pid"] != web["pid"] and request(sock, "/health")[0] == 200
+    assert [p for p in processes_under(console.server.data_dir / "apps") if not gone(p)] == [again["pid"]]
+
+    events = wait_until(
+        lambda: console.call("GET", "/api/v1/events?kind=supervisord")["events"], "the event in the history"
+    )
+    assert events[0]["actor"] == "host" and f"pids {web['pid']}" in events[0]["message"]
+
+
+def test_a_crash_loop_is_failing_in_the_api_and_pyapp_ctl_and_retried_with_backoff(
+    console: Console, tmp_path: Path, run_tool: Callable[..., Any], server_env: dict[str, str]
+) -> None:
+    console.install(build_crashy_hello(tmp_path))
+    (crasher,) = [p for p in console.processes("hello") if p["role"] == "process"]
+    (console.server.data_dir / "apps" / "hello" / "data" / "CRASH").write_text("")
+    os.kill(crasher["pid"], signal.SIGKILL)
+
+    def listed() -> dict[str, Any] | None:
+        (app,) = console.call("GET", "/api/v1/apps")["apps"]
+        return app if app["state"] == "failing" and app["failing"][0]["retries"] >= 2 else None
+
+    app = wait_until(listed, "hello failing, retried twice", timeout=180)
+    (failing,) = app["failing"]
+    assert failing["process"] == "crasher#0" and "queue.invalid is gone" in failing["output"]
+    shown = [p for p in console.processes("hello") if p["failing"]]
+    assert [p["program"] for p in shown] == [failing["program"]]
+
+    events = console.call("GET", "/api/v1/events?app=hello&kind=crash")["events"]
+    assert len(events) >= 3 and {(e["actor"], e["outcome"]) for e in events} == {("host", "failed")}
+    assert "keeps exiting at its start" in events[-1]["message"]
+
+    ctl = run_tool(
+        "pyapp-ctl", "--server", console.server.url, "--token", console.server.token, "apps", "list",
+        env=server_env,
+    )  # fmt: skip
+    assert ctl.returncode == 0, ctl.stderr
+    assert "failing" in ctl.stdout and "crasher#0 is failing" in ctl.stdout and "queue.invalid" in ctl.stdout
