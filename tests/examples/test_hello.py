@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 from pyapp_tools.building.builder import BuildOptions, build
-from testkit import request
+from testkit import app_process, request
 
 from apppackage import AppPackage
 
@@ -97,8 +97,9 @@ def test_every_visit_counts_once_across_waitress_processes(install: Any) -> None
 
 
 def reads(pid: int) -> int:
-    """How many read calls process *pid* has made (an idle waitress makes none)."""
-    io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    """How many read calls the app's process of the program *pid* has made (an idle waitress makes none)."""
+    app = app_process(pid)  # inside its sandbox, when it has one
+    io = dict(line.split(": ") for line in Path(f"/proc/{app}/io").read_text().splitlines())
     return int(io["syscr"])
 
 

@@ -22,8 +22,10 @@ import pytest
 
 __all__ = [
     "Load",
+    "app_process",
     "free_port",
     "gone",
+    "ns_pid",
     "processes_under",
     "request",
     "stop_process",
@@ -63,6 +65,27 @@ def gone(pid: int) -> bool:
     except OSError:
         return True
     return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
+
+
+def app_process(pid: int) -> int:
+    """The app's own process in the tree supervisord started as *pid*: *pid* itself, or, when the app
+    runs in a sandbox (bubblewrap's processes in between), the innermost of its only children."""
+    while True:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return pid
+        if len(children) != 1:
+            return pid
+        pid = int(children[0])
+
+
+def ns_pid(pid: int) -> int:
+    """Process *pid* as it sees itself (its pid in its own pid namespace: a sandboxed app's pid file)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("NSpid:"):
+            return int(line.split()[-1])
+    return pid
 
 
 def stop_process(pid: int, timeout: float = WAIT) -> None:

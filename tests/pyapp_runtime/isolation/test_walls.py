@@ -24,7 +24,11 @@ from testkit import request, wait_until
 from apppackage.record import render_record
 from apppackage.sources import DirectorySource
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="apps get users of their own only on a root host")
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="apps get users of their own only on a root host"),
+    # The apps' users are the machine's, named after the apps: the tests that make them run one at a time.
+    pytest.mark.xdist_group("app-users"),
+]
 
 PROBE = r"""
 import json, os, resource
@@ -287,8 +291,9 @@ def test_the_web_server_reaches_an_app_with_a_user_of_its_own(
 
     if find_installation(kind) is None:
         pytest.skip(f"{kind} is not installed (./dev test installs it)")
+    app = f"walled-{kind}"  # users are the machine's: parallel runs of the kinds need names of their own
     package = build(
-        tmp_path, "walled",
+        tmp_path, app,
         {"wsgi": {"app": "walled:application"}, "health": {"path": "/"}, "static": {"/static": "site"}},
         {"src/walled/__init__.py": VICTIM, "site/hello.txt": "static hello"},
     )  # fmt: skip
@@ -296,14 +301,14 @@ def test_the_web_server_reaches_an_app_with_a_user_of_its_own(
     port = free_port()
     try:
         pyapp("vhost", "add", "main", "--port", str(port), "--server-name", "localhost", web_server=kind)
-        pyapp("mount", "walled", "main", "/w", web_server=kind)  # verified through the web server itself
+        pyapp("mount", app, "main", "/w", web_server=kind)  # verified through the web server itself
         assert fetch(port, "/w/") == (200, "victim")
         assert fetch(port, "/w/static/hello.txt") == (200, "static hello")
     finally:
         pyapp("web", "stop", check=False, web_server=kind)
-    socket = open_home / "apps" / "walled" / "sockets" / "web.sock"
+    socket = open_home / "apps" / app / "sockets" / "web.sock"
     assert stat.S_IMODE(socket.resolve().stat().st_mode) == 0o660
-    pyapp("remove", "walled")
+    pyapp("remove", app)
 
 
 def fetch(port: int, path: str) -> tuple[int, str]:
@@ -351,6 +356,82 @@ def test_an_update_of_a_sandboxed_app_loses_no_request(
     assert load.versions() == ["steady 1.0.0", "steady 1.1.0"]
     assert len(load.slow) >= 2  # requests were in progress while the old release stopped
     pyapp("remove", "steady")
+
+
+SETTLED = r"""
+import os, time
+
+
+def _label():
+    with open(os.environ["PYAPP_CONFIG_FILE"]) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key.strip() == "label":
+                return value.strip().strip("'\"")
+    return ""
+
+
+LABEL = _label()
+
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(1)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"settled {os.environ['PYAPP_VERSION']} {LABEL}".strip().encode()]
+"""
+
+
+@pytest.mark.parametrize("kind", ["nginx", "apache", "lighttpd"])
+def test_update_rollback_and_config_change_through_the_web_server_lose_no_request_with_walls_up(
+    kind: str, pyapp: Callable[..., subprocess.CompletedProcess[str]], open_home: Path, tmp_path: Path
+) -> None:
+    """An app with a user of its own, in its sandbox, behind each web server: clients of the web server
+    see every switch (at least 2,000 requests each) without one failed request."""
+    from pyapp_runtime.webservers import find_installation
+    from testkit import Load, free_port
+
+    if find_installation(kind) is None:
+        pytest.skip(f"{kind} is not installed (./dev test installs it)")
+
+    app = f"settled-{kind}"  # users are the machine's: parallel runs of the kinds need names of their own
+
+    def settled(version: str) -> Path:
+        meta = {
+            "version": version,
+            "wsgi": {"app": "settled:application"},
+            "health": {"path": "/", "start": 10, "timeout": 5},
+        }
+        files = {
+            "src/settled/__init__.py": SETTLED,
+            "configuration.yaml": yaml.safe_dump({"fields": {"label": {"type": "string", "default": ""}}}),
+        }
+        return build(tmp_path / version, app, meta, files)
+
+    pyapp("install", settled("1.0.0"), web_server=kind)
+    shown = json.loads(pyapp("show", app, "--json").stdout)
+    assert shown["identity"]["isolated"] and shown["confinement"]["kind"] == "bubblewrap", shown
+    port = free_port()
+    try:
+        pyapp("vhost", "add", "main", "--port", str(port), web_server=kind)
+        pyapp("mount", app, "main", "/", web_server=kind)
+        steps = [
+            (lambda: pyapp("install", settled("1.1.0"), web_server=kind), ["settled 1.0.0", "settled 1.1.0"]),
+            (lambda: pyapp("rollback", app, web_server=kind), ["settled 1.0.0", "settled 1.1.0"]),
+            (
+                lambda: pyapp("config", app, "set", "label=blue", web_server=kind),
+                ["settled 1.0.0", "settled 1.0.0 blue"],
+            ),
+        ]
+        for action, versions in steps:
+            load = Load(port, quick=2, at_least=2000)
+            load.run(action)
+            assert load.failures() == [], (kind, versions)
+            assert len(load.results) >= 2000
+            assert sorted(set(load.versions())) == versions
+    finally:
+        pyapp("web", "stop", check=False, web_server=kind)
+    pyapp("remove", app)
 
 
 def test_without_users_of_their_own_the_sandbox_alone_hides_the_others(

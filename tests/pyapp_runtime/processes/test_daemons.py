@@ -14,7 +14,7 @@ import pytest
 from pyapp_runtime import Host
 from pyapp_runtime.settings import HostSettings
 from pyapp_runtime.webservers import Mount, RouteStore, Upstream, VirtualHost
-from testkit import gone, wait_until
+from testkit import app_process, gone, ns_pid, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def test_hello_serves_on_its_stable_socket_and_comes_back_after_a_kill(
     assert (web.process, web.state, web.role) == ("web", "running", "web")
     assert web.socket is not None and os.path.realpath(sock) == web.socket
     pid_file = home / "apps" / "hello" / "run" / f"{web.program.partition('@')[2]}.pid"
-    assert int(pid_file.read_text()) == web.pid
+    assert int(pid_file.read_text()) == ns_pid(app_process(web.pid))  # the app's pid, as it sees itself
 
     assert web.pid is not None
     os.kill(web.pid, signal.SIGKILL)
@@ -42,7 +42,8 @@ def test_hello_serves_on_its_stable_socket_and_comes_back_after_a_kill(
         lambda: [s for s in host.status("hello") if s.state == "running" and s.pid != web.pid]
     )
     assert wait_until(lambda: helpers.request(sock)[0] == 200)
-    assert restarted[0].pid == int(pid_file.read_text())
+    assert restarted[0].pid is not None
+    assert int(pid_file.read_text()) == ns_pid(app_process(restarted[0].pid))
 
 
 def test_the_daemon_imports_nothing_of_the_host_and_runs_in_the_release_environment(

@@ -49,12 +49,18 @@ def supervisord_pid(home: Path) -> int:
 
 
 def program_processes(home: Path, payload: str) -> list[int]:
-    """The live processes started from the payload file *payload* (``run/<program>.json``) of the host."""
+    """The live processes started from the payload file *payload* (``run/<program>.json``) of the host,
+    each the top of its tree."""
 
     def argv(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/cmdline").read_text().split("\0")
 
-    return [pid for pid in processes_under(home) if any(a.endswith(f"/run/{payload}") for a in argv(pid))]
+    def parent(pid: int) -> int:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+    found = [pid for pid in processes_under(home) if any(a.endswith(f"/run/{payload}") for a in argv(pid))]
+    # One copy is one tree: a sandboxed program is bubblewrap's processes with the app inside.
+    return [pid for pid in found if parent(pid) not in found]
 
 
 def serving(sock: str) -> bool:
@@ -66,10 +72,13 @@ def serving(sock: str) -> bool:
         return False
 
 
+@pytest.mark.parametrize("confinement", ["none", "bubblewrap"])
 def test_a_killed_supervisord_is_restored_by_the_next_ps_with_no_duplicate_and_no_orphan(
-    home: Path, packages: Any, helpers: Any
+    confinement: str, home: Path, packages: Any, helpers: Any
 ) -> None:
-    helpers.write_host_yaml(home)
+    """Unconfined, the app outlives supervisord and is stopped as an orphan; in a sandbox it dies with
+    supervisord (bubblewrap's --die-with-parent). Either way one copy serves again."""
+    helpers.write_host_yaml(home, confinement=confinement)
     done = pyapp("install", str(packages.webprobe()), home=home)
     assert done.returncode == 0, done.stderr
     sock = helpers.stable_socket(home, "webprobe")
@@ -81,7 +90,10 @@ def test_a_killed_supervisord_is_restored_by_the_next_ps_with_no_duplicate_and_n
 
     os.kill(dead, signal.SIGKILL)
     wait_until(lambda: gone(dead), "supervisord has died")
-    assert not gone(before["pid"])  # the app runs on, orphaned
+    if confinement == "none":
+        assert not gone(before["pid"])  # the app runs on, orphaned
+    else:
+        wait_until(lambda: gone(before["pid"]), "the sandbox has died with supervisord")
 
     shown = json.loads(pyapp("ps", "--json", home=home).stdout)
     assert [(p["program"], p["state"] in ("starting", "running")) for p in shown] == [
@@ -96,7 +108,8 @@ def test_a_killed_supervisord_is_restored_by_the_next_ps_with_no_duplicate_and_n
     assert program_processes(home, f"{program}.json") == [after["pid"]]  # exactly one
     events, _ = read_events(home / "events.jsonl")
     assert [e.kind for e in events] == ["supervisord"]
-    assert f"pids {before['pid']}" in events[0].message
+    if confinement == "none":
+        assert f"pids {before['pid']}" in events[0].message  # the orphan it stopped
 
 
 def test_start_after_supervisord_died_starts_no_second_copy(host: Host, home: Path, packages: Any) -> None:
