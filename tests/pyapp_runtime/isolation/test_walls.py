@@ -24,11 +24,9 @@ from testkit import request, wait_until
 from apppackage.record import render_record
 from apppackage.sources import DirectorySource
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="apps get users of their own only on a root host"),
-    # The apps' users are the machine's, named after the apps: the tests that make them run one at a time.
-    pytest.mark.xdist_group("app-users"),
-]
+# The apps' users are the machine's, named after the apps: tests that may run at once (on two workers) give
+# their apps names of their own.
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="apps get users of their own only on a root host")
 
 PROBE = r"""
 import json, os, resource
@@ -148,7 +146,7 @@ def hostile(root: Path) -> Path:
     return build(root, "hostile", metadata, files)
 
 
-def victim(root: Path) -> Path:
+def victim(root: Path, name: str = "victim") -> Path:
     metadata = {
         "wsgi": {"app": "victim:application"},
         "services": {"db": {"type": "postgresql"}},
@@ -157,7 +155,7 @@ def victim(root: Path) -> Path:
         "src/victim/__init__.py": VICTIM,
         "configuration.yaml": yaml.safe_dump({"fields": {"secret": {"type": "string", "default": ""}}}),
     }
-    return build(root, "victim", metadata, files)
+    return build(root, name, metadata, files)
 
 
 def targets(home: Path) -> dict[str, tuple[str, str]]:
@@ -474,18 +472,18 @@ def test_an_app_of_a_home_too_long_for_unix_sockets_binds_in_a_short_directory_o
     home.parent.mkdir()
     home.parent.chmod(0o755)
     try:
-        pyapp("install", victim(tmp_path), "--service", f"db={DATABASE}", home=home)
-        shown = json.loads(pyapp("status", "victim", "--json", home=home).stdout)
+        pyapp("install", victim(tmp_path, "victim-long"), "--service", f"db={DATABASE}", home=home)
+        shown = json.loads(pyapp("status", "victim-long", "--json", home=home).stdout)
         (web,) = (
             [p for p in shown if p["process"] == "web"] if isinstance(shown, list) else shown["processes"]
         )
         socket = Path(web["socket"])
         assert home not in socket.parents  # the short directory (its paths fit a unix socket)
-        user = pwd.getpwnam("pyapp-victim")
+        user = pwd.getpwnam("pyapp-victim-long")
         assert socket.stat().st_uid == user.pw_uid and stat.S_IMODE(socket.stat().st_mode) == 0o660
         assert request(str(socket), "/") == (200, "victim")
     finally:
-        pyapp("remove", "victim", home=home, check=False)
+        pyapp("remove", "victim-long", home=home, check=False)
         from testkit import stop_supervisord
 
         stop_supervisord(home / "supervisor")
