@@ -33,19 +33,17 @@ class HostProcesses:
     layout: HostLayout
     daemons: DaemonManager
 
-    def locked(
-        self, name: str, *, operation: str = "", wait: float = 0.0
-    ) -> AbstractContextManager[tuple[AppLayout, str | None]]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # what Host, the class this is a base of, gives these operations
 
-    def release(self, name: str) -> Release:
-        raise NotImplementedError
+        def locked(
+            self, name: str, *, operation: str = "", wait: float = 0.0
+        ) -> AbstractContextManager[tuple[AppLayout, str | None]]: ...
 
-    def _try_recover(self, name: str) -> tuple[int | None, str | None]:
-        raise NotImplementedError
+        def release(self, name: str) -> Release: ...
 
-    def launch(self, name: str) -> LaunchSpec:
-        raise NotImplementedError
+        def _try_recover(self, name: str) -> tuple[int | None, str | None]: ...
+
+        def launch(self, name: str) -> LaunchSpec: ...
 
     @contextmanager
     def _starting(self, name: str, operation: str, wait: float) -> Iterator[LaunchSpec]:
