@@ -38,7 +38,7 @@ from typing import Any
 
 import pytest
 from pyapp_tools.building.builder import BuildOptions, BuildResult, build
-from testkit import processes_under, stop_process, wait_until
+from testkit import app_process, processes_under, stop_process, wait_until
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -271,8 +271,9 @@ class Installed:
         return run_release_hook(hook, self.release, config=values, **context)
 
     def launch_of(self, process: str) -> Launch:
-        """How the host started the running *process*: what its supervisor runs, read from ``/proc``."""
-        pid = self.process(process)["pid"]
+        """How the host started the running *process*: what its supervisor runs (inside its sandbox when
+        it has one), read from ``/proc``."""
+        pid = app_process(self.process(process)["pid"])
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
         environ = dict(
             line.split("=", 1)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from testkit import app_process
 
 from apppackage import AppPackage
 
@@ -47,7 +48,7 @@ def test_dependencies_come_from_the_hosts_server_packages(report: Installed) -> 
     assert sites["markupsafe"].name.startswith("markupsafe-3.0.3-")  # a compiled wheel: its tag too
     assert sites["translationstring"].name == "translationstring-1.4"
     # The daemon itself has markupsafe's compiled part loaded from there.
-    maps = Path(f"/proc/{report.process('web')['pid']}/maps").read_text()
+    maps = Path(f"/proc/{app_process(report.process('web')['pid'])}/maps").read_text()
     loaded = {line.split()[-1] for line in maps.splitlines() if "/markupsafe/_speedups" in line}
     assert loaded and all(Path(f).is_relative_to(sites["markupsafe"]) for f in loaded), loaded
     deps = {d["module"]: d for d in data["dependencies"]}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from testkit import app_process
 
 from apppackage import AppPackage, HookFailed
 
@@ -111,7 +112,7 @@ def test_uses_pyramid_from_the_hosts_server_packages(notes: Installed, tmp_path:
     for dist in dists.values():
         assert sites[dist].parent == notes.home / "server-packages", sites[dist]
     # The daemon itself has zope.interface's compiled part loaded from there.
-    maps = Path(f"/proc/{notes.process('web')['pid']}/maps").read_text()
+    maps = Path(f"/proc/{app_process(notes.process('web')['pid'])}/maps").read_text()
     loaded = {line.split()[-1] for line in maps.splitlines() if "/zope/interface/_zope_interface_c" in line}
     assert loaded and all(Path(f).is_relative_to(sites["zope-interface"]) for f in loaded), loaded
     # The daemon's own start (interpreter, bootstrap, environment, payload), running the probe instead

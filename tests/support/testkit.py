@@ -125,6 +125,21 @@ def processes_under(base: Path) -> list[int]:
     return found
 
 
+def parent_of(pid: int) -> int:
+    """Process *pid*'s parent (0 once it has ended)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def process_trees(base: Path) -> list[int]:
+    """:func:`processes_under` *base*, each tree once (its top): a sandboxed program is bubblewrap's
+    processes with the app inside, one copy of it."""
+    found = processes_under(base)
+    return [pid for pid in found if parent_of(pid) not in found]
+
+
 def free_port() -> int:
     """A loopback port nothing listens on now (the kernel's choice)."""
     with socket.socket() as sock:

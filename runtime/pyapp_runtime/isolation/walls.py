@@ -186,9 +186,6 @@ def app_walls(
     switch = identity.isolated and os.geteuid() == 0
     if settings.confinement == "none":
         reason = "confinement: none in host.yaml"
-    elif settings.confinement == "auto" and not switch:
-        # Sandboxed, a supervised program's pid is bubblewrap's, not the app's: asked for, not assumed.
-        reason = "confinement: auto sandboxes apps with a user of their own; set bubblewrap for the others"
     else:
         if switch and identity.uid < 0:
             reason = "the app's user is not created yet"

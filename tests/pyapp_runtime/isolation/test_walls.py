@@ -435,11 +435,11 @@ def test_update_rollback_and_config_change_through_the_web_server_lose_no_reques
 def test_without_users_of_their_own_the_sandbox_alone_hides_the_others(
     pyapp: Callable[..., subprocess.CompletedProcess[str]], open_home: Path, tmp_path: Path
 ) -> None:
-    """``app_users: false`` and ``confinement: bubblewrap``: the apps run as root, as on a host not run as
+    """``app_users: false`` and the default confinement: the apps run as root, as on a host not run as
     root they would run as its user; the sandbox is then the one wall, and it holds."""
     home = open_home
     home.mkdir(parents=True)
-    settings = {"ports": "27150-27190", "app_users": False, "confinement": "bubblewrap"}
+    settings = {"ports": "27150-27190", "app_users": False}
     (home / "host.yaml").write_text(yaml.safe_dump(settings))
     (home / "server").mkdir(mode=0o700)
     (home / "server" / "local-token").write_text("admin-token\n")

@@ -45,8 +45,12 @@ def test_update_order_and_which_release_runs_each_hook(home, probes, read_hook_l
     ]
     assert all((c["from"], c["to"]) == ("1.0.0", "2.0.0") for c in calls)
     assert calls[0]["root"] == old.path and calls[2]["root"] == new.path
-    # The backup hook got a new dir under backups/; its files went into the archive.
-    assert calls[0]["backup_path"].startswith(str(home / "apps" / "probe" / "backups"))
+    # The backup hook got a new dir outside the release and data paths (in the app's reach: under
+    # backups/ or, sandboxed, in its tmp/); its files went into the archive.
+    backup_path = Path(calls[0]["backup_path"])
+    assert backup_path.is_relative_to(home / "apps" / "probe")
+    assert not backup_path.is_relative_to(home / "apps" / "probe" / "data")
+    assert not backup_path.is_relative_to(old.path) and not backup_path.is_relative_to(new.path)
     assert new.backup is not None and Path(new.backup.archive).is_file()
     assert [h.hook for h in new.hooks] == ["backup", "pre-update", "post-update", "verify"]
     # The old release's hooks read the live file; the new one's, before activation, a staged copy.

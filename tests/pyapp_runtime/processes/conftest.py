@@ -4,13 +4,14 @@
 version, ``SCRIPT_NAME``, the client address, the heavy modules it imported) and
 answers ``/slow`` after a second; built ``broken`` it fails its health check (and says
 why on stderr). ``taskprobe`` has only tasks: ``tick`` logs each run's start
-and end and outlasts its own interval; ``hang`` says which process it runs in and sleeps until it is
-killed at its timeout (10 s: room for a fresh interpreter to start on a busy machine).
+and end and outlasts its own interval; ``hang`` says which process it runs in (pid namespace:pid) and
+sleeps until it is killed at its timeout (10 s: room for a fresh interpreter to start on a busy machine).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ import pytest
 import yaml
 from pyapp_runtime import Host
 from pyapp_runtime.settings import AppDaemonSettings, HostSettings
-from testkit import request, stop_supervisord
+from testkit import app_process, gone, ns_pid, request, stop_supervisord
 
 from apppackage.record import render_record
 from apppackage.sources import DirectorySource
@@ -68,7 +69,9 @@ def application(environ, start_response):
         time.sleep(1)
     if path == "/env":
         body = json.dumps({
-            "version": VERSION, "pid": os.getpid(), "script_name": environ.get("SCRIPT_NAME", ""),
+            "version": VERSION, "pid": os.getpid(),
+            "process": f"{os.readlink('/proc/self/ns/pid')}:{os.getpid()}",
+            "script_name": environ.get("SCRIPT_NAME", ""),
             "path_info": path, "remote_addr": environ.get("REMOTE_ADDR"),
             "scheme": environ["wsgi.url_scheme"],
             "variables": {k: v for k, v in os.environ.items() if k.startswith(("PYAPP_", "SCRIPT_NAME"))},
@@ -98,7 +101,7 @@ def tick(context):
 
 
 def hang(context):
-    print(f"hanging in process {os.getpid()}", flush=True)
+    print(f"hanging in process {os.readlink('/proc/self/ns/pid')}:{os.getpid()}", flush=True)
     time.sleep(600)  # longer than any test waits: only the kill at its timeout ends it there
 '''
 
@@ -221,11 +224,14 @@ def port_range() -> tuple[int, int]:
 
 @pytest.fixture
 def make_host(home: Path) -> Callable[..., Host]:
-    """``make_host(listen="unix", **app_settings)``: a Host running daemons, with its own port range."""
+    """``make_host(listen="unix", confinement="auto", **app_settings)``: a Host running daemons, with its
+    own port range."""
     ports = port_range()
 
-    def make(**daemon: Any) -> Host:
-        settings = HostSettings(daemons=True, ports=ports, defaults=AppDaemonSettings(**daemon))
+    def make(*, confinement: str = "auto", **daemon: Any) -> Host:
+        settings = HostSettings(
+            daemons=True, ports=ports, confinement=confinement, defaults=AppDaemonSettings(**daemon)
+        )
         return Host(home, settings=settings)
 
     return make
@@ -249,6 +255,31 @@ def env_of(where: str | int, prefix: str = "") -> dict[str, Any]:
     return dict(json.loads(body))
 
 
+def serving(where: str | int, prefix: str = "") -> str:
+    """Which process answers at *where*: its pid namespace and its pid there (see :func:`process_of`)."""
+    return str(env_of(where, prefix)["process"])
+
+
+def process_of(pid: int) -> str:
+    """The app process supervisord started as *pid* (inside its sandbox when it has one), as the app
+    names itself in ``/env``: pid namespace and pid there, so two sandboxes' pid 2 are told apart."""
+    inner = app_process(pid)
+    return f"{os.readlink(f'/proc/{inner}/ns/pid')}:{ns_pid(inner)}"
+
+
+def running_as(process: str) -> bool:
+    """Whether a process named as :func:`process_of` names it (``pid:[ns]:pid``) runs on this machine."""
+    namespace, _, pid = process.rpartition(":")
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/ns/pid") == namespace and ns_pid(int(entry)) == int(pid):
+                    return not gone(int(entry))
+            except (OSError, ValueError):
+                continue
+    return False
+
+
 def stable_socket(home: Path, app: str) -> str:
     return str(home / "apps" / app / "run" / "web.sock")
 
@@ -258,6 +289,9 @@ class Helpers:
 
     request = staticmethod(request)
     env_of = staticmethod(env_of)
+    serving = staticmethod(serving)
+    process_of = staticmethod(process_of)
+    running_as = staticmethod(running_as)
     stable_socket = staticmethod(stable_socket)
     write_host_yaml = staticmethod(write_host_yaml)
     stop_supervisord = staticmethod(stop_supervisord)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pyapp_runtime import Host
 from pyapp_runtime.hostevents import read_events
-from testkit import gone, processes_under, wait_until
+from testkit import gone, parent_of, processes_under, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -55,12 +55,9 @@ def program_processes(home: Path, payload: str) -> list[int]:
     def argv(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/cmdline").read_text().split("\0")
 
-    def parent(pid: int) -> int:
-        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
-
     found = [pid for pid in processes_under(home) if any(a.endswith(f"/run/{payload}") for a in argv(pid))]
     # One copy is one tree: a sandboxed program is bubblewrap's processes with the app inside.
-    return [pid for pid in found if parent(pid) not in found]
+    return [pid for pid in found if parent_of(pid) not in found]
 
 
 def serving(sock: str) -> bool:

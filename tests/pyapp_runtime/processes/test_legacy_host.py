@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,9 @@ def supervisord_pid(state: Path) -> int:
 
 
 def test_an_app_set_up_by_an_earlier_runtime_starts_stops_and_updates(
-    host: Host, home: Path, packages: Any, helpers: Any, repo_root: Path
+    make_host: Callable[..., Host], home: Path, packages: Any, helpers: Any, repo_root: Path
 ) -> None:
+    host = make_host(confinement="none")  # as an earlier runtime ran its apps: without a sandbox
     host.install(legacy_package(packages, "1.0.0"))
     state = home / "supervisor"
     data = home / "apps" / "webprobe" / "data"

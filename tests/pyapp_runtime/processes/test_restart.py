@@ -50,32 +50,33 @@ def test_host_restart_replaces_the_wsgi_daemon_and_the_app_serves_again(
 ) -> None:
     host.install(packages.webprobe())
     sock = helpers.stable_socket(home, "webprobe")
-    before = helpers.env_of(sock)["pid"]
+    (old,) = host.status("webprobe")
+    assert old.pid is not None and helpers.serving(sock) == helpers.process_of(old.pid)
 
     result = host.restart("webprobe")
 
     assert result.action == "restart"
     (web,) = result.processes
     assert (web.role, web.state) == ("web", "running")
-    assert web.pid is not None and web.pid != before
-    assert helpers.env_of(sock)["pid"] == web.pid, "the new process is the one that answers"
-    assert wait_until(lambda: gone(before), "the old WSGI daemon has ended")
+    assert web.pid is not None and web.pid != old.pid
+    assert helpers.serving(sock) == helpers.process_of(web.pid), "the new process is the one that answers"
+    assert wait_until(lambda: gone(old.pid), "the old WSGI daemon has ended")
     assert [s.pid for s in host.status("webprobe")] == [web.pid]
 
 
 def test_host_restart_starts_a_stopped_app(host: Host, home: Path, packages: Any, helpers: Any) -> None:
     host.install(packages.webprobe())
     sock = helpers.stable_socket(home, "webprobe")
-    before = helpers.env_of(sock)["pid"]
+    (old,) = host.status("webprobe")
     host.stop("webprobe")
-    wait_until(lambda: gone(before), "the stopped WSGI daemon has ended")
+    wait_until(lambda: gone(old.pid), "the stopped WSGI daemon has ended")
     with pytest.raises(OSError):
         helpers.request(sock, timeout=2)
 
     (web,) = host.restart("webprobe").processes
 
-    assert web.state == "running" and web.pid != before
-    assert helpers.env_of(sock)["pid"] == web.pid
+    assert web.state == "running" and web.pid != old.pid
+    assert helpers.serving(sock) == helpers.process_of(web.pid)
 
 
 def test_pyapp_restart_on_the_command_line(home: Path, packages: Any, helpers: Any) -> None:
@@ -83,15 +84,17 @@ def test_pyapp_restart_on_the_command_line(home: Path, packages: Any, helpers: A
     installed = pyapp("install", packages.webprobe(), home=home)
     assert installed.returncode == 0, installed.stderr
     sock = helpers.stable_socket(home, "webprobe")
-    first = helpers.env_of(sock)["pid"]
+    first = json.loads(pyapp("ps", "--json", home=home).stdout)[0]["pid"]
+    assert helpers.serving(sock) == helpers.process_of(first)
 
     restarted = pyapp("restart", "webprobe", home=home)
     assert restarted.returncode == 0, restarted.stderr
     assert restarted.stdout.startswith("webprobe restarted\n")
-    second = helpers.env_of(sock)["pid"]
-    assert second != first
     row = next(line.split() for line in restarted.stdout.splitlines() if line.startswith("web "))
-    assert row[1:3] == ["running", str(second)], "the table shows the process that answers"
+    assert row[1] == "running"
+    second = int(row[2])
+    assert second != first
+    assert helpers.serving(sock) == helpers.process_of(second), "the table shows the process that answers"
     wait_until(lambda: gone(first), "the old WSGI daemon has ended")
 
     as_json = pyapp("restart", "webprobe", "--json", home=home)
@@ -100,12 +103,12 @@ def test_pyapp_restart_on_the_command_line(home: Path, packages: Any, helpers: A
     assert (data["name"], data["action"]) == ("webprobe", "restart")
     (web,) = data["processes"]
     assert web["state"] == "running" and web["pid"] not in (first, second)
-    assert helpers.env_of(sock)["pid"] == web["pid"]
+    assert helpers.serving(sock) == helpers.process_of(web["pid"])
 
     missing = pyapp("restart", "nothing-here", home=home)
     assert missing.returncode == 1
     assert "nothing-here" in missing.stderr
-    assert helpers.env_of(sock)["pid"] == web["pid"], "a failed restart of another app leaves this one be"
+    assert helpers.serving(sock) == helpers.process_of(web["pid"]), "a failed restart elsewhere leaves it be"
 
 
 def test_a_stopped_apps_logs_are_still_shown(host: Host, packages: Any) -> None:

@@ -39,7 +39,7 @@ def test_the_web_daemon_sees_its_services_and_a_change_restarts_it(
     assert result.changed == ("db",) and result.restarted
     after = helpers.env_of(sock)
     assert after["variables"]["PYAPP_SERVICE_DB"] == NEW_DB
-    assert after["pid"] != before["pid"]
+    assert after["process"] != before["process"]
     assert "second-pw" not in str(result.to_dict()) and "second-pw" not in str(
         host.services("webprobe").to_dict()
     )

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from pyapp_runtime import AppLock, Host
-from pyapp_runtime.pids import pid_alive
 from pyapp_runtime.scheduler import TaskRun
 from pyapp_runtime.settings import HostSettings
 
@@ -61,9 +60,9 @@ def test_tasks_run_on_schedule_never_twice_at_once_and_are_killed_at_their_timeo
     # process (it says which) is gone.
     hang = next(r for r in runs if r["task"] == "hang" and r["status"] == "timeout")
     assert "timeout of 10 s" in hang["output"]
-    found = re.search(r"hanging in process (\d+)", hang["output"])
+    found = re.search(r"hanging in process (\S+)", hang["output"])
     assert found, hang["output"]
-    assert not pid_alive(int(found[1]))
+    assert not helpers.running_as(found[1])
     assert hang["ended"] is not None and hang["ended"] >= hang["started"]
 
     logged = [
