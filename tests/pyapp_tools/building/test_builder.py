@@ -200,3 +200,49 @@ def test_setup_cfg_fills_in_the_name_and_version(write_project: Callable[..., Pa
     with AppPackage(result.path) as package:
         assert (package.name, package.version) == ("legacy-app", "4.2")
         assert "setup.cfg" not in package.files()
+
+
+def test_a_file_the_code_reads_outside_the_paths_is_named_by_the_build_and_by_validate(
+    write_project: Callable[..., Path], cli
+) -> None:
+    """A template beside the code dir works from the checkout and is missing once built: both the build
+    and ``pyapp validate`` of the checkout say so, the file the code names first; never the project's
+    own files for its authors (tests, docs, README, packaging, dotfiles) nor what the package holds."""
+    root = write_project(
+        {
+            "metadata.yaml": 'pyapp: "1.0"\nname: reader\nversion: "1"\npaths: [src]\n',
+            "src/reader/__init__.py": 'PAGE = os.path.join(HERE, "..", "..", "templates", "page.html")\n',
+            "templates/page.html": "<p>hello</p>",
+            "notes/todo.txt": "",
+            "tests/test_reader.py": "",
+            "docs/index.md": "",
+            "README.md": "",
+            "pyproject.toml": "",
+            ".editorconfig": "",
+        }
+    )
+    built = cli("pyapp-build", root, "-o", root / "out", check=True)
+    warnings = [line for line in built.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        "warning: templates/page.html: left out of the package, though src/reader/__init__.py names it: add "
+        "its directory to `paths` in metadata.yaml, or list it in .gitignore if the app never reads it",
+        "warning: notes/todo.txt: left out of the package (outside `paths`, the static dirs and the config "
+        "spec): add its directory to `paths` in metadata.yaml, or list it in .gitignore if the app never "
+        "reads it",
+    ]
+    with zipfile.ZipFile(root / "out" / "reader-1.pyapp") as zf:
+        assert "templates/page.html" not in zf.namelist()
+
+    validated = cli("pyapp", "validate", root, "--json", check=True)
+    assert [w["file"] for w in json.loads(validated.stdout)["warnings"]] == [
+        "templates/page.html",
+        "notes/todo.txt",
+    ]
+    # Declared, the template is packed and nothing is said of it.
+    (root / "metadata.yaml").write_text('pyapp: "1.0"\nname: reader\nversion: "1"\npaths: [src, templates]\n')
+    (root / "notes").joinpath("todo.txt").unlink()
+    again = cli("pyapp-build", root, "-o", root / "out", check=True)
+    assert "warning:" not in again.stderr
+    with zipfile.ZipFile(root / "out" / "reader-1.pyapp") as zf:
+        assert "templates/page.html" in zf.namelist()
+    assert json.loads(cli("pyapp", "validate", root, "--json", check=True).stdout)["warnings"] == []

@@ -28,6 +28,7 @@ from apppackage.safeyaml import dump_yaml
 from ._ignore import select_files
 from ._reprozip import Entry, build_date, write_zip
 from ._resolve import LOCK_FILE, LockedWheel, download_wheels, render_lock
+from .leftout import left_out
 
 __all__ = ["DEPS_DIR", "BuildError", "BuildOptions", "BuildResult", "Reporter", "build", "package_contents"]
 
@@ -136,6 +137,8 @@ def build(
         release = f"{description.name} {description.version}"
         out_dir = options.out_dir or root / "dist"
         names = package_contents(project, description, exclude=(out_dir,))
+        for warning in left_out(root, names, exclude=(out_dir,)):
+            reporter.warning(warning)
     if (
         options.offline
         and options.wheelhouse is None

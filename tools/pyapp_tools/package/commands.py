@@ -85,6 +85,8 @@ def validate(path: Path, as_json: bool) -> None:
         problems = package.validate()
         warnings = package.warnings
         release = f"{package.name} {package.version}" if not problems else None
+        if not problems and not package.is_archive and not (package.root / "RECORD").exists():
+            warnings = [*warnings, *_left_out(package, as_json)]
     data = {
         "path": str(path),
         "valid": not problems,
@@ -105,6 +107,15 @@ def validate(path: Path, as_json: bool) -> None:
             click.echo(f"{path}: valid ({release})")
     if problems:
         sys.exit(1)
+
+
+def _left_out(package: Any, every: bool) -> list[Any]:
+    """What a build of the checkout *package* would leave out that its code could read."""
+    from ..building.builder import package_contents
+    from ..building.leftout import SHOWN, left_out
+
+    names = package_contents(package, package.description, exclude=(package.root / "dist",))
+    return left_out(package.root, names, exclude=(package.root / "dist",), limit=None if every else SHOWN)
 
 
 def _schedule(task: dict[str, Any]) -> str:

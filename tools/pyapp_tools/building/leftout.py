@@ -1,0 +1,103 @@
+"""The files of a checkout that a build leaves out though the app's code could read them.
+
+A package holds what its description declares (``paths``, the static dirs, the
+configuration spec, the requirements file): a file next to them that the code opens
+(``templates/page.html`` beside the code dir) works from the checkout and is missing
+once built. :func:`left_out` finds such files, leaving aside what a project keeps for
+its authors (tests, docs, packaging and CI files, dotfiles), and names first those whose
+name appears in the app's Python code. ``pyapp-build`` and ``pyapp validate`` of a
+checkout show them as warnings: a build never drops a file silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from apppackage import Problem
+from apppackage.package import METADATA
+from apppackage.record import RECORD
+
+from ._ignore import select_files
+
+__all__ = ["SHOWN", "left_out"]
+
+SHOWN = 20
+"""How many left-out files are named one by one; the rest are counted."""
+
+# A project's own files for its authors, never read by the app it packages.
+_AUTHOR_DIRS = frozenset({"tests", "test", "testing", "docs", "doc", "examples", "benchmarks", "dist"})
+_AUTHOR_FILES = re.compile(
+    r"(?i)^(?:readme|license|licence|copying|notice|authors|contributors|contributing|changelog|changes|"
+    r"history|news|code_of_conduct|security)(?:\..*)?$"
+    r"|^(?:pyproject\.toml|setup\.py|setup\.cfg|tox\.ini|noxfile\.py|conftest\.py|manifest\.in|makefile|"
+    r"dockerfile.*|docker-compose.*\.ya?ml|compose\.ya?ml|requirements.*\.txt|.*\.lock)$",
+)
+_CODE_SCAN_LIMIT = 8 << 20  # bytes of Python code searched for file names
+
+
+def _authors_own(rel: str) -> bool:
+    parts = rel.split("/")
+    if any(p.startswith(".") for p in parts) or parts[0] in _AUTHOR_DIRS or rel.endswith(".pyapp"):
+        return True
+    return len(parts) == 1 and bool(_AUTHOR_FILES.match(parts[0]))
+
+
+def _code_text(root: Path, included: Iterable[str]) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    budget = _CODE_SCAN_LIMIT
+    for name in included:
+        if not name.endswith(".py") or budget <= 0:
+            continue
+        try:
+            text = (root / name).read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        budget -= len(text)
+        texts[name] = text
+    return texts
+
+
+def _named_in(rel: str, code: dict[str, str]) -> str | None:
+    """The first code file naming *rel* (its path, or its file name when that is distinctive)."""
+    name = rel.rpartition("/")[2]
+    wanted = [rel] if len(name) < 5 else [rel, name]
+    for source, text in code.items():
+        if any(w in text for w in wanted):
+            return source
+    return None
+
+
+def left_out(
+    root: Path, included: Iterable[str], exclude: tuple[Path, ...] = (), *, limit: int | None = SHOWN
+) -> list[Problem]:
+    """A warning for each file of the checkout at *root* that is not among *included* (the package's
+    contents) and that the app could read; those its code names come first, at most *limit* (then
+    one that counts the others; ``None``: every one)."""
+    inside = {*included, METADATA, RECORD}  # the two a build writes itself
+    candidates = [
+        rel for rel in select_files(root, ["."], exclude) if rel not in inside and not _authors_own(rel)
+    ]
+    if not candidates:
+        return []
+    code = _code_text(root, sorted(inside))
+    named = {rel: _named_in(rel, code) for rel in candidates}
+    ordered = sorted(candidates, key=lambda rel: (named[rel] is None, rel))
+    fix = "add its directory to `paths` in metadata.yaml, or list it in .gitignore if the app never reads it"
+    problems = [
+        Problem(
+            file=rel,
+            path="",
+            message=(
+                f"left out of the package, though {named[rel]} names it: {fix}"
+                if named[rel]
+                else f"left out of the package (outside `paths`, the static dirs and the config spec): {fix}"
+            ),
+        )
+        for rel in ordered[:limit]
+    ]
+    if limit is not None and len(ordered) > limit:
+        more = f"and {len(ordered) - limit} more files left out of the package (`--json` lists every one)"
+        problems.append(Problem(file=".", path="", message=more))
+    return problems
