@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["interpreter_paths", "resolve", "split_ref"]
+__all__ = ["interpreter_paths", "resolve", "split_ref", "undeclared"]
 
 
 def split_ref(ref: str) -> tuple[str, str]:
@@ -49,9 +49,59 @@ def interpreter_paths(paths: list[str]) -> list[str]:
     return out
 
 
+_SURROUNDING: list[str] = []
+"""The site-packages around a checkout run (the payload's ``surrounding``), for :func:`undeclared`."""
+
+
 def _apply(payload: dict) -> None:  # type: ignore[type-arg]
     sys.path[:] = list(payload["sys_path"]) + interpreter_paths(sys.path)
     os.environ.update(payload["variables"])
+    _SURROUNDING[:] = payload.get("surrounding") or []
+
+
+def undeclared(exc: BaseException | None, surrounding: list[str]) -> str | None:
+    """What to do about *exc* when it is (or was raised while handling) the failed import of a module
+    the app's ``sys.path`` lacks but the directories *surrounding* hold: declare its distribution.
+
+    ``None`` for any other failure. Only called once a process has failed: it may be slow.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            break
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name or not surrounding:
+        return None
+    import importlib.machinery
+    import importlib.metadata
+    import inspect
+
+    top = exc.name.partition(".")[0]
+    finder = importlib.machinery.PathFinder
+    if finder.find_spec(top, sys.path) is not None or finder.find_spec(top, surrounding) is None:
+        return None
+    names = []
+    for dist in importlib.metadata.distributions(path=surrounding):
+        tops = set((dist.read_text("top_level.txt") or "").split())
+        if not tops:
+            for file in dist.files or ():
+                tops.add(file.parts[0] if len(file.parts) > 1 else inspect.getmodulename(str(file)) or "")
+        name = dist.metadata["Name"]
+        if top in tops and name and name not in names:
+            names.append(name)
+    where = "(`dependencies: packages:` in metadata.yaml, or `dependencies` in pyproject.toml's [project])"
+    start = f"module {top!r} is not among the app's declared dependencies; the surrounding environment has it"
+    if not names:
+        return f"{start} (no distribution names it): add the one that provides it to the dependencies {where}"
+    which = " or ".join(repr(n) for n in names)
+    return f"{start} from distribution {which}: add {names[0]!r} to the dependencies {where}"
+
+
+def _explain(exc: BaseException | None) -> None:
+    hint = undeclared(exc, _SURROUNDING)
+    if hint:
+        sys.stderr.write(f"pyapp: {hint}\n")
 
 
 def _exit_code(result: object) -> int:
@@ -105,7 +155,8 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
 
     *options*: where to listen -- ``socket_fd`` (a listening socket bound by the host
     and inherited) or ``listen`` (bound here, see :func:`_listen`); ``factory`` and
-    ``config`` (call ``target(config)`` first); ``threads``; ``waitress``, more
+    ``config`` (call ``target(config)`` first); ``static``, ``[url, directory]`` pairs answered
+    from the files before the app (see ``_static.py``); ``threads``; ``waitress``, more
     waitress settings (``url_prefix``, ``trusted_proxy``...); ``check``, a unix socket
     (as for ``listen``) also served, where the host asks this process alone when its
     port is shared (``reuse_port``); ``pid_file``, written once
@@ -149,6 +200,12 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
         if not callable(app):
             sys.stderr.write("pyapp: the WSGI application is not callable\n")
             return 2
+        if options.get("static"):
+            try:
+                app = _with_static(app, options["static"])
+            except ImportError as exc:
+                sys.stderr.write(f"pyapp: cannot serve the static directories: {exc}\n")
+                return 2
         logging.basicConfig()
         wanted = [options["listen"]] if options.get("socket_fd") is None else []
         wanted += [options["check"]] if options.get("check") else []
@@ -203,6 +260,19 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
             if mine:
                 os.unlink(pid_file)
     return 0
+
+
+def _with_static(app: object, static: list) -> object:  # type: ignore[type-arg]
+    """*app* answering the static requests of *static* (section 3.10) itself: ``_static.py`` beside this
+    file, loaded by its path (the application's ``sys.path`` holds nothing of the host's)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_static.py")
+    spec = importlib.util.spec_from_file_location("_pyapp_static", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.with_static(app, static)
 
 
 def _wake(server: object) -> None:
@@ -336,6 +406,7 @@ def _main(argv: list[str]) -> int:
         target = resolve(ref)
     except Exception as exc:  # noqa: BLE001 - reported to the host, which shows it
         sys.stderr.write(f"pyapp: cannot load {ref!r}: {type(exc).__name__}: {exc}\n")
+        _explain(exc)
         return 2
     if kind == "command":
         argv_for_app = list(payload.get("argument") or [])
@@ -372,6 +443,7 @@ if __name__ == "__main__":
         import traceback
 
         traceback.print_exc()
+        _explain(sys.exc_info()[1])
         code = 1
     sys.stdout.flush()
     sys.exit(code)

@@ -194,6 +194,19 @@ class ConfigSpec:
             for k, v in values.items()
         }
 
+    def unmasked(self, values: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+        """*values* where a secret given as :data:`MASK` keeps its *current* value, or is left out when it
+        has none: the mask shown for a secret, submitted as it is, changes nothing (section 4.5)."""
+        out = dict(values)
+        for key, value in values.items():
+            f = self.field(str(key))
+            if f is not None and f.secret and value == MASK:
+                if current.get(key) is not None:
+                    out[key] = current[key]
+                else:
+                    del out[key]
+        return out
+
     def render(self, values: Mapping[str, Any]) -> str:
         """The filled-in configuration file the application reads, in :attr:`format` (section 4.1)."""
         if self.format == "ini":

@@ -30,6 +30,9 @@ class HostPaths:
 
     ``root`` is the release (or checkout) holding ``metadata.yaml``; ``site_packages``
     the app's own installed dependencies; ``server_packages`` the shared ones.
+    ``surrounding`` (a checkout run by the tools) are the site-packages of the environment
+    around it: never on ``sys.path``, they only let a failed import name the distribution
+    the app did not declare (:attr:`Environment.surrounding`).
     """
 
     root: Path
@@ -39,6 +42,7 @@ class HostPaths:
     config_file: Path | None = None
     site_packages: tuple[Path, ...] = ()
     server_packages: tuple[Path, ...] = ()
+    surrounding: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         # Absolute, so that the variables and sys.path stay right in a process that starts
@@ -47,7 +51,7 @@ class HostPaths:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, Path(value).absolute())
-        for name in ("site_packages", "server_packages"):
+        for name in ("site_packages", "server_packages", "surrounding"):
             object.__setattr__(self, name, tuple(Path(p).absolute() for p in getattr(self, name)))
 
     @classmethod
@@ -77,10 +81,15 @@ class HostPaths:
 
 @dataclass(frozen=True, kw_only=True)
 class Environment:
-    """The ``sys.path`` entries (in order) and the variables of an application's process."""
+    """The ``sys.path`` entries (in order) and the variables of an application's process.
+
+    ``surrounding``: directories the process never imports from; when one of its imports fails
+    for a module they hold, it says which distribution to declare (see :class:`HostPaths`).
+    """
 
     sys_path: tuple[str, ...]
     variables: Mapping[str, str] = field(default_factory=dict)
+    surrounding: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"sys_path": list(self.sys_path), "variables": dict(self.variables)}
@@ -129,7 +138,9 @@ def build_environment(
             mount_path=mount_path,
         )
     )
-    return Environment(sys_path=tuple(sys_path), variables=variables)
+    return Environment(
+        sys_path=tuple(sys_path), variables=variables, surrounding=tuple(str(p) for p in host.surrounding)
+    )
 
 
 def process_variables(

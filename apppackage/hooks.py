@@ -22,9 +22,19 @@ from typing import Any
 from .environment import Environment
 from .errors import HookFailed
 
-__all__ = ["BOOTSTRAP", "Launcher", "RunResult", "bootstrap_argv", "run_callable", "write_payload"]
+__all__ = [
+    "BOOTSTRAP",
+    "BOOTSTRAP_FILES",
+    "Launcher",
+    "RunResult",
+    "bootstrap_argv",
+    "run_callable",
+    "write_payload",
+]
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
+BOOTSTRAP_FILES = (BOOTSTRAP, BOOTSTRAP.with_name("_static.py"))
+"""What an application process reads of this library: the bootstrap and the static files server it loads."""
 GRACE_SECONDS = 5.0
 MAX_OUTPUT = 1024 * 1024
 
@@ -83,6 +93,8 @@ def write_payload(
         "cwd": os.fspath(cwd) if cwd is not None else None,
         "delete": delete,
     }
+    if env.surrounding:
+        payload["surrounding"] = list(env.surrounding)
     fd, path = tempfile.mkstemp(prefix="pyapp-", suffix=".json", dir=directory)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(payload, f)

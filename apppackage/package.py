@@ -261,8 +261,21 @@ class AppPackage:
     # -- environment ----------------------------------------------------------
 
     def host_paths(self, state: str | os.PathLike[str], **kwargs: Any) -> HostPaths:
-        """Host paths for a local run with its state (data, tmp, logs, config) under *state*."""
-        return HostPaths.under(self.root, state, **kwargs)
+        """Host paths for a local run with its state (data, tmp, logs, config) under *state*.
+
+        The root is a directory (section 5.1): a directory package's own, a ``.pyapp`` extracted
+        to ``<state>/package`` (replacing an earlier extraction there).
+        """
+        return HostPaths.under(self._directory(Path(state) / "package"), state, **kwargs)
+
+    def _directory(self, target: Path) -> Path:
+        """The package's root as a directory: its own, or a ``.pyapp`` extracted (safely) into *target*."""
+        if not isinstance(self.source, ArchiveSource):
+            return self.root
+        if target.exists():
+            shutil.rmtree(target)
+        extract(self.source.zip, target, self.limits)
+        return target
 
     def environment(self, host: HostPaths, **kwargs: Any) -> Environment:
         """The ``sys.path`` and variables of section 5 for *host* (see :func:`build_environment`)."""
@@ -270,39 +283,66 @@ class AppPackage:
 
     @contextmanager
     def activate(
-        self, host: HostPaths | None = None, *, isolated: bool = True, **kwargs: Any
+        self,
+        host: HostPaths | None = None,
+        *,
+        config: Mapping[str, Any] | None = None,
+        isolated: bool = True,
+        **kwargs: Any,
     ) -> Iterator[Environment]:
         """Apply the environment to this process for the ``with`` block, then restore everything.
 
-        Without *host*, data, tmp, logs and a configuration filled from the spec's defaults
-        (secrets generated) go to a temporary directory removed afterwards.
+        Without *host*, data, tmp, logs and the configuration file go to a temporary directory
+        removed afterwards, and a ``.pyapp`` is extracted there: ``PYAPP_ROOT`` is always a
+        directory. *config* is the filled-in configuration (section 4.3) :meth:`wsgi_app` gives a
+        factory and, without *host*, the file holds; by default the spec's defaults (without
+        *host*, with its secrets generated).
         """
-        temp = None
-        if host is None:
-            temp = tempfile.mkdtemp(prefix=f"pyapp-{self.name}-")
-            spec = self.config_spec
-            config_file = Path(temp) / f"config.{spec.format}"
-            config_file.write_text(spec.render(spec.fill(generate_secrets=True)), encoding="utf-8")
-            config_file.chmod(0o600)
-            host = self.host_paths(temp, config_file=config_file)
+        values = dict(config) if config is not None else None
+        temp = tempfile.mkdtemp(prefix=f"pyapp-{self.name}-") if host is None else None
         try:
+            if temp is not None:
+                spec = self.config_spec
+                values = values if values is not None else spec.fill(generate_secrets=True)
+                config_file = Path(temp) / f"config.{spec.format}"
+                config_file.write_text(spec.render(values), encoding="utf-8")
+                config_file.chmod(0o600)
+                host = self.host_paths(temp, config_file=config_file)
+            assert host is not None
             env = self.environment(host, **kwargs)
             host.create_dirs(self.description)
-            with applied(env, isolated=isolated):
-                yield env
+            self._active_configs.append(values)
+            try:
+                with applied(env, isolated=isolated):
+                    yield env
+            finally:
+                self._active_configs.pop()
         finally:
             if temp is not None:
                 shutil.rmtree(temp, ignore_errors=True)
+
+    @cached_property
+    def _active_configs(self) -> list[dict[str, Any] | None]:
+        """The configuration of each :meth:`activate` block this package is in, the innermost last
+        (``None``: the spec's defaults)."""
+        return []
 
     def load_object(self, ref: str) -> Any:
         """Import *ref* from the current ``sys.path`` (use inside :meth:`activate`)."""
         return load_object(ref)
 
     def wsgi_app(self, config: Mapping[str, Any] | None = None) -> WSGIApp:
-        """The WSGI application of section 3.6 (use inside :meth:`activate`)."""
+        """The WSGI application of section 3.6 (use inside :meth:`activate`).
+
+        A factory is called with *config*; by default with the filled-in configuration of the
+        :meth:`activate` block (section 6.6), outside one with the spec's defaults.
+        """
         wsgi = self.description.wsgi
         if wsgi is None:
             raise LoadError("wsgi.app", f"{self.name} declares no WSGI application (no /wsgi in {METADATA})")
+        if config is None and wsgi.factory:
+            active = self._active_configs[-1] if self._active_configs else None
+            config = active if active is not None else self.config_spec.fill()
         return load_wsgi_app(wsgi.app, wsgi.factory, config)
 
     # -- running the application's code ---------------------------------------

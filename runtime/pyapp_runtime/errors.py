@@ -24,6 +24,7 @@ __all__ = [
     "HostError",
     "InstallHookFailed",
     "NoSuchApp",
+    "NoSuchProcess",
     "NoSuchRelease",
     "NotAnUpgrade",
     "RequirementsNotMet",
@@ -41,6 +42,16 @@ class NoSuchApp(HostError, LookupError):
     def __init__(self, name: str, home: str) -> None:
         self.name = name
         super().__init__(f"no app named {name!r} is installed in {home} (see: pyapp list)")
+
+
+class NoSuchProcess(HostError, LookupError):
+    """The app has no process of that name with a log; ``known`` lists those it has."""
+
+    def __init__(self, app: str, process: str, known: Iterable[str]) -> None:
+        self.app = app
+        self.process = process
+        self.known = tuple(known)
+        super().__init__(f"{app} has no process {process!r} with a log (known: {', '.join(self.known)})")
 
 
 class NoSuchRelease(HostError, LookupError):
@@ -95,10 +106,10 @@ class NotAnUpgrade(HostError, ValueError):
 class RequirementsNotMet(HostError):
     """The host does not provide what the package requires (spec section 3.3); ``reasons`` lists each."""
 
-    def __init__(self, name: str, reasons: Iterable[str]) -> None:
+    def __init__(self, name: str, reasons: Iterable[str], hint: str = "") -> None:
         self.reasons = tuple(reasons)
         lines = [f"{name} cannot be installed on this host:"] + [f"  {r}" for r in self.reasons]
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join([*lines, *([hint] if hint else [])]))
 
 
 class DependenciesMissing(HostError):

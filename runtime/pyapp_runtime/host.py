@@ -29,8 +29,8 @@ from .isolation.perms import forget_identity
 from .isolation.walls import AppWalls, app_walls, raise_walls
 from .layout import AppLayout, HostLayout, default_home
 from .lifecycle.activation import Activator
-from .lifecycle.appinfo import AppInfo, AppSummary, app_info, app_summary
-from .lifecycle.backup import BackupResult, create_backup, read_manifest
+from .lifecycle.appinfo import AppInfo, AppSummary, ReleaseInfo, app_info, app_summary, release_infos
+from .lifecycle.backup import BackupFile, BackupResult, create_backup, list_backups, read_manifest
 from .lifecycle.configure import (
     ConfigInfo,
     ConfigResult,
@@ -175,6 +175,7 @@ class Host(HostProcesses):
         settings: Sequence[str] = (),
         services: Sequence[str] = (),
         allow_network: bool = False,
+        ignore_requirements: bool = False,
         strict: bool = False,
         backup: bool = True,
         keep: int | None = None,
@@ -186,10 +187,12 @@ class Host(HostProcesses):
         The new release's processes start and must pass the health check before it
         becomes current; with ``start=False`` the app is left stopped instead.
         *services* are ``NAME=VALUE`` values of the app's services (spec section 3.9).
+        A package whose requirements this host does not meet is refused (:class:`RequirementsNotMet`
+        names every one), unless *ignore_requirements* (spec section 3.3).
         """
         options = InstallOptions(
             force=force, settings=tuple(settings), services=tuple(services), allow_network=allow_network,
-            strict=strict,
+            ignore_requirements=ignore_requirements, strict=strict,
             backup=backup, keep=self.keep_releases if keep is None else keep,
         )  # fmt: skip
         with AppPackage(package) as pkg:
@@ -236,6 +239,11 @@ class Host(HostProcesses):
         app = self.layout.app(name)
         info = app_info(self.layout, app, self._installed(app), busy=busy, recovered=recovered)
         return dataclasses.replace(info, **self.walls(name).to_dict())
+
+    def releases(self, name: str) -> list[ReleaseInfo]:
+        """App *name*'s releases, the most recently installed first: package, current or not, disk use."""
+        app = self.layout.app(name)
+        return release_infos(app, self._installed(app))
 
     # -- rollback -------------------------------------------------------------
 
@@ -334,6 +342,12 @@ class Host(HostProcesses):
             current = self._installed(app)
             values = load_values(app.config_file) or {}
             return create_backup(app, current, config=values, output=Path(output) if output else None)
+
+    def backups(self, name: str) -> list[BackupFile]:
+        """App *name*'s backup archives, the newest first (what :meth:`restore` takes)."""
+        app = self.layout.app(name)
+        self._installed(app)
+        return list_backups(app)
 
     def restore(
         self, name: str, archive: str | os.PathLike[str], *, force: bool = False, wait: float = 0.0

@@ -5,6 +5,7 @@
     $PYAPP_HOME/
       server-packages/<dist>-<version>/   shared dependencies, one site dir per distribution+version
       webservers/                         the routing table and the host's own web server (docs/web.md)
+      host.yaml                           the host's settings (docs/daemons.md); host.yaml.lock while changed
       events.jsonl                        what the host did by itself (docs/daemons.md, self-healing)
       shut-down                           after `pyapp shutdown`, until `pyapp boot`
       apps/<name>.lock                    the app's lock (fcntl)
@@ -89,6 +90,11 @@ class HostLayout:
     def events_file(self) -> Path:
         """What the host did by itself (a supervisord restored, a crash loop retried), one JSON per line."""
         return self.home / "events.jsonl"
+
+    @property
+    def settings_lock(self) -> Path:
+        """Held while ``host.yaml`` is changed (:mod:`pyapp_runtime.settingsfile`)."""
+        return self.home / "host.yaml.lock"
 
     def app(self, name: str) -> AppLayout:
         """The layout of app *name*; refuse names that could escape or collide."""

@@ -47,12 +47,15 @@ from .webservers.model import KINDS
 __all__ = [
     "CONFINEMENTS",
     "DAEMONS_VARIABLE",
+    "MEANINGS",
     "SETTINGS_FILE",
+    "SETTING_KEYS",
     "WEB_SERVERS",
     "WEB_SERVER_VARIABLE",
     "AppDaemonSettings",
     "BadSettings",
     "HostSettings",
+    "environment_overrides",
     "supervisor_available",
 ]
 
@@ -79,18 +82,60 @@ _TOP = (
     "limits",
     *_PER_APP,
 )
+SETTING_KEYS = _TOP
+"""Every key ``host.yaml`` may hold."""
+MEANINGS = {
+    "daemons": f"Run the apps' processes under supervision (needs the supervisor distribution);"
+    f" ${DAEMONS_VARIABLE}=0 or 1 overrides it.",
+    "listen": "How each app's WSGI daemon listens: unix (a socket under the app's run/) or port (a loopback"
+    " port from ports).",
+    "ports": "The range ports are taken from (WSGI daemons with listen: port, processes with port: true).",
+    "method": "threads: one waitress process with `threads` threads; processes: `processes` waitress"
+    " processes sharing one port (needs listen: port).",
+    "threads": "Waitress threads per WSGI daemon process.",
+    "processes": "Waitress processes per app with method: processes.",
+    "stop_wait": "Seconds a stopping daemon or process gets to finish its requests.",
+    "socket_perms": "Mode of the unix sockets (unset: 600, or 660 for an app with a user of its own).",
+    "app_users": "As root, each app runs as a system user of its own (pyapp-<app>).",
+    "confinement": "auto: an app with a user of its own runs in a bubblewrap sandbox where bwrap works;"
+    " bubblewrap: always (an error where it cannot); none: never.",
+    "limits": "Per process: memory (bytes of address space; 512M, 2G), nofile (open files), cpu_weight"
+    " (1-10000, 100 the usual share); unset: no limit.",
+    "web_server": f"The web server that serves the virtual hosts and mounts: none, auto or a kind;"
+    f" ${WEB_SERVER_VARIABLE} overrides it.",
+    "apps": "Per app: its own listen, method, threads, processes, stop_wait and limits.",
+}
+"""What each setting means, for people (``pyapp settings``, the management server)."""
+_OFF = ("0", "off", "false", "no")
+_ON = ("1", "on", "true", "yes")
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$")
 
 
 class BadSettings(HostError, ValueError):
-    """``host.yaml`` holds something this host cannot use; ``problems`` lists every one."""
+    """``host.yaml`` holds something this host cannot use; ``problems`` lists every one.
 
-    def __init__(self, file: str, problems: list[str]) -> None:
+    Each problem reads ``<JSON pointer>: <what is wrong>`` (:attr:`pointers` splits them); *hint* says
+    what to do (default: fix the file, or the variable when *file* is one).
+    """
+
+    def __init__(self, file: str, problems: list[str], *, hint: str | None = None) -> None:
         self.file = file
         self.problems = tuple(problems)
         lines = [f"{file}: the host settings are not valid:"] + [f"  {p}" for p in problems]
-        hint = "set the variable to a valid value, or unset it" if file.startswith("$") else "fix the file"
+        if hint is None:
+            hint = (
+                "set the variable to a valid value, or unset it" if file.startswith("$") else "fix the file"
+            )
         super().__init__("\n".join([*lines, f"{hint} (see docs/daemons.md)"]))
+
+    @property
+    def pointers(self) -> list[tuple[str, str]]:
+        """Each problem as ``(JSON pointer, message)`` (the pointer empty for the file as a whole)."""
+        out = []
+        for problem in self.problems:
+            path, sep, message = problem.partition(": ")
+            out.append((path, message) if sep and path.startswith("/") else ("", problem))
+        return out
 
 
 def supervisor_available() -> bool:
@@ -190,9 +235,9 @@ class HostSettings:
         environ = environ if environ is not None else os.environ
         settings = self
         value = environ.get(DAEMONS_VARIABLE, "").strip().lower()
-        if value in ("0", "off", "false", "no"):
+        if value in _OFF:
             settings = replace(settings, daemons=False)
-        elif value in ("1", "on", "true", "yes"):
+        elif value in _ON:
             settings = replace(settings, daemons=True)
         return settings.with_web_server(environ.get(WEB_SERVER_VARIABLE, ""), f"${WEB_SERVER_VARIABLE}")
 
@@ -262,6 +307,18 @@ class HostSettings:
             apps=apps, app_users=bool(app_users), confinement=confinement, limits=limits,
             app_limits=app_limits, source=source,
         )  # fmt: skip
+
+
+def environment_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The settings a variable of *environ* (default: this process's) overrides, each with the variable's name
+    (see :meth:`HostSettings.with_environment`)."""
+    environ = environ if environ is not None else os.environ
+    out = {}
+    if environ.get(DAEMONS_VARIABLE, "").strip().lower() in (*_OFF, *_ON):
+        out["daemons"] = f"${DAEMONS_VARIABLE}"
+    if environ.get(WEB_SERVER_VARIABLE, "").strip():
+        out["web_server"] = f"${WEB_SERVER_VARIABLE}"
+    return out
 
 
 def _ports(value: Any, default: tuple[int, int], problems: list[str]) -> tuple[int, int]:

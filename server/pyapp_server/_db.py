@@ -1,4 +1,4 @@
-"""The server's own state in one SQLite file: tokens, events and jobs.
+"""The server's own state in one SQLite file: tokens, sign-in sessions, events and jobs.
 
 Each operation opens its own connection (cheap, and safe across the request and
 job threads); WAL mode lets readers go on while a writer commits.
@@ -23,6 +23,11 @@ CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT NOT NULL UNIQUE,
     created TEXT NOT NULL,
     last_used TEXT
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    opened REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -13,13 +13,16 @@ from importlib import resources
 from typing import Any
 
 from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from apppackage import __version__
 
+from .appfiles import DEFAULT_LOG_LINES, MAX_LOG_LINES, AppFiles
 from .bodies import json_object
 from .errors import ApiError
+from .events import int_param
 from .jobs import Job
 from .manager import AppManager
 from .uploads import flag_value, receive_package
@@ -46,6 +49,22 @@ def _accepted(request: Request, job: Job) -> dict[str, Any]:
     request.response.status = 202
     request.response.headers["Location"] = request.route_path("job", id=job.id)
     return job.to_dict()
+
+
+def index(request: Request) -> Any:
+    """Where the API is described and where the web interface is; a browser (which prefers HTML) is sent
+    to the web interface."""
+    offers = request.accept.acceptable_offers(["application/json", "text/html"])
+    if offers and offers[0][0] == "text/html":
+        return HTTPSeeOther(request.route_path("ui.dashboard"))
+    return {
+        "name": "pyapp-server",
+        "version": __version__,
+        "api_version": API_VERSION,
+        "openapi": request.route_path("openapi"),
+        "info": request.route_path("info"),
+        "web_interface": request.route_path("ui.dashboard"),
+    }
 
 
 def info(request: Request) -> dict[str, Any]:
@@ -98,6 +117,7 @@ def install_app(request: Request) -> dict[str, Any]:
         received.path,
         request.actor,
         force=received.force,
+        ignore_requirements=received.ignore_requirements,
         settings=received.settings,
         services=received.services,
         staged=received.staged,
@@ -112,6 +132,7 @@ def update_app(request: Request) -> dict[str, Any]:
         request.actor,
         expect=request.matchdict["name"],
         force=received.force,
+        ignore_requirements=received.ignore_requirements,
         settings=received.settings,
         services=received.services,
         staged=received.staged,
@@ -150,6 +171,57 @@ def backup_app(request: Request) -> dict[str, Any]:
 
 def control_app(request: Request) -> dict[str, Any]:
     return _apps(request).control(request.matchdict["name"], request.matchdict["action"], request.actor)
+
+
+def reload_app(request: Request) -> dict[str, Any]:
+    return _apps(request).control(request.matchdict["name"], "reload", request.actor)
+
+
+# -- releases, backups, process output ---------------------------------------------------
+
+
+def _files(request: Request) -> AppFiles:
+    files: AppFiles = request.services.files
+    return files
+
+
+def list_releases(request: Request) -> dict[str, Any]:
+    return _files(request).releases(request.matchdict["name"])
+
+
+def list_backups(request: Request) -> dict[str, Any]:
+    return _files(request).backups(request.matchdict["name"])
+
+
+def restore_app(request: Request) -> dict[str, Any]:
+    data = json_object(request)
+    problems = [
+        {"field": key, "path": f"/{key}", "message": "unknown property (send 'backup' and 'force')"}
+        for key in sorted(set(data) - {"backup", "force"})
+    ]
+    if not isinstance(data.get("backup"), str):
+        problems.append(
+            {
+                "field": "backup",
+                "path": "/backup",
+                "message": "is required: the name of one of the app's backups",
+            }
+        )
+    if not isinstance(data.get("force", False), bool):
+        problems.append({"field": "force", "path": "/force", "message": "must be true or false"})
+    if problems:
+        raise ApiError("the request is not valid", status=422, code="invalid-request", errors=problems)
+    job = _files(request).restore(
+        request.matchdict["name"], data["backup"], request.actor, force=data.get("force", False)
+    )
+    return _accepted(request, job)
+
+
+def process_log(request: Request) -> dict[str, Any]:
+    lines = int_param(request, "lines", DEFAULT_LOG_LINES, low=1, high=MAX_LOG_LINES)
+    return _files(request).log(
+        request.matchdict["name"], request.matchdict["process"], lines or DEFAULT_LOG_LINES
+    )
 
 
 # -- configuration -------------------------------------------------------------------
@@ -229,11 +301,14 @@ def change_services(request: Request) -> dict[str, Any]:
 
 
 def includeme(config: Configurator) -> None:
-    """The views of ``/api/v1`` for the server, its apps, their configuration and their services."""
+    """The views of ``/api/v1`` for the server, its apps, their releases, backups, process output,
+    configuration and services."""
 
     def view(func: Any, route: str, method: str, permission: Any) -> None:
         config.add_view(func, route_name=route, request_method=method, renderer="json", permission=permission)
 
+    view(index, "index", "GET", NO_PERMISSION_REQUIRED)
+    view(index, "index_bare", "GET", NO_PERMISSION_REQUIRED)
     view(info, "info", "GET", NO_PERMISSION_REQUIRED)
     view(openapi, "openapi", "GET", NO_PERMISSION_REQUIRED)
     view(list_apps, "apps", "GET", "read")
@@ -244,6 +319,11 @@ def includeme(config: Configurator) -> None:
     view(rollback_app, "app_rollback", "POST", "deploy")
     view(backup_app, "app_backup", "POST", "deploy")
     view(control_app, "app_process", "POST", "deploy")
+    view(reload_app, "app_reload", "POST", "deploy")
+    view(list_releases, "app_releases", "GET", "read")
+    view(list_backups, "app_backups", "GET", "read")
+    view(restore_app, "app_restore", "POST", "admin")
+    view(process_log, "app_log", "GET", "deploy")
     view(show_config, "app_config", "GET", "read")
     view(replace_config, "app_config", "PUT", "deploy")
     view(update_config, "app_config", "PATCH", "deploy")

@@ -40,10 +40,12 @@ def main(global_config: Mapping[str, Any] | None = None, **settings: Any) -> Rou
             config.include(".auth")
             config.include(".api")
             config.include(".api_web")
+            config.include(".api_host")
             config.include(".events")
             config.include(".jobs")
             config.include(".xmlrpc")
             config.include(".dropfolder")
+            config.include(".ui")
             app: Router = config.make_wsgi_app()
     except BaseException:
         services.close()

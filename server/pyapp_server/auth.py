@@ -10,15 +10,22 @@ and the server listens on loopback or a unix socket. ``GET /api/v1/info`` and
 
 Refusals are JSON: 401 without a valid token (with ``WWW-Authenticate``), 403
 when the token's role does not allow the operation.
+
+The web interface's pages (every path outside ``/api/`` and ``/RPC2``) also take the
+token a browser signed in with: a sign-in session (:mod:`pyapp_server.sessions`) whose id
+the session cookie holds, opened by :func:`pyramid.security.remember` with the token and
+closed by :func:`pyramid.security.forget`. The API never reads that cookie.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
 from pyramid.config import Configurator
+from pyramid.interfaces import ISessionFactory
 from pyramid.request import Request, RequestLocalCache
 from pyramid.response import Response
 from pyramid.security import Allowed, Denied
@@ -26,11 +33,50 @@ from pyramid.security import Allowed, Denied
 from .bodies import json_object
 from .errors import error_response
 from .settings import ServerSettings
+from .tokenadmin import TokenAdmin
 from .tokens import ROLES, Token
 
-__all__ = ["TokenSecurityPolicy", "allowed", "bearer_secret", "includeme", "refusal"]
+if TYPE_CHECKING:
+    from .sessions import SessionStore
+
+__all__ = [
+    "SESSION_KEY",
+    "SESSION_PATHS",
+    "TokenSecurityPolicy",
+    "allowed",
+    "bearer_secret",
+    "includeme",
+    "refusal",
+    "roles_allowed",
+    "session_path",
+    "signed_in",
+]
 
 _NEEDS = {"read": "viewer", "deploy": "deployer", "admin": "admin"}
+SESSION_PATHS = r"^/(?!api(?:/|$)|RPC2$)"
+"""The paths of the web interface (a regular expression): everything but the API and XML-RPC."""
+SESSION_KEY = "pyapp.session"
+"""Where the session cookie keeps the id of its sign-in session."""
+_SESSION_PATH = re.compile(SESSION_PATHS)
+
+
+def roles_allowed(permission: str) -> list[str]:
+    """The roles whose tokens may do what needs *permission*, the least first."""
+    role = _NEEDS.get(permission, "admin")
+    return [r for r in ROLES if ROLES.index(r) >= ROLES.index(role)]
+
+
+def session_path(path: str) -> bool:
+    """Whether *path* belongs to the web interface, whose requests a sign-in session authenticates."""
+    return _SESSION_PATH.match(path) is not None
+
+
+def signed_in(request: Request, sessions: SessionStore) -> Token | None:
+    """The token *request*'s sign-in session stands for (``None``: none, ended, or its token revoked)."""
+    if request.registry.queryUtility(ISessionFactory) is None:
+        return None
+    session_id = request.session.get(SESSION_KEY)
+    return sessions.token_of(session_id) if isinstance(session_id, str) else None
 
 
 def bearer_secret(authorization: str | None) -> str | None:
@@ -68,7 +114,10 @@ class TokenSecurityPolicy:
         return token
 
     def _load_identity(self, request: Request) -> Token | None:
-        secret = bearer_secret(request.headers.get("Authorization"))
+        authorization = request.headers.get("Authorization")
+        if authorization is None and session_path(request.path_info):
+            return signed_in(request, request.services.sessions)
+        secret = bearer_secret(authorization)
         if secret is None:
             return None
         token: Token | None = request.services.tokens.authenticate(secret)
@@ -87,9 +136,17 @@ class TokenSecurityPolicy:
         return denied
 
     def remember(self, request: Request, userid: Any, **kw: Any) -> list[tuple[str, str]]:
+        """Sign a browser in as the :class:`Token` *userid*: a new session, in a session cookie of its own."""
+        self.forget(request)
+        request.session[SESSION_KEY] = request.services.sessions.open(userid)
         return []
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        """Sign a browser out: its session ends, and its cookie forgets everything else it held."""
+        session_id = request.session.get(SESSION_KEY)
+        if isinstance(session_id, str):
+            request.services.sessions.close(session_id)
+        request.session.invalidate()
         return []
 
 
@@ -119,7 +176,7 @@ def refusal(request: Request, permission: str) -> Response:
         response = error_response(401, "unauthorized", message)
         response.headers["WWW-Authenticate"] = 'Bearer realm="pyapp"'
         return response
-    roles = [r for r in ROLES if ROLES.index(r) >= ROLES.index(role)]
+    roles = roles_allowed(permission)
     return error_response(
         403,
         "forbidden",
@@ -131,36 +188,23 @@ def refusal(request: Request, permission: str) -> Response:
 # -- token management (admin) ------------------------------------------------------
 
 
+def _tokens(request: Request) -> TokenAdmin:
+    admin: TokenAdmin = request.services.token_admin
+    return admin
+
+
 def list_tokens(request: Request) -> dict[str, Any]:
-    return {"tokens": [t.to_dict() for t in request.services.tokens.list()]}
+    return _tokens(request).list()
 
 
 def create_token(request: Request) -> dict[str, Any]:
-    data = json_object(request)
-    problems = []
-    for key in ("role", "name"):
-        if not isinstance(data.get(key), str):
-            problems.append({"field": key, "path": f"/{key}", "message": "is required (a string)"})
-    for key in sorted(set(data) - {"role", "name"}):
-        problems.append({"field": key, "path": f"/{key}", "message": "unknown property"})
-    if problems:
-        from .errors import ApiError
-
-        raise ApiError("the request is not valid", status=422, code="invalid-request", errors=problems)
-    new = request.services.tokens.create(data["role"], data["name"])
-    request.services.events.record(
-        "token", f"token {new.token.name!r} ({new.token.role}) created", actor=request.actor
-    )
+    new = _tokens(request).create(json_object(request), request.actor)
     request.response.status = 201
-    return dict(new.to_dict())
+    return new
 
 
 def revoke_token(request: Request) -> dict[str, Any]:
-    token = request.services.tokens.revoke(request.matchdict["id"])
-    request.services.events.record(
-        "token", f"token {token.name!r} ({token.role}) revoked", actor=request.actor
-    )
-    return dict(token.to_dict())
+    return _tokens(request).revoke(request.matchdict["id"], request.actor)
 
 
 def includeme(config: Configurator) -> None:

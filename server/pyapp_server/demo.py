@@ -109,8 +109,10 @@ def _urls(host: Host, name: str) -> str:
 
 
 def describe(running: RunningServer, demo_lines: list[str]) -> list[str]:
-    """What to print once the server listens: the token file, the apps, how to drive it."""
-    lines = [f"admin token for pyapp-ctl: {running.token_file}"]
+    """What to print once the server listens: the web interface, the token file, the apps, how to drive it."""
+    lines = [f"admin token for pyapp-ctl and signing in: {running.token_file}"]
+    if running.settings.unix_socket is None:
+        lines.insert(0, f"web interface: {running.url}/")
     if demo_lines:
         lines.append("example apps:")
         lines.extend(demo_lines)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from .errors import AppBusy, error_body, error_text
 from .jobs import Job
 from .manager import AppManager
 
-__all__ = ["ACTOR", "DropFolder", "DropOutcome", "includeme", "open_for_writing"]
+__all__ = ["ACTOR", "DropFolder", "DropOutcome", "DropReport", "DroppedFile", "includeme", "open_for_writing"]
 
 log = logging.getLogger("pyapp_server.drop")
 
@@ -44,6 +45,29 @@ class DropOutcome:
     state: str
     job: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DroppedFile:
+    """A file the drop folder took: its name, when it was done with, and why it failed (if it did)."""
+
+    file: str
+    time: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DropReport:
+    """What the drop folder holds (:meth:`DropFolder.report`)."""
+
+    waiting: tuple[str, ...] = ()
+    done: tuple[DroppedFile, ...] = ()
+    failed: tuple[DroppedFile, ...] = ()
+
+
+def _mtime(path: Path) -> str:
+    """When *path* was last written, ISO 8601 in UTC."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime))
 
 
 def open_for_writing(path: Path) -> bool:
@@ -178,6 +202,31 @@ class DropFolder:
             error = job.error or {}
             reason = error_text(str(error.get("message", "the install failed")), error.get("errors", []))
             self._fail(work, name, reason)
+
+    def report(self, limit: int = 20) -> DropReport:
+        """What the folder holds: the files waiting to be taken, and the newest *limit* done and failed
+        (each failed one with why)."""
+
+        def newest(directory: Path) -> list[Path]:
+            try:
+                files = [p for p in directory.iterdir() if p.is_file() and not p.name.endswith(".reason.txt")]
+            except FileNotFoundError:
+                return []
+            return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+
+        def reason(path: Path) -> str:
+            try:
+                return path.with_name(path.name + ".reason.txt").read_text("utf-8").strip()
+            except OSError:
+                return ""
+
+        return DropReport(
+            waiting=tuple(p.name for p in self.candidates()),
+            done=tuple(DroppedFile(file=p.name, time=_mtime(p)) for p in newest(self.done)),
+            failed=tuple(
+                DroppedFile(file=p.name, time=_mtime(p), reason=reason(p)) for p in newest(self.failed)
+            ),
+        )
 
     # -- the polling thread ----------------------------------------------------------
 

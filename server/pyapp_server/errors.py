@@ -106,7 +106,9 @@ def _status_of(exc: BaseException) -> tuple[int, str]:
 
     if isinstance(exc, ApiError):
         return exc.status, exc.code
-    if isinstance(exc, (host_errors.NoSuchApp, host_errors.NoSuchRelease, NoSuchToken)):
+    if isinstance(
+        exc, (host_errors.NoSuchApp, host_errors.NoSuchRelease, host_errors.NoSuchProcess, NoSuchToken)
+    ):
         return 404, "not-found"
     if isinstance(exc, (host_errors.AppLocked, host_errors.NotAnUpgrade)):
         return 409, "conflict"

@@ -2,8 +2,9 @@
 
 Each event has an id (growing), a time, the app (``null`` for the server itself), a kind
 (``install``, ``update``, ``rollback``, ``remove``, ``backup``, ``config``, ``start``,
-``stop``, ``restart``, ``drop``, ``server``; and what the host did by itself, actor ``host``:
-``supervisord``, ``web-server``, ``crash``, ``recovered``, ``boot``, see :mod:`pyapp_server.watcher`),
+``stop``, ``restart``, ``drop``, ``server``, ``session`` (signing in to or out of the web
+interface); and what the host did by itself, actor ``host``: ``supervisord``, ``web-server``,
+``crash``, ``recovered``, ``boot``, see :mod:`pyapp_server.watcher`),
 a message, an outcome (``succeeded``, ``failed``) and the actor (the name of the token that asked,
 ``drop-folder``, ``server``, ``host``).
 They are kept in the server's SQLite database; ``GET /api/v1/events`` lists them.
@@ -112,6 +113,20 @@ class EventLog:
         with self.db.connect() as conn:
             rows = conn.execute(sql, [*args, max(0, min(limit, MAX_LIMIT))]).fetchall()
         return [Event._from_row(r) for r in rows]
+
+    def apps(self) -> tuple[str, ...]:
+        """The apps events were recorded for, by name."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT app FROM events WHERE app IS NOT NULL ORDER BY app"
+            ).fetchall()
+        return tuple(r["app"] for r in rows)
+
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of the events recorded, by name."""
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT DISTINCT kind FROM events ORDER BY kind").fetchall()
+        return tuple(r["kind"] for r in rows)
 
 
 def int_param(

@@ -11,6 +11,10 @@ the client still sends, unstored, then closes the connection.
 
 The tween also asks the gate itself when no server did (an app served by another WSGI
 server, or under WebTest), so that the answers are the same everywhere.
+
+A request to the web interface carries no token but a session cookie: the gate reads the
+sign-in session it names (:func:`pyapp_server.auth.signed_in`), and its refusals are
+answered by the interface's own error pages (the app's exception views) instead of JSON.
 """
 
 from __future__ import annotations
@@ -20,15 +24,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound
 from pyramid.interfaces import IDefaultPermission, IRoutesMapper
 from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.security import NO_PERMISSION_REQUIRED, Denied
 
-from .auth import allowed, bearer_secret, refusal
+from .auth import allowed, bearer_secret, refusal, session_path, signed_in
 from .bodies import body_limit, too_large
 from .errors import error_body, error_response
+from .tokens import Token
 
 __all__ = ["VERDICT", "BodyGate", "Verdict", "gate_of", "includeme"]
 
@@ -72,11 +78,20 @@ class BodyGate:
                 if method == "GET":  # a GET view answers HEAD too
                     self._permissions.setdefault((view["route_name"], "HEAD"), permission)
         self._services = registry["pyapp.services"]
+        self._registry = registry
 
     def check(
-        self, method: str, path: str, *, content_type: str, authorization: str | None, length: int | None
+        self,
+        method: str,
+        path: str,
+        *,
+        content_type: str,
+        authorization: str | None,
+        length: int | None,
+        cookie: str | None = None,
     ) -> Verdict:
-        """The verdict on a request; *length* is its announced ``Content-Length`` (``None``: chunked)."""
+        """The verdict on a request; *length* is its announced ``Content-Length`` (``None``: chunked),
+        *cookie* its ``Cookie`` header (a sign-in session, for the web interface's paths)."""
         settings = self._services.settings
         limit, upload = body_limit(content_type, settings.max_upload_size)
         route = next((r for r in self._routes if r.match(path) is not None), None)
@@ -86,7 +101,7 @@ class BodyGate:
         if permission is None:
             return Verdict(limit=limit, upload=upload, refusal="no-method", route=route.name)
         if permission != NO_PERMISSION_REQUIRED:
-            token = self._services.tokens.peek(bearer_secret(authorization))
+            token = self._identify(path, authorization, cookie)
             if not allowed(token, permission, settings):
                 why = "unauthorized" if token is None else "forbidden"
                 return Verdict(
@@ -95,6 +110,15 @@ class BodyGate:
         if length is not None and length > limit:
             return Verdict(limit=limit, upload=upload, refusal="too-large", route=route.name, length=length)
         return Verdict(limit=limit, upload=upload, route=route.name)
+
+    def _identify(self, path: str, authorization: str | None, cookie: str | None) -> Token | None:
+        """Who asks: the bearer of a token, or on the web interface's paths the browser signed in."""
+        if authorization is None and cookie and session_path(path):
+            request = Request.blank(path, headers={"Cookie": cookie})
+            request.registry = self._registry
+            return signed_in(request, self._services.sessions)
+        token: Token | None = self._services.tokens.peek(bearer_secret(authorization))
+        return token
 
 
 def gate_of(registry: Registry) -> BodyGate:
@@ -111,6 +135,8 @@ def _has_body(environ: Mapping[str, Any]) -> bool:
 
 def answer(request: Request, verdict: Verdict) -> Response:
     """The response to a request the gate refused (its body unread, or read and ignored)."""
+    if session_path(request.path_info):
+        return _page(request, verdict)
     if verdict.refusal == "no-route":
         return error_response(
             404, "not-found", f"no such resource: {request.path} (see /api/v1/openapi.json)"
@@ -128,6 +154,23 @@ def answer(request: Request, verdict: Verdict) -> Response:
     return Response(json_body=body, status=413, charset="utf-8")
 
 
+def _page(request: Request, verdict: Verdict) -> Response:
+    """A refusal on the web interface's paths, answered by the exception view its error would get."""
+    error: Exception
+    if verdict.refusal == "no-route":
+        error = HTTPNotFound()
+    elif verdict.refusal == "no-method":
+        error = HTTPMethodNotAllowed()
+    elif verdict.refusal in ("unauthorized", "forbidden"):
+        denied = Denied(f"refused before its body was read: {verdict.refusal}")
+        denied.permission = verdict.permission  # read back by the forbidden views
+        error = HTTPForbidden(result=denied)
+    else:
+        error = too_large(verdict.limit, upload=verdict.upload, length=verdict.length)
+    response: Response = request.invoke_exception_view((type(error), error, None))
+    return response
+
+
 def gate_tween_factory(
     handler: Callable[[Request], Response], registry: Registry
 ) -> Callable[[Request], Response]:
@@ -142,6 +185,7 @@ def gate_tween_factory(
                 content_type=request.content_type or "",
                 authorization=request.headers.get("Authorization"),
                 length=request.content_length,
+                cookie=request.headers.get("Cookie"),
             )
         if verdict is None or verdict.refusal is None:
             return handler(request)

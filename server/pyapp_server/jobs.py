@@ -1,4 +1,4 @@
-"""Long operations (install, update, rollback, remove, backup) as jobs run by a thread pool.
+"""Long operations (install, update, rollback, remove, backup, restore) as jobs run by a thread pool.
 
 A request that starts one gets ``202`` and the job; ``GET /api/v1/jobs/{id}`` tells its
 state (``queued``, ``running``, ``succeeded``, ``failed``), its result or error, and its

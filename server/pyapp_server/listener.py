@@ -87,6 +87,7 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]
             content_type=self.headers.get("CONTENT_TYPE", ""),
             authorization=self.headers.get("AUTHORIZATION"),
             length=length,
+            cookie=self.headers.get("COOKIE"),
         )
         if verdict.refusal is None and self.error is not None:  # over waitress's own ceiling
             verdict = dataclasses.replace(verdict, refusal="too-large", length=length)

@@ -15,24 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apppackage.configspec import MASK
 from apppackage.errors import AppPackageError, InvalidPackage
 
+from .configcheck import app_spec, check_values, preview, unmasked
 from .errors import ApiError, NotSupported
 from .events import EventLog
 from .jobs import Job, JobContext, JobManager
 
 if TYPE_CHECKING:
     from pyapp_runtime import Host
+    from pyapp_runtime.processes.runstate import DaemonStatus
     from pyapp_runtime.web.hostweb import HostWeb
 
 __all__ = ["PROCESS_ACTIONS", "AppManager", "PackageFacts"]
 
-PROCESS_ACTIONS = ("start", "stop", "restart")
+PROCESS_ACTIONS = ("start", "stop", "restart", "reload")
 JOB_LOCK_WAIT = 60.0
 """How long a job waits for the app's lock: a restart or a configuration change holding it ends first
 (a request that finds the lock held answers 409 at once; a job has time)."""
-_PAST = {"start": "started", "stop": "stopped", "restart": "restarted"}
+_PAST = {"start": "started", "stop": "stopped", "restart": "restarted", "reload": "reloaded"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,14 +112,17 @@ class AppManager:
 
     # -- reading ------------------------------------------------------------------
 
-    def list_apps(self) -> list[dict[str, Any]]:
-        """Every app, with the job working on it, how its processes are (``state``) and those failing."""
+    def list_apps(self, *, processes: bool = False) -> list[dict[str, Any]]:
+        """Every app, with the job working on it, how its processes are (``state``) and those failing;
+        with *processes*, each of its processes too. supervisord is asked once for every app."""
         host = self.host()
+        summaries = host.apps()
+        found = _statuses(host, [s.name for s in summaries])
         apps = []
-        for summary in host.apps():
+        for summary in summaries:
             item = summary.to_dict()
             item["job"] = self.jobs.busy(summary.name)
-            item.update(_running(host, summary.name))
+            item.update(_running(found[summary.name], processes_too=processes))
             apps.append(item)
         return apps
 
@@ -128,6 +132,10 @@ class AppManager:
         info["job"] = self.jobs.busy(name)
         info["processes"] = self._processes(host, name)
         return info
+
+    def processes(self, name: str) -> list[dict[str, Any]]:
+        """How each of app *name*'s processes is (none when the host runs no processes)."""
+        return self._processes(self.host(), name)
 
     def _processes(self, host: Any, name: str) -> list[dict[str, Any]]:
         status = getattr(host, "status", None)
@@ -177,6 +185,7 @@ class AppManager:
         *,
         expect: str | None = None,
         force: bool = False,
+        ignore_requirements: bool = False,
         settings: Sequence[str] = (),
         services: Sequence[str] = (),
         staged: bool = False,
@@ -205,8 +214,9 @@ class AppManager:
                 try:
                     ctx.log(f"{action} {facts.name} {facts.version} from {path.name}")
                     result = self.host(progress=ctx.log).install(
-                        path, force=force, settings=settings, services=services, wait=JOB_LOCK_WAIT
-                    )
+                        path, force=force, ignore_requirements=ignore_requirements, settings=settings,
+                        services=services, wait=JOB_LOCK_WAIT,
+                    )  # fmt: skip
                     return dict(result.to_dict())
                 finally:
                     if staged:
@@ -280,15 +290,9 @@ class AppManager:
         host = self.host()
         try:
             current = host.config(name, show_secrets=True)
-            secrets = {f["name"] for f in current.fields if f.get("type") == "secret"}
-            given = dict(values or {})
-            for key in secrets & set(given):
-                if given[key] == MASK:
-                    if key in current.values:
-                        given[key] = current.values[key]
-                    else:
-                        del given[key]
-            _check_all(host, name, given, assignments, {**current.values, **given} if merge else given)
+            given = unmasked(current.values, current.fields, values or {})
+            merged = {**current.values, **given} if merge else given
+            check_values(app_spec(host, name), name, given, assignments, merged)
             result = host.replace_config(name, given, merge=merge)
         except AppPackageError as exc:
             if isinstance(exc, InvalidPackage) and exc.problems:
@@ -308,6 +312,18 @@ class AppManager:
         changed = ", ".join(data["changed"]) or "nothing"
         self.events.record("config", f"configuration of {name} changed: {changed}", app=name, actor=actor)
         return data
+
+    def preview_config(
+        self,
+        name: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        assignments: Sequence[str] = (),
+        merge: bool = True,
+    ) -> dict[str, Any]:
+        """What :meth:`set_config` would change, checked the same way, without writing (422 listing every
+        invalid field): each field that would change and the file the app would read, secrets masked."""
+        return preview(self.host(), name, values=values, assignments=assignments, merge=merge)
 
     # -- services -------------------------------------------------------------------
 
@@ -348,7 +364,8 @@ class AppManager:
     # -- processes ------------------------------------------------------------------
 
     def control(self, name: str, action: str, actor: str) -> dict[str, Any]:
-        """Start, stop or restart app *name*'s processes, when the runtime can."""
+        """Start, stop, restart or reload (``pyapp reload``: new processes take over once healthy, with the
+        configuration as it is now) app *name*'s processes, when the runtime can."""
         host = self.host()
         host.release(name)  # NoSuchApp (404) first: an app that is not there is not there on any host
         method = getattr(host, action, None)
@@ -380,39 +397,6 @@ def _supervised(host: Any) -> bool:
     return daemons is None or bool(getattr(daemons, "enabled", True))
 
 
-def _check_all(
-    host: Any, name: str, given: dict[str, Any], assignments: Sequence[str], merged: Mapping[str, Any]
-) -> None:
-    """Parse *assignments* into *given* and validate the result, raising every problem at once.
-
-    ``KEY=VALUE`` texts are typed by the spec's fields (section 4.4); text that does not
-    parse and values that do not validate are reported together.
-    """
-    from apppackage import AppPackage
-    from apppackage.errors import InvalidConfiguration, Problem, pointer
-
-    with AppPackage(host.release(name).path) as package:
-        spec = package.config_spec
-    problems = []
-    for text in assignments:
-        key, sep, raw = text.partition("=")
-        key = key.strip()
-        field = spec.field(key)
-        if not sep:
-            problems.append(Problem(file="config.yaml", path=pointer(key), message="expected KEY=VALUE"))
-        elif field is None:
-            given[key] = raw  # reported as an unknown setting by the validation below
-        else:
-            try:
-                given[key] = field.parse(raw)
-            except ValueError as exc:
-                problems.append(Problem(file="config.yaml", path=pointer(key), message=str(exc)))
-    seen = {p.path for p in problems}
-    problems += [p for p in spec.validate({**merged, **given}, "config.yaml") if p.path not in seen]
-    if problems:
-        raise InvalidConfiguration(problems, f"the configuration of {name} is not valid:")
-
-
 def _services_error(exc: Any) -> ApiError:
     """A :class:`pyapp_runtime.errors.BadServices` as a 422 naming each service (values stay masked)."""
     errors = [
@@ -428,16 +412,33 @@ def _discard(path: Path) -> None:
     shutil.rmtree(path.parent, ignore_errors=True)
 
 
-def _running(host: Host, name: str) -> dict[str, Any]:
+def _statuses(host: Host, names: list[str]) -> dict[str, list[DaemonStatus]]:
+    """The processes of each app of *names* (none where the host runs none, or where an app's record
+    cannot be read: the others are still listed)."""
+    if not host.daemons.enabled:
+        return {name: [] for name in names}
+    try:
+        return host.daemons.statuses(names)
+    except AppPackageError:
+        pass
+    out: dict[str, list[DaemonStatus]] = {}
+    for name in names:
+        try:
+            out[name] = host.daemons.status(name)
+        except AppPackageError:
+            out[name] = []
+    return out
+
+
+def _running(processes: list[DaemonStatus], *, processes_too: bool = False) -> dict[str, Any]:
     """``state`` (see :func:`pyapp_runtime.processes.runstate.overall_state`) and the ``failing`` processes,
-    each with its last output."""
+    each with its last output (and every process, with *processes_too*)."""
     from pyapp_runtime.processes.runstate import overall_state
 
-    try:
-        processes = host.daemons.status(name) if host.daemons.enabled else []
-    except AppPackageError:
-        processes = []
-    return {
+    running = {
         "state": overall_state(processes),
         "failing": [p.to_dict() for p in processes if p.failing],
     }
+    if processes_too:
+        running["processes"] = [p.to_dict() for p in processes]
+    return running

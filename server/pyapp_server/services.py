@@ -15,12 +15,17 @@ from dataclasses import dataclass
 from apppackage.errors import AppPackageError
 
 from ._db import Database
+from .appfiles import AppFiles
 from .dropfolder import DropFolder
 from .events import EventLog
+from .hostadmin import HostAdmin
 from .jobs import JobManager
 from .manager import AppManager
+from .sessions import SessionStore
 from .settings import ServerSettings
+from .tokenadmin import TokenAdmin
 from .tokens import TokenStore
+from .webadmin import WebAdmin
 
 __all__ = ["DATABASE", "LOCK_FILE", "DataDirInUse", "Services"]
 
@@ -54,9 +59,19 @@ class Services:
     settings: ServerSettings
     db: Database
     tokens: TokenStore
+    sessions: SessionStore
+    """The web interface's sign-in sessions."""
     events: EventLog
     jobs: JobManager
     apps: AppManager
+    files: AppFiles
+    """The apps' releases, backups (restore) and process output."""
+    host: HostAdmin
+    """The host at a glance and its settings."""
+    web: WebAdmin
+    """The host's web server, virtual hosts and mounts."""
+    token_admin: TokenAdmin
+    """Making, listing and revoking tokens, each recorded as an event."""
     drop: DropFolder
     lock: int
     """The file descriptor holding the data directory's lock."""
@@ -76,13 +91,19 @@ class Services:
             raise
         apps = AppManager(settings.data_dir, jobs, events)
         apps.recover()  # what a crash left (this server's, during a job), before the first request
+        tokens = TokenStore(db, extra_admin_secret=settings.admin_token)
         return cls(
             settings=settings,
             db=db,
-            tokens=TokenStore(db, extra_admin_secret=settings.admin_token),
+            tokens=tokens,
+            sessions=SessionStore(db, tokens),
             events=events,
             jobs=jobs,
             apps=apps,
+            files=AppFiles(apps),
+            host=HostAdmin(apps, events),
+            web=WebAdmin(apps, events),
+            token_admin=TokenAdmin(tokens, events),
             drop=DropFolder(settings.drop_folder, apps, interval=settings.drop_interval),
             lock=lock,
         )

@@ -57,6 +57,7 @@ class _Request(cheroot_server.HTTPRequest):
             content_type=self.inheaders.get(b"Content-Type", b"").decode("latin-1"),
             authorization=self.inheaders.get(b"Authorization", b"").decode("latin-1") or None,
             length=length,
+            cookie=self.inheaders.get(b"Cookie", b"").decode("latin-1") or None,
         )
         body: IO[bytes] | None = None
         if verdict.refusal is None and self.chunked_read:

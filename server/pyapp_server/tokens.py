@@ -99,6 +99,10 @@ class Token:
         )
 
 
+_SETTINGS_TOKEN = Token(id="settings", name="admin_token (settings)", role="admin", created="")
+"""The token ``admin_token`` stands for (it has no row: the setting is its only record)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class NewToken:
     """A token just made, with its secret (shown this once, never stored)."""
@@ -158,7 +162,7 @@ class TokenStore:
         if not secret:
             return None
         if self._extra and hmac.compare_digest(secret.encode(), self._extra.encode()):
-            return Token(id="settings", name="admin_token (settings)", role="admin", created="")
+            return _SETTINGS_TOKEN
         with self.db.connect() as conn:
             row = conn.execute("SELECT * FROM tokens WHERE hash = ?", (hash_secret(secret),)).fetchone()
             if row is None:
@@ -175,9 +179,17 @@ class TokenStore:
         if not secret:
             return None
         if self._extra and hmac.compare_digest(secret.encode(), self._extra.encode()):
-            return Token(id="settings", name="admin_token (settings)", role="admin", created="")
+            return _SETTINGS_TOKEN
         with self.db.read() as conn:
             row = conn.execute("SELECT * FROM tokens WHERE hash = ?", (hash_secret(secret),)).fetchone()
+        return None if row is None else Token._from_row(row)
+
+    def find(self, token_id: str) -> Token | None:
+        """The token whose id is *token_id*, or ``None`` (revoked), read without writing."""
+        if token_id == _SETTINGS_TOKEN.id:
+            return _SETTINGS_TOKEN if self._extra else None
+        with self.db.read() as conn:
+            row = conn.execute("SELECT * FROM tokens WHERE id = ?", (token_id,)).fetchone()
         return None if row is None else Token._from_row(row)
 
     def has_remote_auth(self) -> bool:

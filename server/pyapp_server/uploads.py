@@ -1,14 +1,14 @@
 """Receiving a package to install: an upload (raw body or multipart) or a path on the server.
 
 ``application/octet-stream``
-    the body is the ``.pyapp``; options in the query (``filename``, ``force``, ``set=KEY=VALUE``,
-    ``service=NAME=VALUE``...)
+    the body is the ``.pyapp``; options in the query (``filename``, ``force``, ``ignore_requirements``,
+    ``set=KEY=VALUE``, ``service=NAME=VALUE``...)
 ``multipart/form-data``
     the file in the field ``package``; options as form fields
 ``application/json``
-    ``{"path": "/abs/path/app.pyapp", "force": false, "settings": ["KEY=VALUE"],
-    "services": ["NAME=VALUE"]}``: a file on the server, in the drop folder or the upload
-    directory (:func:`server_package`; anywhere else is refused with 403)
+    ``{"path": "/abs/path/app.pyapp", "force": false, "ignore_requirements": false,
+    "settings": ["KEY=VALUE"], "services": ["NAME=VALUE"]}``: a file on the server, in the drop folder
+    or the upload directory (:func:`server_package`; anywhere else is refused with 403)
 
 Uploads larger than ``max_upload_size`` are refused with 413 before they are read when
 their length is announced, and as soon as they pass the limit otherwise. Each upload is
@@ -44,6 +44,8 @@ class ReceivedPackage:
     staged: bool
     """Whether *path* is a staged upload (deleted once used) rather than a file of the server's."""
     force: bool = False
+    ignore_requirements: bool = False
+    """Install even though requirements of the package are not met on the host (spec section 3.3)."""
     settings: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
     """``NAME=VALUE`` values of the app's services (spec section 3.9)."""
@@ -154,7 +156,7 @@ def server_package(value: Any, *, roots: Sequence[Path], admin: bool) -> Path:
 
 def _from_json(request: Request, roots: Sequence[Path], admin: bool) -> ReceivedPackage:
     data = json_object(request)
-    unknown = sorted(set(data) - {"path", "force", "settings", "services"})
+    unknown = sorted(set(data) - {"path", "force", "ignore_requirements", "settings", "services"})
     problems = [{"field": k, "path": f"/{k}", "message": "unknown property"} for k in unknown]
     if "path" not in data:
         problems.append({"field": "path", "path": "/path", "message": "is required"})
@@ -164,6 +166,7 @@ def _from_json(request: Request, roots: Sequence[Path], admin: bool) -> Received
         path=server_package(data["path"], roots=roots, admin=admin),
         staged=False,
         force=flag_value(data.get("force", False), "force"),
+        ignore_requirements=flag_value(data.get("ignore_requirements", False), "ignore_requirements"),
         settings=assignments(data.get("settings", [])),
         services=_services(data.get("services", [])),
     )
@@ -214,6 +217,7 @@ def receive_package(
             path=target,
             staged=True,
             force=flag_value(options.get("force", ""), "force"),
+            ignore_requirements=flag_value(options.get("ignore_requirements", ""), "ignore_requirements"),
             settings=assignments(list(options.getall("set")) if hasattr(options, "getall") else []),
             services=_services(list(options.getall("service")) if hasattr(options, "getall") else []),
         )

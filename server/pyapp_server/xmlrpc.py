@@ -1,4 +1,4 @@
-"""XML-RPC at ``/RPC2``: the core operations of the JSON API, with the same tokens and roles.
+"""XML-RPC at ``/RPC2``: the operations of the JSON API, with the same tokens and roles.
 
 The token comes in the ``Authorization`` header (Bearer, or HTTP Basic with the token
 as the password: ``ServerProxy("http://any:TOKEN@127.0.0.1:6543/RPC2")``); without that
@@ -9,24 +9,35 @@ the message followed by every problem, one per line. ``nil`` is used for missing
 A call may be :data:`~pyapp_server.bodies.MAX_BODY` bytes and nest arrays and structs
 :data:`~pyapp_server.bodies.MAX_DEPTH` deep; a larger or deeper one gets a fault (413, 400)
 naming the limit. ``apps.install`` and ``apps.update`` read packages only from the drop
-folder and the upload directory (as ``POST /api/v1/apps`` with a path).
+folder and the upload directory (as ``POST /api/v1/apps`` with a path); their options are the API's
+(``force``, ``ignore_requirements``, ``settings``, ``services``).
 
-Methods (``system.listMethods`` lists them; ``system.methodHelp`` explains each)::
+Methods (``system.listMethods`` lists them; ``system.methodHelp`` explains each; the functions are in
+:mod:`pyapp_server.xmlrpc_methods`)::
 
     pyapp.info()                                            apps.list()
-    apps.show(name)                                         apps.install(path[, {force, settings, services}])
-    apps.update(name, path[, {force, settings, services}])  apps.rollback(name[, to])
+    apps.show(name)                                         apps.install(path[, {force, settings, ...}])
+    apps.update(name, path[, {force, settings, ...}])       apps.rollback(name[, to])
     apps.remove(name[, {keep_data, backup, force}])         apps.backup(name)
+    apps.start(name)  apps.stop(name)  apps.restart(name)   apps.reload(name)
+    apps.releases(name)                                     apps.backups(name)
+    apps.restore(name, backup[, {force}])                   apps.log(name, process[, lines])
+    apps.mount(name, vhost, prefix)                         apps.unmount(name)
     config.get(name)                                        config.set(name, values[, merge])
-    events.list([{app, kind, limit, before}])               jobs.get(id[, wait_seconds])
+    services.get(name)                                      services.set(name, values[, unset])
+    vhosts.list()                                           vhosts.add({name, port, ...})
+    vhosts.remove(name)                                     web.status()
+    web.apply()  web.start()  web.stop()                    host.status()
+    host.settings()                                         host.set_settings(changes)
+    tokens.list()                                           tokens.create(role, name)
+    tokens.revoke(id)                                       events.list([{app, kind, limit, before}])
+    jobs.get(id[, wait_seconds])                            jobs.list([{app, state, limit}])
 """
 
 from __future__ import annotations
 
 import logging
 import xmlrpc.client
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pyramid.config import Configurator
@@ -39,164 +50,15 @@ from apppackage.errors import AppPackageError
 from .auth import bearer_secret
 from .bodies import MAX_BODY, MAX_DEPTH, deeper_than, read_body, too_deep
 from .errors import ApiError, classify, error_body, error_text
-from .events import MAX_LIMIT
-from .jobs import MAX_WAIT
 from .services import Services
 from .tokens import Token
-from .uploads import assignments, flag_value, server_package
+from .xmlrpc_methods import METHODS
 
 __all__ = ["METHODS", "fault_response", "includeme"]
 
 log = logging.getLogger("pyapp_server.xmlrpc")
 
 _INT_MAX = 2**31 - 1
-
-
-def _options(value: Any, allowed: set[str], where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or set(value) - allowed:
-        raise ApiError(f"{where} must be a struct with only {', '.join(sorted(allowed))}", status=422)
-    return value
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise ApiError(f"{what} must be a string", status=400)
-    return value
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ApiError(f"{what} must be a number", status=400)
-    return float(value)
-
-
-def _path(s: Services, caller: Token, value: Any) -> Path:
-    return server_package(value, roots=s.settings.package_roots, admin=caller.role == "admin")
-
-
-def _info(s: Services, caller: Token) -> dict[str, Any]:
-    from apppackage import __version__
-
-    return {
-        "name": "pyapp-server",
-        "version": __version__,
-        "min_client_version": s.settings.min_client_version,
-    }
-
-
-def _install(s: Services, caller: Token, path: Any, options: Any = None) -> dict[str, Any]:
-    opts = _options(options, {"force", "settings", "services"}, "options")
-    return s.apps.install(
-        _path(s, caller, path),
-        caller.name,
-        force=flag_value(opts.get("force", False), "force"),
-        settings=assignments(opts.get("settings", [])),
-        services=assignments(opts.get("services", []), "services", "NAME=VALUE"),
-    ).to_dict()
-
-
-def _update(s: Services, caller: Token, name: str, path: Any, options: Any = None) -> dict[str, Any]:
-    opts = _options(options, {"force", "settings", "services"}, "options")
-    return s.apps.install(
-        _path(s, caller, path),
-        caller.name,
-        expect=_text(name, "name"),
-        kind="update",
-        force=flag_value(opts.get("force", False), "force"),
-        settings=assignments(opts.get("settings", [])),
-        services=assignments(opts.get("services", []), "services", "NAME=VALUE"),
-    ).to_dict()
-
-
-def _remove(s: Services, caller: Token, name: str, options: Any = None) -> dict[str, Any]:
-    opts = _options(options, {"keep_data", "backup", "force"}, "options")
-    return s.apps.remove(
-        _text(name, "name"),
-        caller.name,
-        keep_data=flag_value(opts.get("keep_data", False), "keep_data"),
-        backup=flag_value(opts.get("backup", False), "backup"),
-        force=flag_value(opts.get("force", False), "force"),
-    ).to_dict()
-
-
-def _config_set(s: Services, caller: Token, name: str, values: Any, merge: bool = True) -> dict[str, Any]:
-    if not isinstance(values, dict):
-        raise ApiError("values must be a struct of setting names to values", status=422)
-    return s.apps.set_config(_text(name, "name"), caller.name, values=values, merge=bool(merge))
-
-
-def _events(s: Services, caller: Token, filters: Any = None) -> list[dict[str, Any]]:
-    f = _options(filters, {"app", "kind", "limit", "before"}, "filters")
-    for key in ("app", "kind"):
-        if f.get(key) is not None:
-            _text(f[key], key)
-    before = f.get("before")
-    if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
-        raise ApiError("before must be an event id (an integer)", status=400)
-    events = s.events.list(
-        app=f.get("app"),
-        kind=f.get("kind"),
-        before=before,
-        limit=max(0, min(int(_number(f.get("limit", 100), "limit")), MAX_LIMIT)),
-    )
-    return [e.to_dict() for e in events]
-
-
-def _job(s: Services, caller: Token, job_id: Any, wait: Any = 0) -> dict[str, Any]:
-    job = s.jobs.get(_text(job_id, "id"))
-    seconds = max(0.0, min(_number(wait, "wait_seconds"), MAX_WAIT))
-    if seconds and not job.done:
-        job = s.jobs.wait(job.id, seconds)
-    return job.to_dict()
-
-
-Method = Callable[..., Any]
-METHODS: dict[str, tuple[str, Method, str]] = {
-    "pyapp.info": ("read", _info, "pyapp.info(): the server's version and the oldest client it serves."),
-    "apps.list": ("read", lambda s, c: s.apps.list_apps(), "apps.list(): the installed apps."),
-    "apps.show": (
-        "read",
-        lambda s, c, name: s.apps.show(_text(name, "name")),
-        "apps.show(name): an app, its releases, processes.",
-    ),
-    "apps.install": (
-        "deploy",
-        _install,
-        "apps.install(path[, {force, settings, services}]): install a package; a job.",
-    ),
-    "apps.update": (
-        "deploy",
-        _update,
-        "apps.update(name, path[, {force, settings, services}]): update an app; a job.",
-    ),
-    "apps.rollback": (
-        "deploy",
-        lambda s, c, name, to=None: s.apps.rollback(
-            _text(name, "name"), c.name, to=None if to is None else _text(to, "to")
-        ).to_dict(),
-        "apps.rollback(name[, to]): go back to the previous release (or version to); a job.",
-    ),
-    "apps.remove": (
-        "admin",
-        _remove,
-        "apps.remove(name[, {keep_data, backup, force}]): remove an app; a job.",
-    ),
-    "apps.backup": (
-        "deploy",
-        lambda s, c, name: s.apps.backup(_text(name, "name"), c.name).to_dict(),
-        "apps.backup(name): a job.",
-    ),
-    "config.get": (
-        "read",
-        lambda s, c, name: s.apps.config(_text(name, "name")),
-        "config.get(name): spec and values (masked).",
-    ),
-    "config.set": ("deploy", _config_set, "config.set(name, values[, merge]): validate and write values."),
-    "events.list": ("read", _events, "events.list([{app, kind, limit, before}]): newest events first."),
-    "jobs.get": ("read", _job, "jobs.get(id[, wait_seconds]): a job, after waiting for it to end."),
-}
 
 
 def _marshallable(value: Any) -> Any:

@@ -284,18 +284,22 @@ def test_applied_works_on_any_environment(tmp_path: Path) -> None:
     assert "lonely" not in sys.modules
 
 
-def test_a_zip_package_runs_without_extracting(
+def test_a_zip_package_runs_from_a_directory_removed_afterwards(
     tmp_path: Path, demo_zip: Path, snapshot: Callable[[Path], set[str]]
 ) -> None:
+    """PYAPP_ROOT is a directory (section 5.1), also for a .pyapp: it is extracted for the block."""
     before = snapshot(tmp_path)
     pkg = AppPackage(demo_zip)
     with pkg.activate() as env:
-        assert env.sys_path[0] == str(demo_zip / "src")
+        root = Path(env.variables["PYAPP_ROOT"])
+        assert root.is_dir() and (root / "metadata.yaml").is_file()
+        assert env.sys_path[0] == str(root / "src")
         app = pkg.wsgi_app()
         assert app({}, lambda *a: None) == [b"demo 2.1.0"]
-        assert sys.modules["demo.web"].__file__ == str(demo_zip / "src" / "demo" / "web.py")
+        assert sys.modules["demo.web"].__file__ == str(root / "src" / "demo" / "web.py")
     pkg.close()
-    assert snapshot(tmp_path) == before, "no file was extracted or cached"
+    assert not root.exists(), "the extraction is removed with the block"
+    assert snapshot(tmp_path) == before, "nothing is left beside the package"
 
 
 # -- a new interpreter: commands and hooks ------------------------------------------------------
@@ -358,3 +362,14 @@ def test_a_package_opened_by_a_relative_path_still_runs_its_hooks(
     assert seen["context"]["root"] == str(demo_dir)
     assert seen["environ"]["PYAPP_ROOT"] == str(demo_dir)
     assert seen["environ"]["PYAPP_DATA_PATH"] == seen["cwd"] == str(tmp_path / "state" / "data")
+
+
+def test_host_paths_of_a_zip_package_have_its_extraction_as_root(tmp_path: Path, demo_zip: Path) -> None:
+    with AppPackage(demo_zip) as pkg:
+        host = pkg.host_paths(tmp_path / "state")
+        assert host.root == tmp_path / "state" / "package"
+        assert (host.root / "src" / "demo" / "web.py").is_file()
+        assert pkg.environment(host).variables["PYAPP_ROOT"] == str(host.root)
+        # Asked again (another run with this state), it is extracted afresh.
+        (host.root / "stray.txt").write_text("left by a run")
+        assert not (pkg.host_paths(tmp_path / "state").root / "stray.txt").exists()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from apppackage import AppPackage, AppPackageError, LoadError
 from apppackage.loader import load_object, load_wsgi_app
@@ -46,7 +48,18 @@ def test_a_factory_is_called_with_the_configuration(
         app = pkg.wsgi_app(config)
         assert app.config == config  # type: ignore[attr-defined]
         assert call(app) == ("200 OK", json.dumps(config, sort_keys=True).encode())
-        assert pkg.wsgi_app().config == {}  # type: ignore[attr-defined]
+        # Without one: the filled-in configuration of the activation, as the app's file holds it
+        # (defaults, secrets generated), as a host calls a factory (section 6.6).
+        filled = pkg.wsgi_app().config  # type: ignore[attr-defined]
+        assert filled == yaml.safe_load(Path(os.environ["PYAPP_CONFIG_FILE"]).read_text())
+        assert filled["title"] == "Demo" and filled["mode"] == "ok" and len(filled["secret_key"]) == 24
+    given = {"title": "Given", "mode": "ok"}
+    with pkg.activate(config=given):
+        assert pkg.wsgi_app().config == given  # type: ignore[attr-defined]
+        assert yaml.safe_load(Path(os.environ["PYAPP_CONFIG_FILE"]).read_text()) == given
+    # With host paths of one's own and no configuration given: the spec's defaults.
+    with pkg.activate(pkg.host_paths(tmp_path / "state")):
+        assert pkg.wsgi_app().config == {"title": "Demo", "mode": "ok"}  # type: ignore[attr-defined]
 
 
 def test_load_object_walks_the_attribute_path(demo_dir: Path) -> None:

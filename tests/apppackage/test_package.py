@@ -290,7 +290,10 @@ def test_the_package_root_as_a_code_path(
         with AppPackage(path) as pkg:
             assert pkg.validate() == []
             with pkg.activate() as env:
-                assert env.sys_path[0] == str(path)
+                # The root, a directory: a .pyapp's is where it was extracted (section 5.1).
+                root_dir = Path(env.variables["PYAPP_ROOT"])
+                assert env.sys_path[0] == str(root_dir) and (root_dir / "rootmod.py").is_file()
+                assert root_dir == path if path.is_dir() else root_dir != path
                 assert pkg.load_object("rootmod:WHERE") == "root"
 
 

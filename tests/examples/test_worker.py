@@ -229,7 +229,7 @@ def test_pyapp_run_serves_the_built_package(
     built = pyapp_for("worker")
     queued = cli("pyapp", "command", built.path, "enqueue", "upper", "<b>hi</b>")
     assert queued.returncode == 0, queued.stderr
-    served = serve_cli(built.path)
+    served = serve_cli(built.path, "--web-only")  # no worker: the job stays queued
     status, kind, page = served.get("/")
     data = served.get_json("/status.json")
     health = served.get("/health")

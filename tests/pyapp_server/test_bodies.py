@@ -20,6 +20,8 @@ JSON_VIEWS = [
     ("POST", "/api/v1/tokens", "admin"),
     ("POST", "/api/v1/vhosts", "admin"),
     ("PUT", "/api/v1/apps/hello/mount", "deployer"),
+    ("POST", "/api/v1/apps/hello/restore", "admin"),
+    ("PUT", "/api/v1/host/settings", "admin"),
 ]
 
 

@@ -35,11 +35,12 @@ BOUNDED = settings(
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-# The installed app by name. Removing it would leave the other operations nothing to work on; start, stop
-# and restart answer 501 by design on a host that runs no app processes (the suite's: PYAPP_DAEMONS=0,
-# test_process_control.py has them on) and are left to test_api.py.
+# The installed app by name. Removing it would leave the other operations nothing to work on; start, stop,
+# restart and reload answer 501 by design on a host that runs no app processes (the suite's:
+# PYAPP_DAEMONS=0, test_process_control.py has them on) and are left to test_api.py.
 on_the_app = schemathesis.openapi.from_dict(openapi_document()).exclude(
-    path=["/api/v1/apps/{name}", "/api/v1/apps/{name}/{action}"], method=["DELETE", "POST"]
+    path=["/api/v1/apps/{name}", "/api/v1/apps/{name}/{action}", "/api/v1/apps/{name}/reload"],
+    method=["DELETE", "POST"],
 )
 on_the_app.config.update(parameters={"name": "hello"})
 on_the_app.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -47,16 +48,22 @@ on_the_app.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMo
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, packages):
-    """The app (its host with hello installed) and an admin token."""
+    """The app (its host with hello installed) and an admin token.
+
+    The host's web server stays ``none`` whatever the generated settings say (``PYAPP_WEB_SERVER``
+    overrides the setting): no generated virtual host is ever served.
+    """
     data_dir = tmp_path_factory.mktemp("schemathesis") / "data"
-    app = main(None, data_dir=str(data_dir), drop_interval="0")
-    services = services_of(app)
-    try:
-        job = services.apps.install(packages.hello(), "schemathesis")
-        assert services.jobs.wait(job.id, 120).state == "succeeded"
-        yield app, services.tokens.create("admin", "schemathesis").secret
-    finally:
-        services.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYAPP_WEB_SERVER", "none")
+        app = main(None, data_dir=str(data_dir), drop_interval="0")
+        services = services_of(app)
+        try:
+            job = services.apps.install(packages.hello(), "schemathesis")
+            assert services.jobs.wait(job.id, 120).state == "succeeded"
+            yield app, services.tokens.create("admin", "schemathesis").secret
+        finally:
+            services.close()
 
 
 @schema.parametrize()

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -74,7 +75,10 @@ class Server:
 
 @contextmanager
 def serving(*args: str | Path, env: dict[str, str]) -> Iterator[Server]:
-    """Start ``pyapp run ARGS --port 0`` and wait for its "Serving ... on URL" line."""
+    """Start ``pyapp run ARGS --port 0`` and wait for its "Serving ... on URL" line.
+
+    The lines of the app's programs (``web | ...``) that come before it are skipped.
+    """
     proc = subprocess.Popen(
         [tool("pyapp"), "run", *map(str, args), "--port", "0"],
         env=env,
@@ -85,8 +89,15 @@ def serving(*args: str | Path, env: dict[str, str]) -> Iterator[Server]:
     with proc:
         try:
             assert proc.stdout is not None
-            ready, _, _ = select.select([proc.stdout], [], [], 120)
-            line = proc.stdout.readline() if ready else ""
+            # A run that never gets there is killed, which ends its output.
+            timer = threading.Timer(120, proc.kill)
+            timer.start()
+            try:
+                line = proc.stdout.readline()
+                while " | " in line:
+                    line = proc.stdout.readline()
+            finally:
+                timer.cancel()
             if " on http://" not in line:
                 proc.kill()
                 _, err = proc.communicate()

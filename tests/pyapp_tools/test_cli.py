@@ -13,11 +13,14 @@ PYAPP = {
     "boot": ["boot", "shutdown"],
     "service": ["services"],
     "web": ["vhost", "mount", "unmount", "web"],
+    "settings": ["settings"],
 }
-PYAPP_CTL = ["apps", "completion", "config", "events", "info", "jobs", "services", "vhosts"]
+PYAPP_CTL = [
+    "apps", "completion", "config", "events", "host", "info", "jobs", "services", "tokens", "vhosts", "web",
+]  # fmt: skip
 PYAPP_CTL_APPS = [
-    "backup", "install", "list", "mount", "remove", "restart", "rollback", "show", "start", "stop", "unmount",
-    "update",
+    "backup", "backups", "install", "list", "log", "mount", "releases", "reload", "remove", "restart",
+    "restore", "rollback", "show", "start", "stop", "unmount", "update",
 ]  # fmt: skip
 
 

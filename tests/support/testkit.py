@@ -23,6 +23,7 @@ import pytest
 __all__ = [
     "Load",
     "app_process",
+    "fetch",
     "free_port",
     "gone",
     "ns_pid",
@@ -156,6 +157,30 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(self.timeout)
         self.sock.connect(self.socket_path)
+
+
+def fetch(
+    where: str | Path | int,
+    path: str = "/",
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10,
+) -> tuple[int, dict[str, str], bytes]:
+    """*method* *path* on a unix socket (a path) or a loopback port, on a new connection: (status, headers,
+    body), the headers by their lower-case names."""
+    connection: http.client.HTTPConnection
+    if isinstance(where, int):
+        connection = http.client.HTTPConnection("127.0.0.1", where, timeout=timeout)
+    else:
+        connection = _UnixConnection(str(where), timeout)
+    try:
+        connection.request(method, path, headers={"Connection": "close", **(headers or {})})
+        response = connection.getresponse()
+        got = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, got, response.read()
+    finally:
+        connection.close()
 
 
 def request(

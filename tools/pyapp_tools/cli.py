@@ -5,8 +5,9 @@ This module makes the group and adds the commands of each command module:
 verify, run, command), :mod:`~pyapp_tools.host.apps` (install and manage apps on
 this host), :mod:`~pyapp_tools.host.processes` (their processes),
 :mod:`~pyapp_tools.host.boot` (the whole host at boot),
-:mod:`~pyapp_tools.host.services` (their services) and
-:mod:`~pyapp_tools.host.web` (virtual hosts, mounts, the web server).
+:mod:`~pyapp_tools.host.services` (their services),
+:mod:`~pyapp_tools.host.web` (virtual hosts, mounts, the web server) and
+:mod:`~pyapp_tools.host.settings` (the host's settings).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import click
 
 from .commandline import PyappGroup
-from .host import apps, boot, processes, services, web
+from .host import apps, boot, processes, services, settings, web
 from .package import commands
 
 __all__ = ["main"]
@@ -32,5 +33,5 @@ def main() -> None:
     """
 
 
-for module in (commands, apps, processes, boot, services, web):
+for module in (commands, apps, processes, boot, services, web, settings):
     module.register(main)

@@ -23,6 +23,8 @@ from apppackage import AppPackageError
 __all__ = [
     "PyappGroup",
     "echo_failing",
+    "echo_settings",
+    "echo_settings_change",
     "echo_web_change",
     "emit",
     "error_document",
@@ -136,3 +138,43 @@ def echo_web_change(d: dict[str, Any]) -> None:
             click.echo(f"unmounted {m['app']} from {m['vhost']} {m['prefix']}")
         else:
             click.echo(f"mounted {m['app']} at {m['url']} ({m['upstream'] or 'static files only'})")
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, dict):  # limits: only those set
+        value = {k: v for k, v in value.items() if v is not None} or None
+    if value is None:
+        return "-"
+    if isinstance(value, (dict, list, bool)):
+        return json.dumps(value)
+    return str(value)
+
+
+def echo_settings(settings: Iterable[Mapping[str, Any]]) -> None:
+    """The host's settings (``SettingInfo.to_dict()`` each) as a table: key, value, where it comes from,
+    default."""
+    rows = [("SETTING", "VALUE", "FROM", "DEFAULT")]
+    rows += [
+        (s["key"], _setting_text(s["value"]), s["source"], _setting_text(s["default"])) for s in settings
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        click.echo(
+            "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[3]]).rstrip()
+        )
+
+
+def echo_settings_change(d: Mapping[str, Any], reload_hint: str) -> None:
+    """What a change of the host's settings (``SettingsChange.to_dict()``) did, for people; *reload_hint*
+    is the command that reloads an app (``NAME`` in it is replaced)."""
+    if not d["changed"]:
+        click.echo("no change: host.yaml already says so")
+        return
+    click.echo(f"host.yaml: changed {', '.join(d['changed'])}")
+    for key in d["overridden"]:
+        source = next((s["source"] for s in d["settings"] if s["key"] == key), "a variable")
+        click.echo(f"note: {source} overrides {key}: the host keeps running by it", err=True)
+    if d["web_server"] is not None:
+        click.echo(f"web server: {d['web_server']['message']}")
+    for app in d["reload"]:
+        click.echo(f"{app} runs by the old settings until it is reloaded: {reload_hint.replace('NAME', app)}")

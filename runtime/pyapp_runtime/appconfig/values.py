@@ -99,11 +99,12 @@ def reconcile(
 ) -> ConfigChange:
     """The values for *spec*, starting from *old* (``None`` on a first install).
 
-    *assignments* override; *remembered* (the values last used with this spec's
-    release) fill fields *old* lacks. Raise :class:`InvalidConfiguration` listing
-    every field that is invalid or required without a value.
+    *assignments* override (a secret given as the mask ``********`` keeps its value, section
+    4.5); *remembered* (the values last used with this spec's release) fill fields *old*
+    lacks. Raise :class:`InvalidConfiguration` listing every field that is invalid or
+    required without a value.
     """
-    given = dict(assignments or {})
+    given = spec.unmasked(assignments or {}, {**(remembered or {}), **(old or {})})
     base: dict[str, Any] = {}
     dropped: list[str] = []
     restored: list[str] = []

@@ -7,10 +7,10 @@ of this system, ``deb`` with ``dpkg-query``, ``rpm`` with ``rpm -q`` where RPM i
 system's package manager, ``external`` programs on ``PATH``. ``pyapp inspect`` shows
 these answers; an install reads them as :func:`check_requirements` sums them up.
 
-For an install, ``requires.python`` and ``requires.os`` decide whether the app can run
-here: not meeting them refuses it. ``deb``, ``rpm`` and ``external`` are hints: what
-is missing is reported with the command that would install it, and blocks only with
-``strict``; what cannot be checked is reported as unchecked.
+An install is refused when any requirement is not met (:func:`enforce`): the refusal names every
+one, each with how to meet it (the command that installs a missing ``deb`` or ``rpm``
+package...), unless the operator installs anyway (``--ignore-requirements``). What cannot be
+checked here is reported as unchecked, never as met.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from apppackage.description import Requires
 from ..errors import RequirementsNotMet
 
 __all__ = [
+    "IGNORE_OPTION",
     "Check",
     "Hint",
     "RequirementsReport",
@@ -82,6 +83,20 @@ class Hint:
             return f"missing program(s) {names} (not found on PATH)"
         return f"missing {self.kind} package(s) {names} (install with: {self.command})"
 
+    def unmet(self) -> list[str]:
+        """Each missing item on a line of its own, with how to get it."""
+        if self.kind == "external":
+            return [
+                f"program {name} is not found on PATH: install what provides it, or put its directory on PATH"
+                for name in self.missing
+            ]
+        if self.kind in _INSTALL:
+            return [
+                f"{self.kind} package {name} is not installed: install it with `{_INSTALL[self.kind]} {name}`"
+                for name in self.missing
+            ]
+        return [f"{self.kind} {name} is missing" for name in self.missing]
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "missing": list(self.missing), "command": self.command}
 
@@ -94,6 +109,11 @@ class RequirementsReport:
     hints: tuple[Hint, ...] = ()
     unchecked: tuple[str, ...] = ()
     """Requirements this host cannot check (``deb`` without dpkg, ``rpm`` without RPM); never "met"."""
+
+    @property
+    def unmet(self) -> tuple[str, ...]:
+        """Every requirement this host does not meet, each with how to meet it."""
+        return (*self.problems, *(line for hint in self.hints for line in hint.unmet()))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -208,10 +228,17 @@ def check_requirements(requires: Requires, *, python_version: str | None = None)
     return RequirementsReport(problems=tuple(problems), hints=tuple(hints), unchecked=tuple(unchecked))
 
 
-def enforce(report: RequirementsReport, name: str, *, strict: bool = False) -> None:
-    """Raise :class:`RequirementsNotMet` for problems, and for hints too when *strict*."""
-    reasons = list(report.problems)
-    if strict:
-        reasons += [f"{h} (--strict makes this an error)" for h in report.hints]
-    if reasons:
-        raise RequirementsNotMet(name, reasons)
+IGNORE_OPTION = "--ignore-requirements"
+"""How an operator installs a package whose requirements are not met, as the refusal tells it."""
+
+
+def enforce(report: RequirementsReport, name: str, *, ignore: bool = False) -> tuple[str, ...]:
+    """Refuse with :class:`RequirementsNotMet`, naming every requirement not met and how to meet it (spec
+    section 3.3); with *ignore*, return them instead (the install goes on and reports them)."""
+    unmet = report.unmet
+    if unmet and not ignore:
+        together = [h.command for h in report.hints if h.command and len(h.missing) > 1]
+        first = f"all at once: {'; '.join(together)}; then " if together else ""
+        hint = f"{first}install again, or install anyway with {IGNORE_OPTION}"
+        raise RequirementsNotMet(name, unmet, hint=hint)
+    return unmet

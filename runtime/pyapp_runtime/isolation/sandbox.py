@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from apppackage.hooks import BOOTSTRAP
+from apppackage.hooks import BOOTSTRAP_FILES
 
 __all__ = [
     "KEEPTERM",
@@ -94,7 +94,7 @@ def sandbox_argv(bwrap: str, paths: SandboxPaths, *, new_session: bool) -> tuple
         argv += ["--ro-bind-try", system, system]
     # A new, empty /tmp and /run: nothing of the host's.
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]  # noqa: S108
-    readable = [str(BOOTSTRAP), *paths.readable]
+    readable = [*map(str, BOOTSTRAP_FILES), *paths.readable]
     done: list[str] = [*SYSTEM_PATHS]
     for path in dict.fromkeys(readable):
         if not _covered(path, done) and os.path.exists(path):

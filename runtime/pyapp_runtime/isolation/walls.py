@@ -76,7 +76,8 @@ class AppWalls:
         if self.bwrap is None:
             return ()
         pythons = (*interpreter_paths(launch.python), *interpreter_paths(sys.executable))
-        # The host's own packages (its waitress, for a WSGI daemon that brings none) are shared code too.
+        # The host's own packages (its waitress and WhiteNoise, for a WSGI daemon that brings none) are
+        # shared code too.
         shared = str(self.app.host.home / "host-packages")
         readable = (
             launch.root,

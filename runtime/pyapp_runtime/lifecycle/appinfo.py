@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,8 +11,9 @@ from ..processes.ports import PortRegistry
 from ..processes.reuseport import migrate_requests
 from ..releases.launch import LaunchSpec
 from ..releases.release import Release, current_release, disk_usage, list_releases
+from .backup import list_backups
 
-__all__ = ["AppInfo", "AppSummary", "ReleaseInfo", "app_info", "app_summary"]
+__all__ = ["AppInfo", "AppSummary", "ReleaseInfo", "app_info", "app_summary", "release_infos"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +92,22 @@ def app_summary(app: AppLayout, busy: int | None, recovered: str | None) -> AppS
     )  # fmt: skip
 
 
+def release_infos(
+    app: AppLayout, current: Release, seen: set[tuple[int, int]] | None = None
+) -> list[ReleaseInfo]:
+    """Every release of *app*, the most recently installed first, with the disk it uses: each file once (hard
+    links shared between releases, or with what *seen* holds, are counted for the first that has them)."""
+    previous = app.link_target(app.previous)
+    seen = set() if seen is None else seen
+    return [
+        ReleaseInfo(
+            release=release, current=release.id == current.id, previous=release.id == previous,
+            size=disk_usage(release.path, seen),
+        )
+        for release in list_releases(app)
+    ]  # fmt: skip
+
+
 def app_info(
     layout: HostLayout, app: AppLayout, current: Release, *, busy: int | None, recovered: str | None
 ) -> AppInfo:
@@ -101,21 +117,9 @@ def app_info(
     counted twice); ``shared`` is the server-packages its releases use.
     """
     name = app.name
-    previous = app.link_target(app.previous)
-    releases = []
     seen: set[tuple[int, int]] = set()
-    shared: set[str] = set()
-    for release in list_releases(app):
-        size = disk_usage(release.path, seen)
-        shared.update(release.shared)
-        releases.append(
-            ReleaseInfo(
-                release=release,
-                current=release.id == current.id,
-                previous=release.id == previous,
-                size=size,
-            )
-        )
+    releases = release_infos(app, current, seen)
+    shared = {key for r in releases for key in r.release.shared}
     disk = {
         "releases": sum(r.size for r in releases),
         "shared": sum(disk_usage(layout.server_packages / key, seen) for key in sorted(shared)),
@@ -124,10 +128,9 @@ def app_info(
     }
     disk["total"] = sum(disk.values())
     backups = tuple(
-        {"archive": str(p), "size": p.stat().st_size, "created": time.strftime(
-            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(p.stat().st_mtime))}
-        for p in sorted(app.backups.glob("*.tar.gz"))
-    )  # fmt: skip
+        {"archive": str(b.path), "size": b.size, "created": b.created}
+        for b in sorted(list_backups(app, manifests=False), key=lambda b: b.name)
+    )
     launch = LaunchSpec.read(current.path)
     ports = PortRegistry(layout.home, (0, 0)).of_app(name)
     return AppInfo(

@@ -10,6 +10,7 @@ hook's part is unpacked next to the backups for the app's own tools.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -27,7 +28,16 @@ from ..layout import AppLayout
 from ..releases.release import Release
 from .hooks import HookRun, run_release_hook
 
-__all__ = ["MANIFEST", "BackupResult", "create_backup", "extract_backup", "prune_backups", "read_manifest"]
+__all__ = [
+    "MANIFEST",
+    "BackupFile",
+    "BackupResult",
+    "create_backup",
+    "extract_backup",
+    "list_backups",
+    "prune_backups",
+    "read_manifest",
+]
 
 MANIFEST = "pyapp-backup.json"
 BACKUP_FORMAT = 1
@@ -63,6 +73,51 @@ class BackupResult:
         }
 
 
+@dataclass(frozen=True, kw_only=True)
+class BackupFile:
+    """A backup archive kept in ``apps/<name>/backups/``: its file name, size, when it was written, and what
+    its manifest says (``version`` and ``reason`` empty when the archive cannot be read)."""
+
+    name: str
+    path: Path
+    size: int
+    created: str
+    version: str = ""
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "size": self.size,
+            "created": self.created,
+            "version": self.version,
+            "reason": self.reason,
+        }
+
+
+def list_backups(app: AppLayout, *, manifests: bool = True) -> list[BackupFile]:
+    """The backup archives of *app*, the newest first; with *manifests*, each one's version and reason."""
+    found = []
+    for path in app.backups.glob("*.tar.gz"):
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # pruned meanwhile
+            continue
+        manifest: dict[str, Any] = {}
+        if manifests:
+            with contextlib.suppress(BadBackup):  # not one: listed by its file alone
+                manifest = read_manifest(path)
+        found.append(
+            BackupFile(
+                name=path.name, path=path, size=st.st_size,
+                created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime)),
+                version=str(manifest.get("version", "")), reason=str(manifest.get("reason", "")),
+            )
+        )  # fmt: skip
+    found.sort(key=lambda b: (b.created, b.name), reverse=True)
+    return found
+
+
 def _stamp() -> str:
     now = time.time()
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z"
@@ -88,9 +143,10 @@ def create_backup(
     tmp = archive.with_name(f".{archive.name}.tmp")
     skipped: list[str] = []
     try:
+        # from_version and to_version only at an update (spec sections 6.3, 7.5); otherwise null.
         hook = run_release_hook(
             "backup", release.path, config=config, backup_path=str(hook_dir),
-            from_version=release.version, to_version=to_version,
+            from_version=release.version if to_version else None, to_version=to_version,
         )  # fmt: skip
         manifest = {
             "format": BACKUP_FORMAT,

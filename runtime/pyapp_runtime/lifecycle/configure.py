@@ -92,12 +92,14 @@ def change_config(
     Nothing is written when a value is refused (:class:`~apppackage.InvalidConfiguration`
     lists every problem); the write is journaled. Running processes read the new values
     in a new generation; one that does not start with them leaves the old values and
-    processes in place (:class:`DaemonFailed`).
+    processes in place (:class:`DaemonFailed`). A secret given as the mask ``********`` (as shown) keeps
+    its stored value (section 4.5).
     """
     old = load_values(app.config_file) or {}
-    new = {**old, **values} if merge else dict(values)
     with AppPackage(current.path) as package:
         spec = package.config_spec
+        given = spec.unmasked(values, old)
+        new = {**old, **given} if merge else given
         spec.check(new, app.config_file.name)
         journal = Journal(app)
         journal.begin("config")

@@ -119,8 +119,11 @@ class InstallOptions:
     """``NAME=VALUE`` service values (``--service``, spec section 3.9)."""
     allow_network: bool = False
     """Download with pip what the bundled wheels do not provide."""
+    ignore_requirements: bool = False
+    """Install even though requirements of the package are not met here (spec section 3.3); they are
+    reported as warnings. Without it such a package is refused, naming every requirement not met."""
     strict: bool = False
-    """Refuse when a deb/rpm/external hint reports something missing."""
+    """Accepted for compatibility: requirements not met refuse the install without it too."""
     backup: bool = True
     """Back up (hook and archive) before an update."""
     keep: int = 3
@@ -181,7 +184,8 @@ def install_package(
                 "pass --force to install it anyway"
             )
     report = check_requirements(description.requires)
-    enforce(report, f"{name} {version}", strict=options.strict)
+    unmet = enforce(report, f"{name} {version}", ignore=options.ignore_requirements)
+    warnings += tuple(f"requirement not met, installed anyway: {item}" for item in unmet)
     services = resolve(
         description.services, load_services(app.services_file), options.services,
         app=name, data_path=app.data, what=f"{name} {version}",

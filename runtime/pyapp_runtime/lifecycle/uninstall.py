@@ -61,7 +61,8 @@ def remove_app(
         try:
             if backup:
                 archive = create_backup(app, current, config=values, reason="remove")
-            hook = run_release_hook("uninstall", current.path, config=values, from_version=current.version)
+            # from_version, to_version and backup_path are null for uninstall (spec sections 6.3, 7.8).
+            hook = run_release_hook("uninstall", current.path, config=values)
         except HookFailed as exc:
             if not force:
                 ctx.activator.remove_aborted(app.name, launch)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ from .programs import (
 )
 from .readiness import DaemonFailed, wait_ready
 from .recovery import recover_programs
-from .runstate import AppRunState, DaemonStatus, program_statuses
+from .runstate import AppRunState, DaemonStatus, all_program_statuses, program_statuses
 from .supervised import ensure, forget_configs, prune_logs, replace_scheduler, stop_programs, stray_programs
 
 __all__ = ["SUPERVISOR_DIR", "TASKS_DIR", "DaemonFailed", "DaemonManager", "DaemonsDisabled"]
@@ -379,12 +379,14 @@ class DaemonManager:
         supervisor = self.supervisor if self.enabled and self.supervisor.is_running() else None
         return program_statuses(AppRunState.load(self.layout.app(name)), supervisor)
 
+    def statuses(self, names: Iterable[str]) -> dict[str, list[DaemonStatus]]:
+        """:meth:`status` of each app of *names*, supervisord asked once for all."""
+        supervisor = self.supervisor if self.enabled and self.supervisor.is_running() else None
+        return all_program_statuses(self.layout, names, supervisor)
+
     def ps(self) -> list[DaemonStatus]:
         """Every program of every app."""
-        out = []
-        for name in self.layout.app_names():
-            out += self.status(name)
-        return out
+        return [s for found in self.statuses(self.layout.app_names()).values() for s in found]
 
     def systemd_units(self, name: str, launch: LaunchSpec, **options: Any) -> dict[str, str]:
         """systemd unit files equivalent to app *name*'s programs for *launch* (:func:`export_systemd`)."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import HostError
+from ..errors import NoSuchProcess
 from .programs import SCHEDULER, release_tag
 
 if TYPE_CHECKING:
@@ -80,15 +80,17 @@ def app_logs(
         return files
     chosen = [f for f in files if process in (f.process, f.process.partition("#")[0])]
     if not chosen:
-        known = ", ".join(sorted({f.process for f in files}))
-        raise HostError(f"{app.name} has no process {process!r} with a log (known: {known})")
+        raise NoSuchProcess(app.name, process, sorted({f.process for f in files}))
     return chosen
 
 
-def last_lines(path: str | os.PathLike[str], count: int, *, end: int | None = None) -> list[str]:
+def last_lines(
+    path: str | os.PathLike[str], count: int, *, end: int | None = None, max_bytes: int | None = None
+) -> list[str]:
     """The last *count* lines of the file at *path* (without their line ends); ``[]`` when it is missing.
 
-    *end* reads only what lies before that offset (see :func:`log_ends`).
+    *end* reads only what lies before that offset (see :func:`log_ends`); *max_bytes* reads no more than
+    that many bytes from the end (the first line then starts where reading began).
     """
     if count <= 0:
         return []
@@ -99,9 +101,10 @@ def last_lines(path: str | os.PathLike[str], count: int, *, end: int | None = No
     with f:
         f.seek(0, os.SEEK_END)
         position = f.tell() if end is None else min(end, f.tell())
+        limit = position - max_bytes if max_bytes is not None else 0
         data = b""
-        while position > 0 and data.count(b"\n") <= count:
-            step = min(_CHUNK, position)
+        while position > max(limit, 0) and data.count(b"\n") <= count:
+            step = min(_CHUNK, position - max(limit, 0))
             position -= step
             f.seek(position)
             data = f.read(step) + data

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,8 @@ from typing import Any
 from apppackage.files import replace_link, write_atomic
 
 from ..errors import HostError
-from ..layout import AppLayout
-from ..supervision import NoSuchProgram, Supervisor, SupervisorNotRunning, read_tail
+from ..layout import AppLayout, HostLayout
+from ..supervision import NoSuchProgram, ProcessStatus, Supervisor, SupervisorNotRunning, read_tail
 from .failures import Failure, load_failures
 from .programs import STABLE_SOCKET, Program
 
@@ -28,6 +28,7 @@ __all__ = [
     "AppRunState",
     "ControlResult",
     "DaemonStatus",
+    "all_program_statuses",
     "last_output",
     "overall_state",
     "program_statuses",
@@ -172,15 +173,20 @@ class ControlResult:
         return {"name": self.name, "action": self.action, "processes": [p.to_dict() for p in self.processes]}
 
 
-def program_statuses(state: AppRunState, supervisor: Supervisor | None) -> list[DaemonStatus]:
+def program_statuses(
+    state: AppRunState, supervisor: Supervisor | None, known: Mapping[str, ProcessStatus] | None = None
+) -> list[DaemonStatus]:
     """Every program of *state* with its state in *supervisor* (``absent``: it does not run it, or
-    supervisord is not running: ``None``)."""
+    supervisord is not running: ``None``), or in *known* (what supervisord said of every program, in one
+    call: see :func:`all_program_statuses`)."""
     programs = [*state.programs, *(p for p in state.pending if p not in state.programs)]
     failures = load_failures(state.app)
     out = []
     for program in programs:
         info = None
-        if supervisor is not None:
+        if known is not None:
+            info = known.get(program.program)
+        elif supervisor is not None:
             with contextlib.suppress(NoSuchProgram, SupervisorNotRunning):
                 info = supervisor.status(program.program)
         failure = failures.get(program.program)
@@ -196,6 +202,18 @@ def program_statuses(state: AppRunState, supervisor: Supervisor | None) -> list[
             )
         )  # fmt: skip
     return out
+
+
+def all_program_statuses(
+    layout: HostLayout, names: Iterable[str], supervisor: Supervisor | None
+) -> dict[str, list[DaemonStatus]]:
+    """:func:`program_statuses` of each app of *names*, asking *supervisor* once for all of them (a page
+    listing a hundred apps makes one call, not one per program)."""
+    known: dict[str, ProcessStatus] = {}
+    if supervisor is not None:
+        with contextlib.suppress(SupervisorNotRunning):
+            known = {info.program: info for info in supervisor.status_all()}
+    return {name: program_statuses(AppRunState.load(layout.app(name)), None, known) for name in names}
 
 
 def _failing(state: str, failure: Failure | None) -> bool:

@@ -30,6 +30,7 @@ from .reuseport import hold_file
 
 __all__ = [
     "base_environment",
+    "host_package_dir",
     "process_programs",
     "release_config_file",
     "scheduler_program",
@@ -48,29 +49,31 @@ _KEEP_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ")
 HOST_PACKAGES = "host-packages"
 
 
-def waitress_dir(home: Path) -> Path:
-    """A site directory holding only the host's own waitress (``<home>/host-packages/waitress-<version>``).
+def host_package_dir(home: Path, module: str) -> Path:
+    """A site directory holding only the host's own copy of the package *module*
+    (``<home>/host-packages/<module>-<version>``): ``waitress``, or ``whitenoise``.
 
-    The WSGI daemon of an app that does not bundle waitress finds it there, after the
-    app's own ``sys.path``. It is a copy, made once per version, so that the daemons
-    keep running whatever becomes of the tools' environment.
+    The WSGI daemon of an app that does not bundle it finds it there, after the app's
+    own ``sys.path``. It is a copy, made once per version, so that the daemons keep
+    running whatever becomes of the tools' environment.
     """
-    try:
-        from importlib.metadata import version
+    import importlib
+    from importlib.metadata import version
 
-        import waitress  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - waitress comes with the tools
+    try:
+        package = importlib.import_module(module)
+        target = home / HOST_PACKAGES / f"{module}-{version(module)}"
+    except ImportError:  # pragma: no cover - both come with the tools
         raise HostError(
-            "waitress is not installed with pyapp's tools: install it (pip install 'apppackage[tools]')"
+            f"{module} is not installed with pyapp's tools: install it (pip install 'apppackage[tools]')"
         ) from None
-    target = home / HOST_PACKAGES / f"waitress-{version('waitress')}"
-    if not (target / "waitress" / "__init__.py").is_file():
+    if not (target / module / "__init__.py").is_file():
         import shutil
 
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
-        source = Path(waitress.__file__).parent
-        shutil.copytree(source, staging / "waitress", ignore=shutil.ignore_patterns("__pycache__"))
+        source = Path(str(package.__file__)).parent
+        shutil.copytree(source, staging / module, ignore=shutil.ignore_patterns("__pycache__"))
         try:
             os.rename(staging, target)
         except OSError:  # another command made it first
@@ -78,11 +81,21 @@ def waitress_dir(home: Path) -> Path:
     return target
 
 
+def waitress_dir(home: Path) -> Path:
+    """The host's own waitress (see :func:`host_package_dir`)."""
+    return host_package_dir(home, "waitress")
+
+
 def serving_sys_path(home: Path, launch: LaunchSpec) -> tuple[str, ...]:
-    """The release's ``sys.path``, followed by the host's waitress when the app does not bring its own."""
-    if any(Path(entry, "waitress", "__init__.py").is_file() for entry in launch.sys_path):
-        return tuple(launch.sys_path)
-    return (*launch.sys_path, str(waitress_dir(home)))
+    """The release's ``sys.path``, followed by the host's waitress -- and its WhiteNoise, for an app with
+    static directories (section 3.10) -- when the app does not bring its own."""
+    needed = ("waitress", "whitenoise") if launch.static else ("waitress",)
+    extra = [
+        str(host_package_dir(home, module))
+        for module in needed
+        if not any(Path(entry, module, "__init__.py").is_file() for entry in launch.sys_path)
+    ]
+    return (*launch.sys_path, *extra)
 
 
 def base_environment() -> dict[str, str]:
@@ -113,6 +126,8 @@ def _web_options(
         # Only a factory is given the values; they may hold secrets (the payload is 0600).
         "config": dict(config) if launch.wsgi.factory else {},
         "waitress": dict(waitress),
+        # Answered by the daemon itself wherever no web server answers them first (section 3.10).
+        "static": [[s.url, s.dir] for s in launch.static],
         "pid_file": str(pid_file),
         "drain": max(1, settings.stop_wait - 1),
     }

@@ -140,3 +140,47 @@ def test_config_edit_reopens_the_editor_until_valid(home, probes, tmp_path, pyap
     )
     assert proc.returncode == 1 and "configuration not changed" in proc.stderr
     assert values(home)["workers"] == 3
+
+
+def test_a_secret_given_as_the_mask_keeps_its_value(home, probes):
+    """Spec section 4.5, round trip: what `pyapp config show` shows can be given back as it is."""
+    host = Host(home)
+    host.install(probes["1.0.0"])
+    token = values(home)["token"]
+    result = host.set_config("probe", [f"token={MASK}", "greeting=Hi"])
+    assert result.changed == ("greeting",) and result.values["token"] == MASK
+    assert values(home)["token"] == token
+    # The masked values as shown, saved back whole (an editor, a form): nothing changes.
+    assert host.replace_config("probe", host.config("probe").values).changed == ()
+    assert values(home)["token"] == token
+    # So at an update, with --set.
+    host.install(probes["2.0.0"], settings=[f"token={MASK}"])
+    assert values(home)["token"] == token
+    # Another value replaces it.
+    host.set_config("probe", ["token=a-new-token"])
+    assert values(home)["token"] == "a-new-token"
+
+
+def test_config_set_and_edit_never_show_or_store_the_mask(home, probes, tmp_path, pyapp_cli):
+    host = Host(home)
+    host.install(probes["1.0.0"])
+    token = values(home)["token"]
+    proc = pyapp_cli("config", "probe", "set", f"token={MASK}", home=home)
+    assert proc.returncode == 0, proc.stderr
+    assert "no change" in proc.stdout and values(home)["token"] == token
+    # An "editor" that keeps a copy of what it was shown and changes the greeting only.
+    seen = tmp_path / "seen.yaml"
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import sys, pathlib\n"
+        "file = pathlib.Path(sys.argv[1])\n"
+        "text = file.read_text()\n"
+        f"pathlib.Path({str(seen)!r}).write_text(text)\n"
+        "file.write_text(text.replace('greeting: Hello', 'greeting: Howdy'))\n"
+    )
+    proc = pyapp_cli("config", "probe", "edit", home=home, env={"EDITOR": f"{sys.executable} {script}"})
+    assert proc.returncode == 0, proc.stderr
+    shown = seen.read_text()
+    assert token not in shown and f"token: '{MASK}'" in shown
+    assert "changed greeting" in proc.stdout
+    assert values(home)["greeting"] == "Howdy" and values(home)["token"] == token

@@ -125,7 +125,10 @@ def test_uninstall_hook_runs_on_remove_and_a_failure_keeps_the_app(home, probes,
     with pytest.raises(InstallHookFailed, match="nothing was removed"):
         host.remove("probe")
     assert host.release("probe").version == "1.0.0"
-    assert read_hook_log(home)[-1]["hook"] == "uninstall"
+    called = read_hook_log(home)[-1]
+    assert called["hook"] == "uninstall" and called["version"] == "1.0.0"
+    # Spec sections 6.3 and 7.8: no versions and no backup path.
+    assert (called["from"], called["to"], called["backup_path"]) == (None, None, None)
     result = host.remove("probe", force=True)
     assert result.version == "1.0.0" and not (home / "apps" / "probe").exists()
 
@@ -135,7 +138,9 @@ def test_on_demand_backup_runs_the_backup_hook(home, probes, read_hook_log):
     host.install(probes["1.0.0"])
     (home / "apps" / "probe" / "data" / "files" / "note.txt").write_text("keep me")
     result = host.backup("probe")
-    assert read_hook_log(home)[-1]["hook"] == "backup"
+    called = read_hook_log(home)[-1]
+    assert called["hook"] == "backup" and called["backup_path"]
+    assert (called["from"], called["to"]) == (None, None)  # not an update (spec section 6.3)
     with tarfile.open(result.archive) as tar:
         names = set(tar.getnames())
     assert {"pyapp-backup.json", "config.yaml", "data/files/note.txt", "hook/dump.txt"} <= names

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import shutil
+import sys
 import zipfile
 
 import pytest
@@ -73,18 +74,61 @@ def test_another_operating_system_is_refused(home, factory):
         Host(home).install(package)
 
 
+MISSING = {
+    "deb": ["pyapp-test-no-such-package", "pyapp-test-no-such-library"],
+    "external": ["no-such-tool-x"],
+    "python": "<3.0",
+}
+
+
 @pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian system (dpkg-query)")
-def test_missing_debian_packages_are_hints_with_the_command_unless_strict(home, factory):
-    package = factory.probe(
-        metadata={"requires": {"deb": ["pyapp-test-no-such-package"], "external": ["no-such-tool-x"]}}
-    )
-    with pytest.raises(RequirementsNotMet) as info:
-        Host(home).install(package, strict=True)
-    assert "apt-get install -y pyapp-test-no-such-package" in str(info.value)
-    result = Host(home).install(package)
+def test_requirements_not_met_refuse_the_install_naming_each_and_how_to_get_it(home, factory):
+    """Spec section 3.3: the host refuses, naming every requirement not met -- not only the first."""
+    package = factory.probe(metadata={"requires": MISSING})
+    for strict in (False, True):  # --strict is still accepted; it changes nothing now
+        with pytest.raises(RequirementsNotMet) as info:
+            Host(home).install(package, strict=strict)
+        message = str(info.value)
+        assert info.value.reasons == (
+            f"requires Python <3.0, but this host runs Python {platform.python_version()}"
+            f" ({sys.executable}); install with a matching interpreter",
+            "deb package pyapp-test-no-such-package is not installed: install it with"
+            " `apt-get install -y pyapp-test-no-such-package`",
+            "deb package pyapp-test-no-such-library is not installed: install it with"
+            " `apt-get install -y pyapp-test-no-such-library`",
+            "program no-such-tool-x is not found on PATH: install what provides it,"
+            " or put its directory on PATH",
+        )
+        assert (
+            "all at once: apt-get install -y pyapp-test-no-such-package pyapp-test-no-such-library" in message
+        )
+        assert "--ignore-requirements" in message
+        assert not (home / "apps" / "probe").exists()
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian system (dpkg-query)")
+def test_ignore_requirements_installs_anyway_and_says_what_is_missing(home, factory):
+    package = factory.probe(metadata={"requires": MISSING})
+    result = Host(home).install(package, ignore_requirements=True)
+    assert result.action == "installed"
+    assert any("requires Python <3.0" in w for w in result.warnings)
+    assert any("`apt-get install -y pyapp-test-no-such-library`" in w for w in result.warnings)
     hints = {h.kind: h for h in result.hints}
-    assert hints["deb"].command == "apt-get install -y pyapp-test-no-such-package"
+    assert hints["deb"].command == "apt-get install -y pyapp-test-no-such-package pyapp-test-no-such-library"
     assert hints["external"].missing == ("no-such-tool-x",)
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian system (dpkg-query)")
+def test_the_command_line_refuses_too_and_has_the_override(home, factory, pyapp_cli):
+    package = factory.probe(metadata={"requires": {"deb": ["pyapp-test-no-such-package"]}})
+    refused = pyapp_cli("install", package, home=home)
+    assert refused.returncode == 1
+    assert "deb package pyapp-test-no-such-package is not installed" in refused.stderr
+    assert "apt-get install -y pyapp-test-no-such-package" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    installed = pyapp_cli("install", package, "--ignore-requirements", home=home)
+    assert installed.returncode == 0, installed.stderr
+    assert "requirement not met, installed anyway: deb package pyapp-test-no-such-package" in installed.stderr
 
 
 @pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian system (dpkg-query)")

@@ -143,6 +143,7 @@ class Packages:
         broken: bool = False,
         config: bool = False,
         extra: str = "",
+        files: Mapping[str, str] | None = None,
         **metadata: Any,
     ) -> Path:
         """The webprobe app; *broken*, it fails its health check for 3 s.
@@ -150,10 +151,11 @@ class Packages:
         With *config* it has settings: ``label`` (added to its answer) and ``state``
         (``broken``: it fails its health check, for 10 s; ``needs-prefix``: so it does when
         it is not mounted under a prefix). *extra* is code added to its module (the
-        functions of tasks or processes given in *metadata*).
+        functions of tasks or processes given in *metadata*); *files* more files of the package (its
+        static directories).
         """
         meta: dict[str, Any] = {"wsgi": {"app": "webprobe:application"}, "health": {"path": "/health"}}
-        files = {"src/webprobe/__init__.py": WEBPROBE + extra}
+        files = {"src/webprobe/__init__.py": WEBPROBE + extra, **(files or {})}
         if broken:
             meta["health"] = {"path": "/health", "start": 3, "timeout": 2}
         elif config:

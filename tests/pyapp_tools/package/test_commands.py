@@ -222,13 +222,16 @@ def test_init_output_validates_passes_its_tests_builds_and_runs(
     assert "metadata.yaml" in created.stdout
     assert cli("pyapp", "init", app).returncode == 1  # never overwrites
     assert cli("pyapp", "validate", app, check=True).returncode == 0
+    # The README's own command for the tests, as it says it, needing nothing but Python: run without
+    # the site module (-S), no installed package can be imported (pytest, say).
+    told = [line.split("#")[0].split() for line in (app / "README.md").read_text().splitlines()]
+    command = next(words for words in told if "tests" in words)
+    assert command[0] == "python"
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(app / "tests")],
-        cwd=app,
-        capture_output=True,
-        text=True,
+        [sys.executable, "-S", *command[1:]], cwd=app, capture_output=True, text=True, check=False
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "Ran 4 tests" in tests.stderr and "OK" in tests.stderr
     built = json.loads(cli("pyapp-build", app, "--json", check=True).stdout)
     assert built["path"] == str(app / "dist" / "my-app-0.1.0.pyapp")
     with zipfile.ZipFile(built["path"]) as zf:

@@ -40,6 +40,58 @@ def test_a_checkout_and_its_package_serve_the_same_responses(
     assert from_checkout[2][0] == 404
 
 
+STATIC_APP = {
+    "metadata.yaml": (
+        'pyapp: "1.0"\nname: pages\nversion: "1.0.0"\nwsgi:\n  app: pages:application\n'
+        "static:\n  /static: public\n"
+    ),
+    "src/pages/__init__.py": (
+        "def application(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/html')])\n"
+        "    return [b'the app page']\n"
+    ),
+    "public/style.css": "body { color: teal }\n",
+    "public/img/dot.svg": "<svg/>",
+}
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, bytes, dict[str, str]]:
+    """GET *url*: status, content type, body and the response's headers (by lower-case name)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as r:
+            return r.status, r.headers["Content-Type"], r.read(), {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return (
+                exc.code,
+                exc.headers["Content-Type"],
+                exc.read(),
+                {k.lower(): v for k, v in exc.headers.items()},
+            )
+
+
+@pytest.mark.slow
+def test_static_directories_are_served_by_the_run_itself(
+    write_project: Callable[..., Path], tmp_path: Path, cli, serve_app: Callable[..., object]
+) -> None:
+    root = write_project(STATIC_APP, name="pages")
+    built = json.loads(cli("pyapp-build", root, "-o", tmp_path / "dist", "--json", check=True).stdout)
+    for target in (root, built["path"]):
+        with serve_app(target) as server:
+            base = server.url.rstrip("/")
+            status, kind, body, headers = get(base + "/static/style.css")
+            assert (status, body) == (200, b"body { color: teal }\n"), target
+            assert kind.startswith("text/css")
+            assert get(base + "/static/img/dot.svg")[1] == "image/svg+xml"
+            assert get(base + "/static/style.css", {"If-None-Match": headers["etag"]})[0] == 304
+            assert get(base + "/static/img/")[0] == 404  # no listing
+            assert get(base + "/static/nothing.css")[0] == 404
+            assert get(base + "/")[2] == b"the app page"
+
+
 @pytest.mark.slow
 def test_the_app_gets_its_environment_and_filled_in_config(
     repo_root: Path, tmp_path: Path, cli_env: dict[str, str], serve_app: Callable[..., object]
@@ -91,7 +143,7 @@ def test_a_package_with_dependencies_runs_offline_from_the_cache(
     assert data["compiled"] is True
     assert Path(data["markupsafe"]).is_relative_to(entry / "site-packages")
     assert Path(data["translationstring"]).is_relative_to(entry / "site-packages")
-    # Isolated: the package's code, its site-packages, waitress alone, then the standard library.
+    # Isolated: the package's code, its site-packages, waitress and WhiteNoise alone, then the stdlib.
     app_entries = [p for p in data["sys_path"] if p.startswith(str(entry))]
     assert app_entries == [
         str(entry / "app/src"),

@@ -1,4 +1,5 @@
-"""``pyapp-ctl apps``: list, show, install, update, rollback, remove, start, stop, restart, back up."""
+"""``pyapp-ctl apps``: list, show, install, update, rollback, remove, start, stop, restart, reload, back up
+(releases, backups, restore and log: :mod:`pyapp_tools.ctl.appfiles`)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,11 @@ def _install_options(func: F) -> F:
             ),
             click.option("--force", is_flag=True, help="Install even when the version is not newer."),
             click.option(
+                "--ignore-requirements",
+                is_flag=True,
+                help="Install even though requirements of the package are not met on the server's host.",
+            ),
+            click.option(
                 "--set", "settings", multiple=True, metavar="KEY=VALUE", help="A configuration value."
             ),
             click.option(
@@ -121,13 +127,17 @@ def _send_package(
     *,
     server_path: bool,
     force: bool,
+    ignore_requirements: bool,
     settings: tuple[str, ...],
     services: tuple[str, ...],
     quiet: bool,
 ) -> dict[str, Any]:
     client = ctl.client
     if server_path:
-        body = {"path": package, "force": force, "settings": list(settings), "services": list(services)}
+        body = {
+            "path": package, "force": force, "ignore_requirements": ignore_requirements,
+            "settings": list(settings), "services": list(services),
+        }  # fmt: skip
         job: dict[str, Any] = client.call("POST", path, json_body=body)
         return job
     file = Path(package)
@@ -138,6 +148,7 @@ def _send_package(
     if size > limit:
         raise CtlError(f"{file} is {size} bytes; the server accepts uploads up to {limit} (max_upload_size)")
     query = [("force", "true" if force else "false"), *(("set", s) for s in settings)]
+    query += [("ignore_requirements", "true")] if ignore_requirements else []
     query += [("service", s) for s in services]
     with click.progressbar(length=size, label=f"Uploading {file.name}", file=sys.stderr, hidden=quiet) as bar:
         job = client.upload(path, file, query=query, progress=bar.update)
@@ -239,3 +250,10 @@ def _process_command(action: str, help_text: str) -> click.Command:
 apps.add_command(_process_command("start", "Start NAME's processes (when the server's runtime runs them)."))
 apps.add_command(_process_command("stop", "Stop NAME's processes gracefully."))
 apps.add_command(_process_command("restart", "Restart NAME's processes."))
+apps.add_command(
+    _process_command(
+        "reload",
+        "Reload NAME: new processes, with its configuration as it is now, take over once healthy "
+        "(no moment out of service; a stopped app stays stopped).",
+    )
+)

@@ -1,8 +1,10 @@
 """``pyapp-ctl``: drive a pyapp management server through its JSON API, locally or remotely.
 
 This module makes the group and adds the commands of :mod:`~pyapp_tools.ctl.server`
-(info, jobs, events), :mod:`~pyapp_tools.ctl.apps` (apps), :mod:`~pyapp_tools.ctl.config`
-(config, services) and :mod:`~pyapp_tools.ctl.web` (vhosts, apps mount/unmount).
+(info, jobs, events), :mod:`~pyapp_tools.ctl.apps` (apps), :mod:`~pyapp_tools.ctl.appfiles`
+(apps releases/backups/restore/log), :mod:`~pyapp_tools.ctl.config` (config, services),
+:mod:`~pyapp_tools.ctl.web` (web, vhosts, apps mount/unmount), :mod:`~pyapp_tools.ctl.host` (host
+status/settings) and :mod:`~pyapp_tools.ctl.tokens` (tokens).
 
 The server and token come from ``--server``/``--token`` (or ``$PYAPP_SERVER_URL`` and
 ``$PYAPP_TOKEN``), else from the files a local server wrote (see
@@ -15,9 +17,12 @@ from __future__ import annotations
 import click
 
 from ..commandline import PyappGroup
+from . import appfiles as ctl_appfiles
 from . import apps as ctl_apps
 from . import config as ctl_config
+from . import host as ctl_host
 from . import server as ctl_server
+from . import tokens as ctl_tokens
 from . import web as ctl_web
 from .common import Ctl
 
@@ -72,5 +77,10 @@ main.add_command(ctl_apps.apps)
 main.add_command(ctl_config.config)
 main.add_command(ctl_config.services)
 main.add_command(ctl_web.vhosts)
+main.add_command(ctl_web.web)
+main.add_command(ctl_host.host)
+main.add_command(ctl_tokens.tokens)
 ctl_apps.apps.add_command(ctl_web.mount)
 ctl_apps.apps.add_command(ctl_web.unmount)
+for command in (ctl_appfiles.releases, ctl_appfiles.backups, ctl_appfiles.restore, ctl_appfiles.log):
+    ctl_apps.apps.add_command(command)

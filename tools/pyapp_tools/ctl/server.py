@@ -33,7 +33,7 @@ def info(ctl: Ctl, as_json: bool) -> None:
 
 @click.group()
 def jobs() -> None:
-    """Long operations (install, update, rollback, remove, backup) and their logs."""
+    """Long operations (install, update, rollback, remove, backup, restore) and their logs."""
 
 
 def _job_line(j: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
-"""``pyapp-ctl vhosts list|add|remove`` and ``pyapp-ctl apps mount|unmount``: virtual hosts and mounts.
+"""``pyapp-ctl web status|apply|start|stop``, ``pyapp-ctl vhosts list|add|remove`` and ``pyapp-ctl apps
+mount|unmount``: the web server, virtual hosts and mounts.
 
-Each command is one request to ``/api/v1/vhosts`` or ``/api/v1/apps/{name}/mount``;
+Each command is one request to ``/api/v1/web``, ``/api/v1/vhosts`` or ``/api/v1/apps/{name}/mount``;
 the server applies the change to its host's web server before it answers.
 """
 
@@ -13,7 +14,7 @@ import click
 from ..commandline import echo_web_change, emit, json_command
 from .common import API, NAME, Ctl, pass_ctl
 
-__all__ = ["mount", "unmount", "vhosts"]
+__all__ = ["mount", "unmount", "vhosts", "web"]
 
 
 def _print_change(d: dict[str, Any]) -> None:
@@ -126,3 +127,48 @@ def unmount(ctl: Ctl, name: str, as_json: bool) -> None:
       pyapp-ctl apps unmount hello
     """
     emit(ctl.client.call("DELETE", f"{API}/apps/{name}/mount"), as_json, _print_change)
+
+
+def _print_server(d: dict[str, Any]) -> None:
+    click.echo(f"setting: {d['setting']}")
+    pid = f" (pid {d['pid']})" if d["pid"] else ""
+    click.echo(f"server: {d['kind'] or '-'}  running: {'yes' if d['running'] else 'no'}{pid}")
+    if d["config"]:
+        click.echo(f"config: {d['config']}")
+    click.echo(f"{d['vhosts']} virtual host(s), {d['mounts']} mount(s)")
+    click.echo(f"web server: {d['message']}")
+
+
+@click.group()
+def web() -> None:
+    """The server host's web server: status, apply the routes, start, stop."""
+
+
+@web.command(name="status")
+@json_command
+@pass_ctl
+def web_status(ctl: Ctl, as_json: bool) -> None:
+    """Show the web server: its kind, whether it runs, its configuration, what it serves.
+
+    \b
+    Example:
+      pyapp-ctl web status
+    """
+    emit(ctl.client.call("GET", f"{API}/web"), as_json, _print_server)
+
+
+def _web_command(action: str, doc: str) -> click.Command:
+    @json_command
+    @pass_ctl
+    def run(ctl: Ctl, as_json: bool) -> None:
+        emit(ctl.client.call("POST", f"{API}/web/{action}"), as_json, _print_server)
+
+    run.__doc__ = f"{doc}\n\n\b\nExample:\n  pyapp-ctl web {action}\n"
+    return click.command(name=action)(run)
+
+
+web.add_command(
+    _web_command("apply", "Render the routes, test them with the server, swap them in, reload (admin).")
+)
+web.add_command(_web_command("start", "Start the web server on the routes (admin)."))
+web.add_command(_web_command("stop", "Stop the web server gracefully (admin)."))

@@ -42,7 +42,12 @@ def _recovered(recovered: str | None) -> None:
 @click.option(
     "--allow-network", is_flag=True, help="Download with pip what the bundled wheels do not provide."
 )
-@click.option("--strict", is_flag=True, help="Refuse when a deb, rpm or external requirement is missing.")
+@click.option(
+    "--ignore-requirements", is_flag=True,
+    help="Install even though requirements of the package (Python, OS, deb, rpm, programs) are not met here.",
+)  # fmt: skip
+# Requirements not met refuse the install without it too: kept so that command lines using it go on working.
+@click.option("--strict", is_flag=True, hidden=True)
 @click.option("--no-backup", is_flag=True, help="Do not back up the current release before an update.")
 @click.option("--keep", type=click.IntRange(min=1), help="How many releases to keep (default 3).")
 @click.option("--no-start", is_flag=True, help="Leave the app stopped (an update stops the old release).")
@@ -50,8 +55,8 @@ def _recovered(recovered: str | None) -> None:
 @host_command
 def install(
     package: Path, force: bool, settings: tuple[str, ...], services: tuple[str, ...], allow_network: bool,
-    strict: bool, no_backup: bool, keep: int | None, no_start: bool, wait: float, home: Path | None,
-    as_json: bool,
+    ignore_requirements: bool, strict: bool, no_backup: bool, keep: int | None, no_start: bool, wait: float,
+    home: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Install the .pyapp PACKAGE on this host, or update the app to it.
 
@@ -62,6 +67,8 @@ def install(
     serving as it was. A downgrade or the same version is refused unless --force.
     A required service (a database...) the host cannot provision itself needs its
     value: --service NAME=VALUE (kept in the app's services.yaml for updates).
+    A package whose requirements (metadata.yaml /requires) this host does not meet
+    is refused, naming each and how to meet it; --ignore-requirements installs it anyway.
 
     \b
     Example:
@@ -72,7 +79,8 @@ def install(
     host = open_host(home, progress=not as_json)
     result = host.install(
         package, force=force, settings=settings, services=services, allow_network=allow_network,
-        strict=strict, backup=not no_backup, keep=keep, wait=wait, start=not no_start,
+        ignore_requirements=ignore_requirements, strict=strict, backup=not no_backup, keep=keep, wait=wait,
+        start=not no_start,
     )  # fmt: skip
     data = result.to_dict()
     data["processes"] = [p.to_dict() for p in host.status(result.name)]
@@ -266,7 +274,8 @@ def config(
 
     `set` validates every value against the app's spec and writes the file
     atomically; `edit` opens $EDITOR on the YAML and re-opens it until it is valid
-    (or you give up).
+    (or you give up). Secrets show as ******** (`show --show-secrets` shows them);
+    given as ******** to `set` or left so in `edit`, a secret keeps its value.
 
     \b
     Example:
@@ -307,11 +316,17 @@ def config(
 
 
 def _edit(host: Host, name: str, wait: float) -> dict[str, Any] | None:
-    """Edit the YAML until it is valid; ``None`` when the user leaves it unchanged or gives up."""
+    """Edit the YAML until it is valid; ``None`` when the user leaves it unchanged or gives up.
+
+    Secrets show as the mask (spec section 4.5): a mask saved back keeps the stored value.
+    """
     from apppackage import ConfigSpec, InvalidConfiguration
     from apppackage.errors import InvalidPackage
 
-    original = host.config_text(name)
+    from ..ctl.config import render_for_editing
+
+    info = host.config(name).to_dict()  # secrets masked
+    original = render_for_editing({**info, "spec": {"fields": info["fields"]}})
     text = original
     while True:
         edited = click.edit(text, extension=".yaml", require_save=True)

@@ -23,7 +23,13 @@ _PATH = click.Path(exists=True, path_type=Path)
 
 
 def _run_options(func: Any) -> Any:
-    """--config, --set, --service and --state-dir, shared by run and command."""
+    """--config, --set, --service, --state-dir and --find-links, shared by run and command."""
+    func = click.option(
+        "--find-links", "find_links", multiple=True, metavar="DIR",
+        type=click.Path(exists=True, file_okay=False, resolve_path=True, path_type=Path),
+        help="A folder of wheels a checkout's declared dependencies are resolved from first, offline"
+        " (repeatable; PIP_FIND_LINKS too).",
+    )(func)  # fmt: skip
     func = click.option(
         "--service", "services", multiple=True, metavar="NAME=VALUE",
         help="The value of a service the app declares (repeatable); a required sqlite one defaults to"
@@ -243,6 +249,11 @@ def _show_warnings(run: Any) -> None:
 @click.option(
     "--threads", default=4, show_default=True, type=click.IntRange(1, 256), help="waitress threads."
 )
+@click.option("--web-only", is_flag=True, help="Run the WSGI app only: none of its processes and tasks.")
+@click.option(
+    "--reload", is_flag=True,
+    help="Restart the app when its code, description or configuration changes (a .pyapp: once rebuilt).",
+)  # fmt: skip
 @_run_options
 def run(
     path: Path,
@@ -250,50 +261,81 @@ def run(
     port: int,
     unix_socket: str | None,
     threads: int,
+    web_only: bool,
+    reload: bool,
     config_file: Path | None,
     assignments: tuple[str, ...],
     services: tuple[str, ...],
     state_dir: Path | None,
+    find_links: tuple[Path, ...],
 ) -> None:
-    """Serve the WSGI app of PATH (a checkout or a .pyapp) with waitress until Ctrl-C.
+    """Run the whole app of PATH (a checkout or a .pyapp) as a host would, until Ctrl-C.
 
-    The app runs in its own process with the environment a host gives it
-    (PYAPP_* variables, an isolated sys.path, PYAPP_CONFIG_FILE filled from the
-    spec's defaults, then --config, then --set; secrets generated once).
+    Its WSGI app is served with waitress, each of its processes runs (each copy
+    of it), and its tasks run on their schedules; each program's output comes
+    prefixed with its name (web, worker.1, tasks). A program that exits stops
+    the others; Ctrl-C or SIGTERM stops them all. --reload restarts them when a
+    file of the app changes. Each runs in its own process with the environment
+    a host gives it (PYAPP_* variables, an isolated sys.path, PYAPP_CONFIG_FILE
+    filled from the spec's defaults, then --config, then --set; secrets
+    generated once).
 
-    A .pyapp is extracted to $XDG_CACHE_HOME/pyapp/run/<sha256>/ (default
-    ~/.cache) with its deps/ wheels installed there, offline; the cache keeps the
-    5 most recently used packages. A checkout runs in place, and its dependencies
-    come from the environment pyapp runs in (your virtualenv).
+    A checkout runs in place with an environment of its own holding its declared
+    dependencies only, as its package will: an undeclared import fails, naming
+    the distribution to declare. The environment is cached in
+    $XDG_CACHE_HOME/pyapp/envs/ (default ~/.cache) by the resolved set; a new
+    declaration is resolved once with pip, as wheels, first offline from
+    --find-links, PIP_FIND_LINKS, the checkout's deps/ and dist/ packages and
+    pyapp's wheel cache. A .pyapp is extracted to $XDG_CACHE_HOME/pyapp/run/<sha256>/
+    with its deps/ wheels installed there, offline; that cache keeps the 5 most
+    recently used packages.
 
     The first run (or command) with a state dir runs the app's install hook; the
     file `installed` in the state dir records it (delete it to run the hook again).
 
     \b
     Examples:
-      pyapp run examples/hello
+      pyapp run examples/worker
+      pyapp run . --reload --web-only
       pyapp run dist/hello-1.0.0.pyapp --port 0 --set greeting=Hi
-      pyapp run . --config local.yaml --state-dir ./state
+      pyapp run . --config local.yaml --state-dir ./state --find-links ~/wheels
       pyapp run . --service db=postgresql://me:PASSWORD@127.0.0.1:5432/blog
     """
-    from .running import local_run
-    from .serving import listen, serve
+    from .apprun import Hooks, run_app
+    from .ensemble import Parts
+    from .running import LocalRun, local_run
+    from .serving import listen
 
-    with local_run(
-        path, state_dir=state_dir, config_file=config_file, assignments=assignments, services=services
-    ) as prepared:
-        _show_warnings(prepared)
-        sock = listen(host, port, unix_socket)
-        click.echo(f"Starting {prepared.release} (state in {prepared.host.data_path.parent})", err=True)
+    class Report(Hooks):
+        def prepared(self, run: LocalRun) -> None:
+            _show_warnings(run)
+            click.echo(f"Starting {run.release} (state in {run.host.data_path.parent})", err=True)
 
-        def ready(url: str) -> None:
-            where = f"on unix socket {url[5:]}" if url.startswith("unix:") else f"on {url}"
-            click.echo(f"Serving {prepared.release} {where}")
+        def ready(self, run: LocalRun, url: str | None, names: list[str]) -> None:
+            others = [n for n in names if n != "web"]
+            if url is None:
+                click.echo(f"Running {run.release}: {', '.join(others)}")
+            else:
+                where = f"on unix socket {url[5:]}" if url.startswith("unix:") else f"on {url}"
+                click.echo(f"Serving {run.release} {where}")
+                if others:
+                    click.echo(f"Running beside it: {', '.join(others)}", err=True)
             sys.stdout.flush()
 
-        code = serve(prepared, sock, threads=threads, on_ready=ready)
-    if code:
-        click.echo(f"the server of {prepared.release} exited with status {code}", err=True)
+        def event(self, message: str) -> None:
+            click.echo(message, err=True)
+
+    def prepare() -> Any:
+        return local_run(
+            path, state_dir=state_dir, config_file=config_file, assignments=assignments, services=services,
+            find_links=find_links, on_step=lambda line: click.echo(line, err=True),
+        )  # fmt: skip
+
+    code = run_app(
+        path, prepare, sys.stdout, bind=lambda: listen(host, port, unix_socket), threads=threads,
+        parts=Parts(processes=not web_only, tasks=not web_only), reload=reload,
+        watch=[config_file] if config_file else [], hooks=Report(),
+    )  # fmt: skip
     sys.exit(code)
 
 
@@ -324,6 +366,7 @@ def command(
     assignments: tuple[str, ...],
     services: tuple[str, ...],
     state_dir: Path | None,
+    find_links: tuple[Path, ...],
 ) -> None:
     """Run the app's command NAME with ARGS in the same environment as `pyapp run`.
 
@@ -339,8 +382,9 @@ def command(
     from .serving import run_command
 
     with local_run(
-        path, state_dir=state_dir, config_file=config_file, assignments=assignments, services=services
-    ) as prepared:
+        path, state_dir=state_dir, config_file=config_file, assignments=assignments, services=services,
+        find_links=find_links, on_step=lambda line: click.echo(line, err=True),
+    ) as prepared:  # fmt: skip
         _show_warnings(prepared)
         code = run_command(prepared, name, args)
     sys.exit(code)

@@ -5,7 +5,7 @@ Each package gets ``$XDG_CACHE_HOME/pyapp/run/<sha256>/`` (``~/.cache`` when
 
 ``app/``            the package, extracted safely after checking it against RECORD
 ``site-packages/``  the wheels of ``deps/``, installed offline with ``installer`` (never pip)
-``server-packages/`` a link to the waitress the tools run with (see :func:`server_packages`)
+``server-packages/`` links to the waitress and WhiteNoise the tools run with (see :func:`server_packages`)
 ``checked.json``    the description and configuration spec, checked once when the entry was prepared
 
 A run holds a shared lock on its entry; when an entry is prepared, entries not
@@ -32,7 +32,16 @@ from apppackage.safeyaml import load_yaml
 
 from ..building.builder import DEPS_DIR
 
-__all__ = ["KEEP", "CachedPackage", "cache_root", "clean", "install_wheels", "prepared", "server_packages"]
+__all__ = [
+    "KEEP",
+    "SERVING",
+    "CachedPackage",
+    "cache_root",
+    "clean",
+    "install_wheels",
+    "prepared",
+    "server_packages",
+]
 
 KEEP = 5
 """How many recently used packages the run cache keeps."""
@@ -99,27 +108,33 @@ def install_wheels(wheels: list[Path], target: Path) -> None:
             install(source, destination, additional_metadata={"INSTALLER": b"pyapp\n"})
 
 
+SERVING = ("waitress", "whitenoise")
+"""The packages of the tools' environment a run's WSGI server may use: the server, and what serves
+the static directories (spec section 3.10)."""
+
+
 def server_packages(entry: Path) -> Path:
-    """A directory holding only the waitress package the tools themselves run with.
+    """A directory holding only links to the packages of :data:`SERVING` the tools themselves run with.
 
     It goes on the application's ``sys.path`` after the app's own entries (its
     "server-packages", section 5.2), so that ``pyapp run`` can serve an app that
-    does not bundle waitress without exposing anything else of the tools'
-    environment; when a link cannot be made, the directory holding waitress is used.
+    does not bundle them without exposing anything else of the tools' environment;
+    when a link cannot be made, the directory holding them is used.
     """
-    import waitress  # type: ignore[import-untyped]
+    import importlib
 
-    package = Path(waitress.__file__).resolve().parent
     target = entry / "server-packages"
     target.mkdir(parents=True, exist_ok=True)
-    link = target / "waitress"
-    try:
-        if link.is_symlink() and Path(os.readlink(link)) == package:
-            return target
-        replace_link(link, package)
-    except OSError:
-        return package.parent
-    return target
+    fallback = None
+    for module in SERVING:
+        package = Path(str(importlib.import_module(module).__file__)).resolve().parent
+        link = target / module
+        try:
+            if not (link.is_symlink() and Path(os.readlink(link)) == package):
+                replace_link(link, package)
+        except OSError:
+            fallback = package.parent
+    return fallback or target
 
 
 def _prepare(pyapp: Path, entry: Path, sha256: str) -> None:
@@ -185,7 +200,10 @@ def clean(base: Path, keep: int = KEEP) -> list[Path]:
             except OSError:
                 return 0.0
 
-    entries = sorted((p for p in base.iterdir() if p.is_dir()), key=last_used, reverse=True)
+    # Names starting with a dot are not entries: what the entries share, or one being staged.
+    entries = sorted(
+        (p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")), key=last_used, reverse=True
+    )
     removed = []
     for entry in entries[keep:]:
         if time.time() - last_used(entry) < 60 and not (entry / ".complete").exists():

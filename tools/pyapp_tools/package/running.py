@@ -5,8 +5,10 @@ started through ``apppackage``'s bootstrap (``python -s -S``):
 
 - a ``.pyapp`` runs from the run cache (:mod:`pyapp_tools.package.runcache`): extracted,
   its ``deps/`` wheels installed into its own site-packages, no pip, no network;
-- a checkout runs in place, and its dependencies come from the environment the
-  tools run in (the author's virtualenv), given to the app as its site-packages;
+- a checkout runs in place, with an environment of its own built from the dependencies
+  it declares and nothing else (:mod:`pyapp_tools.package.devenv`): what runs from a
+  checkout runs the same once built and installed; an import of a distribution it did
+  not declare fails, naming it;
 - configuration is the spec's defaults, then ``--config FILE`` (YAML), then
   ``--set key=value``, validated, with missing secrets generated once and kept;
   the filled-in file (in the spec's format) is ``PYAPP_CONFIG_FILE``;
@@ -26,7 +28,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sysconfig
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +42,7 @@ from apppackage.files import write_atomic
 from apppackage.hooks import RunResult
 from apppackage.safeyaml import dump_yaml, load_yaml
 
-from . import runcache
+from . import devenv, runcache
 
 __all__ = [
     "LocalRun",
@@ -48,7 +50,6 @@ __all__ = [
     "install_once",
     "local_run",
     "local_services",
-    "missing_dependencies",
     "state_root",
     "tool_site_packages",
 ]
@@ -64,7 +65,11 @@ def state_root() -> Path:
 
 
 def tool_site_packages() -> tuple[Path, ...]:
-    """The site-packages of the environment the tools run in, with plain-path ``.pth`` entries."""
+    """The site-packages of the environment the tools run in, with plain-path ``.pth`` entries.
+
+    Never on a checkout's ``sys.path``: its processes look there only to name the distribution
+    of a module the app imports without declaring it (:attr:`HostPaths.surrounding`).
+    """
     paths = sysconfig.get_paths()
     out: list[Path] = []
     for key in ("purelib", "platlib"):
@@ -83,27 +88,6 @@ def tool_site_packages() -> tuple[Path, ...]:
                 if entry.is_dir() and entry not in out:
                     out.append(entry)
     return tuple(out)
-
-
-def missing_dependencies(description: Description) -> list[str]:
-    """The declared dependencies the tools' own environment lacks (a checkout runs with it)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from packaging.requirements import Requirement
-
-    out = []
-    for text in description.dependencies.packages:
-        req = Requirement(text)
-        if req.marker is not None and not req.marker.evaluate():
-            continue
-        try:
-            installed = version(req.name)
-        except PackageNotFoundError:
-            out.append(f"dependency {text} is not installed in this environment (pip install '{text}')")
-            continue
-        if req.specifier and not req.specifier.contains(installed, prereleases=True):
-            out.append(f"dependency {text}: this environment has {req.name} {installed}")
-    return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,6 +216,8 @@ def local_run(
     assignments: Sequence[str] = (),
     services: Sequence[str] = (),
     cache_dir: Path | None = None,
+    find_links: Sequence[Path] = (),
+    on_step: Callable[[str], None] | None = None,
 ) -> Iterator[LocalRun]:
     """Prepare the package at *path* to run here; hold what it needs for the ``with`` block.
 
@@ -239,6 +225,10 @@ def local_run(
     checked once when the cache entry was prepared. The first
     run with a state dir runs the ``install`` hook (:func:`install_once`). *services*
     are ``NAME=VALUE`` values of the app's services (:func:`local_services`).
+
+    A checkout gets the environment of its declared dependencies
+    (:func:`pyapp_tools.package.devenv.prepared`: cached, resolved once, first from the wheel
+    folders *find_links*); *on_step* gets a line for each step of a resolution.
     """
     with ExitStack() as stack:
         if Path(path).is_file():
@@ -249,16 +239,20 @@ def local_run(
             root = cached.root
             site: tuple[Path, ...] = (cached.site_packages,)
             server: tuple[Path, ...] = (runcache.server_packages(cached.entry),)
+            surrounding: tuple[Path, ...] = ()
             source = f"{path} (from {cached.entry})"
-            warnings: list[str] = []
         else:
             package = stack.enter_context(AppPackage(path))
             description = package.check()
             root = package.root
-            site = tool_site_packages()
-            server = ()
+            env = stack.enter_context(
+                devenv.prepared(root, description, find_links=find_links, on_step=on_step)
+            )
+            site = env.site_packages
+            server = (devenv.server_packages(),)
+            surrounding = tool_site_packages()
             source = str(package.path)
-            warnings = missing_dependencies(description)
+        warnings: list[str] = []
         spec = package.config_spec
         state = state_dir or state_root() / description.name
         state.mkdir(parents=True, exist_ok=True)
@@ -272,6 +266,7 @@ def local_run(
             config_file=config_path.resolve(),
             site_packages=site,
             server_packages=server,
+            surrounding=surrounding,
         )
         values = local_services(description, services, host.data_path)
         host.create_dirs(description)

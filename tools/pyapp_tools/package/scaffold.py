@@ -98,11 +98,14 @@ def hello(argv: list[str]) -> int:
     return 0
 '''
 
-_TEST = '''"""Tests of {name}: run them with `python -m pytest tests`."""
+_TEST = '''"""Tests of {name}: run them with `python -m unittest discover -s tests` (pytest runs them too)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
+import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
@@ -121,24 +124,31 @@ def call(app, path):
     return seen["status"], body.decode()
 
 
-def test_home_page_shows_the_greeting():
-    status, body = call(make_app({{"greeting": "Howdy"}}), "/")
-    assert status == "200 OK"
-    assert "Howdy from" in body
+class AppTest(unittest.TestCase):
+    def test_home_page_shows_the_greeting(self):
+        status, body = call(make_app({{"greeting": "Howdy"}}), "/")
+        self.assertEqual(status, "200 OK")
+        self.assertIn("Howdy from", body)
+
+    def test_health(self):
+        self.assertEqual(call(make_app({{}}), "/health"), ("200 OK", "ok"))
+
+    def test_unknown_path_is_404(self):
+        self.assertTrue(call(make_app({{}}), "/nope")[0].startswith("404"))
 
 
-def test_health():
-    assert call(make_app({{}}), "/health") == ("200 OK", "ok")
+class CommandTest(unittest.TestCase):
+    def test_hello_command(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(hello(["Ada"]), 0)
+        self.assertEqual(out.getvalue(), "Hello, Ada!\\n")
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(hello([]), 2)
 
 
-def test_unknown_path_is_404():
-    assert call(make_app({{}}), "/nope")[0].startswith("404")
-
-
-def test_hello_command(capsys):
-    assert hello(["Ada"]) == 0
-    assert capsys.readouterr().out == "Hello, Ada!\\n"
-    assert hello([]) == 2
+if __name__ == "__main__":
+    unittest.main()
 '''
 
 _README = """\
@@ -152,7 +162,7 @@ A web application packaged with pyapp.
     pyapp command . hello World      # run one of its commands
     pyapp-build .                    # build dist/{name}-0.1.0.pyapp
     pyapp run dist/{name}-0.1.0.pyapp
-    python -m pytest tests
+    python -m unittest discover -s tests    # the tests (the standard library runs them; so does pytest)
 """
 
 _GITIGNORE = """\

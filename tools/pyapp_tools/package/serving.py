@@ -23,7 +23,16 @@ from apppackage.hooks import bootstrap_argv, write_payload
 
 from .running import LocalRun
 
-__all__ = ["listen", "run_command", "serve", "url_for"]
+__all__ = [
+    "child_environ",
+    "exit_status",
+    "listen",
+    "run_command",
+    "serve",
+    "url_for",
+    "wait_ready",
+    "web_argument",
+]
 
 STOP_GRACE = 10.0
 
@@ -81,12 +90,28 @@ def url_for(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def _child_environ(env: Environment) -> dict[str, str]:
+def child_environ(env: Environment) -> dict[str, str]:
     # As apppackage's runner does: the host's PYAPP_* and PYTHON* variables never leak in.
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "PYTHON"))}
     environ.update(env.variables)
     environ.setdefault("PYTHONUNBUFFERED", "1")
     return environ
+
+
+def web_argument(run: LocalRun, *, socket_fd: int, ready_fd: int, threads: int) -> dict[str, Any]:
+    """What the bootstrap's ``serve`` kind gets to serve the app of *run* on the inherited listening
+    socket *socket_fd*, writing a line to the pipe *ready_fd* once it accepts connections."""
+    wsgi = run.package.description.wsgi
+    assert wsgi is not None
+    return {
+        "socket_fd": socket_fd,
+        "ready_fd": ready_fd,
+        "factory": wsgi.factory,
+        "config": run.config,
+        "threads": threads,
+        # No web server in front: the server answers the static directories itself (section 3.10).
+        "static": [[s.url, str(run.host.root / s.dir)] for s in run.package.description.static],
+    }
 
 
 class _Stop(Exception):
@@ -121,13 +146,7 @@ def serve(
     port = None if unix_path else sock.getsockname()[1]
     env = package.environment(run.host, port=port, socket=unix_path, services=run.services)
     ready_r, ready_w = os.pipe()
-    argument = {
-        "socket_fd": sock.fileno(),
-        "ready_fd": ready_w,
-        "factory": wsgi.factory,
-        "config": run.config,
-        "threads": threads,
-    }
+    argument = web_argument(run, socket_fd=sock.fileno(), ready_fd=ready_w, threads=threads)
     url = url_for(sock)
     payload = write_payload(
         env, kind="serve", ref=wsgi.app, argument=argument, name="web", cwd=run.host.data_path
@@ -138,7 +157,7 @@ def serve(
     try:
         proc = subprocess.Popen(
             bootstrap_argv(payload),
-            env=_child_environ(env),
+            env=child_environ(env),
             stdin=subprocess.DEVNULL,
             pass_fds=(sock.fileno(), ready_w),
         )
@@ -146,9 +165,9 @@ def serve(
         os.close(ready_w)
         ready_w = -1
         sock.close()
-        if _wait_ready(ready_r) and on_ready is not None:
+        if wait_ready(ready_r) and on_ready is not None:
             on_ready(url)
-        return _exit_status(proc.wait())
+        return exit_status(proc.wait())
     except (KeyboardInterrupt, _Stop):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -169,7 +188,7 @@ def serve(
             Path(unix_path).unlink(missing_ok=True)
 
 
-def _wait_ready(fd: int) -> bool:
+def wait_ready(fd: int) -> bool:
     """Whether the child wrote its ready line (False: it closed the pipe by exiting first)."""
     data = b""
     while not data.endswith(b"\n"):
@@ -192,7 +211,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             pass
 
 
-def _exit_status(returncode: int) -> int:
+def exit_status(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
@@ -221,4 +240,4 @@ def run_command(run: LocalRun, name: str, argv: Sequence[str]) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous_term)
-    return _exit_status(result.returncode)
+    return exit_status(result.returncode)
