@@ -254,18 +254,24 @@ def _config_body(request: Request) -> tuple[dict[str, Any] | None, list[str]]:
     return values, list(assignments)
 
 
-def replace_config(request: Request) -> dict[str, Any]:
+def _change_config(request: Request, *, merge: bool) -> dict[str, Any]:
+    """Write the values (PUT: all of them, PATCH: some); with ``?dry_run=true``, only what writing them
+    would change and the file the app would read, secrets masked (checked the same way, nothing written)."""
     values, assignments = _config_body(request)
-    return _apps(request).set_config(
-        request.matchdict["name"], request.actor, values=values or {}, assignments=assignments, merge=False
-    )
+    name, manager = request.matchdict["name"], _apps(request)
+    if not merge:
+        values = values or {}
+    if flag_value(request.GET.get("dry_run", ""), "dry_run"):
+        return manager.preview_config(name, values=values, assignments=assignments, merge=merge)
+    return manager.set_config(name, request.actor, values=values, assignments=assignments, merge=merge)
+
+
+def replace_config(request: Request) -> dict[str, Any]:
+    return _change_config(request, merge=False)
 
 
 def update_config(request: Request) -> dict[str, Any]:
-    values, assignments = _config_body(request)
-    return _apps(request).set_config(
-        request.matchdict["name"], request.actor, values=values, assignments=assignments, merge=True
-    )
+    return _change_config(request, merge=True)
 
 
 # -- services (spec section 3.9) -------------------------------------------------------

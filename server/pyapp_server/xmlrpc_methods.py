@@ -104,6 +104,12 @@ def _config_set(s: Services, caller: Token, name: str, values: Any, merge: bool 
     return s.apps.set_config(_text(name, "name"), caller.name, values=values, merge=bool(merge))
 
 
+def _config_preview(s: Services, caller: Token, name: str, values: Any, merge: bool = True) -> dict[str, Any]:
+    if not isinstance(values, dict):
+        raise ApiError("values must be a struct of setting names to values", status=422)
+    return s.apps.preview_config(_text(name, "name"), values=values, merge=bool(merge))
+
+
 def _events(s: Services, caller: Token, filters: Any = None) -> list[dict[str, Any]]:
     f = _options(filters, {"app", "kind", "limit", "before"}, "filters")
     for key in ("app", "kind"):
@@ -233,6 +239,11 @@ METHODS: dict[str, tuple[str, Method, str]] = {
         "config.get(name): spec and values (masked).",
     ),
     "config.set": ("deploy", _config_set, "config.set(name, values[, merge]): validate and write values."),
+    "config.preview": (
+        "deploy",
+        _config_preview,
+        "config.preview(name, values[, merge]): what config.set would change and the file, masked; no write.",
+    ),
     "events.list": ("read", _events, "events.list([{app, kind, limit, before}]): newest events first."),
     "jobs.get": ("read", _job, "jobs.get(id[, wait_seconds]): a job, after waiting for it to end."),
     "apps.start": ("deploy", _control("start"), "apps.start(name): start the app's processes."),

@@ -165,6 +165,24 @@ def test_configuration_spec_values_masked_and_every_error_reported(api, packages
     assert kept.json["values"] == {"greeting": "Yo", "api_key": "********"}
     stored = (api.data_dir / "apps" / "hello" / "config.yaml").read_text()
     assert "s3cr3t-value" in stored, "the masked secret kept its value"
+    # A dry run says what would change and the file the app would read, secrets masked; writes nothing.
+    before = (api.data_dir / "apps" / "hello" / "config.yaml").read_text()
+    preview = api.app.patch_json(
+        "/api/v1/apps/hello/config?dry_run=true",
+        {"values": {"greeting": "Salut", "api_key": "an-0ther-secret"}},
+        headers=api.headers("deployer"),
+    ).json
+    assert [(c["field"], c["old"], c["new"]) for c in preview["changes"]] == [
+        ("greeting", "Yo", "Salut"),
+        ("api_key", "********", "********"),
+    ]
+    assert "greeting: Salut" in preview["file"] and "an-0ther-secret" not in str(preview)
+    assert (api.data_dir / "apps" / "hello" / "config.yaml").read_text() == before
+    refused = api.app.patch_json(
+        "/api/v1/apps/hello/config?dry_run=true", {"values": {"port": 70000}},
+        headers=api.headers("deployer"), expect_errors=True,
+    )  # fmt: skip
+    assert refused.status_int == 422 and refused.json["errors"][0]["field"] == "port"
     # The same as an assignment (pyapp-ctl config set api_key=********): kept, not refused as too short.
     assigned = api.app.patch_json(
         "/api/v1/apps/hello/config",

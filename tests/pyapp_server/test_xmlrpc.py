@@ -127,6 +127,12 @@ def test_invalid_configuration_fault_lists_every_field(api, rpc, packages) -> No
         rpc("apps.install", api.secrets["deployer"], api.on_server(packages.hello()))["id"],
         30,
     )
+    preview = rpc("config.preview", api.secrets["deployer"], "hello", {"greeting": "Hoi"})
+    assert [(c["field"], c["new"]) for c in preview["changes"]] == [("greeting", "Hoi")]
+    assert rpc("config.get", api.secrets["viewer"], "hello")["values"]["greeting"] != "Hoi", "nothing written"
+    with pytest.raises(xmlrpc.client.Fault) as invalid:
+        rpc("config.preview", api.secrets["deployer"], "hello", {"greeting": "1", "other": 2})
+    assert invalid.value.faultCode == 422
     with pytest.raises(xmlrpc.client.Fault) as invalid:
         rpc("config.set", api.secrets["deployer"], "hello", {"greeting": "1", "other": 2})
     assert invalid.value.faultCode == 422

@@ -143,8 +143,23 @@ def remove(request: Request) -> Any:
     return _job_page(request, job)
 
 
+def process_log(request: Request) -> dict[str, Any]:
+    """The last lines a process of the app wrote (``?process=web&lines=100``), as
+    ``GET /api/v1/apps/{name}/processes/{process}/log``; an unknown process is a 404 naming the others."""
+    from ..appfiles import DEFAULT_LOG_LINES
+
+    name = request.matchdict["name"]
+    process = str(request.GET.get("process", "web")) or "web"
+    try:
+        lines = int(request.GET.get("lines", DEFAULT_LOG_LINES))
+    except ValueError:
+        lines = DEFAULT_LOG_LINES
+    return {"app": _apps(request).show(name), **request.services.files.log(name, process, lines)}
+
+
 def includeme(config: Configurator) -> None:
     config.add_route("ui.app", "/apps/{name}")
+    config.add_route("ui.process_log", "/apps/{name}/log")
     config.add_route("ui.app_control", "/apps/{name}/{action:start|stop|restart|reload}")
     config.add_route("ui.restore", "/apps/{name}/restore")
     config.add_route("ui.backup", "/apps/{name}/backup")
@@ -159,6 +174,10 @@ def includeme(config: Configurator) -> None:
         )  # fmt: skip
 
     config.add_view(show, route_name="ui.app", request_method="GET", renderer="app.jinja2", permission="read")
+    config.add_view(
+        process_log, route_name="ui.process_log", request_method="GET", renderer="process_log.jinja2",
+        permission="deploy",
+    )  # fmt: skip
     post(control, "ui.app_control", "deploy")
     post(backup, "ui.backup", "deploy")
     post(rollback, "ui.rollback", "deploy")

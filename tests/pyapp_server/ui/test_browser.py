@@ -37,8 +37,17 @@ def page(chromium: Any, console: Any) -> Iterator[Any]:
     assert not csp, csp
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter(e => e.type !== 'hidden')
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                 && !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+    .map(e => e.outerHTML.slice(0, 120))"""
+
+
 def shoot(page: Any, folder: Path, name: str) -> None:
-    """Save *page* at each width; at each, nothing may stick out sideways."""
+    """Save *page* at each width; at each, nothing may stick out sideways. Every control of the page has a
+    label (its name for a screen reader)."""
+    assert page.evaluate(UNLABELLED) == [], f"controls of {name} without a label"
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         wide = page.evaluate("document.documentElement.scrollWidth")
@@ -104,6 +113,10 @@ def test_install_mount_configure_update_roll_back_and_sign_out(
     page.get_by_role("button", name="Start", exact=True).click()
     expect(page.get_by_text("hello started.")).to_be_visible()
     shoot(page, screenshots, "app")
+    page.get_by_role("link", name="last lines of web").click()
+    expect(page.get_by_role("heading", name="Output of web")).to_be_visible()
+    shoot(page, screenshots, "process-log")
+    page.go_back()
 
     # A virtual host and a mount, then the app through the web server.
     nav(page, "Web")

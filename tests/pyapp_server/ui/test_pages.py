@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from testkit import stop_supervisord, wait_until
 
 PAGES = (
     "/",
@@ -50,3 +51,31 @@ def test_every_page_renders_for_each_role_with_what_it_may_do(hello: Any, role: 
         assert shown.status_int == (200 if allowed else 403), path
         if not allowed:
             assert f"whose role is {role}" in shown.text
+
+
+def test_a_process_output_is_shown_to_a_deployer_and_not_to_a_viewer(
+    make_ui: Any, packages: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYAPP_DAEMONS", "1")
+    ui = make_ui()
+    try:
+        ui.install(packages.hello(hooks="tasks:\n  greet:\n    call: hello.commands:greet\n    every: 3600\n"))
+        deployer = ui.signed_in("deployer")
+        app = deployer.get("/apps/hello")
+        assert 'href="/apps/hello/log?process=tasks"' in app.text
+        assert 'href="/apps/hello/log?process=web"' in app.text
+
+        def said() -> Any:
+            page = deployer.get("/apps/hello/log?process=tasks&lines=20")
+            return page if "hello 1.0.0: scheduling greet" in page.text else None
+
+        page = wait_until(said, "the scheduler's output on the page")
+        assert '<label for="lines">Lines</label>' in page.text
+        missing = deployer.get("/apps/hello/log?process=nope", status=404)
+        assert "web" in missing.text and "tasks" in missing.text  # the processes it has
+
+        viewer = ui.signed_in("viewer")
+        assert "/apps/hello/log" not in viewer.get("/apps/hello").text
+        viewer.get("/apps/hello/log?process=web", status=403)
+    finally:
+        stop_supervisord(ui.data_dir / "supervisor")

@@ -120,6 +120,9 @@ def test_upload_install_configure_update_rollback_remove_each_in_events(server, 
     assert "Uploading hello-1.0.0.pyapp" in installed.stderr
     assert "hello 1.0.0 is installed" in installed.stderr, "the job's log is shown while waiting"
 
+    dry = ok(ctl("config", "set", "hello", "greeting=Hi there", "--dry-run")).stdout
+    assert "greeting: 'Hello' -> 'Hi there'" in dry and "greeting: Hi there" in dry
+    assert json.loads(ok(ctl("config", "show", "hello", "--json")).stdout)["values"] == {"greeting": "Hello"}
     assert "changed: greeting" in ok(ctl("config", "set", "hello", "greeting=Hi there")).stdout
     shown = json.loads(ok(ctl("config", "show", "hello", "--json")).stdout)
     assert shown["values"] == {"greeting": "Hi there"}

@@ -64,15 +64,26 @@ def _print_change(d: dict[str, Any]) -> None:
         click.echo(f"  {key} = {value!r}")
 
 
+def _print_preview(d: dict[str, Any]) -> None:
+    if not d["changes"]:
+        click.echo("nothing would change")
+    for c in d["changes"]:
+        click.echo(f"  {c['field']}: {c['old']!r} -> {c['new']!r}")
+    click.echo(f"the file the app would read ({d['format']}, secrets masked):")
+    click.echo(d["file"].rstrip("\n"))
+
+
 @config.command(name="set")
 @NAME
 @click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@click.option("--dry-run", is_flag=True, help="Only say what would change, and the file the app would read.")
 @json_command
 @pass_ctl
-def set_config(ctl: Ctl, name: str, assignments: tuple[str, ...], as_json: bool) -> None:
+def set_config(ctl: Ctl, name: str, assignments: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     """Set configuration values (checked against the app's spec on the server)."""
-    data = ctl.client.call("PATCH", f"{API}/apps/{name}/config", json_body={"assignments": list(assignments)})
-    emit(data, as_json, _print_change)
+    path = f"{API}/apps/{name}/config" + ("?dry_run=true" if dry_run else "")
+    data = ctl.client.call("PATCH", path, json_body={"assignments": list(assignments)})
+    emit(data, as_json, _print_preview if dry_run else _print_change)
 
 
 def render_for_editing(data: dict[str, Any]) -> str:
