@@ -59,7 +59,8 @@ def test_a_process_output_is_shown_to_a_deployer_and_not_to_a_viewer(
     monkeypatch.setenv("PYAPP_DAEMONS", "1")
     ui = make_ui()
     try:
-        ui.install(packages.hello(hooks="tasks:\n  greet:\n    call: hello.commands:greet\n    every: 3600\n"))
+        tasks = "tasks:\n  greet:\n    call: hello.commands:greet\n    every: 3600\n"
+        ui.install(packages.hello(hooks=tasks))
         deployer = ui.signed_in("deployer")
         app = deployer.get("/apps/hello")
         assert 'href="/apps/hello/log?process=tasks"' in app.text
