@@ -14,7 +14,9 @@ from .boot import HealReport, ShutdownReport, heal, shutdown
 from .layout import AppLayout, HostLayout
 from .lifecycle.configure import ensure_services
 from .processes.daemons import DaemonManager
+from .processes.health import HealthResult
 from .processes.logs import LogFile, app_logs
+from .processes.probe import probe_app
 from .processes.runstate import ControlResult, DaemonStatus
 from .processes.watchdog import restore_supervisor
 from .releases.launch import LaunchSpec
@@ -93,6 +95,11 @@ class HostProcesses:
         self._try_recover(name)
         restore_supervisor(self.daemons)
         return self.daemons.status(name)
+
+    def health(self, name: str) -> HealthResult | None:
+        """One health check of app *name* as it serves now (spec section 7.3), ``None`` when it serves
+        nothing; nothing is recovered or restored on the way (a reader may ask often)."""
+        return probe_app(self.layout, name, self.launch(name))
 
     def ps(self) -> list[DaemonStatus]:
         """Every process of every app on this host (each app recovered first, as for :meth:`status`, then

@@ -75,6 +75,9 @@ class AppManager:
         self.home = home
         self.jobs = jobs
         self.events = events
+        self.health: Mapping[str, dict[str, Any]] = {}
+        """The last health check of each app that serves (:func:`pyapp_server.health.check_health`, made
+        by the host's watcher); replaced as a whole after each round."""
 
     def host(self, progress: Callable[[str], None] | None = None) -> Host:
         from pyapp_runtime import Host
@@ -123,6 +126,7 @@ class AppManager:
             item = summary.to_dict()
             item["job"] = self.jobs.busy(summary.name)
             item.update(_running(found[summary.name], processes_too=processes))
+            item["health"] = self.health.get(summary.name)
             apps.append(item)
         return apps
 

@@ -7,7 +7,8 @@ started, supervisord and the web server), then every ``watch_interval`` seconds 
 with back-off). After each round the host's own events (``$PYAPP_HOME/events.jsonl``, written by
 whoever healed: this thread, ``pyapp ps``, ``pyapp boot --watch``) are copied into the server's
 history as events of actor ``host``, from where the last copy stopped
-(``<data>/server/host-events.offset``). Stopping the server stops the thread; the apps run on.
+(``<data>/server/host-events.offset``), and each app's health is checked once
+(:mod:`pyapp_server.health`). Stopping the server stops the thread; the apps run on.
 """
 
 from __future__ import annotations
@@ -63,9 +64,15 @@ class HostWatcher:
             log.exception("watching the host failed; it is no longer watched")
 
     def _report(self, report: Any) -> None:
+        from .health import check_health
+
         for error in report.errors:
             log.warning("healing the host: %s", error)
         self.copy_events()
+        try:
+            self.apps.health = check_health(self.apps)
+        except (OSError, AppPackageError) as exc:
+            log.warning("cannot check the apps' health: %s", exc)
 
     def copy_events(self) -> int:
         """Copy the host's events written since the last copy into the history; how many."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testkit import gone, process_trees, processes_under, request, stop_supervisord, wait_until
+from testkit import app_process, gone, process_trees, processes_under, request, stop_supervisord, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -142,3 +142,27 @@ def test_a_crash_loop_is_failing_in_the_api_and_pyapp_ctl_and_retried_with_backo
     )  # fmt: skip
     assert ctl.returncode == 0, ctl.stderr
     assert "failing" in ctl.stdout and "crasher#0 is failing" in ctl.stdout and "queue.invalid" in ctl.stdout
+
+
+def test_each_apps_health_is_checked_by_the_watcher_and_listed(console: Console, packages: Any) -> None:
+    """The last check of each app's health path (as its clients reach it) is in the apps' list: healthy,
+    then, while its daemon hangs, unhealthy with why; a stopped app has none."""
+    console.install(packages.hello())
+
+    def health() -> dict[str, Any] | None:
+        (app,) = console.call("GET", "/api/v1/apps")["apps"]
+        return app["health"]  # type: ignore[no-any-return]
+
+    first = wait_until(lambda: (h := health()) and h["healthy"] and h, "a healthy check listed")
+    assert first["status"] == 200 and "GET /health answered 200" in first["detail"]
+    (web,) = console.processes("hello")
+    hung = app_process(web["pid"])
+    os.kill(hung, signal.SIGSTOP)
+    try:
+        sick = wait_until(lambda: (h := health()) and not h["healthy"] and h, "the hung daemon: unhealthy")
+        assert sick["status"] is None and "timed out" in sick["detail"]
+    finally:
+        os.kill(hung, signal.SIGCONT)
+    wait_until(lambda: (h := health()) and h["healthy"], "healthy again once it answers")
+    console.call("POST", "/api/v1/apps/hello/stop")
+    wait_until(lambda: health() is None, "a stopped app serves nothing: no health")
