@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from pyapp_runtime.scheduler import RunStore, Scheduler, TaskRunner
-
 from apppackage import Environment
 from apppackage.description import Process, Task
 from apppackage.hooks import RunResult, bootstrap_argv, write_payload
@@ -273,6 +271,8 @@ class Ensemble:
         tasks = self._tasks()
         if not tasks:
             return
+        from pyapp_runtime.scheduler import RunStore, Scheduler, TaskRunner  # croniter: only with tasks
+
         app = self.run.package.name
         # The scheduler's own lines (a task started, how it ended) go out as the tasks' program's.
         handler = _LineHandler(self.output)

@@ -30,8 +30,6 @@ from apppackage import AppPackage, AppPackageError
 from apppackage.files import replace_link, sha256_hex
 from apppackage.safeyaml import load_yaml
 
-from ..building.builder import DEPS_DIR
-
 __all__ = [
     "KEEP",
     "SERVING",
@@ -82,6 +80,8 @@ def install_wheels(wheels: list[Path], target: Path) -> None:
     from installer.sources import WheelFile
     from packaging.tags import sys_tags
     from packaging.utils import parse_wheel_filename
+
+    from ..building.builder import DEPS_DIR
 
     supported = set(sys_tags())
     base = target.parent
@@ -149,6 +149,8 @@ def _prepare(pyapp: Path, entry: Path, sha256: str) -> None:
     # What later runs start from without reading YAML or loading JSON Schema again.
     checked = {"description": dict(description.to_dict()), "config_spec": spec}
     (entry / CHECKED).write_text(json.dumps(checked), encoding="utf-8")
+    from ..building.builder import DEPS_DIR
+
     wheels = sorted((entry / "app" / DEPS_DIR).glob("*.whl"))
     (entry / "site-packages").mkdir()
     install_wheels(wheels, entry / "site-packages")

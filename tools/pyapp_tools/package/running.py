@@ -34,15 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyapp_runtime.dependencies.requirements import check_each
-
 from apppackage import AppPackage, AppPackageError, ConfigSpec, HostPaths, InvalidConfiguration, Problem
 from apppackage.description import Description
 from apppackage.files import write_atomic
 from apppackage.hooks import RunResult
 from apppackage.safeyaml import dump_yaml, load_yaml
 
-from . import devenv, runcache
+from . import runcache
 
 __all__ = [
     "LocalRun",
@@ -242,6 +240,8 @@ def local_run(
             surrounding: tuple[Path, ...] = ()
             source = f"{path} (from {cached.entry})"
         else:
+            from . import devenv  # a checkout's environment: the resolver only for checkouts
+
             package = stack.enter_context(AppPackage(path))
             description = package.check()
             root = package.root
@@ -272,6 +272,8 @@ def local_run(
         host.create_dirs(description)
         write_atomic(config_path, spec.render(config))
         installed = install_once(package, host, config, state, values)
+        from pyapp_runtime.dependencies.requirements import check_each
+
         warnings += [
             f"requires {c.kind} {c.requirement}: not satisfied here ({c.detail})"
             for c in check_each(description.requires)
