@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 from pyapp_tools import cli
 from pyapp_tools.ctl import cli as ctl
@@ -25,7 +27,30 @@ PYAPP_CTL_APPS = [
 
 
 def test_pyapp_has_the_commands_of_every_module() -> None:
-    assert sorted(cli.main.commands) == sorted(name for names in PYAPP.values() for name in names)
+    """Each module registers exactly the commands the group names for it (it imports it for those)."""
+    expected = sorted(name for names in PYAPP.values() for name in names)
+    assert sorted(cli.main.list_commands(click.Context(cli.main))) == expected
+    for module, names in cli.COMMANDS.items():
+        group = click.Group()
+        importlib.import_module(f"pyapp_tools.{module}").register(group)
+        assert sorted(group.commands) == sorted(names), module
+    ctx = click.Context(cli.main)
+    assert all(cli.main.get_command(ctx, name) is not None for name in expected)
+    assert cli.main.get_command(ctx, "nothing") is None
+
+
+def test_a_command_loads_its_own_module_only() -> None:
+    """``pyapp validate`` does not import the host's command modules (nor the runtime they use)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pyapp_tools.cli import main\n"
+        "try:\n    main(['validate', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('pyapp_tools.host', 'pyapp_runtime'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_pyapp_ctl_has_the_commands_of_every_module() -> None:
