@@ -1,6 +1,8 @@
 """What a web server in front of an app's daemon costs, and how fast a configuration change is.
 
-1. Requests per second to one small WSGI app under waitress: directly (over TCP and over
+1. Requests per second, and the servers' CPU seconds per 10,000 requests (the app's daemon and the web
+   server's processes: on 2 cores, where the client, the proxy and the app compete, CPU per request
+   says what req/s cannot), to one small WSGI app under waitress: directly (over TCP and over
    its unix socket), then through each installed web server (nginx, Apache, lighttpd)
    proxying to it, plus a static file each server serves itself. Same app, same run;
    ratios are to the direct TCP figure. With `wrk` on PATH (``./dev bench`` installs
@@ -35,6 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from _common import free_port
+from pyapp_runtime.isolation.perms import share_sockets
 from pyapp_runtime.webservers import (
     KINDS,
     Mount,
@@ -78,26 +81,58 @@ WRK = shutil.which("wrk")
 WRK_SECONDS = 3
 
 
-def rate(connect: Callable[[], http.client.HTTPConnection], path: str, host: str, requests: int) -> float:
-    """Requests per second of GETs of *path*: from wrk when there is one, else from Python threads."""
+def tree_cpu(roots: list[int]) -> float:
+    """CPU seconds (user and system, with reaped children's) used so far by the processes *roots* and
+    every process under them: what the servers spent, whatever the client took."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    total, seen, stack = 0, set(), list(roots)
+    while stack:
+        pid = stack.pop()
+        if pid in seen or pid not in ticks:
+            continue
+        seen.add(pid)
+        total += ticks[pid]
+        stack += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def rate(
+    connect: Callable[[], http.client.HTTPConnection], path: str, host: str, requests: int
+) -> tuple[float, int]:
+    """Requests per second of GETs of *path*, and how many were made: from wrk when there is one, else
+    from Python threads."""
     probe = connect()
     if WRK and not isinstance(probe, UnixConnection):
         return wrk_rate(probe.port, path, host)
     return python_rate(connect, path, host, requests)
 
 
-def wrk_rate(port: int, path: str, host: str) -> float:
+def wrk_rate(port: int, path: str, host: str) -> tuple[float, int]:
     url = f"http://127.0.0.1:{port}{path}"
     argv = [str(WRK), "-t2", "-c8", f"-d{WRK_SECONDS}s", "-H", f"Host: {host}", url]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in out or "Socket errors" in out:
         raise SystemExit(f"{path} on {host}: failed requests:\n{out}")
-    return float(out.split("Requests/sec:")[1].split()[0])
+    done = int(out.split(" requests in ")[0].split()[-1])
+    return float(out.split("Requests/sec:")[1].split()[0]), done
 
 
 def python_rate(
     connect: Callable[[], http.client.HTTPConnection], path: str, host: str, requests: int
-) -> float:
+) -> tuple[float, int]:
     """Requests per second: THREADS clients sharing *requests* GETs of *path*, keep-alive."""
     per_thread = requests // THREADS
     errors: list[str] = []
@@ -123,7 +158,7 @@ def python_rate(
     elapsed = time.perf_counter() - started
     if errors:
         raise SystemExit(f"{path} on {host}: {len(errors)} failed requests, e.g. {errors[0]}")
-    return per_thread * THREADS / elapsed
+    return per_thread * THREADS / elapsed, per_thread * THREADS
 
 
 def start_daemon(base: Path, mount: Mount) -> subprocess.Popen[bytes]:
@@ -150,16 +185,26 @@ def throughput(base: Path) -> None:
     static.mkdir()
     (static / "file.txt").write_text("x" * 200)
     tcp = Upstream.tcp("127.0.0.1", free_port())
-    unix = Upstream.unix(base / "unix.sock")
+    sockets = base / "sockets"
+    share_sockets(sockets)  # as a host's: the web server's workers reach the 0660 socket through its group
+    sockets.mkdir(exist_ok=True)
+    unix = Upstream.unix(sockets / "unix.sock")
     daemons = [
         start_daemon(base, Mount(app="tcp", vhost="bench", prefix="/tcp", upstream=tcp)),
         start_daemon(base, Mount(app="unix", vhost="bench", prefix="/unix", upstream=unix)),
     ]
-    targets: dict[str, tuple[Callable[[], http.client.HTTPConnection], str]] = {
-        "direct, tcp": (lambda: http.client.HTTPConnection("127.0.0.1", tcp.port), "/tcp/x"),
+    # Each target: how to connect, the path, and the server processes whose CPU it costs.
+    targets: dict[str, tuple[Callable[[], http.client.HTTPConnection], str, list[int]]] = {
+        "direct, tcp": (
+            lambda: http.client.HTTPConnection("127.0.0.1", tcp.port),
+            "/tcp/x",
+            [daemons[0].pid],
+        ),
     }
     if not WRK:  # wrk speaks TCP only
-        targets["direct, unix socket"] = (lambda: UnixConnection(str(base / "unix.sock")), "/unix/x")
+        targets["direct, unix socket"] = (
+            lambda: UnixConnection(str(sockets / "unix.sock")), "/unix/x", [daemons[1].pid],
+        )  # fmt: skip
     servers = []
     try:
         for kind in KINDS:
@@ -189,17 +234,24 @@ def throughput(base: Path) -> None:
             def connect(port: int = port) -> http.client.HTTPConnection:
                 return http.client.HTTPConnection("127.0.0.1", port)
 
-            targets[f"{kind} -> tcp"] = (connect, "/tcp/x")
-            targets[f"{kind} -> unix socket"] = (connect, "/unix/x")
-            targets[f"{kind}, static file"] = (connect, "/unix/static/file.txt")
-        for connect_to, path in targets.values():  # warm up
+            master = server.pid()
+            assert master is not None, f"{kind} did not start"
+            targets[f"{kind} -> tcp"] = (connect, "/tcp/x", [master, daemons[0].pid])
+            targets[f"{kind} -> unix socket"] = (connect, "/unix/x", [master, daemons[1].pid])
+            targets[f"{kind}, static file"] = (connect, "/unix/static/file.txt", [master])
+        for connect_to, path, _ in targets.values():  # warm up
             rate(connect_to, path, "bench.test", REQUESTS // 10)
         # Rounds over every target, best of each: a busy moment of the machine then costs
-        # every target alike instead of one.
+        # every target alike instead of one. CPU: the servers' seconds per 10,000 requests, least of
+        # the rounds (on 2 cores the client competes with them: their CPU says what req/s cannot).
         best: dict[str, float] = dict.fromkeys(targets, 0.0)
+        cpu: dict[str, float] = dict.fromkeys(targets, float("inf"))
         for _ in range(ROUNDS):
-            for name, (connect_to, path) in targets.items():
-                best[name] = max(best[name], rate(connect_to, path, "bench.test", REQUESTS))
+            for name, (connect_to, path, roots) in targets.items():
+                before = tree_cpu(roots)
+                per_second, done = rate(connect_to, path, "bench.test", REQUESTS)
+                best[name] = max(best[name], per_second)
+                cpu[name] = min(cpu[name], (tree_cpu(roots) - before) / done * 10_000)
     finally:
         for server in servers:
             server.stop()
@@ -213,9 +265,12 @@ def throughput(base: Path) -> None:
         else f"{THREADS} Python client threads, {REQUESTS} requests a run"
     )
     print(f"requests per second ({client}), best of {ROUNDS} runs:")
-    print(f"  {'path':<26}{'req/s':>9}{'vs direct tcp':>16}")
+    print(f"  {'path':<26}{'req/s':>9}{'vs direct tcp':>16}{'server CPU s/10k req':>22}{'vs direct':>11}")
     for name, value in best.items():
-        print(f"  {name:<26}{value:>9.0f}{value / direct:>15.2f}x")
+        print(
+            f"  {name:<26}{value:>9.0f}{value / direct:>15.2f}x"
+            f"{cpu[name]:>22.2f}{cpu[name] / cpu['direct, tcp']:>10.2f}x"
+        )
 
 
 def many_apps(count: int, port: int, base: Path, generation: int) -> Routes:
