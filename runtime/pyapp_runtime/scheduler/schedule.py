@@ -16,8 +16,6 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter  # type: ignore[import-untyped]
-
 from apppackage.description import Task
 
 from .errors import BadSchedule
@@ -44,6 +42,9 @@ def local_zone() -> tzinfo:
 
 
 def _cron(app: str, task: Task, start: float, tz: tzinfo | None) -> Any:
+    # Imported for a cron schedule only: importing croniter runs file(1) (platform.architecture).
+    from croniter import croniter  # type: ignore[import-untyped]
+
     assert task.cron is not None
     try:
         return croniter(task.cron, datetime.fromtimestamp(start, tz or local_zone()))
