@@ -303,15 +303,6 @@ class Host(HostProcesses):
         with self.locked(name, operation="config", wait=wait) as (app, _recovered):
             return change_config(app, self._installed(app), values, merge=merge, daemons=self.daemons)
 
-    def config_text(self, name: str) -> str:
-        """The operator's ``config.yaml`` as it is (secrets included: for an editor)."""
-        app = self.layout.app(name)
-        self._installed(app)
-        try:
-            return app.config_file.read_text("utf-8")
-        except FileNotFoundError:
-            return "{}\n"
-
     # -- services ---------------------------------------------------------------
 
     def services(self, name: str) -> ServicesInfo:
@@ -352,12 +343,16 @@ class Host(HostProcesses):
     def restore(
         self, name: str, archive: str | os.PathLike[str], *, force: bool = False, wait: float = 0.0
     ) -> RestoreResult:
-        """Replace app *name*'s data and configuration with those of a backup *archive*."""
+        """Replace app *name*'s data and configuration with those of a backup *archive*; a running app's
+        processes are then replaced by new ones (as a reload does), which read what was restored."""
         path = Path(archive)
         read_manifest(path)
         with self.locked(name, operation="restore", wait=wait) as (app, recovered):
             current = self._installed(app)
-            return restore_backup(app, current, path, force=force, recovered=recovered)
+            result = restore_backup(app, current, path, force=force, recovered=recovered)
+            kept = f"{name}'s data and configuration are restored; its processes run on from before"
+            self.daemons.reconfigure(name, LaunchSpec.read(current.path), kept=kept)
+            return result
 
     # -- running the app's code -------------------------------------------------
 

@@ -265,7 +265,11 @@ class HostSettings:
             problems.append("/daemons: must be true or false")
         ports = _ports(raw.get("ports"), cls.ports, problems)
         perms = raw.get("socket_perms")
-        if perms is not None:
+        if isinstance(perms, int):
+            # YAML reads an unquoted 0660 as the number 432: which digits were meant cannot be told.
+            problems.append(f'/socket_perms: {perms} is a number; write the mode quoted, such as "660"')
+            perms = None
+        elif perms is not None:
             perms = str(perms)
             if not re.fullmatch(r"0?[0-7]{3}", perms):
                 problems.append(f'/socket_perms: {perms!r} is not an octal mode such as "600" or "660"')

@@ -55,3 +55,15 @@ def test_the_environment_turns_daemons_off_and_on(tmp_path: Path) -> None:
     assert settings.with_environment({}).daemons is False
     assert settings.with_environment({"PYAPP_DAEMONS": "1"}).daemons is True
     assert HostSettings().with_environment({"PYAPP_DAEMONS": "off"}).daemons is False
+
+
+def test_an_unquoted_socket_mode_is_refused_not_misread(tmp_path: Path) -> None:
+    """YAML reads ``socket_perms: 0660`` as the number 432 (octal): taken as the mode "432", its owner
+    could only read the socket and every other user write to it. It is refused, saying to quote it."""
+    (tmp_path / "host.yaml").write_text("socket_perms: 0660\n")
+    with pytest.raises(
+        BadSettings, match=r'/socket_perms: 432 is a number; write the mode quoted, such as "660"'
+    ):
+        HostSettings.load(tmp_path)
+    (tmp_path / "host.yaml").write_text('socket_perms: "0660"\n')
+    assert HostSettings.load(tmp_path).socket_perms == "0660"

@@ -125,3 +125,28 @@ def test_a_stopped_apps_logs_are_still_shown(host: Host, packages: Any) -> None:
     assert stopped == running  # what the processes wrote stays readable (pyapp logs -p chatter)
     (chatter,) = host.logs("webprobe", process="chatter")
     assert "chatting" in Path(chatter.path).read_text()
+
+
+def test_a_restore_is_read_by_the_running_app_at_once(
+    host: Host, home: Path, packages: Any, helpers: Any
+) -> None:
+    """Restoring a backup replaces the running processes (as a reload does): the app answers with the
+    restored configuration without anyone restarting it; a stopped app stays stopped."""
+    host.install(packages.webprobe("1.0.0", config=True))
+    sock = helpers.stable_socket(home, "webprobe")
+    host.set_config("webprobe", ["label=kept"])
+    backup = host.backup("webprobe")
+    host.set_config("webprobe", ["label=later"])
+    assert helpers.request(sock)[1] == "webprobe 1.0.0 later"
+    (before,) = host.status("webprobe")
+
+    host.restore("webprobe", backup.archive)
+
+    assert helpers.request(sock)[1] == "webprobe 1.0.0 kept"
+    (after,) = host.status("webprobe")
+    assert after.state == "running" and after.pid != before.pid
+    wait_until(lambda: gone(before.pid), "the processes from before the restore have ended")
+
+    host.stop("webprobe")
+    host.restore("webprobe", backup.archive)
+    assert {s.state for s in host.status("webprobe")} <= {"stopped", "absent"}
