@@ -91,7 +91,7 @@ def _host(listen: ListenBlock, host: HostBlock, empty: str) -> list[str]:
             lines += [
                 f"    Alias {route.path} {quote(target)}",
                 f"    <Directory {quote(directory)}>",
-                "        Options FollowSymLinks",
+                "        Options None",  # spec 3.10: no symbolic links followed, no listing
                 "        AllowOverride None",
                 "        Require all granted",
                 "    </Directory>",
