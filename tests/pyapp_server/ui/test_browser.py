@@ -224,7 +224,10 @@ def test_a_token_is_made_and_revoked_with_the_keyboard_alone(page: Any, console:
     from playwright.sync_api import expect
 
     page.goto("/signin")
-    page.keyboard.type(console.token)  # the token field has the focus
+    # The token field has the focus (autofocus) once the window has it; else Tab reaches it.
+    if not page.evaluate("document.activeElement !== null && document.activeElement.id === 'token'"):
+        tab_to(page, "#token")
+    page.keyboard.type(console.token)
     page.keyboard.press("Enter")
     page.wait_for_url("**/")
     tab_to(page, 'a[href="/tokens"]')
