@@ -8,7 +8,7 @@ what it returns; long operations answer ``202`` with the job (and its URL in
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
@@ -25,7 +25,8 @@ from .errors import ApiError
 from .events import int_param
 from .jobs import Job
 from .manager import AppManager
-from .uploads import flag_value, receive_package
+from .routes import json_view
+from .uploads import flag_value, uploaded_package
 
 __all__ = ["API_VERSION", "includeme", "openapi_document"]
 
@@ -99,20 +100,8 @@ def show_app(request: Request) -> dict[str, Any]:
     return _apps(request).show(request.matchdict["name"])
 
 
-def _receive(request: Request) -> Any:
-    settings = request.services.settings
-    identity = request.identity
-    return receive_package(
-        request,
-        uploads=settings.upload_dir,
-        max_upload_size=settings.max_upload_size,
-        roots=settings.package_roots,
-        admin=identity is not None and identity.role == "admin",
-    )
-
-
 def install_app(request: Request) -> dict[str, Any]:
-    received = _receive(request)
+    received = uploaded_package(request)
     job = _apps(request).install(
         received.path,
         request.actor,
@@ -126,7 +115,7 @@ def install_app(request: Request) -> dict[str, Any]:
 
 
 def update_app(request: Request) -> dict[str, Any]:
-    received = _receive(request)
+    received = uploaded_package(request)
     job = _apps(request).install(
         received.path,
         request.actor,
@@ -310,8 +299,7 @@ def includeme(config: Configurator) -> None:
     """The views of ``/api/v1`` for the server, its apps, their releases, backups, process output,
     configuration and services."""
 
-    def view(func: Any, route: str, method: str, permission: Any) -> None:
-        config.add_view(func, route_name=route, request_method=method, renderer="json", permission=permission)
+    view = partial(json_view, config)
 
     view(index, "index", "GET", NO_PERMISSION_REQUIRED)
     view(index, "index_bare", "GET", NO_PERMISSION_REQUIRED)

@@ -8,6 +8,7 @@ calls :class:`~pyapp_server.hostadmin.HostAdmin` (``request.services.host``).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pyramid.config import Configurator
@@ -15,6 +16,7 @@ from pyramid.request import Request
 
 from .bodies import json_object
 from .hostadmin import HostAdmin
+from .routes import json_view
 
 __all__ = ["includeme"]
 
@@ -39,8 +41,7 @@ def change_settings(request: Request) -> dict[str, Any]:
 def includeme(config: Configurator) -> None:
     """The views of ``/api/v1/host`` and ``/api/v1/host/settings``."""
 
-    def view(func: Any, route: str, method: str, permission: str) -> None:
-        config.add_view(func, route_name=route, request_method=method, renderer="json", permission=permission)
+    view = partial(json_view, config)
 
     view(host_status, "host", "GET", "read")
     view(show_settings, "host_settings", "GET", "read")

@@ -10,12 +10,14 @@ host's web server at once.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.request import Request
 
 from .bodies import json_object
+from .routes import json_view
 from .webadmin import WebAdmin
 
 __all__ = ["includeme"]
@@ -57,8 +59,7 @@ def unmount_app(request: Request) -> dict[str, Any]:
 def includeme(config: Configurator) -> None:
     """The views of ``/api/v1/web``, ``/api/v1/vhosts`` and ``/api/v1/apps/{name}/mount``."""
 
-    def view(func: Any, route: str, method: str, permission: str) -> None:
-        config.add_view(func, route_name=route, request_method=method, renderer="json", permission=permission)
+    view = partial(json_view, config)
 
     view(web_status, "web", "GET", "read")
     view(control_web, "web_action", "POST", "admin")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyramid.config import Configurator
 
-__all__ = ["API", "includeme"]
+__all__ = ["API", "includeme", "json_view"]
 
 API = "/api/v1"
 
@@ -40,3 +42,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("tokens", f"{API}/tokens")
     config.add_route("token", f"{API}/tokens/{{id}}")
     config.add_route("xmlrpc", "/RPC2")
+
+
+def json_view(config: Configurator, func: Any, route: str, method: str, permission: Any) -> None:
+    """Add *func* as the JSON API's view of *route* for *method*, allowed to *permission*."""
+    config.add_view(func, route_name=route, request_method=method, renderer="json", permission=permission)

@@ -32,7 +32,14 @@ from pyramid.request import Request
 from .bodies import body_limit, json_object, too_large
 from .errors import ApiError
 
-__all__ = ["ReceivedPackage", "assignments", "flag_value", "receive_package", "server_package"]
+__all__ = [
+    "ReceivedPackage",
+    "assignments",
+    "flag_value",
+    "receive_package",
+    "server_package",
+    "uploaded_package",
+]
 
 CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -224,3 +231,17 @@ def receive_package(
     except BaseException:
         shutil.rmtree(target.parent, ignore_errors=True)
         raise
+
+
+def uploaded_package(request: Request) -> ReceivedPackage:
+    """:func:`receive_package` of *request* by the server's settings and its caller (only an admin is told
+    the server's paths): what the API's install and update and the web interface's upload forms take."""
+    settings = request.services.settings
+    identity = request.identity
+    return receive_package(
+        request,
+        uploads=settings.upload_dir,
+        max_upload_size=settings.max_upload_size,
+        roots=settings.package_roots,
+        admin=identity is not None and identity.role == "admin",
+    )

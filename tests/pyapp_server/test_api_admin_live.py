@@ -6,7 +6,6 @@ user sees: whether the vhost's port answers, which process answers on the app's 
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -14,40 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apiconsole import ApiConsole
 from pyapp_runtime.webservers import find_installation
 from testkit import free_port, gone, processes_under, request, stop_process, stop_supervisord, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-class Console:
-    """A live server and its admin token; every JSON answer is checked against the OpenAPI document."""
-
-    def __init__(self, server: Any, openapi: Any) -> None:
-        self.server = server
-        self.openapi = openapi
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        status, headers, raw = self.server.request(
-            method, path, token=self.server.token, body=data,
-            content_type="application/json" if data is not None else None,
-        )  # fmt: skip
-        self.openapi.check(method, path.split("?")[0], status, headers.get("Content-Type", ""), raw)
-        return status, json.loads(raw)
-
-    def ok(self, method: str, path: str, body: Any = None) -> Any:
-        status, answer = self.call(method, path, body)
-        assert status in (200, 201, 202), (method, path, status, answer)
-        return answer
-
-    def install(self, package: Path) -> None:
-        job = self.ok("POST", "/api/v1/apps", {"path": self.server.on_server(package)})
-        for _ in range(30):
-            job = self.ok("GET", f"/api/v1/jobs/{job['id']}?wait=10")
-            if job["state"] in ("succeeded", "failed"):
-                break
-        assert job["state"] == "succeeded", job
 
 
 @pytest.fixture
@@ -83,7 +53,7 @@ def test_a_web_server_is_chosen_driven_and_switched_through_the_api(
         if find_installation(kind) is None:
             pytest.skip(f"{kind} is not installed (./dev test installs it)")
     server = live_server(data_dir=base / "data", env={**server_env, "PYAPP_DAEMONS": "0"})
-    console = Console(server, openapi)
+    console = ApiConsole(server, openapi)
     port = free_port()
     console.ok("POST", "/api/v1/vhosts", {"name": "main", "port": port})
     assert console.ok("GET", "/api/v1/web")["running"] is False and not answers(port)
@@ -128,7 +98,7 @@ def test_an_app_is_reloaded_onto_new_settings_and_its_output_read(
     base: Path, live_server: Any, server_env: dict[str, str], openapi: Any, packages: Any
 ) -> None:
     server = live_server(data_dir=base / "data", env={**server_env, "PYAPP_DAEMONS": "1"})
-    console = Console(server, openapi)
+    console = ApiConsole(server, openapi)
     console.install(
         packages.hello(hooks="tasks:\n  greet:\n    call: hello.commands:greet\n    every: 3600\n")
     )

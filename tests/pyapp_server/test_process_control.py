@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apiconsole import ApiConsole
 from testkit import gone, request, stop_supervisord, wait_until
 
 pytestmark = pytest.mark.slow
@@ -33,35 +34,8 @@ def does_not_answer(sock: Path) -> bool:
     return False
 
 
-class Console:
+class Console(ApiConsole):
     """The live server and its admin token; every JSON answer is checked against the OpenAPI document."""
-
-    def __init__(self, server: Any, openapi: Any) -> None:
-        self.server = server
-        self.openapi = openapi
-        self.token = server.token
-
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        status, headers, raw = self.server.request(
-            method,
-            path,
-            token=token or self.token,
-            body=data,
-            content_type="application/json" if data is not None else None,
-        )
-        content_type = headers.get("Content-Type", "")
-        self.openapi.check(method, path.split("?")[0], status, content_type, raw)
-        return status, json.loads(raw)
-
-    def install(self, package: Path) -> None:
-        status, job = self.call("POST", "/api/v1/apps", {"path": self.server.on_server(package)})
-        assert status == 202, job
-        for _ in range(30):
-            status, job = self.call("GET", f"/api/v1/jobs/{job['id']}?wait=10")
-            if job["state"] in ("succeeded", "failed"):
-                break
-        assert job["state"] == "succeeded", job
 
     def web(self, name: str) -> dict[str, Any] | None:
         """The app's WSGI daemon as ``GET /api/v1/apps/NAME`` shows it (``None``: none)."""

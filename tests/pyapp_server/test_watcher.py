@@ -6,7 +6,6 @@ A live pyapp-server with ``PYAPP_DAEMONS=1`` and ``watch_interval`` 1, apps unde
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apiconsole import ApiConsole
 from testkit import app_process, gone, process_trees, processes_under, request, stop_supervisord, wait_until
 
 pytestmark = pytest.mark.slow
@@ -48,41 +48,15 @@ def build_crashy_hello(out: Path) -> Path:
     return build(source, BuildOptions(out_dir=out / "dist", offline=True)).path
 
 
-class Console:
-    def __init__(self, server: Any, openapi: Any) -> None:
-        self.server, self.openapi = server, openapi
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        status, headers, raw = self.server.request(
-            method, path, token=self.server.token, body=data,
-            content_type="application/json" if data is not None else None,
-        )  # fmt: skip
-        self.openapi.check(method, path.split("?")[0], status, headers.get("Content-Type", ""), raw)
-        assert status < 300, raw
-        return json.loads(raw)
-
-    def install(self, package: Path) -> None:
-        job = self.call("POST", "/api/v1/apps", {"path": self.server.on_server(package)})
-        for _ in range(30):
-            job = self.call("GET", f"/api/v1/jobs/{job['id']}?wait=10")
-            if job["state"] in ("succeeded", "failed"):
-                break
-        assert job["state"] == "succeeded", job
-
-    def processes(self, name: str) -> list[dict[str, Any]]:
-        return list(self.call("GET", f"/api/v1/apps/{name}")["processes"])
-
-
 @pytest.fixture
-def console(live_server: Any, server_env: dict[str, str], openapi: Any) -> Iterator[Console]:
+def console(live_server: Any, server_env: dict[str, str], openapi: Any) -> Iterator[ApiConsole]:
     base = Path(tempfile.mkdtemp(prefix="pyapp-w-", dir="/tmp"))
     data_dir = base / "data"
     env = {**server_env, "PYAPP_DAEMONS": "1", "PYAPP_SERVER_WATCH_INTERVAL": "1"}
     server = None
     try:
         server = live_server(data_dir=data_dir, env=env)
-        yield Console(server, openapi)
+        yield ApiConsole(server, openapi)
     finally:
         if server is not None:
             server.stop()
@@ -92,7 +66,9 @@ def console(live_server: Any, server_env: dict[str, str], openapi: Any) -> Itera
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_the_watcher_restores_a_killed_supervisord_with_no_duplicate(console: Console, packages: Any) -> None:
+def test_the_watcher_restores_a_killed_supervisord_with_no_duplicate(
+    console: ApiConsole, packages: Any
+) -> None:
     console.install(packages.hello())
     sock = console.server.data_dir / "apps" / "hello" / "run" / "web.sock"
     (web,) = console.processes("hello")
@@ -107,7 +83,7 @@ def test_the_watcher_restores_a_killed_supervisord_with_no_duplicate(console: Co
     assert process_trees(console.server.data_dir / "apps") == [again["pid"]]
 
     events = wait_until(
-        lambda: console.call("GET", "/api/v1/events?kind=supervisord")["events"], "the event in the history"
+        lambda: console.ok("GET", "/api/v1/events?kind=supervisord")["events"], "the event in the history"
     )
     # Sandboxed, the app died with supervisord (nothing left to stop); unconfined, the event names the
     # orphans it stopped.
@@ -115,7 +91,7 @@ def test_the_watcher_restores_a_killed_supervisord_with_no_duplicate(console: Co
 
 
 def test_a_crash_loop_is_failing_in_the_api_and_pyapp_ctl_and_retried_with_backoff(
-    console: Console, tmp_path: Path, run_tool: Callable[..., Any], server_env: dict[str, str]
+    console: ApiConsole, tmp_path: Path, run_tool: Callable[..., Any], server_env: dict[str, str]
 ) -> None:
     console.install(build_crashy_hello(tmp_path))
     (crasher,) = [p for p in console.processes("hello") if p["role"] == "process"]
@@ -123,7 +99,7 @@ def test_a_crash_loop_is_failing_in_the_api_and_pyapp_ctl_and_retried_with_backo
     os.kill(crasher["pid"], signal.SIGKILL)
 
     def listed() -> dict[str, Any] | None:
-        (app,) = console.call("GET", "/api/v1/apps")["apps"]
+        (app,) = console.ok("GET", "/api/v1/apps")["apps"]
         return app if app["state"] == "failing" and app["failing"][0]["retries"] >= 2 else None
 
     app = wait_until(listed, "hello failing, retried twice", timeout=180)
@@ -132,7 +108,7 @@ def test_a_crash_loop_is_failing_in_the_api_and_pyapp_ctl_and_retried_with_backo
     shown = [p for p in console.processes("hello") if p["failing"]]
     assert [p["program"] for p in shown] == [failing["program"]]
 
-    events = console.call("GET", "/api/v1/events?app=hello&kind=crash")["events"]
+    events = console.ok("GET", "/api/v1/events?app=hello&kind=crash")["events"]
     assert len(events) >= 3 and {(e["actor"], e["outcome"]) for e in events} == {("host", "failed")}
     assert "keeps exiting at its start" in events[-1]["message"]
 
@@ -144,13 +120,13 @@ def test_a_crash_loop_is_failing_in_the_api_and_pyapp_ctl_and_retried_with_backo
     assert "failing" in ctl.stdout and "crasher#0 is failing" in ctl.stdout and "queue.invalid" in ctl.stdout
 
 
-def test_each_apps_health_is_checked_by_the_watcher_and_listed(console: Console, packages: Any) -> None:
+def test_each_apps_health_is_checked_by_the_watcher_and_listed(console: ApiConsole, packages: Any) -> None:
     """The last check of each app's health path (as its clients reach it) is in the apps' list: healthy,
     then, while its daemon hangs, unhealthy with why; a stopped app has none."""
     console.install(packages.hello())
 
     def health() -> dict[str, Any] | None:
-        (app,) = console.call("GET", "/api/v1/apps")["apps"]
+        (app,) = console.ok("GET", "/api/v1/apps")["apps"]
         return app["health"]  # type: ignore[no-any-return]
 
     first = wait_until(lambda: (h := health()) and h["healthy"] and h, "a healthy check listed")
@@ -164,5 +140,5 @@ def test_each_apps_health_is_checked_by_the_watcher_and_listed(console: Console,
     finally:
         os.kill(hung, signal.SIGCONT)
     wait_until(lambda: (h := health()) and h["healthy"], "healthy again once it answers")
-    console.call("POST", "/api/v1/apps/hello/stop")
+    console.ok("POST", "/api/v1/apps/hello/stop")
     wait_until(lambda: health() is None, "a stopped app serves nothing: no health")

@@ -8,6 +8,7 @@ app's page with the reason.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pyramid.config import Configurator
@@ -17,9 +18,8 @@ from pyramid.request import Request
 from apppackage.errors import AppPackageError
 
 from ..manager import PROCESS_ACTIONS, AppManager
-from ..uploads import flag_value
-from .install import receive
-from .pages import problems, see_other
+from ..uploads import flag_value, uploaded_package
+from .pages import form_post, problems, see_other
 
 __all__ = ["app_page", "includeme"]
 
@@ -90,7 +90,7 @@ def update(request: Request) -> Any:
     """An upload of the app's new package: its job's page, or the app's page with why not (4xx)."""
     name = request.matchdict["name"]
     try:
-        received = receive(request)
+        received = uploaded_package(request)
         job = _apps(request).install(
             received.path, request.actor, expect=name, force=received.force, staged=received.staged,
             kind="update",
@@ -167,11 +167,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("ui.update", "/apps/{name}/update")
     config.add_route("ui.remove", "/apps/{name}/remove")
 
-    def post(view: Any, route: str, permission: str, renderer: str | None = None) -> None:
-        config.add_view(
-            view, route_name=route, request_method="POST", permission=permission, require_csrf=True,
-            renderer=renderer,
-        )  # fmt: skip
+    post = partial(form_post, config)
 
     config.add_view(show, route_name="ui.app", request_method="GET", renderer="app.jinja2", permission="read")
     config.add_view(

@@ -17,23 +17,10 @@ from pyramid.request import Request
 from apppackage.errors import AppPackageError
 
 from ..errors import classify
-from ..uploads import ReceivedPackage, receive_package
+from ..uploads import uploaded_package
 from .pages import may, problems
 
-__all__ = ["includeme", "receive"]
-
-
-def receive(request: Request) -> ReceivedPackage:
-    """The package a form uploaded (the file in the field ``package``; ``force`` a check box)."""
-    settings = request.services.settings
-    identity = request.identity
-    return receive_package(
-        request,
-        uploads=settings.upload_dir,
-        max_upload_size=settings.max_upload_size,
-        roots=settings.package_roots,
-        admin=identity is not None and identity.role == "admin",
-    )
+__all__ = ["includeme"]
 
 
 def _page(request: Request, **extra: Any) -> dict[str, Any]:
@@ -66,7 +53,7 @@ def install_form(request: Request) -> dict[str, Any]:
 
 def install(request: Request) -> Any:
     try:
-        received = receive(request)
+        received = uploaded_package(request)
         job = request.services.apps.install(
             received.path, request.actor, force=received.force, staged=received.staged
         )

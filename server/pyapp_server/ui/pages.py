@@ -28,6 +28,7 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "PERMISSIONS",
     "field_errors",
+    "form_post",
     "includeme",
     "may",
     "problems",
@@ -52,6 +53,16 @@ def see_other(request: Request, route: str, message: str = "", *, error: bool = 
     if message:
         request.session.flash(message, "error" if error else "info")
     return HTTPSeeOther(request.route_path(route, **kw))
+
+
+def form_post(
+    config: Configurator, view: Any, route: str, permission: str, renderer: str | None = None
+) -> None:
+    """Add *view* as the POST of a form of *route*: allowed to *permission*, with the form's CSRF token."""
+    config.add_view(
+        view, route_name=route, request_method="POST", permission=permission, require_csrf=True,
+        renderer=renderer,
+    )  # fmt: skip
 
 
 def problems(exc: BaseException) -> tuple[str, list[dict[str, Any]]]:

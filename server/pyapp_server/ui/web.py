@@ -7,6 +7,7 @@ names the app that holds the URLs.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from pyramid.config import Configurator
@@ -16,7 +17,7 @@ from apppackage.errors import AppPackageError
 
 from ..errors import classify
 from ..webadmin import WEB_ACTIONS, WebAdmin
-from .pages import field_errors, problems, see_other
+from .pages import field_errors, form_post, problems, see_other
 
 __all__ = ["includeme"]
 
@@ -125,11 +126,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("ui.unmount", "/web/mounts/{app}/remove")
     config.add_view(show, route_name="ui.web", request_method="GET", renderer="web.jinja2", permission="read")
 
-    def post(view: Any, route: str, permission: str) -> None:
-        config.add_view(
-            view, route_name=route, request_method="POST", renderer="web.jinja2", permission=permission,
-            require_csrf=True,
-        )  # fmt: skip
+    post = partial(form_post, config, renderer="web.jinja2")
 
     post(control, "ui.web_control", "admin")
     post(add_vhost, "ui.vhosts", "admin")
