@@ -63,8 +63,9 @@ def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def check_entries(zf: zipfile.ZipFile, archive: str, limits: Limits = DEFAULT_LIMITS) -> list[Problem]:
-    """Every reason *zf* is unsafe to read or extract."""
+def check_entries(zf: zipfile.ZipFile, archive: str, limits: Limits | None = None) -> list[Problem]:
+    """Every reason *zf* is unsafe to read or extract (within *limits*, by default :data:`DEFAULT_LIMITS`)."""
+    limits = limits or DEFAULT_LIMITS
     problems = []
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
@@ -134,7 +135,7 @@ def _tree_problems(files: dict[str, zipfile.ZipInfo], names: set[str], archive: 
     return problems
 
 
-def open_archive(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:
+def open_archive(path: str | os.PathLike[str], limits: Limits | None = None) -> zipfile.ZipFile:
     """Open a ``.pyapp`` zip and check every entry; raise :class:`UnsafeArchive` with every problem."""
     name = os.fspath(path)
     label = os.path.basename(name)
@@ -151,7 +152,7 @@ def open_archive(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) 
     return zf
 
 
-def extract(zf: zipfile.ZipFile, target: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Path:
+def extract(zf: zipfile.ZipFile, target: str | os.PathLike[str], limits: Limits | None = None) -> Path:
     """Extract a checked archive into *target* (created; must be empty); return its path.
 
     Files get mode 0644 (0755 when the entry is executable), directories 0755. On any
@@ -161,6 +162,7 @@ def extract(zf: zipfile.ZipFile, target: str | os.PathLike[str], limits: Limits 
 
     root = Path(target)
     label = os.path.basename(zf.filename or "archive")
+    limits = limits or DEFAULT_LIMITS
     problems = check_entries(zf, label, limits)
     if problems:
         raise UnsafeArchive(problems, f"{label} is refused:")

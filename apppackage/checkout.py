@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._names import PYPROJECT
 from .errors import InvalidDescription, Problem, pointer
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "merge_keys",
 ]
 
-PYPROJECT = "pyproject.toml"
 SETUP_CFG = "setup.cfg"
 SETUP_PY = "setup.py"
 CHECKOUT_FILES = (PYPROJECT, SETUP_CFG, SETUP_PY)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -187,14 +186,14 @@ def applied(env: Environment, *, isolated: bool = True) -> Iterator[Environment]
     saved_path = list(sys.path)
     saved_environ = dict(os.environ)
     saved_modules = set(sys.modules)
-    saved_tempdir = tempfile.tempdir
+    saved_tempdir = getattr(sys.modules.get("tempfile"), "tempdir", None)
     rest = interpreter_paths(sys.path) if isolated else [p for p in sys.path if p not in env.sys_path]
     sys.path[:] = [*env.sys_path, *rest]
     # Variables of another application (or of the process that started this one) must not leak in.
     for name in [k for k in os.environ if k.startswith("PYAPP_")]:
         del os.environ[name]
     os.environ.update(env.variables)
-    tempfile.tempdir = None
+    _set_tempdir(None)
     importlib.invalidate_caches()
     try:
         yield env
@@ -208,5 +207,13 @@ def applied(env: Environment, *, isolated: bool = True) -> Iterator[Environment]
         sys.path[:] = saved_path
         os.environ.clear()
         os.environ.update(saved_environ)
-        tempfile.tempdir = saved_tempdir
+        _set_tempdir(saved_tempdir)
         importlib.invalidate_caches()
+
+
+def _set_tempdir(value: str | None) -> None:
+    """Set the directory :mod:`tempfile` caches (``None``: choose again from ``TMPDIR``); a tempfile not
+    imported yet reads ``TMPDIR`` when it is."""
+    module = sys.modules.get("tempfile")
+    if module is not None:
+        setattr(module, "tempdir", value)  # noqa: B010 - a module imported only when it was

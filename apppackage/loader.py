@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,6 +30,8 @@ def load_object(ref: str) -> Any:
             raise LoadError(ref, f"no module named {exc.name!r} on the application's sys.path") from exc
         raise LoadError(ref, f"importing {module!r} failed: {exc}") from exc
     except Exception as exc:
+        import traceback
+
         last = traceback.extract_tb(exc.__traceback__)[-1]
         raise LoadError(
             ref, f"importing {module!r} raised {type(exc).__name__}: {exc} ({last.filename}:{last.lineno})"

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .archive import DEFAULT_LIMITS, Limits, extract
-from .checkout import PYPROJECT, check_checkout
-from .checks import check_description
-from .configspec import ConfigSpec, check_configuration
+from ._names import METADATA, PYPROJECT, RECORD
+from .configspec import ConfigSpec
 from .description import HOOK_NAMES, Description
 from .environment import Environment, HostPaths, applied, build_environment
 from .errors import (
@@ -27,14 +23,17 @@ from .errors import (
     Problem,
     pointer,
 )
-from .hooks import Launcher, RunResult, raise_for_result, run_callable
-from .loader import WSGIApp, load_object, load_wsgi_app
-from .record import RECORD, hash_bytes, parse_record, verify_files
 from .sources import ArchiveSource, DirectorySource, Source, open_source
 
-__all__ = ["METADATA", "PYPROJECT", "AppPackage"]
+# What only reading an unchecked package, a zip, integrity or running code needs is imported
+# where it is used: a host loading a package it checked before (AppPackage.trusted) imports
+# neither YAML, JSON Schema, zipfile nor subprocess (spec section 5's start-up stays cheap).
+if TYPE_CHECKING:
+    from .archive import Limits
+    from .hooks import Launcher, RunResult
+    from .loader import WSGIApp
 
-METADATA = "metadata.yaml"
+__all__ = ["METADATA", "PYPROJECT", "AppPackage"]
 
 
 class AppPackage:
@@ -45,7 +44,7 @@ class AppPackage:
     :class:`InvalidDescription` with all of them.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, limits: Limits | None = None) -> None:
         self.path = Path(path)
         self.source: Source = open_source(self.path, limits)
         self.limits = limits
@@ -60,7 +59,7 @@ class AppPackage:
         description: Mapping[str, Any],
         config_spec: Mapping[str, Any] | None,
         *,
-        limits: Limits = DEFAULT_LIMITS,
+        limits: Limits | None = None,
     ) -> AppPackage:
         """The package at *path* with a description and configuration spec checked before.
 
@@ -119,8 +118,12 @@ class AppPackage:
         except InvalidPackage as exc:
             return list(exc.problems), [], {}
         if isinstance(raw, dict) and isinstance(self.source, DirectorySource):
+            from .checkout import check_checkout
+
             # A directory may be a source checkout; a built package's metadata.yaml is complete (section 2.5).
             return check_checkout(raw, self.source.location, METADATA)
+        from .checks import check_description
+
         return check_description(raw, METADATA)
 
     @property
@@ -156,6 +159,7 @@ class AppPackage:
 
         It is read by its own ``pyapp``, or by the description's when it gives none (section 4).
         """
+        from .configspec import check_configuration
         from .safeyaml import load_yaml
 
         file = self.description.config_file
@@ -191,6 +195,8 @@ class AppPackage:
         if self._config_checked is not None:
             problems += self._config_checked[0]
         if self._is_file(RECORD):
+            from .record import parse_record
+
             _, record_problems = parse_record(self.source.read_bytes(RECORD).decode("utf-8", "replace"))
             problems += record_problems
         return problems
@@ -236,6 +242,8 @@ class AppPackage:
         """Check every file against ``RECORD`` (section 2.3); name each mismatch."""
         if not self._is_file(RECORD):
             return [Problem(file=RECORD, path="", message="is missing: build the package to create it")]
+        from .record import hash_bytes, parse_record, verify_files
+
         record, problems = parse_record(self.source.read_bytes(RECORD).decode("utf-8", "replace"))
         actual = {}
         for name in self.files():
@@ -255,6 +263,8 @@ class AppPackage:
         """Extract a ``.pyapp`` safely into *target* and return it as a directory package."""
         if not isinstance(self.source, ArchiveSource):
             raise AppPackageError(f"{self.path} is a directory, not an archive")
+        from .archive import extract
+
         extract(self.source.zip, target, self.limits)
         return AppPackage(target, limits=self.limits)
 
@@ -272,6 +282,10 @@ class AppPackage:
         """The package's root as a directory: its own, or a ``.pyapp`` extracted (safely) into *target*."""
         if not isinstance(self.source, ArchiveSource):
             return self.root
+        import shutil
+
+        from .archive import extract
+
         if target.exists():
             shutil.rmtree(target)
         extract(self.source.zip, target, self.limits)
@@ -299,7 +313,11 @@ class AppPackage:
         *host*, with its secrets generated).
         """
         values = dict(config) if config is not None else None
-        temp = tempfile.mkdtemp(prefix=f"pyapp-{self.name}-") if host is None else None
+        temp = None
+        if host is None:
+            import tempfile
+
+            temp = tempfile.mkdtemp(prefix=f"pyapp-{self.name}-")
         try:
             if temp is not None:
                 spec = self.config_spec
@@ -319,6 +337,8 @@ class AppPackage:
                 self._active_configs.pop()
         finally:
             if temp is not None:
+                import shutil
+
                 shutil.rmtree(temp, ignore_errors=True)
 
     @cached_property
@@ -329,6 +349,8 @@ class AppPackage:
 
     def load_object(self, ref: str) -> Any:
         """Import *ref* from the current ``sys.path`` (use inside :meth:`activate`)."""
+        from .loader import load_object
+
         return load_object(ref)
 
     def wsgi_app(self, config: Mapping[str, Any] | None = None) -> WSGIApp:
@@ -343,6 +365,8 @@ class AppPackage:
         if config is None and wsgi.factory:
             active = self._active_configs[-1] if self._active_configs else None
             config = active if active is not None else self.config_spec.fill()
+        from .loader import load_wsgi_app
+
         return load_wsgi_app(wsgi.app, wsgi.factory, config)
 
     # -- running the application's code ---------------------------------------
@@ -371,6 +395,8 @@ class AppPackage:
             known = ", ".join(c.name for c in self.description.commands) or "none"
             raise AppPackageError(f"{self.name} has no command {name!r} (commands: {known})")
         environment = self._env_for(host, env)
+        from .hooks import run_callable
+
         return run_callable(
             environment, kind="command", ref=command.call, argument=list(argv), name=name,
             timeout=timeout, capture=capture, cwd=cwd, launcher=launcher,
@@ -459,6 +485,8 @@ class AppPackage:
         launcher: Launcher | None = None,
     ) -> RunResult:
         """Run a hook or task (sections 6.3, 6.4) in the data path; raise :class:`HookFailed` on failure."""
+        from .hooks import raise_for_result, run_callable
+
         result = run_callable(
             self._env_for(host, env), kind=kind, ref=ref, argument=context,
             name=name, timeout=timeout, cwd=host.data_path, launcher=launcher,

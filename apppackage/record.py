@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ._names import RECORD
 from .errors import Problem
 from .files import sha256_file
 
@@ -28,8 +29,6 @@ __all__ = [
     "render_record",
     "verify_files",
 ]
-
-RECORD = "RECORD"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from .archive import CORRUPT_ENTRY, DEFAULT_LIMITS, Limits, corrupt, open_archive
 from .errors import AppPackageError
+
+if TYPE_CHECKING:
+    from .archive import Limits
 
 __all__ = ["ArchiveSource", "DirectorySource", "Source", "open_source"]
 
@@ -91,7 +92,9 @@ class DirectorySource:
 class ArchiveSource:
     """A ``.pyapp`` zip, checked on opening and read without extracting."""
 
-    def __init__(self, path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, path: str | os.PathLike[str], limits: Limits | None = None) -> None:
+        from .archive import open_archive
+
         self.location = Path(path)
         self.limits = limits
         self.zip = open_archive(path, limits)
@@ -110,6 +113,8 @@ class ArchiveSource:
         info = self._names.get(name)
         if info is None or info.is_dir():
             raise FileNotFoundError(f"{name} is not in {self.location.name}")
+        from .archive import CORRUPT_ENTRY, corrupt
+
         try:
             return self.zip.read(info)
         except CORRUPT_ENTRY as exc:
@@ -122,12 +127,14 @@ class ArchiveSource:
         self.zip.close()
 
 
-def open_source(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Source:
+def open_source(path: str | os.PathLike[str], limits: Limits | None = None) -> Source:
     """A :class:`DirectorySource` or :class:`ArchiveSource` for *path*."""
     p = Path(path)
     if p.is_dir():
         return DirectorySource(p)
     if p.is_file():
+        import zipfile
+
         if not zipfile.is_zipfile(p):
             raise AppPackageError(
                 f"{p}: not a package (expected a directory with metadata.yaml or a .pyapp zip)"

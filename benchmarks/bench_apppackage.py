@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,17 +41,20 @@ with package.activate():
 """
 
 # As a host loads a package it checked when it installed it: AppPackage.trusted with the description
-# and configuration spec it kept (no YAML read, no JSON Schema), then the WSGI app.
+# and configuration spec it kept (no YAML read, no JSON Schema), the app's paths and the configuration
+# it filled in then (its file already written), then the WSGI app.
 LOAD_VALIDATED = """
 import json, sys
-from apppackage import AppPackage
+from apppackage import AppPackage, HostPaths
 checked = json.loads(open(sys.argv[2]).read())
 package = AppPackage.trusted(sys.argv[1], checked["description"], checked["config_spec"])
-with package.activate():
+host = HostPaths.under(sys.argv[1], checked["state"], config_file=checked["config_file"])
+with package.activate(host, config=checked["config"]):
     app = package.wsgi_app()
     assert callable(app)
 """
-CHECKED = Path(tempfile.gettempdir()) / f"pyapp-bench-checked-{os.getpid()}.json"
+STATE = Path(tempfile.gettempdir()) / f"pyapp-bench-state-{os.getpid()}"
+CHECKED = STATE / "checked.json"
 VALIDATED_TARGET_MS = 30.0
 
 CASES = {
@@ -63,7 +67,7 @@ CASES = {
 
 def write_checked() -> None:
     """What a host keeps of hello once it checked it (as ``pyapp run``'s cache does): the clean description
-    and the raw configuration spec."""
+    and the raw configuration spec; and the configuration it filled in, written to the file the app reads."""
     from apppackage import AppPackage
     from apppackage.safeyaml import load_yaml
 
@@ -71,7 +75,18 @@ def write_checked() -> None:
         description = package.check()
         file = description.config_file
         spec = load_yaml(package.read_bytes(file), file) if package.config_spec.fields else None
-    CHECKED.write_text(json.dumps({"description": dict(description.to_dict()), "config_spec": spec}))
+        config = package.config_spec.fill(generate_secrets=True)
+        STATE.mkdir(parents=True, exist_ok=True)
+        config_file = STATE / f"config.{package.config_spec.format}"
+        config_file.write_text(package.config_spec.render(config), encoding="utf-8")
+    checked = {
+        "description": dict(description.to_dict()),
+        "config_spec": spec,
+        "config": config,
+        "state": str(STATE),
+        "config_file": str(config_file),
+    }
+    CHECKED.write_text(json.dumps(checked))
 
 
 def run_once(args: list[str]) -> float:
@@ -125,7 +140,7 @@ def main(argv: list[str]) -> int:
     try:
         report(measure(runs))
     finally:
-        CHECKED.unlink(missing_ok=True)
+        shutil.rmtree(STATE, ignore_errors=True)
     return 0
 
 

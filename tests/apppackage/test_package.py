@@ -297,22 +297,32 @@ def test_the_package_root_as_a_code_path(
                 assert pkg.load_object("rootmod:WHERE") == "root"
 
 
-def test_a_trusted_package_reads_and_checks_nothing_again(demo_dir: Path) -> None:
+def test_a_trusted_package_reads_and_checks_nothing_again(tmp_path: Path, demo_dir: Path) -> None:
     checked = AppPackage(demo_dir)
     from apppackage.safeyaml import load_yaml
 
     spec = load_yaml((demo_dir / checked.description.config_file).read_bytes(), "configuration.yaml")
+    config = checked.config_spec.fill(generate_secrets=True)
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(checked.config_spec.render(config))
     stored = json.dumps({"description": dict(checked.description.to_dict()), "config_spec": spec})
+    # As a host starts a package it checked at install: its paths, the configuration it filled in.
     script = f"""
 import json, sys
-from apppackage import AppPackage
+from apppackage import AppPackage, HostPaths
 stored = json.loads({stored!r})
 package = AppPackage.trusted({str(demo_dir)!r}, stored["description"], stored["config_spec"])
+host = HostPaths.under({str(demo_dir)!r}, {str(tmp_path)!r}, config_file={str(config_file)!r})
+with package.activate(host, config=json.loads({json.dumps(config)!r})):
+    app = package.wsgi_app()
 print(json.dumps({{
     "name": package.name,
     "fields": [f.name for f in package.config_spec],
     "wsgi": package.description.wsgi.app,
-    "loaded": sorted(m for m in ("jsonschema", "yaml") if m in sys.modules),
+    "app": callable(app),
+    "loaded": sorted(
+        m for m in ("jsonschema", "yaml", "packaging", "zipfile", "subprocess", "csv") if m in sys.modules
+    ),
 }}))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
@@ -320,4 +330,7 @@ print(json.dumps({{
     assert seen["name"] == checked.name
     assert seen["fields"] == [f.name for f in checked.config_spec]
     assert seen["wsgi"] == checked.description.wsgi.app
-    assert seen["loaded"] == [], "no YAML parser or JSON Schema library is loaded for a trusted package"
+    assert seen["app"] is True
+    # Nothing a host does not need to serve: no YAML parser or JSON Schema library, no zip reader,
+    # no process launcher, no RECORD reader.
+    assert seen["loaded"] == []
