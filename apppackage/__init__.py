@@ -1,4 +1,4 @@
-"""apppackage: read, validate and run pyapp application packages (spec/pyapp-1.0.md).
+"""apppackage: read, validate and run pyapp application packages (spec/pyapp-1.1.md).
 
 Names are re-exported lazily so that ``import apppackage`` stays cheap: YAML,
 packaging and jsonschema are imported only when a package is read.

@@ -31,11 +31,11 @@ __all__ = [
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "1.0"
 SCHEMA = ROOT / "case.schema.json"
-SPEC = ROOT.parent / "spec" / "pyapp-1.0.md"
+SPEC = ROOT.parent / "spec" / "pyapp-1.1.md"
 
 AREAS = ("description", "configuration", "config-values", "environment", "archive", "callables", "lifecycle")
 
-# The sections of spec/pyapp-1.0.md a case may cite.
+# The sections of spec/pyapp-1.1.md a case may cite.
 SECTIONS = frozenset(
     ["2", "2.1", "2.2", "2.3", "2.4", "2.5"]
     + ["3"]

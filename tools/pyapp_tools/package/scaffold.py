@@ -10,7 +10,7 @@ from apppackage import AppPackageError
 __all__ = ["scaffold", "scaffold_files"]
 
 _METADATA = """\
-# The description of {name} (spec/pyapp-1.0.md, section 3). Check it with: pyapp validate .
+# The description of {name} (spec/pyapp-1.1.md, section 3). Check it with: pyapp validate .
 pyapp: "1.0"
 name: {name}
 version: "0.1.0"
