@@ -6,6 +6,8 @@ packaging and jsonschema are imported only when a package is read.
 
 from __future__ import annotations
 
+from .lazynames import lazy_names
+
 # Not imported from typing: that import alone would double the cost of ``import apppackage``.
 TYPE_CHECKING = False
 
@@ -26,6 +28,7 @@ __all__ = [
     "InvalidConfiguration",
     "InvalidDescription",
     "InvalidPackage",
+    "KeyFileError",
     "Launcher",
     "LoadError",
     "Problem",
@@ -51,14 +54,13 @@ _LAZY = {
     "InvalidConfiguration": "errors",
     "InvalidDescription": "errors",
     "InvalidPackage": "errors",
+    "KeyFileError": "errors",
     "LoadError": "errors",
     "Problem": "errors",
     "UnsafeArchive": "errors",
 }
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from ._versions import SPEC_VERSION
     from .configspec import ConfigSpec, Field
     from .description import Description
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
         InvalidConfiguration,
         InvalidDescription,
         InvalidPackage,
+        KeyFileError,
         LoadError,
         Problem,
         UnsafeArchive,
@@ -79,16 +82,4 @@ if TYPE_CHECKING:
     from .package import AppPackage
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'apppackage' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

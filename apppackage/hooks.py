@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .childenv import child_environ
 from .environment import Environment
 from .errors import HookFailed
 
@@ -28,6 +29,7 @@ __all__ = [
     "Launcher",
     "RunResult",
     "bootstrap_argv",
+    "payload_for",
     "run_callable",
     "write_payload",
 ]
@@ -71,7 +73,7 @@ class RunResult:
         return self.returncode == 0 and not self.timed_out
 
 
-def write_payload(
+def payload_for(
     env: Environment,
     *,
     kind: str,
@@ -79,10 +81,9 @@ def write_payload(
     argument: Any = None,
     name: str = "",
     cwd: str | os.PathLike[str] | None = None,
-    directory: str | os.PathLike[str] | None = None,
     delete: bool = True,
-) -> Path:
-    """Write the bootstrap's JSON payload (mode 0600) and return its path."""
+) -> dict[str, Any]:
+    """The bootstrap's JSON payload: what it puts on ``sys.path`` and in the variables, and what it calls."""
     payload = {
         "sys_path": list(env.sys_path),
         "variables": dict(env.variables),
@@ -95,6 +96,22 @@ def write_payload(
     }
     if env.surrounding:
         payload["surrounding"] = list(env.surrounding)
+    return payload
+
+
+def write_payload(
+    env: Environment,
+    *,
+    kind: str,
+    ref: str,
+    argument: Any = None,
+    name: str = "",
+    cwd: str | os.PathLike[str] | None = None,
+    directory: str | os.PathLike[str] | None = None,
+    delete: bool = True,
+) -> Path:
+    """Write the bootstrap's JSON payload (:func:`payload_for`, mode 0600) and return its path."""
+    payload = payload_for(env, kind=kind, ref=ref, argument=argument, name=name, cwd=cwd, delete=delete)
     fd, path = tempfile.mkstemp(prefix="pyapp-", suffix=".json", dir=directory)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(payload, f)
@@ -105,13 +122,6 @@ def bootstrap_argv(payload: str | os.PathLike[str], python: str | None = None) -
     """The command line that starts an application process from a payload file."""
     # -s: no user site-packages; -S: no site module, so no system site-packages (section 5.2).
     return [python or sys.executable, "-s", "-S", str(BOOTSTRAP), os.fspath(payload)]
-
-
-def _child_environ(env: Environment) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "PYTHON"))}
-    environ.update(env.variables)
-    environ.setdefault("PYTHONUNBUFFERED", "1")
-    return environ
 
 
 def run_callable(
@@ -156,7 +166,7 @@ def run_callable(
             stdin=None if kind == "command" else subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.STDOUT if capture else None,
-            env=_child_environ(env),
+            env=child_environ(env.variables),
             start_new_session=capture,
             **switch,
         )

@@ -7,17 +7,46 @@ drives it over its XML-RPC unix socket; :class:`ProcessSpec` says what to run;
 
 from __future__ import annotations
 
-from .control import SUN_PATH_MAX, Supervisor, UpdateResult
-from .errors import (
-    InvalidProcessSpec,
-    NoSuchProgram,
-    ProcessFailed,
-    SupervisionError,
-    SupervisorNotRunning,
-)
-from .spec import RESTART_POLICIES, ProcessSpec, RestartPolicy, program_name, split_program
-from .status import STATES, ProcessStatus, memory_rss, read_tail
-from .systemd import export_systemd, systemd_quote, unit_name
+from apppackage.lazynames import lazy_names
+
+# Names are imported from their modules when first asked for: the supervisord client (XML-RPC over HTTP)
+# only when something talks to supervisord, not when a process is only described.
+_LAZY = {
+    "SUN_PATH_MAX": "control",
+    "Supervisor": "control",
+    "UpdateResult": "control",
+    "InvalidProcessSpec": "errors",
+    "NoSuchProgram": "errors",
+    "ProcessFailed": "errors",
+    "SupervisionError": "errors",
+    "SupervisorNotRunning": "errors",
+    "RESTART_POLICIES": "spec",
+    "ProcessSpec": "spec",
+    "RestartPolicy": "spec",
+    "program_name": "spec",
+    "split_program": "spec",
+    "STATES": "status",
+    "ProcessStatus": "status",
+    "memory_rss": "status",
+    "read_tail": "status",
+    "export_systemd": "systemd",
+    "systemd_quote": "systemd",
+    "unit_name": "systemd",
+}
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .control import SUN_PATH_MAX, Supervisor, UpdateResult
+    from .errors import (
+        InvalidProcessSpec,
+        NoSuchProgram,
+        ProcessFailed,
+        SupervisionError,
+        SupervisorNotRunning,
+    )
+    from .spec import RESTART_POLICIES, ProcessSpec, RestartPolicy, program_name, split_program
+    from .status import STATES, ProcessStatus, memory_rss, read_tail
+    from .systemd import export_systemd, systemd_quote, unit_name
 
 __all__ = [
     "RESTART_POLICIES",
@@ -41,3 +70,6 @@ __all__ = [
     "systemd_quote",
     "unit_name",
 ]
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

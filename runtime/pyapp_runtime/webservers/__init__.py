@@ -26,14 +26,55 @@ Typical use::
 
 from __future__ import annotations
 
-from .daemon import daemon_arguments, daemon_options
-from .detect import Installation, detect, find_installation
-from .errors import ConfigTestFailed, InvalidRoute, MountConflict, NoWebServer, ServerFailed, WebServerError
-from .model import KINDS, Mount, ServerKind, StaticPath, Upstream, VirtualHost, static_paths
-from .render import render_fragment
-from .routes import Routes, RouteStore
-from .server import Blocked, WebServer
-from .settings import Activation, ServerSettings
+from apppackage.lazynames import lazy_names
+
+# Names are imported from their modules when first asked for: the settings read only the server kinds,
+# a daemon only its options; rendering, detecting and driving a web server load when they are used.
+_LAZY = {
+    "daemon_arguments": "daemon",
+    "daemon_options": "daemon",
+    "Installation": "detect",
+    "detect": "detect",
+    "find_installation": "detect",
+    "ConfigTestFailed": "errors",
+    "InvalidRoute": "errors",
+    "MountConflict": "errors",
+    "NoWebServer": "errors",
+    "ServerFailed": "errors",
+    "WebServerError": "errors",
+    "KINDS": "model",
+    "Mount": "model",
+    "ServerKind": "model",
+    "StaticPath": "model",
+    "Upstream": "model",
+    "VirtualHost": "model",
+    "static_paths": "model",
+    "render_fragment": "render",
+    "Routes": "routes",
+    "RouteStore": "routes",
+    "Blocked": "server",
+    "WebServer": "server",
+    "Activation": "settings",
+    "ServerSettings": "settings",
+}
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .daemon import daemon_arguments, daemon_options
+    from .detect import Installation, detect, find_installation
+    from .errors import (
+        ConfigTestFailed,
+        InvalidRoute,
+        MountConflict,
+        NoWebServer,
+        ServerFailed,
+        WebServerError,
+    )
+    from .model import KINDS, Mount, ServerKind, StaticPath, Upstream, VirtualHost, static_paths
+    from .render import render_fragment
+    from .routes import Routes, RouteStore
+    from .server import Blocked, WebServer
+    from .settings import Activation, ServerSettings
 
 __all__ = [
     "KINDS",
@@ -62,3 +103,5 @@ __all__ = [
     "render_fragment",
     "static_paths",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

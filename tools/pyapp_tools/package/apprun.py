@@ -25,7 +25,8 @@ from typing import Any, TextIO
 
 from apppackage import AppPackageError
 
-from .ensemble import Ensemble, Parts, Program
+from .ensemble import WEB, Ensemble, Parts, Program
+from .quickstart import Session
 from .running import LocalRun
 from .serving import exit_status
 from .watching import Watcher, watched_files
@@ -118,11 +119,14 @@ def run_app(
     reload: bool = False,
     watch: Sequence[Path] = (),
     hooks: Hooks | None = None,
+    early: Session | None = None,
 ) -> int:
     """Run the app of *path* as *prepare* prepares it until a signal (0) or a program exits (its status).
 
     *bind* makes the web app's listening socket, once, when the app has a web part to run;
     *stream* gets the programs' lines. With *reload*, the app's files and *watch* are watched.
+    *early* is the ``pyapp run`` session that may have started the web app already, and keeps what
+    started it for the next run (:mod:`.quickstart`).
     Call it from the main thread: it handles SIGINT and SIGTERM while it runs.
     """
     hooks = hooks or Hooks()
@@ -153,7 +157,9 @@ def run_app(
                 first = False
                 if sock is None and bind is not None and parts.web and run.package.description.wsgi:
                     sock = bind()
-                ensemble = Ensemble(run, stream, sock=sock, threads=threads, parts=parts, ports=ports)
+                ensemble = Ensemble(
+                    run, stream, sock=sock, threads=threads, parts=parts, ports=ports, early=early
+                )
                 if not ensemble.names():
                     raise AppPackageError(_nothing_to_run(run, parts))
                 url: list[str] = []
@@ -163,6 +169,9 @@ def run_app(
                     failed = ensemble.start(url.append)
                     if failed is None:
                         hooks.ready(run, url[0] if url else None, ensemble.names())
+                        if early is not None:
+                            _remember(early, run, ensemble, reloading=watcher is not None)
+                            early = None
                         outcome = _wait(ensemble, watcher, wake)
                     else:
                         failed.proc.wait()
@@ -173,7 +182,7 @@ def run_app(
             if isinstance(outcome, list):
                 hooks.event(f"{_names(outcome, base)} changed: restarting")
                 continue
-            status = exit_status(outcome.proc.returncode)
+            status = exit_status(outcome.proc.wait())
             if watcher is None:
                 alone = outcome is failed or ensemble.names() == [outcome.name]
                 others = "" if alone else ": the others were stopped"
@@ -192,6 +201,16 @@ def run_app(
             _close(sock)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _remember(early: Session, run: LocalRun, ensemble: Ensemble, *, reloading: bool) -> None:
+    """Keep what started the web app for the next run started the same way, when that run could start it
+    early: one that runs the web app only, without --reload, from inputs it can check."""
+    only_web = ensemble.names() == [WEB] and ensemble.web_launch is not None
+    if only_web and not reloading and run.inputs is not None and ensemble.web_launch is not None:
+        early.remember(ensemble.web_launch, run.inputs)
+    else:
+        early.forget()
 
 
 def _nothing_to_run(run: LocalRun, parts: Parts) -> str:

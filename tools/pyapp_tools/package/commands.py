@@ -1,4 +1,5 @@
-"""``pyapp`` commands that work with one package: init, validate, inspect, verify, run, command.
+"""``pyapp`` commands that work with one package: init, validate, inspect, run, command (verify and keygen:
+:mod:`~pyapp_tools.package.signing`).
 
 Each command parses its input, calls the library (:mod:`apppackage` and this
 package's :mod:`~pyapp_tools.package.scaffold`, :mod:`~pyapp_tools.package.inspecting`,
@@ -121,7 +122,13 @@ def _left_out(package: Any, every: bool) -> list[Any]:
     from ..building.leftout import SHOWN, left_out
 
     names = package_contents(package, package.description, exclude=(package.root / "dist",))
-    return left_out(package.root, names, exclude=(package.root / "dist",), limit=None if every else SHOWN)
+    return left_out(
+        package.root,
+        names,
+        exclude=(package.root / "dist",),
+        limit=None if every else SHOWN,
+        data=package.description.data,
+    )
 
 
 def _schedule(task: dict[str, Any]) -> str:
@@ -203,33 +210,6 @@ def inspect(path: Path, as_json: bool) -> None:
     emit(data, as_json, _print_inspection)
 
 
-@click.command()
-@click.argument("path", type=_PATH)
-@json_command
-def verify(path: Path, as_json: bool) -> None:
-    """Check every file of the package at PATH against its RECORD; exit 1 naming each mismatch.
-
-    \b
-    Example:
-      pyapp verify dist/hello-1.0.0.pyapp
-    """
-    from apppackage import AppPackage
-
-    with AppPackage(path) as package:
-        problems = package.verify()
-        count = len(package.files())
-    if as_json:
-        emit({"path": str(path), "ok": not problems, "problems": [p.to_dict() for p in problems]}, True)
-    elif problems:
-        click.echo(f"{path}: {len(problems)} file(s) do not match RECORD:", err=True)
-        for p in problems:
-            click.echo(f"  {p}", err=True)
-    else:
-        click.echo(f"{path}: all {count} files match RECORD")
-    if problems:
-        sys.exit(1)
-
-
 def _show_warnings(run: Any) -> None:
     for warning in run.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -301,6 +281,9 @@ def run(
       pyapp run . --config local.yaml --state-dir ./state --find-links ~/wheels
       pyapp run . --service db=postgresql://me:PASSWORD@127.0.0.1:5432/blog
     """
+    import socket
+
+    from . import quickstart
     from .apprun import Hooks, run_app
     from .ensemble import Parts
     from .running import LocalRun, local_run
@@ -331,10 +314,17 @@ def run(
             find_links=find_links, on_step=lambda line: click.echo(line, err=True),
         )  # fmt: skip
 
+    early = quickstart.session()
+
+    def bind() -> socket.socket:
+        # The socket of a web app started early, when it listens where this run would.
+        sock = early.socket_for(host, port) if early is not None and not unix_socket and not reload else None
+        return sock or listen(host, port, unix_socket)
+
     code = run_app(
-        path, prepare, sys.stdout, bind=lambda: listen(host, port, unix_socket), threads=threads,
+        path, prepare, sys.stdout, bind=bind, threads=threads,
         parts=Parts(processes=not web_only, tasks=not web_only), reload=reload,
-        watch=[config_file] if config_file else [], hooks=Report(),
+        watch=[config_file] if config_file else [], hooks=Report(), early=early,
     )  # fmt: skip
     sys.exit(code)
 
@@ -392,5 +382,5 @@ def command(
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the ``pyapp`` group."""
-    for cmd in (init, validate, inspect, verify, run, command):
+    for cmd in (init, validate, inspect, run, command):
         group.add_command(cmd)

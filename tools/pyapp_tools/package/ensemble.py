@@ -30,11 +30,13 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from apppackage import Environment
+from apppackage.childenv import child_environ
 from apppackage.description import Process, Task
-from apppackage.hooks import RunResult, bootstrap_argv, write_payload
+from apppackage.hooks import RunResult, bootstrap_argv, payload_for, write_payload
 
+from .quickstart import EarlyChild, Session
 from .running import LocalRun
-from .serving import STOP_GRACE, child_environ, url_for, wait_ready, web_argument
+from .serving import STOP_GRACE, url_for, wait_ready, web_argument
 
 __all__ = ["TASKS", "WEB", "Ensemble", "Output", "Parts", "Program"]
 
@@ -95,7 +97,7 @@ class Program:
 
     name: str
     role: str
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[bytes] | EarlyChild
     payload: Path
     reader: threading.Thread
     output: deque[str] = field(default_factory=lambda: deque(maxlen=KEEP_LINES))
@@ -105,7 +107,7 @@ class Program:
         return self.proc.poll() is None
 
 
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+def _signal_group(proc: subprocess.Popen[bytes] | EarlyChild, sig: int) -> None:
     # Each program leads a process group of its own: what it started goes with it.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
@@ -121,7 +123,8 @@ class Ensemble:
     """The programs of *run*: started by :meth:`start`, watched by :meth:`exited`, ended by :meth:`stop`.
 
     *sock* is the web app's listening socket (``None``: no web app); *ports* the port of each copy
-    of a process with ``port: true``, by program name, kept from one start to the next.
+    of a process with ``port: true``, by program name, kept from one start to the next. *early* is the
+    ``pyapp run`` session whose web app may have started already (see :mod:`.quickstart`).
     """
 
     def __init__(
@@ -133,8 +136,10 @@ class Ensemble:
         threads: int = 4,
         parts: Parts | None = None,
         ports: dict[str, int] | None = None,
+        early: Session | None = None,
     ) -> None:
         self.run = run
+        self.early = early
         self.parts = parts or Parts()
         self.sock = sock if self.parts.web and run.package.description.wsgi is not None else None
         self.threads = threads
@@ -146,6 +151,8 @@ class Ensemble:
         self._tasks_stop = threading.Event()
         self._scheduler: threading.Thread | None = None
         self._log_handler: logging.Handler | None = None
+        self.web_launch: dict[str, Any] | None = None
+        """What started the web app: the bootstrap's command line (without the payload file) and payload."""
 
     # -- what runs ------------------------------------------------------------------
 
@@ -192,7 +199,7 @@ class Ensemble:
             try:
                 proc = subprocess.Popen(
                     bootstrap_argv(payload),
-                    env=child_environ(env),
+                    env=child_environ(env.variables),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
@@ -231,25 +238,52 @@ class Ensemble:
         unix_path = self.sock.getsockname() if self.sock.family == socket.AF_UNIX else None
         port = None if unix_path else self.sock.getsockname()[1]
         env = run.package.environment(run.host, port=port, socket=unix_path, services=run.services)
-        ready_r, ready_w = os.pipe()
-        try:
-            argument = web_argument(run, socket_fd=self.sock.fileno(), ready_fd=ready_w, threads=self.threads)
-            program = self._spawn(
-                WEB, WEB, env, kind="serve", ref=wsgi.app, argument=argument, label=WEB,
-                pass_fds=(self.sock.fileno(), ready_w),
-            )  # fmt: skip
-            os.close(ready_w)
-            ready_w = -1
-            ready = program is None or wait_ready(ready_r)
-        finally:
-            os.close(ready_r)
-            if ready_w >= 0:
-                os.close(ready_w)
+        argument = web_argument(run, socket_fd=self.sock.fileno(), ready_fd=-1, threads=self.threads)
+        payload = payload_for(
+            env, kind="serve", ref=wsgi.app, argument=argument, name=WEB, cwd=run.host.data_path
+        )
+        self.web_launch = {"argv": bootstrap_argv("")[:-1], "payload": payload}
+        adopted = self.early.adopt(self.web_launch, self.sock) if self.early is not None else None
+        program: Program | None
+        if adopted is not None:
+            program, ready = self._adopt(adopted), True
+        else:
+            program, ready = self._spawn_web(env, argument)
         if not ready:
             return program
         if on_ready is not None and program is not None:
             on_ready(url_for(self.sock))
         return None
+
+    def _spawn_web(self, env: Environment, argument: dict[str, Any]) -> tuple[Program | None, bool]:
+        """Start the web app, which writes a line to a pipe once it accepts connections; wait for it."""
+        assert self.sock is not None and self.run.package.description.wsgi is not None
+        ready_r, ready_w = os.pipe()
+        try:
+            program = self._spawn(
+                WEB, WEB, env, kind="serve", ref=self.run.package.description.wsgi.app,
+                argument=dict(argument, ready_fd=ready_w), label=WEB, pass_fds=(self.sock.fileno(), ready_w),
+            )  # fmt: skip
+            os.close(ready_w)
+            ready_w = -1
+            return program, program is None or wait_ready(ready_r)
+        finally:
+            os.close(ready_r)
+            if ready_w >= 0:
+                os.close(ready_w)
+
+    def _adopt(self, early: tuple[EarlyChild, str]) -> Program:
+        """The web app the session started early (ready already), as this ensemble's."""
+        proc, payload = early
+        assert proc.stdout is not None
+        with self._lock:
+            keep: deque[str] = deque(maxlen=KEEP_LINES)
+            reader = self.output.follow(WEB, proc.stdout, keep=keep)
+            program = Program(
+                name=WEB, role=WEB, proc=proc, payload=Path(payload), reader=reader, output=keep
+            )
+            self._programs.append(program)
+        return program
 
     def _start_processes(self) -> None:
         run = self.run

@@ -35,12 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from apppackage import AppPackage, AppPackageError, ConfigSpec, HostPaths, InvalidConfiguration, Problem
+from apppackage.checkout import CHECKOUT_FILES
 from apppackage.description import Description
 from apppackage.files import write_atomic
 from apppackage.hooks import RunResult
+from apppackage.package import METADATA
 from apppackage.safeyaml import dump_yaml, load_yaml
 
 from . import runcache
+from .quickstart import stamps
 
 __all__ = [
     "LocalRun",
@@ -93,7 +96,10 @@ class LocalRun:
     """A package ready to run here: its host paths, filled-in configuration and warnings.
 
     *installed* is the result of the ``install`` hook when this run ran it (see :func:`install_once`);
-    *services* the values of the app's services by name (section 3.9).
+    *services* the values of the app's services by name (section 3.9). *inputs* are the stamps of the
+    files the preparation read (:func:`~pyapp_tools.package.quickstart.stamps`): while none of them
+    changes, a run prepared the same way starts the same programs; ``None`` when that cannot be told from
+    files (the app requires something of the host besides Python, which may come or go).
     """
 
     package: AppPackage
@@ -103,6 +109,7 @@ class LocalRun:
     warnings: tuple[str, ...] = field(default=())
     installed: RunResult | None = None
     services: Mapping[str, str] = field(default_factory=dict)
+    inputs: list[list[Any]] | None = None
 
     @property
     def release(self) -> str:
@@ -239,6 +246,7 @@ def local_run(
             server: tuple[Path, ...] = (runcache.server_packages(cached.entry),)
             surrounding: tuple[Path, ...] = ()
             source = f"{path} (from {cached.entry})"
+            read: list[Path] = [Path(path).resolve(), cached.entry / runcache.CHECKED]
         else:
             from . import devenv  # a checkout's environment: the resolver only for checkouts
 
@@ -252,6 +260,10 @@ def local_run(
             server = (devenv.server_packages(),)
             surrounding = tool_site_packages()
             source = str(package.path)
+            read = [root / name for name in (METADATA, *CHECKOUT_FILES)]
+            read += [root / description.config_file, *site]
+            if description.dependencies.requirements:
+                read.append(root / description.dependencies.requirements)
         warnings: list[str] = []
         spec = package.config_spec
         state = state_dir or state_root() / description.name
@@ -280,6 +292,8 @@ def local_run(
             if c.satisfied == "no"
         ]
         warnings += [str(w) for w in package.warnings]
+        read += [state / SECRETS_FILE, state / INSTALLED_FILE, *([config_file] if config_file else [])]
+        needs_host = description.requires.to_dict().keys() - {"python"}
         yield LocalRun(
             package=package,
             host=host,
@@ -288,4 +302,5 @@ def local_run(
             warnings=tuple(warnings),
             installed=installed,
             services=values,
+            inputs=None if needs_host else stamps(p.resolve() for p in read),
         )

@@ -18,13 +18,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from apppackage import AppPackageError, Environment
+from apppackage import AppPackageError
+from apppackage.childenv import child_environ
 from apppackage.hooks import bootstrap_argv, write_payload
 
 from .running import LocalRun
 
 __all__ = [
-    "child_environ",
     "exit_status",
     "listen",
     "run_command",
@@ -90,14 +90,6 @@ def url_for(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def child_environ(env: Environment) -> dict[str, str]:
-    # As apppackage's runner does: the host's PYAPP_* and PYTHON* variables never leak in.
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYAPP_", "PYTHON"))}
-    environ.update(env.variables)
-    environ.setdefault("PYTHONUNBUFFERED", "1")
-    return environ
-
-
 def web_argument(run: LocalRun, *, socket_fd: int, ready_fd: int, threads: int) -> dict[str, Any]:
     """What the bootstrap's ``serve`` kind gets to serve the app of *run* on the inherited listening
     socket *socket_fd*, writing a line to the pipe *ready_fd* once it accepts connections."""
@@ -157,7 +149,7 @@ def serve(
     try:
         proc = subprocess.Popen(
             bootstrap_argv(payload),
-            env=child_environ(env),
+            env=child_environ(env.variables),
             stdin=subprocess.DEVNULL,
             pass_fds=(sock.fileno(), ready_w),
         )
