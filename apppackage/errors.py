@@ -18,6 +18,7 @@ __all__ = [
     "InvalidConfiguration",
     "InvalidDescription",
     "InvalidPackage",
+    "KeyFileError",
     "LoadError",
     "Problem",
     "UnsafeArchive",
@@ -76,6 +77,13 @@ class UnsafeArchive(InvalidPackage):
 
 class IntegrityError(InvalidPackage):
     """The files of a package do not match its ``RECORD``."""
+
+
+class KeyFileError(AppPackageError, ValueError):
+    """A signing key file cannot be read or written, or holds no key of the kind asked for (section 2.6).
+
+    The message names the file and says what to do; it never holds the key itself.
+    """
 
 
 class LoadError(AppPackageError):

@@ -27,8 +27,13 @@ def lazy_names(
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         import importlib
 
-        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        loaded = importlib.import_module(f"{package}.{module}")
+        value = getattr(loaded, name)
         namespace[name] = value
+        if names.get(module) == module:
+            # Loading the module bound its name in the package to the module: a public name that is
+            # also its module's (``detect`` of ``webservers/detect.py``) is the object it stands for.
+            namespace[module] = getattr(loaded, module)
         return value
 
     def __dir__() -> list[str]:

@@ -1,7 +1,8 @@
 """``RECORD``, the integrity manifest of a package (spec section 2.3).
 
 One CSV line per file: ``path,sha256=<urlsafe base64, no padding>,size`` (the
-wheel RECORD format); ``RECORD`` itself is listed with empty hash and size.
+wheel RECORD format); ``RECORD`` itself is listed with empty hash and size. ``RECORD.sig``,
+the signature of RECORD (section 2.6), is the one file it never lists.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ._names import RECORD
+from ._names import RECORD, RECORD_SIG
 from .errors import Problem
 from .files import sha256_file
 
 __all__ = [
     "RECORD",
+    "RECORD_SIG",
     "RecordEntry",
     "hash_bytes",
     "hash_file",
@@ -55,12 +57,16 @@ def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
 
 
 def render_record(files: Mapping[str, bytes] | Iterable[tuple[str, str, int]]) -> str:
-    """The text of a RECORD for *files* (name -> content, or (name, hash, size) rows), sorted."""
+    """The text of a RECORD for *files* (name -> content, or (name, hash, size) rows), sorted.
+
+    ``RECORD`` is listed last with no hash; ``RECORD.sig``, which signs this text, is left out.
+    """
     if isinstance(files, Mapping):
         rows = [(name, hash_bytes(data), len(data)) for name, data in files.items()]
     else:
         rows = list(files)
-    lines = [_csv_line(name, digest, str(size)) for name, digest, size in sorted(rows) if name != RECORD]
+    rows = [row for row in rows if row[0] not in (RECORD, RECORD_SIG)]
+    lines = [_csv_line(name, digest, str(size)) for name, digest, size in sorted(rows)]
     return "".join([*lines, _csv_line(RECORD, "", "")])
 
 
@@ -103,6 +109,12 @@ def parse_record(text: str, file: str = RECORD) -> tuple[dict[str, RecordEntry],
         if path == RECORD:
             entries[path] = RecordEntry(path=path, hash="", size=None)
             continue
+        if path == RECORD_SIG:
+            message = (
+                f"{RECORD_SIG} signs RECORD and must not be listed in it (section 2.6): rebuild the package"
+            )
+            problems.append(Problem(file=file, path=where, message=message))
+            continue
         # A size of more digits than any file has is no size (int() refuses past 4300 digits).
         if not digest.startswith("sha256=") or not (size.isascii() and size.isdigit() and len(size) <= 20):
             problems.append(
@@ -114,10 +126,13 @@ def parse_record(text: str, file: str = RECORD) -> tuple[dict[str, RecordEntry],
 
 
 def verify_files(record: Mapping[str, RecordEntry], actual: Mapping[str, tuple[str, int]]) -> list[Problem]:
-    """Compare RECORD entries with *actual* files (name -> (hash, size)); name each mismatch."""
+    """Compare RECORD entries with *actual* files (name -> (hash, size)); name each mismatch.
+
+    ``RECORD`` and ``RECORD.sig`` are not compared: the signature checks RECORD (:mod:`apppackage.signing`).
+    """
     problems = []
     for name in sorted(set(record) | set(actual)):
-        if name == RECORD:
+        if name in (RECORD, RECORD_SIG):
             continue
         entry = record.get(name)
         found = actual.get(name)

@@ -60,6 +60,7 @@ __all__ = [
     "ServiceInfo",
     "ServicesInfo",
     "ServicesResult",
+    "UntrustedSigner",
     "WheelError",
     "__version__",
     "default_home",
@@ -93,6 +94,7 @@ _LAZY = {
     "NoSuchRelease": "errors",
     "NotAnUpgrade": "errors",
     "RequirementsNotMet": "errors",
+    "UntrustedSigner": "errors",
     "WheelError": "errors",
     "BackupResult": "lifecycle.backup",
     "ConfigChange": "appconfig.values",
@@ -134,6 +136,7 @@ if TYPE_CHECKING:
         NoSuchRelease,
         NotAnUpgrade,
         RequirementsNotMet,
+        UntrustedSigner,
         WheelError,
     )
     from .host import Host

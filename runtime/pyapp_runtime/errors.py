@@ -28,6 +28,7 @@ __all__ = [
     "NoSuchRelease",
     "NotAnUpgrade",
     "RequirementsNotMet",
+    "UntrustedSigner",
     "WheelError",
 ]
 
@@ -101,6 +102,17 @@ class DiskFull(HostError):
 
 class NotAnUpgrade(HostError, ValueError):
     """The package's version is not newer than the installed one (a downgrade, or the same version)."""
+
+
+class UntrustedSigner(HostError):
+    """A package is not signed by the key its app is pinned to (spec section 2.6), or not by the key the
+    operator named to re-pin it; ``signer`` is the package's key, ``pinned`` the app's (``None``: none)."""
+
+    def __init__(self, message: str, *, app: str, signer: str | None, pinned: str | None) -> None:
+        self.app = app
+        self.signer = signer
+        self.pinned = pinned
+        super().__init__(message)
 
 
 class RequirementsNotMet(HostError):

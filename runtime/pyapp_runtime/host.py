@@ -44,6 +44,7 @@ from .lifecycle.recovery import recover_app
 from .lifecycle.removal import GarbageReport, collect_garbage
 from .lifecycle.restore import RestoreResult, restore_backup
 from .lifecycle.rollback import RollbackResult, rollback_app
+from .lifecycle.trust import parse_trust_key
 from .lifecycle.uninstall import RemoveResult, remove_app
 from .locking import AppLock
 from .processes.daemons import DaemonManager
@@ -181,6 +182,7 @@ class Host(HostProcesses):
         keep: int | None = None,
         wait: float = 0.0,
         start: bool = True,
+        trust_key: str | None = None,
     ) -> InstallResult:
         """Install a ``.pyapp`` (or a built package directory), or update the app to it.
 
@@ -188,11 +190,13 @@ class Host(HostProcesses):
         becomes current; with ``start=False`` the app is left stopped instead.
         *services* are ``NAME=VALUE`` values of the app's services (spec section 3.9).
         A package whose requirements this host does not meet is refused (:class:`RequirementsNotMet`
-        names every one), unless *ignore_requirements* (spec section 3.3).
+        names every one), unless *ignore_requirements* (spec section 3.3). A package not signed by the key
+        the app is pinned to is refused (:class:`UntrustedSigner`), unless *trust_key* names its signer's
+        fingerprint (or ``unsigned``): that re-pins the app (spec section 2.6, :mod:`.lifecycle.trust`).
         """
         options = InstallOptions(
             force=force, settings=tuple(settings), services=tuple(services), allow_network=allow_network,
-            ignore_requirements=ignore_requirements, strict=strict,
+            ignore_requirements=ignore_requirements, strict=strict, trust_key=parse_trust_key(trust_key),
             backup=backup, keep=self.keep_releases if keep is None else keep,
         )  # fmt: skip
         with AppPackage(package) as pkg:

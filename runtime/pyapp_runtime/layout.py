@@ -16,6 +16,7 @@
         previous -> releases/<id>         the release ``rollback`` goes back to
         config.yaml                       the operator's values (0600)
         services.yaml                     the operator's service values (0600, spec section 3.9)
+        signer.json                       the key its packages must be signed with (0600, spec section 2.6)
         app-config.yaml | app-config.ini  the rendered file the app reads (PYAPP_CONFIG_FILE)
         data/  tmp/  logs/  run/  backups/
 """
@@ -169,6 +170,11 @@ class AppLayout:
     def services_file(self) -> Path:
         """The values of the app's services (spec section 3.9), always YAML; they hold credentials."""
         return self.dir / "services.yaml"
+
+    @property
+    def signer_file(self) -> Path:
+        """The key the app's packages must be signed with, pinned at its first install (spec section 2.6)."""
+        return self.dir / "signer.json"
 
     def app_config_file(self, fmt: str) -> Path:
         """The rendered file the app reads (``PYAPP_CONFIG_FILE``), in the spec's format."""

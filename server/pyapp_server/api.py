@@ -110,6 +110,7 @@ def install_app(request: Request) -> dict[str, Any]:
         settings=received.settings,
         services=received.services,
         staged=received.staged,
+        trust_key=received.trust_key,
     )
     return _accepted(request, job)
 
@@ -126,6 +127,7 @@ def update_app(request: Request) -> dict[str, Any]:
         services=received.services,
         staged=received.staged,
         kind="update",
+        trust_key=received.trust_key,
     )
     return _accepted(request, job)
 

@@ -112,6 +112,8 @@ def _status_of(exc: BaseException) -> tuple[int, str]:
         return 404, "not-found"
     if isinstance(exc, (host_errors.AppLocked, host_errors.NotAnUpgrade)):
         return 409, "conflict"
+    if isinstance(exc, host_errors.UntrustedSigner):
+        return 409, "untrusted-signer"
     if isinstance(exc, RouteNotServed):
         return 409, "route-not-served"
     if isinstance(exc, host_errors.DiskFull):

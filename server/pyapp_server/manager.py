@@ -45,6 +45,8 @@ class PackageFacts:
     version: str
     services: tuple[Any, ...] = ()
     """The services the description declares (``apppackage.description.Service``)."""
+    signer: str | None = None
+    """The fingerprint of the key that signed it (spec section 2.6); ``None``: unsigned."""
 
 
 def _summary(kind: str) -> Callable[[dict[str, Any]], str]:
@@ -154,19 +156,30 @@ class AppManager:
     # -- packages -----------------------------------------------------------------
 
     def inspect_package(self, path: Path) -> PackageFacts:
-        """Read and check the package at *path*; 422 listing every problem when it is not valid."""
+        """Read and check the package at *path* and its signature; 422 listing every problem when it is
+        not valid, or when its signature does not verify (spec section 2.6)."""
         from apppackage import AppPackage
 
         try:
             with AppPackage(path) as package:
                 description = package.check()
+                signer = package.signer()
         except InvalidPackage:
             raise
         except AppPackageError as exc:
             raise ApiError(str(exc), status=422, code="invalid-package") from None
         return PackageFacts(
-            path=path, name=description.name, version=description.version, services=description.services
-        )
+            path=path, name=description.name, version=description.version, services=description.services,
+            signer=signer,
+        )  # fmt: skip
+
+    def check_signer(self, facts: PackageFacts, trust_key: str | None) -> None:
+        """Refuse (409 ``untrusted-signer``) a package the key its app is pinned to did not sign, unless
+        *trust_key* names its signer to re-pin the app (spec section 2.6)."""
+        from pyapp_runtime.lifecycle.trust import check_signer, parse_trust_key, read_pin
+
+        app = self.host().layout.app(facts.name)
+        check_signer(app, read_pin(app), facts.signer, parse_trust_key(trust_key), package=facts.path.name)
 
     def check_services(self, facts: PackageFacts, services: Sequence[str]) -> None:
         """Refuse (422, every problem) a package whose required services the host cannot provide."""
@@ -195,10 +208,13 @@ class AppManager:
         staged: bool = False,
         kind: str | None = None,
         on_done: Callable[[Job], None] | None = None,
+        trust_key: str | None = None,
     ) -> Job:
         """Queue installing (or updating to) the package at *path*; *staged* files are deleted afterwards.
 
         With *expect* (an update of that app), the app must be installed and the package must be it.
+        A package the app's pinned key did not sign is refused unless *trust_key* re-pins it (spec
+        section 2.6; :meth:`Host.install`).
         """
         try:
             facts = self.inspect_package(path)
@@ -212,6 +228,7 @@ class AppManager:
                         code="wrong-app",
                     )
             action = kind or ("update" if host.is_installed(facts.name) else "install")
+            self.check_signer(facts, trust_key)
             self.check_services(facts, services)
 
             def work(ctx: JobContext) -> dict[str, Any]:
@@ -219,7 +236,7 @@ class AppManager:
                     ctx.log(f"{action} {facts.name} {facts.version} from {path.name}")
                     result = self.host(progress=ctx.log).install(
                         path, force=force, ignore_requirements=ignore_requirements, settings=settings,
-                        services=services, wait=JOB_LOCK_WAIT,
+                        services=services, wait=JOB_LOCK_WAIT, trust_key=trust_key,
                     )  # fmt: skip
                     return dict(result.to_dict())
                 finally:

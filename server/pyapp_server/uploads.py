@@ -2,12 +2,13 @@
 
 ``application/octet-stream``
     the body is the ``.pyapp``; options in the query (``filename``, ``force``, ``ignore_requirements``,
-    ``set=KEY=VALUE``, ``service=NAME=VALUE``...)
+    ``set=KEY=VALUE``, ``service=NAME=VALUE``, ``trust_key``...)
 ``multipart/form-data``
     the file in the field ``package``; options as form fields
 ``application/json``
     ``{"path": "/abs/path/app.pyapp", "force": false, "ignore_requirements": false,
-    "settings": ["KEY=VALUE"], "services": ["NAME=VALUE"]}``: a file on the server, in the drop folder
+    "settings": ["KEY=VALUE"], "services": ["NAME=VALUE"], "trust_key": "SHA256:..."}``: a file on the
+    server, in the drop folder
     or the upload directory (:func:`server_package`; anywhere else is refused with 403)
 
 Uploads larger than ``max_upload_size`` are refused with 413 before they are read when
@@ -38,6 +39,7 @@ __all__ = [
     "flag_value",
     "receive_package",
     "server_package",
+    "trust_key_value",
     "uploaded_package",
 ]
 
@@ -56,6 +58,8 @@ class ReceivedPackage:
     settings: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
     """``NAME=VALUE`` values of the app's services (spec section 3.9)."""
+    trust_key: str | None = None
+    """Re-pin the app to the package's signer: its fingerprint, or ``unsigned`` (spec section 2.6)."""
 
 
 def flag_value(value: Any, name: str) -> bool:
@@ -88,6 +92,26 @@ def assignments(values: Any, field: str = "settings", form: str = "KEY=VALUE") -
 
 def _services(values: Any) -> tuple[str, ...]:
     return assignments(values, "services", "NAME=VALUE")
+
+
+def trust_key_value(value: Any) -> str | None:
+    """*value* as the key to trust (a fingerprint, or ``unsigned``); absent or empty: ``None``; 422 naming
+    ``trust_key`` otherwise."""
+    from pyapp_runtime.errors import HostError
+    from pyapp_runtime.lifecycle.trust import parse_trust_key
+
+    if value is None or value == "":
+        return None
+    try:
+        if not isinstance(value, str):
+            raise HostError("trust_key must be a string: a key's fingerprint (SHA256:...) or 'unsigned'")
+        return parse_trust_key(value)
+    except HostError as exc:
+        message = "must be a key's fingerprint (SHA256:...) or 'unsigned'"
+        raise ApiError(
+            str(exc), status=422, code="invalid-request",
+            errors=[{"field": "trust_key", "path": "/trust_key", "message": message}],
+        ) from None  # fmt: skip
 
 
 def _stage(uploads: Path, filename: str) -> Path:
@@ -163,7 +187,9 @@ def server_package(value: Any, *, roots: Sequence[Path], admin: bool) -> Path:
 
 def _from_json(request: Request, roots: Sequence[Path], admin: bool) -> ReceivedPackage:
     data = json_object(request)
-    unknown = sorted(set(data) - {"path", "force", "ignore_requirements", "settings", "services"})
+    unknown = sorted(
+        set(data) - {"path", "force", "ignore_requirements", "settings", "services", "trust_key"}
+    )
     problems = [{"field": k, "path": f"/{k}", "message": "unknown property"} for k in unknown]
     if "path" not in data:
         problems.append({"field": "path", "path": "/path", "message": "is required"})
@@ -176,6 +202,7 @@ def _from_json(request: Request, roots: Sequence[Path], admin: bool) -> Received
         ignore_requirements=flag_value(data.get("ignore_requirements", False), "ignore_requirements"),
         settings=assignments(data.get("settings", [])),
         services=_services(data.get("services", [])),
+        trust_key=trust_key_value(data.get("trust_key")),
     )
 
 
@@ -227,6 +254,7 @@ def receive_package(
             ignore_requirements=flag_value(options.get("ignore_requirements", ""), "ignore_requirements"),
             settings=assignments(list(options.getall("set")) if hasattr(options, "getall") else []),
             services=_services(list(options.getall("service")) if hasattr(options, "getall") else []),
+            trust_key=trust_key_value(options.get("trust_key")),
         )
     except BaseException:
         shutil.rmtree(target.parent, ignore_errors=True)

@@ -15,7 +15,7 @@ from .errors import ApiError
 from .events import MAX_LIMIT
 from .jobs import MAX_WAIT, STATES
 from .tokens import Token
-from .uploads import assignments, flag_value, server_package
+from .uploads import assignments, flag_value, server_package, trust_key_value
 
 if TYPE_CHECKING:
     from .services import Services
@@ -61,8 +61,11 @@ def _info(s: Services, caller: Token) -> dict[str, Any]:
     }
 
 
+_INSTALL_OPTIONS = {"force", "ignore_requirements", "settings", "services", "trust_key"}
+
+
 def _install(s: Services, caller: Token, path: Any, options: Any = None) -> dict[str, Any]:
-    opts = _options(options, {"force", "ignore_requirements", "settings", "services"}, "options")
+    opts = _options(options, _INSTALL_OPTIONS, "options")
     return s.apps.install(
         _path(s, caller, path),
         caller.name,
@@ -70,11 +73,12 @@ def _install(s: Services, caller: Token, path: Any, options: Any = None) -> dict
         ignore_requirements=flag_value(opts.get("ignore_requirements", False), "ignore_requirements"),
         settings=assignments(opts.get("settings", [])),
         services=assignments(opts.get("services", []), "services", "NAME=VALUE"),
+        trust_key=trust_key_value(opts.get("trust_key")),
     ).to_dict()
 
 
 def _update(s: Services, caller: Token, name: str, path: Any, options: Any = None) -> dict[str, Any]:
-    opts = _options(options, {"force", "ignore_requirements", "settings", "services"}, "options")
+    opts = _options(options, _INSTALL_OPTIONS, "options")
     return s.apps.install(
         _path(s, caller, path),
         caller.name,
@@ -84,6 +88,7 @@ def _update(s: Services, caller: Token, name: str, path: Any, options: Any = Non
         ignore_requirements=flag_value(opts.get("ignore_requirements", False), "ignore_requirements"),
         settings=assignments(opts.get("settings", [])),
         services=assignments(opts.get("services", []), "services", "NAME=VALUE"),
+        trust_key=trust_key_value(opts.get("trust_key")),
     ).to_dict()
 
 
@@ -209,12 +214,14 @@ METHODS: dict[str, tuple[str, Method, str]] = {
     "apps.install": (
         "deploy",
         _install,
-        "apps.install(path[, {force, ignore_requirements, settings, services}]): install a package; a job.",
+        "apps.install(path[, {force, ignore_requirements, settings, services, trust_key}]): install a"
+        " package; a job.",
     ),
     "apps.update": (
         "deploy",
         _update,
-        "apps.update(name, path[, {force, ignore_requirements, settings, services}]): update an app; a job.",
+        "apps.update(name, path[, {force, ignore_requirements, settings, services, trust_key}]): update an"
+        " app; a job (trust_key: re-pin it to the package's signer, SHA256:... or 'unsigned').",
     ),
     "apps.rollback": (
         "deploy",

@@ -9,7 +9,8 @@ from pyapp_tools import cli
 from pyapp_tools.ctl import cli as ctl
 
 PYAPP = {
-    "package": ["init", "validate", "inspect", "verify", "run", "command"],
+    "package": ["init", "validate", "inspect", "run", "command"],
+    "signing": ["verify", "keygen"],
     "host": ["install", "list", "show", "rollback", "remove", "config", "backup", "restore"],
     "process": ["start", "stop", "restart", "reload", "status", "ps", "logs", "tasks", "export-systemd"],
     "boot": ["boot", "shutdown"],

@@ -3,7 +3,8 @@
 This module makes the group; the commands come from the command modules, each imported only when one
 of its commands runs (or ``--help`` lists them), so that a command does not pay for the others:
 :mod:`~pyapp_tools.package.commands` (work with a package: init, validate, inspect,
-verify, run, command), :mod:`~pyapp_tools.host.apps` (install and manage apps on
+run, command), :mod:`~pyapp_tools.package.signing` (verify a package, make a signing
+key: verify, keygen), :mod:`~pyapp_tools.host.apps` (install and manage apps on
 this host), :mod:`~pyapp_tools.host.processes` (their processes),
 :mod:`~pyapp_tools.host.boot` (the whole host at boot),
 :mod:`~pyapp_tools.host.services` (their services),
@@ -22,7 +23,8 @@ from .commandline import PyappGroup
 __all__ = ["COMMANDS", "main"]
 
 COMMANDS = {
-    "package.commands": ("init", "validate", "inspect", "verify", "run", "command"),
+    "package.commands": ("init", "validate", "inspect", "run", "command"),
+    "package.signing": ("verify", "keygen"),
     "host.apps": ("install", "list", "show", "rollback", "remove", "config", "backup", "restore"),
     "host.processes": (
         "start",

@@ -12,6 +12,7 @@ from ..processes.reuseport import migrate_requests
 from ..releases.launch import LaunchSpec
 from ..releases.release import Release, current_release, disk_usage, list_releases
 from .backup import list_backups
+from .trust import pinned_signer
 
 __all__ = ["AppInfo", "AppSummary", "ReleaseInfo", "app_info", "app_summary", "release_infos"]
 
@@ -76,6 +77,8 @@ class AppInfo(Plain):
     confinement: dict[str, Any] = field(default_factory=dict)
     """``kind`` (``bubblewrap``, ``none``) and ``reason`` when none."""
     limits: dict[str, Any] = field(default_factory=dict)
+    signer: str | None = None
+    """The key the app's packages must be signed with (spec section 2.6); ``None``: no key is pinned."""
 
 
 def app_summary(app: AppLayout, busy: int | None, recovered: str | None) -> AppSummary | None:
@@ -139,4 +142,5 @@ def app_info(
         releases=tuple(releases), disk=disk, backups=backups,
         wsgi=launch.wsgi.app if launch.wsgi else None, commands=tuple(c.name for c in launch.commands),
         busy=busy, recovered=recovered, ports=ports, migrate_requests=migrate_requests() if ports else None,
+        signer=pinned_signer(app),
     )  # fmt: skip

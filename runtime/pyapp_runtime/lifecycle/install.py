@@ -2,14 +2,15 @@
 
 First install::
 
-    check -> requirements, services -> configuration -> build release -> services.yaml
-          -> install(new) -> verify(new) -> prepare -> switch current -> commit
+    check, signer -> requirements, services -> configuration -> build release -> services.yaml
+          -> install(new) -> verify(new) -> prepare -> pin the signer -> switch current -> commit
 
 Update (spec section 7.5)::
 
-    check -> version policy -> requirements, services -> configuration -> build release
-          -> backup(old) -> pre-update(old) -> services.yaml -> clear tmp/ -> post-update(new)
-          -> verify(new) -> prepare -> switch current, previous -> commit -> prune old releases
+    check, signer pinned (spec section 2.6) -> version policy -> requirements, services -> configuration
+          -> build release -> backup(old) -> pre-update(old) -> services.yaml -> clear tmp/
+          -> post-update(new) -> verify(new) -> prepare -> (re-pin) -> switch current, previous -> commit
+          -> prune old releases
 
 ``post-update`` (where migrations belong) runs before the switch, with the new
 values in a staged file: the new release's processes then start, and are
@@ -72,6 +73,7 @@ from .backup import PRE_UPDATE, BackupResult, create_backup, prune_backups
 from .hooks import HookRun, run_release_hook
 from .journal import Journal
 from .removal import GarbageReport, collect_garbage
+from .trust import TrustDecision, check_signer, read_pin, write_pin
 
 __all__ = ["InstallOptions", "InstallResult", "install_package"]
 
@@ -102,6 +104,10 @@ class InstallResult(Plain):
     recovered: str | None = None
     warnings: tuple[str, ...] = ()
     duration: float = 0.0
+    signer: str | None = None
+    """The fingerprint of the key that signed the package (spec section 2.6); ``None``: unsigned."""
+    repinned_from: str | None = None
+    """The key the app was pinned to before (or ``unsigned``) when this install changed it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "duration": round(self.duration, 3)}
@@ -128,6 +134,9 @@ class InstallOptions:
     """Back up (hook and archive) before an update."""
     keep: int = 3
     """How many releases to keep (the current and previous ones are always kept)."""
+    trust_key: str | None = None
+    """Re-pin the app to the key that signed the package (its fingerprint), or ``unsigned`` (spec section
+    2.6, :mod:`~pyapp_runtime.lifecycle.trust`): the package must be signed so."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,15 +169,19 @@ def install_package(
     started = time.monotonic()
     description = package.check()
     name, version = description.name, description.version
+    signer = package.signer()  # a signature that does not verify refuses the package (spec section 2.6)
     sha = package_sha256(package)
     rid = release_id(version, sha)
     current = current_release(app)
+    trust = check_signer(app, read_pin(app), signer, options.trust_key, package=package.path.name)
     warnings = tuple(str(w) for w in package.warnings)
     if current is not None and current.id == rid:
+        if trust.pin:
+            write_pin(app, signer, rid)
         return InstallResult(
             name=name, version=version, release=rid, action="unchanged", path=str(current.path),
             previous_version=current.version, recovered=recovered, warnings=warnings,
-            duration=time.monotonic() - started,
+            duration=time.monotonic() - started, signer=signer, repinned_from=trust.repinned_from,
         )  # fmt: skip
     action = "installed"
     if current is not None:
@@ -202,8 +215,9 @@ def install_package(
     journal = Journal(app)
     journal.begin("install", new_release=rid, reused=reused, version=version)
     run = _Run(
-        ctx=ctx, app=app, package=package, journal=journal, current=current, rid=rid, services=services
-    )
+        ctx=ctx, app=app, package=package, journal=journal, current=current, rid=rid, services=services,
+        trust=trust,
+    )  # fmt: skip
     try:
         placed = run.build(sha, options.allow_network) if not reused else ()
         run.hooks_before(change.values, old_values or {}, backup=options.backup)
@@ -233,7 +247,8 @@ def install_package(
         config_file=str(app.app_config_file(spec.format)), dependencies=tuple(placed), hooks=tuple(run.hooks),
         hints=report.hints, unchecked=report.unchecked, config=change, backup=run.backup,
         removed_releases=tuple(r.id for r in removed), garbage=garbage, size=disk_usage(app.releases / rid),
-        recovered=recovered, warnings=warnings, duration=time.monotonic() - started,
+        recovered=recovered, warnings=warnings, duration=time.monotonic() - started, signer=signer,
+        repinned_from=trust.repinned_from,
     )  # fmt: skip
 
 
@@ -250,8 +265,10 @@ class _Run:
         current: Release | None,
         rid: str,
         services: ResolvedServices,
+        trust: TrustDecision,
     ) -> None:
         self.ctx = ctx
+        self.trust = trust
         self.services = services
         self.app = app
         self.package = package
@@ -276,7 +293,7 @@ class _Run:
         built = build_release(
             self.package, host=self.ctx.layout, app=app, staging=staging, release=self.rid, sha256=sha,
             config_format=self.package.config_spec.format, allow_network=allow_network,
-            python=self.ctx.python, progress=self.ctx.progress,
+            python=self.ctx.python, progress=self.ctx.progress, signer=self.trust.signer,
         )  # fmt: skip
         self.journal.update(step="built")
         return built.dependencies
@@ -334,6 +351,11 @@ class _Run:
             remember_config(current.path, old_values)
             write_config_files(app, self.package, values)
             switch_link(app.previous, current.id)
+        if self.trust.pin:  # the journal kept the old pin, to put back if this aborts
+            write_pin(app, self.trust.signer, self.rid)
+            if self.trust.repinned_from is not None:
+                signer = self.trust.signer or "unsigned"
+                self.ctx.progress(f"{app.name} is pinned to {signer} now (was {self.trust.repinned_from})")
         switch_link(app.current, self.rid)
         self.journal.update(step="activated")
 

@@ -2,8 +2,9 @@
 
 A command that changes an app first writes ``apps/<name>.journal/journal.json``
 (what ``current`` and ``previous`` pointed to, copies of the configuration and
-service files, the release being built) and removes it when done. The next command on the app,
-holding the app's lock, finds a journal left behind by a crashed command and
+service files and of the pinned signer, the release being built) and removes it
+when done. The next command on the app, holding the app's lock, finds a journal left behind by a
+crashed command and
 :func:`recover` puts things back: staging dirs and the half-built release are
 removed, links, configuration and service values restored, so ``current`` is always a complete
 release. A removal, once its uninstall hook passed, is finished instead.
@@ -62,7 +63,7 @@ class Journal:
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True, mode=0o700)
         saved = {}
-        for path in (app.config_file, *app.app_config_files, app.services_file):
+        for path in (app.config_file, *app.app_config_files, app.services_file, app.signer_file):
             if path.exists():
                 shutil.copy2(path, self.dir / path.name)
                 saved[path.name] = True

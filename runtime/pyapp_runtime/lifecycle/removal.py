@@ -14,13 +14,14 @@ from ..releases.release import META_DIR, RELEASE_JSON, disk_usage
 
 __all__ = ["GarbageReport", "collect_garbage", "delete_app"]
 
-# Kept data is only of use with the values that read it: generated secrets, service URLs.
-KEPT_WITH_DATA = ("data", "logs", "config.yaml", "services.yaml", "backups")
+# Kept data is only of use with the values that read it: generated secrets, service URLs. The pinned
+# signer stays with it: only packages signed by that key get the data (spec section 2.6).
+KEPT_WITH_DATA = ("data", "logs", "config.yaml", "services.yaml", "signer.json", "backups")
 
 
 def delete_app(app: AppLayout, *, keep_data: bool = False, keep_backups: bool = False) -> None:
     """Delete the app's directory; *keep_data* keeps ``data/``, ``logs/``, the configuration and
-    service values (``config.yaml``, ``services.yaml``) and ``backups/``,
+    service values (``config.yaml``, ``services.yaml``), the pinned signer and ``backups/``,
     *keep_backups* keeps ``backups/``.
 
     Links go first, so an interrupted deletion never leaves ``current`` pointing at a half-deleted release.

@@ -2,7 +2,8 @@
 
 :func:`build_release` fills a staging directory inside the app's ``releases/``:
 the package's files (extracted safely, or copied from a package directory) checked
-against its RECORD, its dependencies installed (:mod:`pyapp_runtime.dependencies.choose`),
+against its RECORD (and RECORD against its signature, spec section 2.6), its dependencies
+installed (:mod:`pyapp_runtime.dependencies.choose`),
 ``.pyapp/launch.json`` and ``.pyapp/release.json`` written; then renames it to
 ``releases/<version>-<hash>`` in one step. Bundled wheels are deleted once
 installed (``release.json`` lists them): they are recorded in RECORD, so a
@@ -23,7 +24,7 @@ from apppackage.environment import HostPaths
 from apppackage.errors import IntegrityError, Problem
 from apppackage.files import sha256_hex
 from apppackage.package import AppPackage
-from apppackage.record import RECORD, hash_file, parse_record, verify_files
+from apppackage.record import RECORD, RECORD_SIG, hash_file, parse_record, verify_files
 
 from .. import __version__
 from ..dependencies.choose import PlacedDistribution, place, plan
@@ -62,10 +63,17 @@ def package_sha256(package: AppPackage) -> str:
 
 def _tree_problems(root: Path, *, installed: bool) -> list[Problem]:
     try:
-        text = (root / RECORD).read_text("utf-8", "replace")
+        raw = (root / RECORD).read_bytes()
     except FileNotFoundError:
         return [Problem(file=RECORD, path="", message="is missing: build the package to create it")]
-    record, problems = parse_record(text)
+    record, problems = parse_record(raw.decode("utf-8", "replace"))
+    if (root / RECORD_SIG).is_file():
+        from apppackage.signing import verify_signature
+
+        try:
+            verify_signature(raw, (root / RECORD_SIG).read_bytes())
+        except IntegrityError as exc:
+            problems += exc.problems
     actual = {}
     if installed:
         removed = set(Release.load(root).removed)
@@ -121,6 +129,7 @@ def build_release(
     allow_network: bool,
     python: str,
     progress: Progress,
+    signer: str | None = None,
 ) -> BuiltRelease:
     """Fill *staging* with the release and rename it to ``releases/<release>``."""
     description = package.description
@@ -175,6 +184,7 @@ def build_release(
                 "id": release,
                 "package_sha256": sha256,
                 "package_file": package.path.name,
+                "signer": signer,
                 "installed_at": time.time(),
                 "installer": f"pyapp_runtime {__version__}",
                 "python": python,

@@ -67,6 +67,8 @@ class Release:
     """The server-packages entries its ``sys.path`` references."""
     removed: tuple[str, ...] = ()
     """Files of the package deleted once installed (the bundled wheels)."""
+    signer: str | None = None
+    """The fingerprint of the key that signed the package (spec section 2.6); ``None``: unsigned."""
 
     @classmethod
     def load(cls, path: Path) -> Release:
@@ -86,6 +88,7 @@ class Release:
             installed_at=float(info.get("installed_at", 0.0)),
             shared=tuple(info.get("shared", ())),
             removed=tuple(info.get("removed_from_package", ())),
+            signer=info.get("signer"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +99,7 @@ class Release:
             "path": str(self.path),
             "package_sha256": self.package_sha256,
             "package_file": self.package_file,
+            "signer": self.signer,
             "installed_at": _iso(self.installed_at),
         }
 

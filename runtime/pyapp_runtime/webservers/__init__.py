@@ -6,7 +6,8 @@ directories itself; the runtime is never on the request path.
 * :mod:`.model` — :class:`VirtualHost`, :class:`Mount`, :class:`Upstream`, :class:`StaticPath`;
 * :mod:`.routes` — :class:`Routes` (the table and its conflict rules), :class:`RouteStore`
   (``<state dir>/state.json``);
-* :mod:`.daemon` — :func:`daemon_options`: how an app's waitress must be started;
+* :mod:`.daemon` — :func:`daemon_options`, :func:`asgi_daemon_options`: how an app's waitress (or,
+  for an ASGI app, uvicorn) must be started;
 * :mod:`.detect` — :func:`detect`: which web server this host has;
 * :mod:`.server` — :class:`WebServer`: the runtime's own instance (render, test, swap,
   reload, start, stop, revert), and which directory its workers cannot traverse (:class:`Blocked`);
@@ -28,14 +29,16 @@ from __future__ import annotations
 
 from apppackage.lazynames import lazy_names
 
+# Imported now: the function detect shares its module's name, and a module of this package importing
+# .detect would otherwise leave the package's name detect bound to the module.
+from .detect import Installation, detect, find_installation
+
 # Names are imported from their modules when first asked for: the settings read only the server kinds,
 # a daemon only its options; rendering, detecting and driving a web server load when they are used.
 _LAZY = {
+    "asgi_daemon_options": "daemon",
     "daemon_arguments": "daemon",
     "daemon_options": "daemon",
-    "Installation": "detect",
-    "detect": "detect",
-    "find_installation": "detect",
     "ConfigTestFailed": "errors",
     "InvalidRoute": "errors",
     "MountConflict": "errors",
@@ -60,8 +63,7 @@ _LAZY = {
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .daemon import daemon_arguments, daemon_options
-    from .detect import Installation, detect, find_installation
+    from .daemon import asgi_daemon_options, daemon_arguments, daemon_options
     from .errors import (
         ConfigTestFailed,
         InvalidRoute,
@@ -96,6 +98,7 @@ __all__ = [
     "VirtualHost",
     "WebServer",
     "WebServerError",
+    "asgi_daemon_options",
     "daemon_arguments",
     "daemon_options",
     "detect",

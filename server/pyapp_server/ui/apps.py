@@ -93,7 +93,7 @@ def update(request: Request) -> Any:
         received = uploaded_package(request)
         job = _apps(request).install(
             received.path, request.actor, expect=name, force=received.force, staged=received.staged,
-            kind="update",
+            kind="update", trust_key=received.trust_key,
         )  # fmt: skip
     except AppPackageError as exc:
         from ..errors import classify

@@ -55,8 +55,9 @@ def install(request: Request) -> Any:
     try:
         received = uploaded_package(request)
         job = request.services.apps.install(
-            received.path, request.actor, force=received.force, staged=received.staged
-        )
+            received.path, request.actor, force=received.force, staged=received.staged,
+            trust_key=received.trust_key,
+        )  # fmt: skip
     except AppPackageError as exc:
         message, found = problems(exc)
         request.response.status = classify(exc)[0]

@@ -53,6 +53,10 @@ class _StderrReporter(Reporter):
 )  # fmt: skip
 @click.option("--offline", is_flag=True, help="Never use a package index; dependencies need --wheelhouse.")
 @click.option("--no-deps", is_flag=True, help="Bundle no dependencies (no deps/): the host installs them.")
+@click.option(
+    "--sign", "sign", metavar="KEYFILE", type=click.Path(dir_okay=False, path_type=Path),
+    help="Sign the package with this private key (made by: pyapp keygen KEYFILE): RECORD.sig.",
+)  # fmt: skip
 @json_command
 @click.version_option(package_name="apppackage", prog_name="pyapp-build")
 def main(
@@ -61,27 +65,36 @@ def main(
     wheelhouse: Path | None,
     offline: bool,
     no_deps: bool,
+    sign: Path | None,
     as_json: bool,
 ) -> None:
     """Build PROJECT_DIR (default: .) into OUT_DIR/NAME-VERSION.pyapp and print its path.
 
     The package holds the resolved metadata.yaml (what pyproject.toml and
     setup.cfg add included), configuration.yaml, the code under `paths`, static
-    dirs, a wheel for every runtime dependency in deps/ with the pinned lock
-    deps/requirements.txt, and RECORD. Wheels are chosen for the Python running
-    pyapp-build. VCS dirs, caches, virtualenvs, dist/ and build/ and files the
-    project ignores (.gitignore) are never packed.
+    dirs, the files `data` names (templates/**...), a wheel for every runtime
+    dependency in deps/ with the pinned lock deps/requirements.txt, and RECORD.
+    Wheels are chosen for the Python running pyapp-build. VCS dirs, caches,
+    virtualenvs, dist/ and build/, files the project ignores (.gitignore) and
+    what .pyappignore names are never packed; the files left out that the code
+    could read are listed as warnings.
 
     Builds are reproducible: entries sorted, every timestamp SOURCE_DATE_EPOCH when
-    set or else 1980-01-01, permissions 0644/0755, fixed compression.
+    set or else 1980-01-01, permissions 0644/0755, fixed compression. With
+    --sign KEYFILE the package also holds RECORD.sig, an ed25519 signature of
+    RECORD (deterministic: a signed build is reproducible too); hosts then pin
+    that key (docs/signing.md).
 
     \b
     Examples:
       pyapp-build examples/hello
       pyapp-build myapp -o out --json
       pyapp-build myapp --wheelhouse ./wheels --offline
+      pyapp-build myapp --sign ~/.config/pyapp/myapp.key
     """
-    options = BuildOptions(out_dir=out_dir, wheelhouse=wheelhouse, offline=offline, no_deps=no_deps)
+    options = BuildOptions(
+        out_dir=out_dir, wheelhouse=wheelhouse, offline=offline, no_deps=no_deps, sign=sign
+    )
     result = build(project_dir, options, _StderrReporter())
     emit(result.to_dict(), as_json, _human)
 
@@ -92,4 +105,6 @@ def _human(data: dict[str, Any]) -> None:
         f"{len(data['dependencies'])} bundled wheel(s), {data['size']} bytes, sha256 {data['sha256']}",
         err=True,
     )
+    if data["signer"]:
+        click.echo(f"==> Signed by {data['signer']}", err=True)
     click.echo(data["path"])

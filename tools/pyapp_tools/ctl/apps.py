@@ -54,6 +54,8 @@ def show(ctl: Ctl, name: str, as_json: bool) -> None:
     def human(d: dict[str, Any]) -> None:
         click.echo(f"{d['name']} {d['version']} (release {d['release']})")
         click.echo(f"  path: {d['path']}")
+        pinned = d.get("signer") or "none pinned (the first signed package pins its key)"
+        click.echo(f"  signing key: {pinned}")
         if d.get("wsgi"):
             click.echo(f"  wsgi: {d['wsgi']}")
         click.echo("  releases:")
@@ -80,6 +82,9 @@ def _print_install(r: dict[str, Any]) -> None:
         f" (was {r['previous_version']})" if r.get("previous_version") and r["action"] != "installed" else ""
     )
     click.echo(f"{r['name']} {r['version']} {r['action']}{before}: release {r['release']}")
+    click.echo(f"  signed by: {r['signer']}" if r.get("signer") else "  not signed")
+    if r.get("repinned_from"):
+        click.echo(f"  pinned to {r.get('signer') or 'unsigned'} now (was {r['repinned_from']})")
     for warning in r.get("warnings") or ():
         click.echo(f"warning: {warning}", err=True)
 
@@ -109,6 +114,12 @@ def _install_options(func: F) -> F:
                 help="The value of one of the app's services (spec section 3.9).",
             ),
             click.option(
+                "--trust-key",
+                metavar="FINGERPRINT",
+                help="Re-pin the app to the key that signed PACKAGE (SHA256:...), or 'unsigned' to accept an "
+                "unsigned package after signed ones (docs/signing.md).",
+            ),
+            click.option(
                 "--wait/--no-wait",
                 default=True,
                 show_default=True,
@@ -130,6 +141,7 @@ def _send_package(
     ignore_requirements: bool,
     settings: tuple[str, ...],
     services: tuple[str, ...],
+    trust_key: str | None,
     quiet: bool,
 ) -> dict[str, Any]:
     client = ctl.client
@@ -137,6 +149,7 @@ def _send_package(
         body = {
             "path": package, "force": force, "ignore_requirements": ignore_requirements,
             "settings": list(settings), "services": list(services),
+            **({"trust_key": trust_key} if trust_key else {}),
         }  # fmt: skip
         job: dict[str, Any] = client.call("POST", path, json_body=body)
         return job
@@ -150,6 +163,7 @@ def _send_package(
     query = [("force", "true" if force else "false"), *(("set", s) for s in settings)]
     query += [("ignore_requirements", "true")] if ignore_requirements else []
     query += [("service", s) for s in services]
+    query += [("trust_key", trust_key)] if trust_key else []
     with click.progressbar(length=size, label=f"Uploading {file.name}", file=sys.stderr, hidden=quiet) as bar:
         job = client.upload(path, file, query=query, progress=bar.update)
     return job

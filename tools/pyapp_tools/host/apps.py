@@ -51,12 +51,17 @@ def _recovered(recovered: str | None) -> None:
 @click.option("--no-backup", is_flag=True, help="Do not back up the current release before an update.")
 @click.option("--keep", type=click.IntRange(min=1), help="How many releases to keep (default 3).")
 @click.option("--no-start", is_flag=True, help="Leave the app stopped (an update stops the old release).")
+@click.option(
+    "--trust-key", metavar="FINGERPRINT",
+    help="Re-pin the app to the key that signed PACKAGE (its SHA256:... fingerprint), or 'unsigned' to "
+    "accept an unsigned package after signed ones.",
+)  # fmt: skip
 @wait_option
 @host_command
 def install(
     package: Path, force: bool, settings: tuple[str, ...], services: tuple[str, ...], allow_network: bool,
-    ignore_requirements: bool, strict: bool, no_backup: bool, keep: int | None, no_start: bool, wait: float,
-    home: Path | None, as_json: bool,
+    ignore_requirements: bool, strict: bool, no_backup: bool, keep: int | None, no_start: bool,
+    trust_key: str | None, wait: float, home: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Install the .pyapp PACKAGE on this host, or update the app to it.
 
@@ -69,18 +74,22 @@ def install(
     value: --service NAME=VALUE (kept in the app's services.yaml for updates).
     A package whose requirements (metadata.yaml /requires) this host does not meet
     is refused, naming each and how to meet it; --ignore-requirements installs it anyway.
+    The app is pinned to the key that signed its first package (or to none): an
+    update signed by another key, or unsigned after signed ones, is refused until
+    --trust-key names the new package's signer (docs/signing.md).
 
     \b
     Example:
       pyapp install dist/hello-1.0.0.pyapp --set greeting=Hi
       pyapp install dist/hello-1.1.0.pyapp --home /srv/pyapp --json
       pyapp install dist/blog-1.0.0.pyapp --service db=postgresql://blog:PASSWORD@127.0.0.1:5432/blog
+      pyapp install dist/hello-2.0.0.pyapp --trust-key SHA256:/JGvdZdTtrwHnj6aPsDvx7eGaoloE5Yl3Rla0BL4/kg
     """
     host = open_host(home, progress=not as_json)
     result = host.install(
         package, force=force, settings=settings, services=services, allow_network=allow_network,
         ignore_requirements=ignore_requirements, strict=strict, backup=not no_backup, keep=keep, wait=wait,
-        start=not no_start,
+        start=not no_start, trust_key=trust_key,
     )  # fmt: skip
     data = result.to_dict()
     data["processes"] = [p.to_dict() for p in host.status(result.name)]
@@ -102,6 +111,9 @@ def _print_install(data: dict[str, Any]) -> None:
     was = f" (was {data['previous_version']})" if data["previous_version"] else ""
     size = human_size(data["size"])
     click.echo(f"{data['name']} {data['version']} {data['action']}{was}: release {data['release']} ({size})")
+    click.echo(f"  signed by: {data['signer']}" if data["signer"] else "  not signed")
+    if data["repinned_from"]:
+        click.echo(f"  pinned to {data['signer'] or 'unsigned'} now (was {data['repinned_from']})")
     deps = data["dependencies"]
     if deps:
         shared = sum(1 for d in deps if d["shared"])
@@ -170,6 +182,7 @@ def _print_show(d: dict[str, Any]) -> None:
     click.echo(f"  path: {d['path']}")
     click.echo(f"  config: {d['config_file']} (the app reads {d['app_config_file']})")
     click.echo(f"  data: {d['data_path']}")
+    click.echo(f"  signing key: {d['signer'] or 'none pinned (the first signed package pins its key)'}")
     if d["wsgi"]:
         click.echo(f"  wsgi: {d['wsgi']}")
     if d["commands"]:
@@ -230,7 +243,9 @@ def rollback(name: str, to: str | None, wait: float, home: Path | None, as_json:
 
 @click.command()
 @click.argument("name")
-@click.option("--keep-data", is_flag=True, help="Keep data/, logs/, config.yaml and backups/.")
+@click.option(
+    "--keep-data", is_flag=True, help="Keep data/, logs/, config.yaml, the pinned signing key and backups/."
+)
 @click.option("--backup", is_flag=True, help="Back the app up first (the archive is kept in backups/).")
 @click.option("--force", is_flag=True, help="Remove even if the backup or uninstall hook fails.")
 @wait_option
