@@ -2,8 +2,9 @@
 
 Both documents of a package, ``metadata.yaml`` and ``configuration.yaml``, are read
 by the same rules: another major version is refused with one problem at ``/pyapp``;
-a minor version this implementation knows is checked strictly; a newer minor version
-has its unknown keys ignored, each with a warning, and the rest checked strictly.
+a minor version this implementation knows is checked strictly, by that version (a key a
+later minor version added is an error in it); a newer minor version has its unknown keys
+ignored, each with a warning, and the rest checked strictly.
 """
 
 from __future__ import annotations
@@ -12,12 +13,18 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import Problem
+from .errors import Problem, pointer
 
-__all__ = ["SPEC_VERSION", "check_versioned", "is_newer_minor", "version_problem"]
+__all__ = ["KEYS_ADDED", "SPEC_VERSION", "check_versioned", "is_newer_minor", "version_problem"]
 
-SPEC_VERSION = "1.0"
+SPEC_VERSION = "1.1"
 """The version of the specification this library implements (section 8.1)."""
+
+KEYS_ADDED: dict[str, dict[str, str]] = {
+    "metadata": {"asgi": "1.1", "data": "1.1", "updates": "1.1", "data_version": "1.1"},
+    "configuration": {},
+}
+"""The top-level keys of each document a minor version after 1.0 added, with that version (section 8.1)."""
 
 
 def check_versioned(
@@ -33,6 +40,20 @@ def check_versioned(
     from .schema import schema_problems
 
     clean: dict[str, Any] = copy.deepcopy(dict(raw))
+    # A key of a later minor version is unknown to the version the document declares (section 3.1):
+    # one problem for it, and nothing of its value is checked.
+    early = [
+        Problem(
+            file=file,
+            path=pointer(key),
+            message=f"unknown key {key!r} in a pyapp {version} document: it is new in {added} "
+            f'(declare pyapp: "{added}" to use it)',
+        )
+        for key, added in KEYS_ADDED[kind].items()
+        if key in clean and _minor(version) < _minor(added)
+    ]
+    for problem in early:
+        del clean[problem.path[1:]]
     problems = schema_problems(kind, clean, file)
     warnings: list[Problem] = []
     if is_newer_minor(version):
@@ -45,7 +66,13 @@ def check_versioned(
                 )
         if warnings:
             problems = schema_problems(kind, clean, file)
-    return problems, warnings, clean
+    return problems + early, warnings, clean
+
+
+def _minor(version: Any) -> float:
+    """The minor number of a ``1.MINOR`` *version*; infinity when it is not one (then no key is too new)."""
+    major, _, minor = str(version).partition(".")
+    return int(minor) if _is_number(major) and _is_number(minor) else float("inf")
 
 
 def _is_number(text: str) -> bool:

@@ -1,12 +1,13 @@
-"""The checks a reader makes of a description, ``metadata.yaml`` (spec sections 3.1 to 3.15).
+"""The checks a reader makes of a description, ``metadata.yaml`` (spec sections 3.1 to 3.19).
 
 :func:`check_description` returns every problem at once: what the JSON Schema says,
 then what it cannot say (PEP 440 and 508 syntax, cross references, cron fields,
-reserved variable names).
+reserved variable names, ``wsgi`` beside ``asgi``, the update policy's branch and tags).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,7 @@ from ._variables import service_variable
 from ._versions import _is_number, check_versioned, version_problem
 from .errors import Problem, pointer
 
-__all__ = ["check_description", "cron_problem"]
+__all__ = ["branch_problem", "check_description", "cron_problem"]
 
 
 def check_description(
@@ -114,7 +115,55 @@ def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
                 "variable",
             )
         variables[variable] = name
+    if "wsgi" in raw and "asgi" in raw:
+        add("give either wsgi or asgi, not both: an application is served by one server (remove one)", "asgi")
+    problems += _updates_problems(mapping(raw.get("updates")), file)
     return problems
+
+
+def _updates_problems(updates: Mapping[str, Any], file: str) -> list[Problem]:
+    """The update policy (section 3.18): its branch and tag pattern, each given only with its strategy."""
+    problems: list[Problem] = []
+    strategy = updates.get("strategy", "always-latest")
+    owners = {"branch": "one-branch", "tag_pattern": "latest-tag", "prereleases": "latest-tag"}
+    for key, owner in owners.items():
+        if key in updates and strategy in ("always-latest", "one-branch", "latest-tag") and strategy != owner:
+            message = f"applies only to strategy {owner}: remove it, or set strategy: {owner}"
+            problems.append(Problem(file=file, path=pointer("updates", key), message=message))
+    branch = updates.get("branch")
+    if isinstance(branch, str) and strategy == "one-branch":
+        reason = branch_problem(branch)
+        if reason:
+            problems.append(Problem(file=file, path=pointer("updates", "branch"), message=reason))
+    pattern = updates.get("tag_pattern")
+    if isinstance(pattern, str) and strategy == "latest-tag" and (not pattern or _SPACE.search(pattern)):
+        what = "is empty" if not pattern else "has white space, which no tag name has"
+        message = f"the tag pattern {what}: give a glob of tag names such as v* or release-*"
+        problems.append(Problem(file=file, path=pointer("updates", "tag_pattern"), message=message))
+    return problems
+
+
+_SPACE = re.compile(r"\s")
+# What git check-ref-format forbids anywhere in a branch name: control characters, space, ~ ^ : ? * [ \
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def branch_problem(name: str) -> str | None:
+    """Why *name* is not a valid git branch name (``git check-ref-format --branch``), or ``None`` (3.18)."""
+    fix = "give the branch's name as git shows it (e.g. main or release/2.x)"
+    if not name:
+        return f"the branch name is empty: {fix}"
+    found = _REF_FORBIDDEN.search(name)
+    if found:
+        what = repr(found.group()) if found.group().isprintable() and found.group() != " " else "white space"
+        return f"{name!r} is not a git branch name: it has {what}; {fix}"
+    if name in ("@", "HEAD") or "@{" in name or ".." in name or "//" in name:
+        return f"{name!r} is not a git branch name: HEAD, '@', '@{{', '..' and '//' are not allowed; {fix}"
+    if name.startswith(("-", "/")) or name.endswith(("/", ".")):
+        return f"{name!r} is not a git branch name: it starts with '-' or '/', or ends with '/' or '.'; {fix}"
+    if any(part.startswith(".") or part.endswith(".lock") for part in name.split("/")):
+        return f"{name!r} is not a git branch name: a part starts with '.' or ends with '.lock'; {fix}"
+    return None
 
 
 # The variables of section 5.3 that a service must not take.

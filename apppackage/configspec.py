@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from ._versions import SPEC_VERSION, check_versioned, version_problem
+from ._versions import check_versioned, version_problem
 from .errors import InvalidConfiguration, Problem, pointer
 from .fields import DEFAULT_SECRET_LENGTH, DEFAULT_WIDGETS, FIELD_TYPES, MASK, Field, RawField, repeats
 
@@ -257,6 +257,10 @@ def _ini_scalar(value: Any) -> str:
     return _LINE_BREAK.sub("\n    ", str(value))
 
 
+# A configuration spec read alone, with no pyapp of its own nor a description's, is a 1.0 document (4).
+_ALONE_VERSION = "1.0"
+
+
 def check_config_spec(raw: Any, file: str = "configuration.yaml") -> list[Problem]:
     """Every problem with a configuration spec document (section 4), read by its own ``pyapp``."""
     return check_configuration(raw, file)[0]
@@ -276,7 +280,7 @@ def check_configuration(
     if not isinstance(raw, Mapping):
         return [Problem(file=file, path="", message="must be a mapping with a 'fields' key")], [], {}
     inherited = "pyapp" not in raw
-    version = (default_version or SPEC_VERSION) if inherited else raw["pyapp"]
+    version = (default_version or _ALONE_VERSION) if inherited else raw["pyapp"]
     refused = version_problem(version, file, inherited=inherited)
     if refused is not None:
         return [refused], [], dict(raw)  # another major version: nothing else is checked

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypedDict, cast
+from typing import Any, ClassVar, Literal, TypedDict, cast
 
 from ._shape import given, keyed, stored
 from ._variables import env_name, service_variable
@@ -25,12 +25,16 @@ __all__ = [
     "DEFAULT_HOOK_TIMEOUT",
     "HOOK_NAMES",
     "SPEC_VERSION",
+    "START_MODES",
+    "UPDATE_STRATEGIES",
+    "Asgi",
     "Command",
     "Dependencies",
     "Description",
     "Health",
     "Hook",
     "Process",
+    "RawAsgi",
     "RawCommand",
     "RawDependencies",
     "RawDescription",
@@ -40,11 +44,15 @@ __all__ = [
     "RawRequires",
     "RawService",
     "RawTask",
+    "RawUpdates",
     "RawWsgi",
     "Requires",
     "Service",
+    "StartMode",
     "StaticDir",
     "Task",
+    "UpdateStrategy",
+    "Updates",
     "Wsgi",
     "env_name",
     "service_variable",
@@ -54,6 +62,13 @@ HOOK_NAMES = ("install", "verify", "pre-update", "post-update", "backup", "unins
 DEFAULT_HOOK_TIMEOUT = 300.0
 DEFAULT_TASK_TIMEOUT = 300.0
 DEFAULT_CONFIG_FILE = "configuration.yaml"
+
+UpdateStrategy = Literal["always-latest", "one-branch", "latest-tag"]
+StartMode = Literal["beside", "after-stop"]
+UPDATE_STRATEGIES: tuple[UpdateStrategy, ...] = ("always-latest", "one-branch", "latest-tag")
+"""Which revision a host deploys from version control (section 3.18)."""
+START_MODES: tuple[StartMode, ...] = ("beside", "after-stop")
+"""How a new release takes over from the running one (section 3.18)."""
 
 
 class RawRequires(TypedDict, total=False):
@@ -77,6 +92,13 @@ class RawDependencies(TypedDict, total=False):
 
 class RawWsgi(TypedDict, total=False):
     """``wsgi`` as stored (section 3.6); ``app`` is required."""
+
+    app: str
+    factory: bool
+
+
+class RawAsgi(TypedDict, total=False):
+    """``asgi`` as stored (section 3.16); ``app`` is required."""
 
     app: str
     factory: bool
@@ -132,6 +154,16 @@ class RawHealth(TypedDict, total=False):
     start: float
 
 
+class RawUpdates(TypedDict, total=False):
+    """``updates`` as stored (section 3.18)."""
+
+    strategy: UpdateStrategy
+    branch: str
+    tag_pattern: str
+    prereleases: bool
+    start: StartMode
+
+
 class RawDescription(TypedDict, total=False):
     """``metadata.yaml`` as stored (section 3); ``pyapp``, ``name`` and ``version`` are required."""
 
@@ -144,8 +176,10 @@ class RawDescription(TypedDict, total=False):
     authors: list[str]
     requires: RawRequires
     paths: list[str]
+    data: list[str]
     dependencies: RawDependencies
     wsgi: RawWsgi
+    asgi: RawAsgi
     config: str
     writable: list[str]
     services: dict[str, RawService]
@@ -155,6 +189,8 @@ class RawDescription(TypedDict, total=False):
     hooks: dict[str, str | RawHook]
     tasks: dict[str, RawTask]
     health: RawHealth
+    updates: RawUpdates
+    data_version: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,6 +259,21 @@ class Wsgi:
 
     def to_dict(self) -> RawWsgi:
         return cast(RawWsgi, stored(self))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Asgi:
+    """The ASGI part, the alternative to :class:`Wsgi` (section 3.16)."""
+
+    app: str
+    factory: bool = False
+
+    @classmethod
+    def from_dict(cls, d: RawAsgi) -> Asgi:
+        return cls(**given(d, app=str, factory=bool))
+
+    def to_dict(self) -> RawAsgi:
+        return cast(RawAsgi, stored(self))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -372,6 +423,26 @@ class Health:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Updates:
+    """The update policy (section 3.18): which revision a host deploys from version control, and how a new
+    release takes over. ``branch`` applies to ``one-branch``, ``tag_pattern`` and ``prereleases`` to
+    ``latest-tag``."""
+
+    strategy: UpdateStrategy = "always-latest"
+    branch: str = "main"
+    tag_pattern: str = "v*"
+    prereleases: bool = False
+    start: StartMode = "beside"
+
+    @classmethod
+    def from_dict(cls, d: RawUpdates) -> Updates:
+        return cls(**given(d, strategy=str, branch=str, tag_pattern=str, prereleases=bool, start=str))
+
+    def to_dict(self) -> RawUpdates:
+        return cast(RawUpdates, stored(self))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Description:
     """The whole description (section 3). Build it with :meth:`from_dict`."""
 
@@ -384,8 +455,10 @@ class Description:
     authors: tuple[str, ...] = ()
     requires: Requires = field(default_factory=Requires)
     paths: tuple[str, ...] = ("src",)
+    data: tuple[str, ...] = ()
     dependencies: Dependencies = field(default_factory=Dependencies)
     wsgi: Wsgi | None = None
+    asgi: Asgi | None = None
     config: str | None = None
     writable: tuple[str, ...] = ()
     services: tuple[Service, ...] = ()
@@ -395,6 +468,8 @@ class Description:
     hooks: tuple[Hook, ...] = ()
     tasks: tuple[Task, ...] = ()
     health: Health = field(default_factory=Health)
+    updates: Updates = field(default_factory=Updates)
+    data_version: int = 0
     extensions: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -439,8 +514,10 @@ class Description:
                 authors=tuple,
                 requires=Requires.from_dict,
                 paths=tuple,
+                data=tuple,
                 dependencies=Dependencies.from_dict,
                 wsgi=Wsgi.from_dict,
+                asgi=Asgi.from_dict,
                 config=str,
                 writable=tuple,
                 services=keyed(Service.from_dict),
@@ -450,6 +527,8 @@ class Description:
                 hooks=keyed(Hook.from_dict),
                 tasks=keyed(Task.from_dict),
                 health=Health.from_dict,
+                updates=Updates.from_dict,
+                data_version=int,
             ),
             extensions={k: copy.deepcopy(v) for k, v in clean.items() if k.startswith("x-")},
         )

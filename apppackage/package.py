@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._names import METADATA, PYPROJECT, RECORD
+from ._names import METADATA, PYPROJECT, RECORD, RECORD_SIG
 from .configspec import ConfigSpec
 from .description import HOOK_NAMES, Description
 from .environment import Environment, HostPaths, applied, build_environment
@@ -31,7 +31,7 @@ from .sources import ArchiveSource, DirectorySource, Source, open_source
 if TYPE_CHECKING:
     from .archive import Limits
     from .hooks import Launcher, RunResult
-    from .loader import WSGIApp
+    from .loader import ASGIApp, WSGIApp
 
 __all__ = ["METADATA", "PYPROJECT", "AppPackage"]
 
@@ -238,8 +238,12 @@ class AppPackage:
 
     # -- integrity ------------------------------------------------------------
 
-    def verify(self) -> list[Problem]:
-        """Check every file against ``RECORD`` (section 2.3); name each mismatch."""
+    def verify(self, *, signer: str | None = None) -> list[Problem]:
+        """Check every file against ``RECORD`` (section 2.3), and ``RECORD.sig`` against RECORD when the
+        package is signed (section 2.6); name each mismatch.
+
+        With *signer* (a key's fingerprint), a package that this key did not sign is a problem too.
+        """
         if not self._is_file(RECORD):
             return [Problem(file=RECORD, path="", message="is missing: build the package to create it")]
         from .record import hash_bytes, parse_record, verify_files
@@ -247,11 +251,36 @@ class AppPackage:
         record, problems = parse_record(self.source.read_bytes(RECORD).decode("utf-8", "replace"))
         actual = {}
         for name in self.files():
-            if name == RECORD:
+            if name in (RECORD, RECORD_SIG):
                 continue
             data = self.source.read_bytes(name)
             actual[name] = (hash_bytes(data), len(data))
-        return problems + verify_files(record, actual)
+        problems += verify_files(record, actual)
+        try:
+            found = self.signer()
+        except IntegrityError as exc:
+            return problems + list(exc.problems)
+        if signer is not None and found != signer:
+            what = f"is signed by {found}" if found else "is missing: the package is not signed"
+            message = f"{what}, not by the expected key {signer}"
+            problems.append(Problem(file=RECORD_SIG, path="", message=message))
+        return problems
+
+    def signer(self) -> str | None:
+        """The fingerprint (``SHA256:...``) of the key that signed ``RECORD``, ``None`` when the package is
+        not signed (section 2.6).
+
+        Raises :class:`IntegrityError` when ``RECORD.sig`` is malformed or does not match ``RECORD``. Only
+        RECORD is checked here: :meth:`verify` checks the files against it.
+        """
+        if not self._is_file(RECORD_SIG):
+            return None
+        if not self._is_file(RECORD):
+            problem = Problem(file=RECORD, path="", message=f"is missing, and {RECORD_SIG} signs it")
+            raise IntegrityError([problem], f"{self.path}: its signature does not verify:")
+        from .signing import verify_signature
+
+        return verify_signature(self.read_bytes(RECORD), self.read_bytes(RECORD_SIG), label=str(self.path))
 
     def check_integrity(self) -> None:
         """Raise :class:`IntegrityError` when :meth:`verify` finds anything."""
@@ -308,9 +337,9 @@ class AppPackage:
 
         Without *host*, data, tmp, logs and the configuration file go to a temporary directory
         removed afterwards, and a ``.pyapp`` is extracted there: ``PYAPP_ROOT`` is always a
-        directory. *config* is the filled-in configuration (section 4.3) :meth:`wsgi_app` gives a
-        factory and, without *host*, the file holds; by default the spec's defaults (without
-        *host*, with its secrets generated).
+        directory. *config* is the filled-in configuration (section 4.3) :meth:`wsgi_app` and
+        :meth:`asgi_app` give a factory and, without *host*, the file holds; by default the spec's
+        defaults (without *host*, with its secrets generated).
         """
         values = dict(config) if config is not None else None
         temp = None
@@ -361,13 +390,36 @@ class AppPackage:
         """
         wsgi = self.description.wsgi
         if wsgi is None:
-            raise LoadError("wsgi.app", f"{self.name} declares no WSGI application (no /wsgi in {METADATA})")
-        if config is None and wsgi.factory:
-            active = self._active_configs[-1] if self._active_configs else None
-            config = active if active is not None else self.config_spec.fill()
+            instead = ": it declares an ASGI one, use asgi_app()" if self.description.asgi else ""
+            raise LoadError(
+                "wsgi.app", f"{self.name} declares no WSGI application (no /wsgi in {METADATA}){instead}"
+            )
         from .loader import load_wsgi_app
 
-        return load_wsgi_app(wsgi.app, wsgi.factory, config)
+        return load_wsgi_app(wsgi.app, wsgi.factory, self._factory_config(wsgi.factory, config))
+
+    def asgi_app(self, config: Mapping[str, Any] | None = None) -> ASGIApp:
+        """The ASGI application of section 3.16 (use inside :meth:`activate`).
+
+        A factory is called with *config*; by default with the filled-in configuration of the
+        :meth:`activate` block (section 6.7), outside one with the spec's defaults.
+        """
+        asgi = self.description.asgi
+        if asgi is None:
+            instead = ": it declares a WSGI one, use wsgi_app()" if self.description.wsgi else ""
+            raise LoadError(
+                "asgi.app", f"{self.name} declares no ASGI application (no /asgi in {METADATA}){instead}"
+            )
+        from .loader import load_asgi_app
+
+        return load_asgi_app(asgi.app, asgi.factory, self._factory_config(asgi.factory, config))
+
+    def _factory_config(self, factory: bool, config: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """What a factory is called with: *config*, else the :meth:`activate` block's, else the defaults."""
+        if config is not None or not factory:
+            return config
+        active = self._active_configs[-1] if self._active_configs else None
+        return active if active is not None else self.config_spec.fill()
 
     # -- running the application's code ---------------------------------------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, pointer
+from .globs import GLOB_PATTERN, glob_problem
 
 __all__ = ["SCHEMA_DIR", "load_schema", "schema_problems"]
 
@@ -55,7 +56,7 @@ _PATTERN_MEANINGS = {
     _RELPATH: "a relative path inside the package ('/' separators, no '..', not absolute)",
     "^[a-z0-9][a-z0-9._-]*$": "a lowercase name (a-z, 0-9, '.', '_', '-'; starting with a letter or digit)",
     "^[a-z][a-z0-9_]*$": "an identifier (lowercase letters, digits and '_', starting with a letter)",
-    r"^[0-9]+\.[0-9]+$": 'a MAJOR.MINOR version such as "1.0"',
+    r"^[0-9]+\.[0-9]+$": 'a MAJOR.MINOR version such as "1.1"',
     "^[A-Z_][A-Z0-9_]*$": "an environment variable name (A-Z, 0-9 and '_')",
     r"^\S+( \S+){4}$": "a cron expression of 5 fields (minute hour day month weekday)",
 }
@@ -105,6 +106,8 @@ def _describe(error: Any) -> tuple[list[Any], str]:
             message += f'; write it in quotes: "{value}"'
         return path, message
     if validator == "pattern":
+        if error.validator_value == GLOB_PATTERN and isinstance(value, str):
+            return path, f"{value!r} is not a valid pattern: {glob_problem(value) or 'see section 3.17'}"
         what = _PATTERN_MEANINGS.get(error.validator_value)
         if what:
             return path, f"{value!r} is not {what}"

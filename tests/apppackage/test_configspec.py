@@ -596,7 +596,7 @@ FUTURE_FIELDS = {"port": {"type": "port", "default": 8080, "placeholder": "8080"
 
 
 def test_a_newer_minor_spec_has_its_unknown_keys_ignored_with_a_warning() -> None:
-    raw = {"pyapp": "1.1", "groups": [{"name": "network"}], "x-ui": {"columns": 2}, "fields": FUTURE_FIELDS}
+    raw = {"pyapp": "1.2", "groups": [{"name": "network"}], "x-ui": {"columns": 2}, "fields": FUTURE_FIELDS}
     errors, warnings, clean = check_configuration(raw)
     assert errors == []
     assert [str(w) for w in warnings] == [
@@ -604,7 +604,7 @@ def test_a_newer_minor_spec_has_its_unknown_keys_ignored_with_a_warning() -> Non
         "configuration.yaml:/groups: unknown key 'groups' ignored",
     ]
     assert clean == {
-        "pyapp": "1.1",
+        "pyapp": "1.2",
         "x-ui": {"columns": 2},
         "fields": {"port": {"type": "port", "default": 8080}},
     }
@@ -638,7 +638,11 @@ def test_a_newer_minor_spec_is_otherwise_checked_strictly() -> None:
 
 
 def test_a_spec_of_a_version_the_reader_implements_is_strict() -> None:
-    for raw in ({"pyapp": "1.0", "fields": FUTURE_FIELDS}, {"fields": FUTURE_FIELDS}):
+    for raw in (
+        {"pyapp": "1.0", "fields": FUTURE_FIELDS},
+        {"pyapp": "1.1", "fields": FUTURE_FIELDS},
+        {"fields": FUTURE_FIELDS},
+    ):
         errors, warnings, _ = check_configuration(raw)
         assert [(e.path, e.message.split(" (")[0]) for e in errors] == [
             ("/fields/port/placeholder", "unknown key 'placeholder'")
@@ -651,15 +655,15 @@ def test_a_spec_of_a_version_the_reader_implements_is_strict() -> None:
 
 def test_a_spec_without_pyapp_is_read_by_the_default_version() -> None:
     raw = {"fields": FUTURE_FIELDS}
-    errors, warnings, _ = check_configuration(raw, default_version="1.1")
+    errors, warnings, _ = check_configuration(raw, default_version="1.2")
     assert errors == []
     assert [w.path for w in warnings] == ["/fields/port/placeholder"]
-    assert ConfigSpec.from_dict(raw, default_version="1.1").field("port") is not None
+    assert ConfigSpec.from_dict(raw, default_version="1.2").field("port") is not None
     # Its own pyapp wins over the default: each document is read by its own version.
-    errors, warnings, _ = check_configuration({"pyapp": "1.0", **raw}, default_version="1.1")
+    errors, warnings, _ = check_configuration({"pyapp": "1.0", **raw}, default_version="1.2")
     assert [e.path for e in errors] == ["/fields/port/placeholder"]
     assert warnings == []
-    _, warnings, _ = check_configuration({"pyapp": "1.1", **raw}, default_version="1.0")
+    _, warnings, _ = check_configuration({"pyapp": "1.2", **raw}, default_version="1.0")
     assert [w.path for w in warnings] == ["/fields/port/placeholder"]
 
 
@@ -668,7 +672,7 @@ def test_a_spec_of_another_major_version_is_refused_at_pyapp_alone() -> None:
     errors, warnings, _ = check_configuration(raw)
     assert [str(e) for e in errors] == [
         "configuration.yaml:/pyapp: specification version 2.0 is not supported; this implementation reads "
-        '1.x (upgrade apppackage, or declare pyapp: "1.0")'
+        '1.x (upgrade apppackage, or declare pyapp: "1.1")'
     ]
     assert warnings == []
     # Read by the description's version, the message says where the version came from.

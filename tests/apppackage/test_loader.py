@@ -1,7 +1,9 @@
-"""Loading ``module:attr`` references and the WSGI application (spec sections 3.6, 6.1 and 6.6)."""
+"""Loading ``module:attr`` references, the WSGI and the ASGI application (spec sections 3.6, 3.16, 6.1, 6.6
+and 6.7)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -13,7 +15,7 @@ import pytest
 import yaml
 
 from apppackage import AppPackage, AppPackageError, LoadError
-from apppackage.loader import load_object, load_wsgi_app
+from apppackage.loader import load_asgi_app, load_object, load_wsgi_app
 
 
 def call(app: Callable[..., Iterable[bytes]], path: str = "/") -> tuple[str, bytes]:
@@ -161,3 +163,158 @@ def test_the_hello_example_serves(repo_root: Path, monkeypatch: pytest.MonkeyPat
         assert call(app)[1].count(b"Visit number 2.") == 1
         assert call(app, "/health") == ("200 OK", b"ok")
         assert call(app, "/nope")[0] == "404 Not Found"
+
+
+# -- the ASGI application (sections 3.16 and 6.7) --------------------------------------------------
+
+ASGI_SOURCE = """
+    import json
+    import os
+
+    NOT_CALLABLE = 42
+
+
+    async def application(scope, receive, send):
+        body = f"asgi {os.environ.get('PYAPP_VERSION')} at {scope['root_path']}".encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+
+    def make(config):
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": json.dumps(config, sort_keys=True).encode()})
+
+        app.config = config
+        return app
+
+
+    def not_an_app(config):
+        return 42
+
+
+    async def make_async(config):
+        return application
+    """
+
+
+def asgi_call(app: Callable[..., Any], path: str = "/", root_path: str = "") -> tuple[int, bytes]:
+    """Serve one HTTP request with the ASGI 3 application *app* as an ASGI server does; its status, body."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": root_path + path, "raw_path": (root_path + path).encode(), "root_path": root_path,
+        "query_string": b"", "headers": [], "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 50000),
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def asgi_variant(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any], asgi: Any
+) -> AppPackage:
+    """The demo served by an ASGI application instead of its WSGI one."""
+    del demo_metadata["wsgi"]
+    demo_metadata["pyapp"] = "1.1"
+    demo_metadata["asgi"] = asgi
+    root = package_factory(tmp_path / "asgi", demo_metadata, files={"src/demo/asgi.py": ASGI_SOURCE})
+    return AppPackage(root)
+
+
+def test_the_asgi_app_is_the_object_itself(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any], zip_factory: Any
+) -> None:
+    pkg = asgi_variant(tmp_path, package_factory, demo_metadata, {"app": "demo.asgi:application"})
+    assert pkg.validate() == []
+    for package in (pkg, AppPackage(zip_factory(pkg.root, tmp_path / "demo.pyapp"))):
+        with package.activate():
+            app = package.asgi_app()
+            assert app is sys.modules["demo.asgi"].application
+            assert asgi_call(app, "/hello", root_path="/demo") == (200, b"asgi 2.1.0 at /demo")
+
+
+def test_an_asgi_factory_is_called_with_the_configuration(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
+) -> None:
+    pkg = asgi_variant(tmp_path, package_factory, demo_metadata, {"app": "demo.asgi:make", "factory": True})
+    with pkg.activate():
+        config = {"title": "Hi", "mode": "ok"}
+        assert asgi_call(pkg.asgi_app(config)) == (200, json.dumps(config, sort_keys=True).encode())
+        # Without one: the filled-in configuration of the activation, as its file holds it (section 6.7).
+        filled = pkg.asgi_app().config  # type: ignore[attr-defined]
+        assert filled == yaml.safe_load(Path(os.environ["PYAPP_CONFIG_FILE"]).read_text())
+        assert filled["title"] == "Demo" and len(filled["secret_key"]) == 24
+    given = {"title": "Given", "mode": "ok"}
+    with pkg.activate(config=given):
+        assert pkg.asgi_app().config == given  # type: ignore[attr-defined]
+
+
+def test_a_trusted_package_loads_its_asgi_app(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
+) -> None:
+    checked = asgi_variant(
+        tmp_path, package_factory, demo_metadata, {"app": "demo.asgi:make", "factory": True}
+    )
+    pkg = AppPackage.trusted(
+        checked.root, checked.description.to_dict(), {"fields": {"title": {"type": "string"}}}
+    )
+    with pkg.activate(config={"title": "Trusted"}):
+        assert asgi_call(pkg.asgi_app()) == (200, b'{"title": "Trusted"}')
+
+
+@pytest.mark.parametrize(
+    ("asgi", "reason"),
+    [
+        ({"app": "demo.asgi:NOT_CALLABLE"}, "the object is not callable, so it is not an ASGI application"),
+        (
+            {"app": "demo.asgi:not_an_app", "factory": True},
+            "the factory's result is not callable, so it is not an ASGI application",
+        ),
+        (
+            {"app": "demo.asgi:make_async", "factory": True},
+            "the factory is a coroutine function: make it a plain function that returns the ASGI app",
+        ),
+        ({"app": "demo.missing:app"}, "no module named 'demo.missing' on the application's sys.path"),
+    ],
+)
+def test_asgi_load_errors(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any], asgi: dict[str, Any], reason: str
+) -> None:
+    pkg = asgi_variant(tmp_path, package_factory, demo_metadata, asgi)
+    with pkg.activate(), pytest.raises(LoadError) as info:
+        pkg.asgi_app({})
+    assert (info.value.ref, info.value.reason) == (asgi["app"], reason)
+
+
+def test_asking_for_the_kind_of_app_a_package_does_not_declare_names_the_one_it_does(
+    tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any], demo_dir: Path
+) -> None:
+    with AppPackage(demo_dir) as wsgi, pytest.raises(LoadError) as info:
+        wsgi.asgi_app()
+    assert str(info.value) == (
+        "cannot load 'asgi.app': demo declares no ASGI application (no /asgi in metadata.yaml): it declares "
+        "a WSGI one, use wsgi_app()"
+    )
+    asgi = asgi_variant(tmp_path, package_factory, demo_metadata, {"app": "demo.asgi:application"})
+    with (
+        asgi,
+        pytest.raises(
+            LoadError, match=r"no /wsgi in metadata\.yaml\): it declares an ASGI one, use asgi_app"
+        ),
+    ):
+        asgi.wsgi_app()
+
+
+def test_load_asgi_app_outside_a_package() -> None:
+    assert load_asgi_app("json:dumps", False) is json.dumps
+    with pytest.raises(
+        LoadError, match="the factory's result is not callable, so it is not an ASGI application"
+    ):
+        load_asgi_app("builtins:dict", True, {"a": 1})

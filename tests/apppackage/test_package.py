@@ -156,7 +156,7 @@ FUTURE_CONFIGURATION: dict[str, Any] = {
 def test_a_newer_configuration_spec_than_the_description_warns_and_is_valid(
     tmp_path: Path, package_factory: Any, zip_factory: Any
 ) -> None:
-    root = package_factory(tmp_path / "p", configuration={"pyapp": "1.1", **FUTURE_CONFIGURATION})
+    root = package_factory(tmp_path / "p", configuration={"pyapp": "1.2", **FUTURE_CONFIGURATION})
     for path in (root, zip_factory(root, tmp_path / "p.pyapp")):
         with AppPackage(path) as pkg:
             assert pkg.description.pyapp == "1.0"
@@ -171,7 +171,7 @@ def test_a_newer_configuration_spec_than_the_description_warns_and_is_valid(
 def test_a_configuration_spec_without_pyapp_is_read_by_the_description_version(
     tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
 ) -> None:
-    demo_metadata["pyapp"] = "1.1"
+    demo_metadata["pyapp"] = "1.2"
     demo_metadata["sandbox"] = True
     pkg = AppPackage(package_factory(tmp_path / "p", demo_metadata, configuration=FUTURE_CONFIGURATION))
     assert pkg.validate() == []
@@ -186,7 +186,7 @@ def test_a_configuration_spec_without_pyapp_is_read_by_the_description_version(
 def test_a_configuration_spec_is_read_by_its_own_version_not_the_description(
     tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
 ) -> None:
-    demo_metadata["pyapp"] = "1.1"
+    demo_metadata["pyapp"] = "1.2"
     pkg = AppPackage(
         package_factory(tmp_path / "p", demo_metadata, configuration={"pyapp": "1.0", **FUTURE_CONFIGURATION})
     )
@@ -202,7 +202,7 @@ def test_a_configuration_spec_of_another_major_version_is_one_problem(
     pkg = AppPackage(package_factory(tmp_path / "p", configuration={"pyapp": "2.0", **FUTURE_CONFIGURATION}))
     assert [str(p) for p in pkg.validate()] == [
         "configuration.yaml:/pyapp: specification version 2.0 is not supported; this implementation reads "
-        '1.x (upgrade apppackage, or declare pyapp: "1.0")'
+        '1.x (upgrade apppackage, or declare pyapp: "1.1")'
     ]
     assert pkg.warnings == []
 
@@ -211,7 +211,7 @@ def test_configuration_warnings_wait_for_a_valid_description(
     tmp_path: Path, package_factory: Any, demo_metadata: dict[str, Any]
 ) -> None:
     # Which configuration file to read, and by which version, is known only from a valid description.
-    demo_metadata["pyapp"] = "1.1"
+    demo_metadata["pyapp"] = "1.2"
     demo_metadata["version"] = 3
     pkg = AppPackage(package_factory(tmp_path / "p", demo_metadata, configuration=FUTURE_CONFIGURATION))
     assert [p.path for p in pkg.validate()] == ["/version"]

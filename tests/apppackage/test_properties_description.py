@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from apppackage import AppPackage
 from apppackage.description import HOOK_NAMES, Description
 from apppackage.errors import InvalidDescription, Problem
+from apppackage.globs import glob_problem
 from apppackage.safeyaml import dump_yaml, load_yaml
 
 EXAMPLES = int(os.environ.get("PYAPP_PROPERTY_EXAMPLES", "0"))
@@ -46,7 +47,7 @@ def bounded(examples: int) -> settings:
 TOP_KEYS = (
     "pyapp", "name", "version", "summary", "license", "homepage", "authors", "requires", "paths",
     "dependencies", "wsgi", "config", "writable", "services", "static", "commands", "processes",
-    "hooks", "tasks", "health", "x-extra",
+    "hooks", "tasks", "health", "asgi", "data", "updates", "data_version", "x-extra",
 )  # fmt: skip
 
 
@@ -92,6 +93,21 @@ pythons = st.sampled_from(["", ">=3.10", ">=3.8,<4", "~=3.11", "==3.12.*"])
 requirements = st.sampled_from(["pyramid>=2.0,<3", "requests", "attrs[tests]==23.1", "a-b_c.d~=1.2"])
 crons = st.sampled_from(["0 3 * * mon-fri", "*/5 * * * *", "0 0 1 jan *", "15,45 8-18 * * 1-5"])
 distnames = st.lists(st.sampled_from(["*", "pyramid", "WebOb", "zope.interface", "a_b"]), max_size=3)
+globs = st.from_regex(r"(\*\*|[a-z*?_]{1,5})(/(\*\*|[a-z.*?_-]{1,5})){0,2}", fullmatch=True).filter(
+    lambda p: glob_problem(p) is None
+)
+starts = st.sampled_from(["beside", "after-stop"])
+update_policies = (
+    st.fixed_dictionaries({}, optional={"strategy": st.just("always-latest"), "start": starts})
+    | st.fixed_dictionaries(
+        {"strategy": st.just("one-branch")},
+        optional={"branch": st.sampled_from(["main", "release/2.x", "stable"]), "start": starts},
+    )
+    | st.fixed_dictionaries(
+        {"strategy": st.just("latest-tag")},
+        optional={"tag_pattern": st.sampled_from(["v*", "release-?.*"]), "prereleases": st.booleans()},
+    )
+)
 
 
 def optional(**parts: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -143,7 +159,7 @@ def processes(draw: st.DrawFn, command_names: list[str]) -> dict[str, Any]:
 def descriptions(draw: st.DrawFn) -> dict[str, Any]:
     """A valid ``metadata.yaml`` document: the required keys and any of the optional ones."""
     doc: dict[str, Any] = {
-        "pyapp": draw(st.sampled_from(["1.0", "1.7"])),
+        "pyapp": draw(st.sampled_from(["1.0", "1.1", "1.7"])),
         "name": draw(st.from_regex(r"[a-z0-9][a-z0-9._-]{0,12}", fullmatch=True)),
         "version": draw(versions),
     }
@@ -191,6 +207,14 @@ def descriptions(draw: st.DrawFn) -> dict[str, Any]:
             ),
         )
     )
+    if doc["pyapp"] != "1.0":  # the keys version 1.1 added (section 8.1)
+        doc |= draw(
+            optional(
+                data=st.lists(globs, max_size=3), updates=update_policies, data_version=st.integers(0, 10**6)
+            )
+        )
+        if "wsgi" not in doc and draw(st.booleans()):
+            doc["asgi"] = draw(st.fixed_dictionaries({"app": reference}, optional={"factory": st.booleans()}))
     doc["processes"] = draw(processes(sorted(doc.get("commands", {}))))
     if draw(st.booleans()):
         doc["x-extra"] = draw(yaml_values(nan=False))
@@ -208,19 +232,21 @@ def located(problem: Problem, document: Any) -> bool:
         return True
     if not problem.path.startswith("/"):
         return False
-    node = document
-    for part in problem.path.split("/")[1:-1]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict):
-            matches = [k for k in node if str(k) == part]
-            if not matches:
-                return False
-            node = node[matches[0]]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False
-    return True
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in problem.path.split("/")[1:-1]]
+    return _has_parent(document, parts)
+
+
+def _has_parent(node: Any, parts: list[str]) -> bool:
+    """Whether the path *parts* leads somewhere in *node*; a pointer names a key by its text, so every key
+    with that text is tried (``True`` and ``"True"`` are both ``/True``)."""
+    if not parts:
+        return True
+    part, rest = parts[0], parts[1:]
+    if isinstance(node, dict):
+        return any(_has_parent(node[k], rest) for k in node if str(k) == part)
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return _has_parent(node[int(part)], rest)
+    return False
 
 
 def read(document: Any) -> Description | None:

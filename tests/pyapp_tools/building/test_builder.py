@@ -225,9 +225,9 @@ def test_a_file_the_code_reads_outside_the_paths_is_named_by_the_build_and_by_va
     warnings = [line for line in built.stderr.splitlines() if line.startswith("warning: ")]
     assert warnings == [
         "warning: templates/page.html: left out of the package, though src/reader/__init__.py names it: add "
-        "its directory to `paths` in metadata.yaml, or list it in .gitignore if the app never reads it",
-        "warning: notes/todo.txt: left out of the package (outside `paths`, the static dirs and the config "
-        "spec): add its directory to `paths` in metadata.yaml, or list it in .gitignore if the app never "
+        "templates/** to `data` in metadata.yaml, or list it in .pyappignore if the app never reads it",
+        "warning: notes/todo.txt: left out of the package (outside `paths`, `data`, the static dirs and the "
+        "config spec): add notes/** to `data` in metadata.yaml, or list it in .pyappignore if the app never "
         "reads it",
     ]
     with zipfile.ZipFile(root / "out" / "reader-1.pyapp") as zf:
@@ -238,11 +238,81 @@ def test_a_file_the_code_reads_outside_the_paths_is_named_by_the_build_and_by_va
         "templates/page.html",
         "notes/todo.txt",
     ]
-    # Declared, the template is packed and nothing is said of it.
-    (root / "metadata.yaml").write_text('pyapp: "1.0"\nname: reader\nversion: "1"\npaths: [src, templates]\n')
-    (root / "notes").joinpath("todo.txt").unlink()
+    # Declared, the template is packed and nothing is said of it; what .pyappignore names is never listed.
+    (root / "metadata.yaml").write_text('pyapp: "1.1"\nname: reader\nversion: "1"\ndata: [templates]\n')
+    (root / ".pyappignore").write_text("notes/\n")
     again = cli("pyapp-build", root, "-o", root / "out", check=True)
     assert "warning:" not in again.stderr
     with zipfile.ZipFile(root / "out" / "reader-1.pyapp") as zf:
         assert "templates/page.html" in zf.namelist()
     assert json.loads(cli("pyapp", "validate", root, "--json", check=True).stdout)["warnings"] == []
+
+
+def test_data_files_are_packed_and_pyappignore_keeps_files_out(
+    write_project: Callable[..., Path], cli
+) -> None:
+    """``data`` packs files outside the code ``paths``, listed in RECORD; ``.pyappignore`` keeps files out of
+    the code, the static dirs and ``data`` alike (spec section 3.17)."""
+    root = write_project(
+        {
+            "metadata.yaml": 'pyapp: "1.1"\nname: site\nversion: "1"\nstatic:\n  /static: web\n'
+            "data:\n  - templates\n  - translations/**/*.mo\n  - fixtures/*.json\n",
+            ".pyappignore": "*.bak\ntemplates/drafts/\n",
+            "src/site/__init__.py": "",
+            "src/site/views.py.bak": "",
+            "web/style.css": "",
+            "web/style.css.bak": "",
+            "templates/page.html": "<p>{{ title }}</p>",
+            "templates/mail/digest.txt": "",
+            "templates/drafts/next.html": "",
+            "translations/de/LC_MESSAGES/site.mo": "",
+            "translations/de/LC_MESSAGES/site.po": "",
+        }
+    )
+    built = cli("pyapp-build", root, "-o", root / "out", check=True)
+    package = root / "out" / "site-1.pyapp"
+    with zipfile.ZipFile(package) as zf:
+        assert zf.namelist() == [
+            "metadata.yaml",
+            "src/site/__init__.py",
+            "templates/mail/digest.txt",
+            "templates/page.html",
+            "translations/de/LC_MESSAGES/site.mo",
+            "web/style.css",
+            "RECORD",
+        ]
+        record = zf.read("RECORD").decode()
+    assert "templates/page.html,sha256=" in record and "translations/de/LC_MESSAGES/site.mo,sha256=" in record
+    with AppPackage(package) as built_package, AppPackage(root) as checkout:
+        assert built_package.verify() == [] and built_package.validate() == []
+        assert built_package.description == checkout.description
+        assert built_package.description.data == ("templates", "translations/**/*.mo", "fixtures/*.json")
+    # The pattern that packs nothing, then the file the code could read that no pattern names.
+    warnings = [line for line in built.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        "warning: metadata.yaml:/data/2: 'fixtures/*.json' matches no file the build packs: patterns are "
+        "relative to the checkout's root, and what .gitignore or .pyappignore excludes is never packed",
+        "warning: translations/de/LC_MESSAGES/site.po: left out of the package (outside `paths`, `data`, the "
+        "static dirs and the config spec): add translations/** to `data` in metadata.yaml, or list it in "
+        ".pyappignore if the app never reads it",
+    ]
+    validated = json.loads(cli("pyapp", "validate", root, "--json", check=True).stdout)
+    assert [(w["file"], w["path"]) for w in validated["warnings"]] == [
+        ("metadata.yaml", "/data/2"),
+        ("translations/de/LC_MESSAGES/site.po", ""),
+    ]
+
+
+def test_a_1_0_description_with_data_is_refused_and_told_to_declare_1_1(
+    write_project: Callable[..., Path], cli
+) -> None:
+    root = write_project(
+        {"metadata.yaml": 'pyapp: "1.0"\nname: old\nversion: "1"\ndata: [templates]\n', "src/old.py": ""}
+    )
+    proc = cli("pyapp-build", root, "-o", root / "out")
+    assert proc.returncode == 1
+    assert (
+        "metadata.yaml:/data: unknown key 'data' in a pyapp 1.0 document: it is new in 1.1 "
+        '(declare pyapp: "1.1" to use it)'
+    ) in proc.stderr
+    assert not (root / "out").exists()

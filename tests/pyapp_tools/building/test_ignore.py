@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pyapp_tools.building._ignore import IgnoreRules, select_files
+from pyapp_tools.building._ignore import IgnoreRules, select_data, select_files
 
 
 def rules(text: str) -> IgnoreRules:
@@ -102,3 +102,81 @@ def test_a_declared_directory_is_taken_even_when_ignored(tmp_path: Path) -> None
     (tmp_path / "assets/built/app.js").write_text("")
     (tmp_path / ".gitignore").write_text("built/\n")
     assert select_files(tmp_path, ["assets/built", "missing"]) == ["assets/built/app.js"]
+
+
+# -- .pyappignore and data (spec section 3.17) --------------------------------------------------------
+
+PYAPPIGNORE_TREE = {
+    ".pyappignore": "# never in a package\n\n*.bak\nsecrets/\n/src/app/local.cfg\n"
+    "fixtures/**\n!fixtures/keep.json\n",
+    "src/app/__init__.py": "",
+    "src/app/views.py.bak": "",
+    "src/app/local.cfg": "",
+    "src/app/sub/local.cfg": "",
+    "src/app/secrets/key.pem": "",
+    "static/style.css": "",
+    "static/style.css.bak": "",
+    "templates/page.html": "",
+    "templates/page.html.bak": "",
+    "fixtures/big.json": "",
+    "fixtures/keep.json": "",
+}
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.mark.parametrize("git", [False, True], ids=["plain", "git work tree"])
+def test_pyappignore_leaves_files_out_of_the_paths_the_static_dirs_and_data(
+    tmp_path: Path, git: bool
+) -> None:
+    if git:
+        if shutil.which("git") is None:
+            pytest.skip("git is not installed")
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    write_tree(tmp_path, PYAPPIGNORE_TREE)
+    assert select_files(tmp_path, ["src", "static"]) == [
+        "src/app/__init__.py",
+        "src/app/sub/local.cfg",  # /src/app/local.cfg is anchored to the root: only that one file
+        "static/style.css",
+    ]
+    assert select_data(tmp_path, ["templates", "fixtures/*.json"]) == [
+        "fixtures/keep.json",  # '!' includes again what an earlier line left out
+        "templates/page.html",
+    ]
+
+
+def test_a_file_the_description_names_is_taken_whatever_pyappignore_says(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path, {".pyappignore": "*.yaml\n*.txt\n", "configuration.yaml": "", "requirements.txt": ""}
+    )
+    assert select_files(tmp_path, ["configuration.yaml", "requirements.txt"]) == [
+        "configuration.yaml",
+        "requirements.txt",
+    ]
+
+
+def test_data_is_found_among_what_version_control_keeps(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            ".gitignore": "*.mo\n",
+            "translations/de/app.po": "",
+            "translations/de/app.mo": "",
+            "dist/old/translations/x.po": "",
+            "src/app/__pycache__/x.pyc": "",
+        },
+    )
+    assert select_data(tmp_path, ["translations/**", "**/*.pyc", "dist"]) == ["translations/de/app.po"]
+    assert select_data(tmp_path, []) == []
+
+
+def test_pyappignore_leaves_out_a_declared_directory_and_everything_below_it(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path, {".pyappignore": "drafts/\n", "web/drafts/a.css": "", "web/b.css": "", "src/x.py": ""}
+    )
+    assert select_files(tmp_path, ["web/drafts", "web", "src"]) == ["src/x.py", "web/b.css"]

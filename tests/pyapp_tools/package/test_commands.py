@@ -74,7 +74,7 @@ def test_validate_prints_warnings_of_a_newer_configuration_spec(
     root = write_project(
         {
             "metadata.yaml": 'pyapp: "1.0"\nname: n\nversion: "1"\n',
-            "configuration.yaml": 'pyapp: "1.1"\nfields:\n  port: {type: port, placeholder: "8080"}\n',
+            "configuration.yaml": 'pyapp: "1.2"\nfields:\n  port: {type: port, placeholder: "8080"}\n',
             "src/x.py": "",
         }
     )

@@ -9,6 +9,12 @@ directory, ``!`` re-including, ``#`` comments and ``\\`` escapes.
 
 The directories and files a package declares (``paths``, static dirs) are always
 taken, even when ignored themselves; the rules apply to what is inside them.
+
+A checkout's ``.pyappignore`` (spec section 3.17) names what a build never takes, the
+declared directories and what is inside them too, whatever version control says: the same
+syntax, read from the root only. Only a declared file (the configuration spec, the
+requirements file) is taken whatever it says. The files ``data`` names are found among
+what all these rules leave.
 """
 
 from __future__ import annotations
@@ -17,17 +23,21 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from apppackage.globs import compile_glob, glob_matches
 from apppackage.sources import IGNORED_DIRS, IGNORED_SUFFIXES
 
 # Virtualenvs and build output: left out at the project's root only, since deeper down a
 # directory of these names is the application's own (a package called "build").
 IGNORED_ROOT_DIRS = frozenset({".venv", "venv", "dist", "build", ".eggs"})
 
-__all__ = ["IgnoreRules", "git_ignored", "select_files"]
+PYAPPIGNORE = ".pyappignore"
+"""The checkout's file of what a build never takes (spec section 3.17)."""
+
+__all__ = ["PYAPPIGNORE", "IgnoreRules", "git_ignored", "pyappignore_rules", "select_data", "select_files"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +147,14 @@ class IgnoreRules:
         return result
 
 
+def pyappignore_rules(root: Path) -> IgnoreRules:
+    """The rules of the checkout's ``.pyappignore`` at *root*; none when it has none."""
+    path = root / PYAPPIGNORE
+    if not path.is_file():
+        return IgnoreRules()
+    return IgnoreRules(IgnoreRules.parse(path.read_text("utf-8", "replace")))
+
+
 def git_ignored(root: Path) -> set[str] | None:
     """What git ignores under *root* (directories end with ``/``); ``None`` when it is no work tree."""
     git = shutil.which("git")
@@ -173,8 +191,11 @@ def select_files(root: Path, tops: Iterable[str], exclude: Iterable[Path] = ()) 
     rules = IgnoreRules()
     if git is None:
         rules.add_file(root, "")
+    never = pyappignore_rules(root)
 
     def ignored(rel: str, is_dir: bool, top: str) -> bool:
+        if never.ignored(rel, is_dir):
+            return True
         if git is None:
             return rules.ignored(rel, is_dir)
         if (rel + "/" if is_dir else rel) in git:
@@ -197,6 +218,9 @@ def select_files(root: Path, tops: Iterable[str], exclude: Iterable[Path] = ()) 
             continue
         if not path.is_dir():
             continue
+        parents = top.split("/") if top else []
+        if any(never.ignored("/".join(parents[: i + 1]), True) for i in range(len(parents))):
+            continue  # .pyappignore leaves out a declared directory too, with all below it
         if git is None and top:
             # The rules of .gitignore files between the root and the top apply inside it.
             parts = top.split("/")
@@ -229,3 +253,14 @@ def select_files(root: Path, tops: Iterable[str], exclude: Iterable[Path] = ()) 
                     continue
                 found.add(rel)
     return sorted(found)
+
+
+def select_data(root: Path, patterns: Sequence[str], exclude: Iterable[Path] = ()) -> list[str]:
+    """Every file of the checkout at *root* one of the ``data`` *patterns* names (spec section 3.17), sorted.
+
+    They are found among the files no rule above leaves out, anywhere in the checkout.
+    """
+    if not patterns:
+        return []
+    compiled = [compile_glob(p) for p in patterns]
+    return [rel for rel in select_files(root, ["."], exclude) if glob_matches(compiled, rel)]

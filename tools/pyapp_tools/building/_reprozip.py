@@ -1,6 +1,6 @@
 """Writing a ``.pyapp`` zip that is byte-identical for identical inputs.
 
-Entries are written in the order given (the builder sorts them, ``RECORD`` last),
+Entries are written in the order given (the builder sorts them, ``RECORD`` and ``RECORD.sig`` last),
 with no directory entries, a fixed timestamp, Unix permissions normalised to
 0644 (0755 for executables), no extra fields, and a fixed compression rule:
 wheels (already compressed) are stored, everything else is deflated at zlib's

@@ -2,9 +2,11 @@
 
 The package holds the resolved ``metadata.yaml`` (the description of the checkout,
 with what ``pyproject.toml`` and ``setup.cfg`` add, as its ``to_dict()``), the
-configuration spec as is, the code under ``paths``, the static dirs, the
+configuration spec as is, the code under ``paths``, the static dirs, the files
+``data`` names (section 3.17; never what ``.pyappignore`` excludes), the
 requirements file if one is declared, ``deps/`` (a wheel for every runtime
-dependency and ``deps/requirements.txt``, the lock with hashes) and ``RECORD``.
+dependency and ``deps/requirements.txt``, the lock with hashes) and ``RECORD``;
+signed with a key, ``RECORD.sig`` too (spec section 2.6).
 
 Builds are reproducible: the same sources and wheels give the same bytes
 (see :mod:`pyapp_tools.building._reprozip` for the archive rules).
@@ -22,10 +24,10 @@ from apppackage import AppPackage, AppPackageError, InvalidPackage, Problem
 from apppackage.description import Description
 from apppackage.files import sha256_hex
 from apppackage.package import METADATA
-from apppackage.record import RECORD, hash_bytes, hash_file, render_record
+from apppackage.record import RECORD, RECORD_SIG, hash_bytes, hash_file, render_record
 from apppackage.safeyaml import dump_yaml
 
-from ._ignore import select_files
+from ._ignore import select_data, select_files
 from ._reprozip import Entry, build_date, write_zip
 from ._resolve import LOCK_FILE, LockedWheel, download_wheels, render_lock
 from .leftout import left_out
@@ -63,6 +65,8 @@ class BuildOptions:
     wheelhouse: Path | None = None
     offline: bool = False
     no_deps: bool = False
+    sign: Path | None = None
+    """The private key file (PEM PKCS#8 ed25519, as ``pyapp keygen`` writes it) to sign RECORD with."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +80,8 @@ class BuildResult:
     size: int
     files: int
     dependencies: tuple[LockedWheel, ...] = field(default=())
+    signer: str | None = None
+    """The fingerprint of the key that signed it (``None``: not signed)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +91,7 @@ class BuildResult:
             "sha256": self.sha256,
             "size": self.size,
             "files": self.files,
+            "signer": self.signer,
             "dependencies": [
                 {"name": d.name, "version": d.version, "sha256": d.sha256} for d in self.dependencies
             ],
@@ -94,17 +101,19 @@ class BuildResult:
 def package_contents(
     project: AppPackage, description: Description, exclude: tuple[Path, ...] = ()
 ) -> list[str]:
-    """The project's files that go into the package, relative and sorted (no generated ones)."""
+    """The project's files that go into the package, relative and sorted (no generated ones): the code
+    ``paths``, the static dirs, the files ``data`` names (spec section 3.17), the configuration spec and
+    requirements file; never what ``.pyappignore`` excludes."""
     tops = [*description.paths, *(s.dir for s in description.static)]
     tops.append(description.config_file)
     if description.dependencies.requirements:
         tops.append(description.dependencies.requirements)
-    generated = {METADATA, RECORD}
-    return [
-        name
-        for name in select_files(project.root, tops, exclude)
-        if name not in generated and not name.startswith(DEPS_DIR + "/")
-    ]
+    generated = {METADATA, RECORD, RECORD_SIG}
+    found = {
+        *select_files(project.root, tops, exclude),
+        *select_data(project.root, description.data, exclude),
+    }
+    return sorted(name for name in found if name not in generated and not name.startswith(DEPS_DIR + "/"))
 
 
 def _has_dependencies(description: Description) -> bool:
@@ -126,6 +135,11 @@ def build(
     root = Path(project_dir)
     if not root.is_dir():
         raise BuildError(f"{root}: not a directory (pyapp-build builds a project directory)")
+    key = None
+    if options.sign is not None:  # a key that cannot sign fails the build before any work
+        from apppackage.signing import load_signing_key
+
+        key = load_signing_key(options.sign)
     reporter.step(f"Validating {root}")
     with AppPackage(root) as project:
         problems = project.validate()
@@ -137,7 +151,7 @@ def build(
         release = f"{description.name} {description.version}"
         out_dir = options.out_dir or root / "dist"
         names = package_contents(project, description, exclude=(out_dir,))
-        for warning in left_out(root, names, exclude=(out_dir,)):
+        for warning in left_out(root, names, exclude=(out_dir,), data=description.data):
             reporter.warning(warning)
     if (
         options.offline
@@ -162,6 +176,11 @@ def build(
         rows = [(e.name, *_hash_entry(e)) for e in entries]
         record = render_record(rows).encode("utf-8")
         entries.append(Entry(name=RECORD, data=record))
+        if key is not None:
+            from apppackage.signing import sign_record
+
+            reporter.step(f"Signing RECORD with {key.fingerprint}")
+            entries.append(Entry(name=RECORD_SIG, data=sign_record(record, key)))
         reporter.step(f"Packing {len(entries)} files into {target.name}")
         fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=out_dir)
         os.close(fd)
@@ -180,6 +199,7 @@ def build(
         size=target.stat().st_size,
         files=len(entries),
         dependencies=tuple(wheels),
+        signer=key.fingerprint if key is not None else None,
     )
 
 

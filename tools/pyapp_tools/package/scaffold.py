@@ -11,7 +11,7 @@ __all__ = ["scaffold", "scaffold_files"]
 
 _METADATA = """\
 # The description of {name} (spec/pyapp-1.1.md, section 3). Check it with: pyapp validate .
-pyapp: "1.0"
+pyapp: "1.1"
 name: {name}
 version: "0.1.0"
 summary: A small web application packaged with pyapp.
@@ -33,7 +33,7 @@ health:
 _CONFIGURATION = """\
 # The settings an operator fills in (spec section 4). Override them locally with
 #   pyapp run . --set greeting=Hi
-pyapp: "1.0"
+pyapp: "1.1"
 format: yaml
 fields:
   greeting:
