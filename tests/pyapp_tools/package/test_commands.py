@@ -14,6 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from pyapp_tools.building.builder import BuildOptions, build
+from pyapp_tools.building.cli import main as build_main
 from pyapp_tools.cli import main
 
 INVALID_METADATA = """\
@@ -107,6 +108,46 @@ def test_inspect_json(runner: CliRunner, repo_root: Path) -> None:
     assert [f["name"] for f in data["config"]["fields"]] == ["greeting"]
     python = next(r for r in data["requirements"] if r["kind"] == "python")
     assert (python["requirement"], python["satisfied"]) == (">=3.10", "yes")
+
+
+def test_inspect_shows_the_keys_of_spec_1_1_and_the_signer(
+    runner: CliRunner, write_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    from signkit import make_key
+
+    root = write_project(
+        {
+            "metadata.yaml": (
+                'pyapp: "1.1"\nname: live\nversion: "2.0.0"\nasgi:\n  app: live.app:make\n  factory: true\n'
+                "data: [templates/**]\ndata_version: 3\n"
+                "updates:\n  strategy: latest-tag\n  tag_pattern: release-*\n  start: after-stop\n"
+            ),
+            "src/live/__init__.py": "",
+            "src/live/app.py": "def make(config):\n    return None\n",
+            "templates/page.html": "<p>hi</p>\n",
+        }
+    )
+    key, fingerprint = make_key(tmp_path / "keys")
+    built = runner.invoke(build_main, [str(root), "-o", str(tmp_path / "dist"), "--sign", str(key)])
+    assert built.exit_code == 0, built.output
+    package = next((tmp_path / "dist").glob("*.pyapp"))
+
+    shown = runner.invoke(main, ["inspect", str(package)])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert "  asgi: live.app:make (factory)" in lines
+    assert not any(line.startswith("  wsgi:") for line in lines), "an ASGI app shows no empty wsgi line"
+    assert f"  signed by: {fingerprint}" in lines
+    assert "  updates: latest-tag (release-*); a new release starts after-stop; data_version 3" in lines
+    assert "  data files: templates/**" in lines
+
+    data = json.loads(runner.invoke(main, ["inspect", str(root), "--json"]).stdout)
+    assert data["asgi"] == {"app": "live.app:make", "factory": True} and data["wsgi"] is None
+    assert data["updates"] == {
+        "strategy": "latest-tag", "branch": "main", "tag_pattern": "release-*", "prereleases": False,
+        "start": "after-stop",
+    }  # fmt: skip
+    assert (data["data"], data["data_version"], data["signer"]) == (["templates/**"], 3, None)
 
 
 def test_inspect_checks_host_requirements(runner: CliRunner, write_project: Callable[..., Path]) -> None:
@@ -247,7 +288,6 @@ def test_init_output_validates_passes_its_tests_builds_and_runs(
 
 
 def test_every_command_has_help_with_an_example(runner: CliRunner) -> None:
-    from pyapp_tools.building.cli import main as build_main
 
     assert isinstance(main, click.Group)
     names = ["init", "validate", "inspect", "verify", "run", "command"]

@@ -139,8 +139,24 @@ def _print_inspection(data: dict[str, Any]) -> None:
     echo = click.echo
     echo(f"{data['name']} {data['version']}" + (f" - {data['summary']}" if data["summary"] else ""))
     echo(f"  path: {data['path']} ({data['kind']})")
-    wsgi = data["wsgi"]
-    echo(f"  wsgi: {wsgi['app']}{' (factory)' if wsgi['factory'] else ''}" if wsgi else "  wsgi: none")
+    for kind in ("wsgi", "asgi"):
+        app = data[kind]
+        if app or (kind == "wsgi" and not data["asgi"]):
+            echo(
+                f"  {kind}: {app['app']}{' (factory)' if app['factory'] else ''}"
+                if app
+                else f"  {kind}: none"
+            )
+    echo(f"  signed by: {data['signer']}" if data["signer"] else "  signed by: nobody (unsigned)")
+    updates = data["updates"]
+    policy = updates["strategy"]
+    if policy == "one-branch":
+        policy += f" ({updates['branch']})"
+    elif policy == "latest-tag":
+        policy += f" ({updates['tag_pattern']}{', pre-releases too' if updates['prereleases'] else ''})"
+    echo(f"  updates: {policy}; a new release starts {updates['start']}; data_version {data['data_version']}")
+    if data["data"]:
+        echo("  data files: " + ", ".join(data["data"]))
 
     def section(title: str, items: list[str]) -> None:
         echo(f"  {title}:" + ("" if items else " none"))

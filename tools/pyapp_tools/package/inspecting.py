@@ -48,6 +48,16 @@ def bundled_wheels(package: AppPackage) -> list[dict[str, str]]:
     return out
 
 
+def _signer(package: AppPackage) -> str | None:
+    """The signer's fingerprint (``None``: unsigned), or why its signature does not hold."""
+    from apppackage import IntegrityError
+
+    try:
+        return package.signer()
+    except IntegrityError as exc:
+        return f"invalid signature: {exc}"
+
+
 def describe(package: AppPackage) -> dict[str, Any]:
     """Everything ``pyapp inspect`` reports about *package* (raises when it is invalid)."""
     d = package.description
@@ -60,6 +70,17 @@ def describe(package: AppPackage) -> dict[str, Any]:
         "summary": d.summary,
         "pyapp": d.pyapp,
         "wsgi": None if d.wsgi is None else {"app": d.wsgi.app, "factory": d.wsgi.factory},
+        "asgi": None if d.asgi is None else {"app": d.asgi.app, "factory": d.asgi.factory},
+        "data": list(d.data),
+        "data_version": d.data_version,
+        "updates": {
+            "strategy": d.updates.strategy,
+            "branch": d.updates.branch,
+            "tag_pattern": d.updates.tag_pattern,
+            "prereleases": d.updates.prereleases,
+            "start": d.updates.start,
+        },
+        "signer": _signer(package),
         "commands": [{"name": c.name, "call": c.call, "help": c.help} for c in d.commands],
         "processes": [
             {"name": p.name, "call": p.call, "command": p.command, "args": list(p.args), "count": p.count}
