@@ -5,8 +5,9 @@ returns the answer document. ``apppackage-impl`` is the process around it; the
 pytest adapter calls it in-process. Packages are built in a temporary directory
 that is removed before the answer is returned.
 
-apppackage has no install machinery, so the ``lifecycle`` area is answered by
-:func:`lifecycle_plan`, the order of spec section 7 written down as data.
+apppackage reads, checks and runs a package; it builds and installs nothing, so it
+answers the ``builder``, ``lifecycle`` and ``host`` areas with a skip (``pyapp-build-impl``
+and ``pyapp-host-impl`` answer them by doing it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SKIPS", "answer", "lifecycle_plan"]
+__all__ = ["SKIPS", "answer"]
 
 SKIPS: dict[str, str] = {}
 """Cases apppackage does not pass yet: case description -> reason (answered as ``{"skip": reason}``)."""
@@ -299,75 +300,6 @@ def _invalid_archive(problems: Any, archive: str) -> Answer:
     return {"valid": False, "errors": errors}
 
 
-# -- lifecycle (section 7) -------------------------------------------------------------
-
-# The hooks each operation runs, in order, and the release whose code runs each
-# (sections 7.4, 7.5, 7.7 - 7.9). "new" is the release being installed, "old" the
-# current one. A hook marked optional runs only when the operator wants a backup.
-_PLANS: dict[str, list[tuple[str, str]]] = {
-    "install": [("install", "new"), ("verify", "new")],
-    "update": [("backup", "old"), ("pre-update", "old"), ("post-update", "new"), ("verify", "new")],
-    "rollback": [],
-    "remove": [("backup", "old"), ("uninstall", "old")],
-    "backup": [("backup", "old")],
-}
-# Whether the operator wants the backup of an update (section 7.5 step 2: on unless
-# turned off) and of a removal (section 7.8 step 2: only when asked).
-_BACKUP_DEFAULT = {"update": True, "remove": False, "backup": True}
-# Releases on the host before each operation, and the current one; a failed
-# operation leaves them so (sections 7.6, 7.8, 7.9).
-_BEFORE: dict[str, tuple[list[str], str | None]] = {
-    "install": ([], None),
-    "update": (["old"], "old"),
-    "rollback": (["new", "old"], "new"),
-    "remove": (["old"], "old"),
-    "backup": (["old"], "old"),
-}
-# Releases and the current one after each operation succeeds.
-_AFTER: dict[str, tuple[list[str], str | None]] = {
-    "install": (["new"], "new"),
-    "update": (["new", "old"], "new"),
-    "rollback": (["new", "old"], "old"),
-    "remove": ([], None),
-    "backup": (["old"], "old"),
-}
-
-
-def lifecycle_plan(
-    operation: str,
-    releases: Mapping[str, Any],
-    failing_hook: Mapping[str, str] | None = None,
-    backup: bool | None = None,
-) -> Answer:
-    """The hooks *operation* runs and the state it leaves (section 7).
-
-    *releases* maps each release (``old``, ``new``) to ``{"hooks": [names]}``: a hook a
-    release does not declare is not run. *backup* is the operator's choice for the
-    backup of an update or removal (default: the section's). When *failing_hook*
-    (``{"hook", "release"}``) runs, it fails: the operation stops there and the host
-    is left as before it (the new release removed, the current one current).
-    """
-    wants_backup = _BACKUP_DEFAULT.get(operation, True) if backup is None else backup
-    hooks = []
-    for hook, release in _PLANS[operation]:
-        if hook == "backup" and not wants_backup:
-            continue
-        if hook not in releases.get(release, {}).get("hooks", ()):
-            continue
-        hooks.append({"hook": hook, "release": release})
-        if failing_hook is not None and dict(failing_hook) == {"hook": hook, "release": release}:
-            kept, current = _BEFORE[operation]
-            return {"hooks": hooks, "failed": True, "current": current, "releases": kept}
-    kept, current = _AFTER[operation]
-    return {"hooks": hooks, "failed": False, "current": current, "releases": kept}
-
-
-def _lifecycle(request: Mapping[str, Any]) -> Answer:
-    return lifecycle_plan(
-        request["operation"], request.get("releases", {}), request.get("failing_hook"), request.get("backup")
-    )
-
-
 _HANDLERS: dict[str, Callable[[Mapping[str, Any]], Answer]] = {
     "description": _description,
     "configuration": _configuration,
@@ -375,7 +307,6 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any]], Answer]] = {
     "environment": _environment,
     "callables": _callables,
     "archive": _archive,
-    "lifecycle": _lifecycle,
 }
 
 
