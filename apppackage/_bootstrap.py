@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported on the start path of every process
+    from typing import Any
+
 __all__ = ["interpreter_paths", "resolve", "split_ref", "undeclared"]
 
 
@@ -169,7 +173,16 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
     A stop signal during start-up ends the process quietly. Once serving, a stop
     accepts the connections already waiting, stops listening, lets the requests in
     progress finish and closes idle connections, then exits with status 0.
+
+    With ``asgi`` true, *target* is an ASGI application (section 3.16), served with uvicorn on the
+    same terms (``_asgi.py`` beside this file; its ``mount_path`` and ``uvicorn`` options replace
+    ``waitress`` and ``threads``).
     """
+    if options.get("asgi"):
+        return _sibling("_asgi.py").serve(  # type: ignore[no-any-return]
+            target, options, bind=_listen, steer=_steer, admit=_admit,
+            static=lambda app, static: _sibling("_static.py").with_static_asgi(app, static),
+        )  # fmt: skip
     import contextlib
     import logging
     import signal
@@ -220,6 +233,8 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
                 return 2
         if options.get("socket_fd") is not None:
             socks.insert(0, socket.socket(fileno=int(options["socket_fd"])))
+            # The inherited socket's file is its parent's, which serves it again after a restart.
+            state["inherited"] = socks[0].getsockname()  # type: ignore[attr-defined]
         settings = dict(options.get("waitress") or {})
         settings["threads"] = int(options.get("threads") or 4)
         serving = socks[1:] if held else socks
@@ -263,16 +278,25 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
 
 
 def _with_static(app: object, static: list) -> object:  # type: ignore[type-arg]
-    """*app* answering the static requests of *static* (section 3.10) itself: ``_static.py`` beside this
-    file, loaded by its path (the application's ``sys.path`` holds nothing of the host's)."""
+    """*app* answering the static requests of *static* (section 3.10) itself (see ``_static.py``)."""
+    return _sibling("_static.py").with_static(app, static)
+
+
+def _sibling(name: str) -> Any:
+    """The module *name* beside this file, loaded by its path once (the application's ``sys.path`` holds
+    nothing of the host's)."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_static.py")
-    spec = importlib.util.spec_from_file_location("_pyapp_static", path)
+    key = "_pyapp_" + name.removesuffix(".py").lstrip("_")
+    if key in sys.modules:
+        return sys.modules[key]
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    spec = importlib.util.spec_from_file_location(key, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
     spec.loader.exec_module(module)
-    return module.with_static(app, static)
+    return module
 
 
 def _wake(server: object) -> None:
@@ -371,7 +395,7 @@ def _run(server: object, state: dict, drain: float) -> None:  # type: ignore[typ
         listener.del_channel()
         name = listener.socket.getsockname()
         listener.socket.close()
-        if isinstance(name, str) and name:
+        if isinstance(name, str) and name and name != state.get("inherited"):
             with contextlib.suppress(OSError):
                 os.unlink(name)
     deadline = time.monotonic() + drain

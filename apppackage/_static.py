@@ -1,10 +1,11 @@
-"""Static files answered by an application's own WSGI server (spec section 3.10), with WhiteNoise.
+"""Static files answered by an application's own WSGI or ASGI server (spec section 3.10), with WhiteNoise.
 
 Where no separate web server stands in front of the application (``pyapp run``, a host with
-``web_server: none``, a daemon reached on its own socket or port), its WSGI server answers the
-description's ``static`` directories itself: :func:`with_static` wraps the application so that a
-static request -- its path, after the mount path, equal to a key or under it followed by ``/``;
-the longest key wins -- is answered from the directory and never reaches the application.
+``web_server: none``, a daemon reached on its own socket or port), its server answers the
+description's ``static`` directories itself: :func:`with_static` wraps a WSGI application and
+:func:`with_static_asgi` an ASGI one so that a static request -- its path, after the mount path,
+equal to a key or under it followed by ``/``; the longest key wins -- is answered from the
+directory and never reaches the application (a WebSocket handshake there is refused).
 
 Files only, and only inside their directory: a directory, a missing file, a path with an empty,
 ``.`` or ``..`` segment, or a file whose real path (symbolic links followed) is outside the
@@ -25,11 +26,14 @@ import stat
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["static_file", "static_request", "static_routes", "with_static"]
+__all__ = ["static_file", "static_request", "static_routes", "with_static", "with_static_asgi"]
 
 WSGIApp = Callable[..., Any]
+ASGIApp = Callable[..., Any]
 
 NOT_FOUND = b"Not Found\n"
+CHUNK = 64 * 1024
+"""Bytes of a file an ASGI server is sent at a time."""
 
 
 def static_routes(static: Iterable[Sequence[str]]) -> list[tuple[str, str]]:
@@ -98,5 +102,70 @@ def with_static(app: WSGIApp, static: Iterable[Sequence[str]]) -> WSGIApp:
         # Only the file itself: no compressed variant beside it is offered in its place.
         served = files.get_static_file(file, path, stat_cache={file: stat_result})
         return files.serve(served, environ, start_response)  # type: ignore[no-any-return]
+
+    return application
+
+
+def with_static_asgi(app: ASGIApp, static: Iterable[Sequence[str]]) -> ASGIApp:
+    """The ASGI application *app* with the static requests of *static* answered from the files, as
+    :func:`with_static` does for WSGI (WhiteNoise's own answers: types, conditional requests, ranges).
+
+    The path matched is the scope's ``path`` after its ``root_path`` (the mount path). The file is read
+    in a worker thread, a chunk at a time. Returns *app* itself when there is no static directory.
+    """
+    routes = static_routes(static)
+    if not routes:
+        return app
+    import asyncio
+
+    from whitenoise import WhiteNoise  # type: ignore[import-untyped, unused-ignore]
+
+    files = WhiteNoise(None, max_age=None, allow_all_origins=False)
+
+    async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await app(scope, receive, send)
+            return
+        path, root = scope["path"], scope.get("root_path") or ""
+        request = static_request(routes, path[len(root) :] if path.startswith(root) else path)
+        if request is None:
+            await app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # before the handshake: refused (403)
+            return
+        found = static_file(*request)
+        if found is None:
+            headers = [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"%d" % len(NOT_FOUND)),
+            ]
+            await send({"type": "http.response.start", "status": 404, "headers": headers})
+            await send({"type": "http.response.body", "body": NOT_FOUND})
+            return
+        file, stat_result = found
+        served = files.get_static_file(file, path, stat_cache={file: stat_result})
+        environ: dict[str, str] = {"QUERY_STRING": scope.get("query_string", b"").decode("latin-1")}
+        for name, value in scope["headers"]:
+            key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+            environ[key] = (
+                f"{environ[key]}, {value.decode('latin-1')}" if key in environ else value.decode("latin-1")
+            )
+        response = served.get_response(scope["method"], environ)
+        headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers]
+        await send({"type": "http.response.start", "status": int(response.status), "headers": headers})
+        body = response.file
+        if body is None:
+            await send({"type": "http.response.body", "body": b""})
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                chunk = await loop.run_in_executor(None, body.read, CHUNK)
+                await send({"type": "http.response.body", "body": chunk, "more_body": bool(chunk)})
+                if not chunk:
+                    break
+        finally:
+            body.close()
 
     return application

@@ -31,12 +31,33 @@ __all__ = [
     "bootstrap_argv",
     "payload_for",
     "run_callable",
+    "serving_modules",
     "write_payload",
 ]
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
-BOOTSTRAP_FILES = (BOOTSTRAP, BOOTSTRAP.with_name("_static.py"))
-"""What an application process reads of this library: the bootstrap and the static files server it loads."""
+BOOTSTRAP_FILES = (BOOTSTRAP, BOOTSTRAP.with_name("_static.py"), BOOTSTRAP.with_name("_asgi.py"))
+"""What an application process reads of this library: the bootstrap and what it loads, the static files
+server and the ASGI server."""
+WSGI_SERVER = ("waitress",)
+ASGI_SERVER = (
+    "uvicorn",
+    "h11",
+    "click",
+    "wsproto",
+    *(("typing_extensions",) if sys.version_info < (3, 11) else ()),
+)
+"""uvicorn, what it imports (and ``typing_extensions`` below Python 3.11), and wsproto for WebSockets."""
+STATIC_SERVER = ("whitenoise",)
+
+
+def serving_modules(*, asgi: bool, static: bool) -> tuple[str, ...]:
+    """The top-level modules the bootstrap's ``serve`` kind imports besides the application: the server of
+    a WSGI (waitress) or an ASGI application (uvicorn), and WhiteNoise for *static* directories. A host,
+    and ``pyapp run``, lend each one the application does not bring (section 5.2, server-packages)."""
+    return (*(ASGI_SERVER if asgi else WSGI_SERVER), *(STATIC_SERVER if static else ()))
+
+
 GRACE_SECONDS = 5.0
 MAX_OUTPUT = 1024 * 1024
 

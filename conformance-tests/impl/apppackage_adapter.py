@@ -215,6 +215,13 @@ def _callables(request: Mapping[str, Any]) -> Answer:
                 except LoadError as exc:
                     return {"failed": True, "output": str(exc)}
                 return {"failed": False, **_wsgi_get(app, call.get("path", "/"))}
+        if kind == "asgi":
+            with package.activate(host):
+                try:
+                    app = package.asgi_app(config)
+                except LoadError as exc:
+                    return {"failed": True, "output": str(exc)}
+                return {"failed": False, **_asgi_get(app, call.get("path", "/"))}
     raise ValueError(f"unknown call kind {kind!r}")
 
 
@@ -265,6 +272,51 @@ def _wsgi_get(app: Callable[..., Any], path: str) -> Answer:
         if close is not None:
             close()
     return {"status": status[-1] if status else "", "body": body.decode("utf-8", "replace")}
+
+
+def _asgi_get(app: Callable[..., Any], path: str) -> Answer:
+    """One ``GET`` of *path* through the ASGI 3 application *app* (an HTTP scope, no server)."""
+    import asyncio
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("utf-8"),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1")],
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 50000),
+    }
+    sent: list[dict[str, Any]] = []
+    requested = False
+
+    async def run() -> None:
+        done = asyncio.Event()  # the client disconnects only once the response is complete
+
+        async def receive() -> dict[str, Any]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                done.set()
+
+        await asyncio.wait_for(app(scope, receive, send), timeout=30)
+
+    asyncio.run(run())
+    start = next((m for m in sent if m["type"] == "http.response.start"), {})
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return {"status": str(start.get("status", "")), "body": body.decode("utf-8", "replace")}
 
 
 # -- archives (section 2.1 - 2.3) ---------------------------------------------------

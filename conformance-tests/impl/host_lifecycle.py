@@ -16,7 +16,11 @@ For each case :func:`answer` writes one package per release the case describes, 
   302; ``failing-on-newer-data``: 500 once the data path holds another release's
   migration);
 - with ``process``, its process ``worker`` records its pid, so that the answer can say
-  which releases still run one.
+  which releases still run one;
+- with ``signed``, its package is signed with that key of :mod:`casekeys` (``RECORD.sig``,
+  section 2.6), with ``bad_signature`` a signature made for another ``RECORD``; with
+  ``trust``, the operator names that key (or ``unsigned``) as the one to trust when it is
+  installed (re-pinning).
 
 It then brings a scratch host (:class:`hostkit.ScratchHost`) to the state before the
 operation, runs the operation through :class:`pyapp_runtime.Host` and reports what
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from casekeys import FINGERPRINTS, sign
 from hostkit import ScratchHost, alive, fetch, write_package
 
 __all__ = ["answer"]
@@ -168,12 +173,19 @@ class _Releases:
         write_package(root, files)
         if release.get("tampered"):  # a file that no longer matches RECORD (section 2.3)
             (root / "src" / "probe.py").write_text(code + "# changed after the build\n")
+        if release.get("signed"):  # section 2.6: RECORD.sig, of this RECORD or, when bad, of another
+            record = (root / "RECORD").read_bytes()
+            signed = record + b"# another RECORD\n" if release.get("bad_signature") else record
+            (root / "RECORD.sig").write_bytes(sign(signed, str(release["signed"])))
         return root
 
     def settings(self, label: str) -> list[str]:
         return [f"{k}={v}" for k, v in self.described.get(label, {}).get("settings", {}).items()]
 
     def install(self, label: str, **options: Any) -> None:
+        trust = self.described.get(label, {}).get("trust")
+        if trust is not None:  # the operator names the key to trust (section 2.6, re-pinning)
+            options["trust_key"] = FINGERPRINTS.get(trust, trust)
         self.scratch.host.install(self.package(label), settings=self.settings(label), **options)
 
     def recorded(self) -> list[dict[str, Any]]:

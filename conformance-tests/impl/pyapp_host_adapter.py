@@ -20,24 +20,7 @@ import host_lifecycle
 
 __all__ = ["SKIPS", "answer", "main"]
 
-SKIPS: dict[str, str] = {
-    "after the paths, an application without dependencies has only the standard library on its WSGI server's "
-    "sys.path": (
-        "the WSGI daemon finds waitress (and WhiteNoise, for static directories) in "
-        "$PYAPP_HOME/host-packages/, which the host puts on its sys.path after the app's entries "
-        "(docs/daemons.md): section 5.2 allows "
-        "nothing but the paths, site-packages, server-packages and the standard library"
-    ),
-    "a process reads end of file from its standard input at once": (
-        "supervisord connects a program's standard input to a pipe it keeps open: a process that reads it "
-        "waits instead of reading end of file (section 6.1: a host SHOULD connect it to an empty input)"
-    ),
-    "pre-update sees the current release's values and post-update the new release's": (
-        "the host stores the defaults it filled in at install with the operator's values (config.yaml), so a "
-        "default the new release changes never reaches it: post-update gets the old default (sections 4.3 "
-        "and 7.2 step 5: the operator's values over the new spec's defaults)"
-    ),
-}
+SKIPS: dict[str, str] = {}
 """Cases this host does not pass yet: case description -> its bug (answered as ``{"skip": reason}``,
 unless ``PYAPP_CONFORMANCE_STRICT=1``: the test suite then checks that each still fails)."""
 

@@ -11,14 +11,15 @@ judged by the same reading. :func:`views` adds these fields to the answer, which
 | ``entry_info`` | entry name -> ``{"date", "mode", "method", "utf8", "encrypted"}`` |
 | ``files`` | entry name -> its text, for the entries that are UTF-8 text (wheels left out) |
 | ``record_paths`` | the paths of ``RECORD``'s rows, in order |
-| ``record_problems`` | what verifying ``RECORD`` against the entries finds (2.3); ``[]``: it verifies |
+| ``record_problems`` | what verifying ``RECORD`` against the entries finds (2.3, 2.6); ``[]``: it verifies |
 | ``deps`` | the names of the entries under ``deps/``, sorted |
 | ``lock`` | the pins of ``deps/requirements.txt``, ``name==version`` (with ``; marker``), sorted |
 | ``lock_problems`` | what checking the lock against the wheels of ``deps/`` finds (3.5); ``[]``: it holds |
 | ``identical`` | whether every build gave the same bytes (with more than one build) |
 
-A package that is not a readable zip gives only ``entries: null`` and a ``record_problems``
-naming why.
+``RECORD.sig`` is the one file ``RECORD`` does not list (2.6); its signature is not checked here (the
+standard library has no Ed25519). A package that is not a readable zip gives only ``entries: null`` and
+a ``record_problems`` naming why.
 """
 
 from __future__ import annotations
@@ -55,12 +56,15 @@ def _record(zf: zipfile.ZipFile, names: list[str]) -> tuple[list[str], list[str]
     problems = [f"line {i}: {len(row)} fields, not 3" for i, row in enumerate(rows, 1) if len(row) != 3]
     rows = [row for row in rows if len(row) == 3]
     paths = [row[0] for row in rows]
-    files = {n for n in names if not n.endswith("/") and n != "RECORD"}
+    files = {n for n in names if not n.endswith("/") and n not in ("RECORD", "RECORD.sig")}
     seen: set[str] = set()
     for path, digest, size in rows:
         if path in seen:
             problems.append(f"{path}: listed twice")
         seen.add(path)
+        if path == "RECORD.sig":
+            problems.append("RECORD.sig: listed, but RECORD must not list the signature of itself (2.6)")
+            continue
         if path == "RECORD":
             if (digest, size) != ("", ""):
                 problems.append("RECORD lists itself with a digest or size: RECORD,, expected")

@@ -58,11 +58,6 @@ AREAS = (
 # which is not). A section listed here that a case cites is a problem too: it leaves the list.
 UNCITED = {
     "8.4": "it points to this suite; every case demonstrates it",
-    "2.6": "new in 1.1 (signatures): its cases come with its implementation (README.md, Adding cases)",
-    "3.16": "new in 1.1 (asgi): its cases come with its implementation (README.md, Adding cases)",
-    "3.18": "new in 1.1 (updates): its cases come with its implementation (README.md, Adding cases)",
-    "3.19": "new in 1.1 (data_version): its cases come with its implementation (README.md, Adding cases)",
-    "6.7": "new in 1.1 (ASGI factories): its cases come with its implementation (README.md, Adding cases)",
 }
 
 MIN_DESCRIPTION = 15

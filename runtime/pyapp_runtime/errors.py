@@ -19,6 +19,7 @@ __all__ = [
     "AppLocked",
     "BadBackup",
     "BadServices",
+    "DataVersionTooLow",
     "DependenciesMissing",
     "DiskFull",
     "HostError",
@@ -139,6 +140,80 @@ class WheelError(HostError, ValueError):
 
 class BadBackup(HostError, ValueError):
     """A backup archive cannot be restored (not a pyapp backup, another app's, unsafe)."""
+
+
+class DataVersionTooLow(HostError):
+    """A rollback, or an install of a package, would give the app's data to code that keeps it in a lower data
+    version than the one it is in (spec section 3.19).
+
+    *doing* is the operation (``roll hello back to 1.0``, ``install hello 1.0``), *verb* its verb (``roll
+    back``, ``install``), *target* the release or
+    package (``hello 1.0``); *backup* is the archive of the backup taken before the update that raised the
+    data version above *target_data_version* (``None``: the host keeps none) and *backup_data_version* the
+    data version it holds. :meth:`explain` words the way out for an edge; the message, for ``pyapp``.
+    """
+
+    def __init__(
+        self,
+        *,
+        app: str,
+        doing: str,
+        verb: str,
+        target: str,
+        target_data_version: int,
+        data_version: int,
+        since: str,
+        backup: str | None,
+        backup_data_version: int | None = None,
+        raised_by: str = "",
+        again: str,
+        force: str,
+    ) -> None:
+        self.app = app
+        self.doing = doing
+        self.verb = verb
+        self.target = target
+        self.target_data_version = target_data_version
+        self.data_version = data_version
+        self.since = since
+        self.backup = backup
+        self.backup_data_version = backup_data_version
+        self.raised_by = raised_by
+        restore = f"pyapp restore {app} {backup}" if backup else None
+        super().__init__(self.explain(restore=restore, again=again, force=force))
+
+    @property
+    def backup_name(self) -> str | None:
+        """The file name of :attr:`backup` (how the management server names a backup)."""
+        return os.path.basename(self.backup) if self.backup else None
+
+    def explain(self, *, restore: str | None, again: str, force: str) -> str:
+        """The refusal, its way out worded by *restore* (the command or action restoring :attr:`backup`),
+        *again* (the operation asked again once it is restored) and *force* (the operation on the data as it
+        is: the explicit override)."""
+        lines = [
+            f"refused to {self.doing}: {self.target} keeps its data in data version "
+            f"{self.target_data_version}, and the data of {self.app} is in data version {self.data_version} "
+            f"(since {self.since}), which the code of {self.target} may not read (spec section 3.19)"
+        ]
+        if restore is not None:
+            update = f" to {self.raised_by}" if self.raised_by else ""
+            lines += [
+                f"The backup {self.backup_name} was taken before the update{update}, with the data in data "
+                f"version {self.backup_data_version}: restore it, then {self.verb}:",
+                f"  {restore}",
+                f"  {again}",
+                f"Without the restore, {force} does it on the data as it is.",
+            ]
+        else:
+            lines += [
+                f"No backup taken before the update that raised the data version above "
+                f"{self.target_data_version} is kept (an update with backups turned off takes none, and only "
+                "the newest pre-update backups are kept): the data cannot be brought back to data version "
+                f"{self.target_data_version} here.",
+                f"To do it on the data as it is: {force}",
+            ]
+        return "\n".join(lines)
 
 
 class BadServices(HostError, ValueError):

@@ -22,7 +22,7 @@ from apppackage.hooks import RunResult
 from apppackage.package import AppPackage
 
 from .appconfig.services import ServicesInfo, ServicesResult
-from .appconfig.values import load_values
+from .appconfig.values import filled_values
 from .errors import AppLocked, HostError, NoSuchApp
 from .host_processes import HostProcesses
 from .isolation.perms import forget_identity
@@ -62,10 +62,6 @@ WEB_RELOAD_WAIT = 30.0
 """How long a reload for a moved mount waits for another command holding the app's lock."""
 
 
-def _quiet(message: str) -> None:
-    return None
-
-
 class Host(HostProcesses):
     """The apps under *home* (default: :func:`~pyapp_runtime.layout.default_home`).
 
@@ -100,7 +96,7 @@ class Host(HostProcesses):
             layout=self.layout,
             python=python or sys.executable,
             activator=activator or self.daemons,
-            progress=progress or _quiet,
+            progress=progress or (lambda _message: None),
             keep_backups=keep_backups,
         )
 
@@ -251,10 +247,15 @@ class Host(HostProcesses):
 
     # -- rollback -------------------------------------------------------------
 
-    def rollback(self, name: str, *, to: str | None = None, wait: float = 0.0) -> RollbackResult:
-        """Re-activate the previous release (or the newest release of version *to*); data stays as it is."""
+    def rollback(
+        self, name: str, *, to: str | None = None, force: bool = False, wait: float = 0.0
+    ) -> RollbackResult:
+        """Re-activate the previous release (or the newest release of version *to*); data stays as it is. A
+        release of a lower data version than the data's is refused unless *force* (spec section 3.19)."""
         with self.locked(name, operation="rollback", wait=wait) as (app, recovered):
-            result = rollback_app(self.context, app, self._installed(app), to=to, recovered=recovered)
+            result = rollback_app(
+                self.context, app, self._installed(app), to=to, recovered=recovered, force=force
+            )
         self._follow_web(name)
         return result
 
@@ -335,7 +336,7 @@ class Host(HostProcesses):
         """Run the backup hook and archive configuration, data and the hook's files."""
         with self.locked(name, operation="backup", wait=wait) as (app, _recovered):
             current = self._installed(app)
-            values = load_values(app.config_file) or {}
+            values = filled_values(app.config_file, current.path)
             return create_backup(app, current, config=values, output=Path(output) if output else None)
 
     def backups(self, name: str) -> list[BackupFile]:
@@ -348,14 +349,16 @@ class Host(HostProcesses):
         self, name: str, archive: str | os.PathLike[str], *, force: bool = False, wait: float = 0.0
     ) -> RestoreResult:
         """Replace app *name*'s data and configuration with those of a backup *archive*; a running app's
-        processes are then replaced by new ones (as a reload does), which read what was restored."""
+        processes are then replaced by new ones (as a reload does), which read what was restored -- unless
+        its code may not read it (a lower data version, section 3.19): then ``note`` says to roll back."""
         path = Path(archive)
         read_manifest(path)
         with self.locked(name, operation="restore", wait=wait) as (app, recovered):
             current = self._installed(app)
             result = restore_backup(app, current, path, force=force, recovered=recovered)
-            kept = f"{name}'s data and configuration are restored; its processes run on from before"
-            self.daemons.reconfigure(name, LaunchSpec.read(current.path), kept=kept)
+            if result.data_version >= current.data_version:
+                kept = f"{name}'s data and configuration are restored; its processes run on from before"
+                self.daemons.reconfigure(name, LaunchSpec.read(current.path), kept=kept)
             return result
 
     # -- running the app's code -------------------------------------------------

@@ -17,6 +17,7 @@
         config.yaml                       the operator's values (0600)
         services.yaml                     the operator's service values (0600, spec section 3.9)
         signer.json                       the key its packages must be signed with (0600, spec section 2.6)
+        data-version.json                 the data version its data is in (spec section 3.19)
         app-config.yaml | app-config.ini  the rendered file the app reads (PYAPP_CONFIG_FILE)
         data/  tmp/  logs/  run/  backups/
 """
@@ -175,6 +176,11 @@ class AppLayout:
     def signer_file(self) -> Path:
         """The key the app's packages must be signed with, pinned at its first install (spec section 2.6)."""
         return self.dir / "signer.json"
+
+    @property
+    def data_version_file(self) -> Path:
+        """The data version the app's data is in (spec section 3.19, :mod:`.lifecycle.dataversion`)."""
+        return self.dir / "data-version.json"
 
     def app_config_file(self, fmt: str) -> Path:
         """The rendered file the app reads (``PYAPP_CONFIG_FILE``), in the spec's format."""

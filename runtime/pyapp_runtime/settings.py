@@ -4,10 +4,10 @@ Every key is optional; the file itself is too::
 
     daemons: true            # run apps' processes under supervision (PYAPP_DAEMONS=0|1 overrides)
     listen: unix             # unix: a socket under the app's run/; port: a port from `ports`
-    ports: 8100-8999         # the range ports are taken from (WSGI daemons with listen: port,
+    ports: 8100-8999         # the range ports are taken from (web daemons with listen: port,
                              # and processes with `port: true`)
-    method: threads          # threads: one waitress process with `threads` threads;
-                             # processes: `processes` waitress processes sharing one port
+    method: threads          # threads: one waitress process with `threads` threads (uvicorn: one);
+                             # processes: `processes` waitress (or uvicorn) processes sharing one port
     threads: 4
     processes: 2
     stop_wait: 30            # seconds a stopping daemon gets to finish its requests
@@ -87,13 +87,13 @@ SETTING_KEYS = _TOP
 MEANINGS = {
     "daemons": f"Run the apps' processes under supervision (needs the supervisor distribution);"
     f" ${DAEMONS_VARIABLE}=0 or 1 overrides it.",
-    "listen": "How each app's WSGI daemon listens: unix (a socket under the app's run/) or port (a loopback"
+    "listen": "How each app's web daemon listens: unix (a socket under the app's run/) or port (a loopback"
     " port from ports).",
-    "ports": "The range ports are taken from (WSGI daemons with listen: port, processes with port: true).",
-    "method": "threads: one waitress process with `threads` threads; processes: `processes` waitress"
-    " processes sharing one port (needs listen: port).",
+    "ports": "The range ports are taken from (web daemons with listen: port, processes with port: true).",
+    "method": "threads: one waitress process with `threads` threads (an ASGI app: one uvicorn process);"
+    " processes: `processes` waitress (or uvicorn) processes sharing one port (needs listen: port).",
     "threads": "Waitress threads per WSGI daemon process.",
-    "processes": "Waitress processes per app with method: processes.",
+    "processes": "Waitress (or uvicorn) processes per app with method: processes.",
     "stop_wait": "Seconds a stopping daemon or process gets to finish its requests.",
     "socket_perms": "Mode of the unix sockets (unset: 600, or 660 for an app with a user of its own).",
     "app_users": "As root, each app runs as a system user of its own (pyapp-<app>).",

@@ -134,15 +134,25 @@ def update_app(request: Request) -> dict[str, Any]:
 
 def rollback_app(request: Request) -> dict[str, Any]:
     data = json_object(request, optional=True)
-    to = data.get("to")
-    if (to is not None and not isinstance(to, str)) or set(data) - {"to"}:
+    to, force = data.get("to"), data.get("force", False)
+    problems = [
+        {"field": key, "path": f"/{key}", "message": "unknown property (send 'to' and 'force')"}
+        for key in sorted(set(data) - {"to", "force"})
+    ]
+    if to is not None and not isinstance(to, str):
+        problems.append({"field": "to", "path": "/to", "message": "must be a version or release id"})
+    if not isinstance(force, bool):
+        problems.append({"field": "force", "path": "/force", "message": "must be true or false"})
+    if problems:
         raise ApiError(
-            "the body may only have 'to' (a version or release id)",
+            "the body may only have 'to' (a version or release id) and 'force' (true: roll back even to a "
+            "release whose data version is lower than the data's)",
             status=422,
             code="invalid-request",
-            errors=[{"field": "to", "path": "/to", "message": "must be a version or release id"}],
+            errors=problems,
         )
-    return _accepted(request, _apps(request).rollback(request.matchdict["name"], request.actor, to=to))
+    job = _apps(request).rollback(request.matchdict["name"], request.actor, to=to, force=force)
+    return _accepted(request, job)
 
 
 def remove_app(request: Request) -> dict[str, Any]:

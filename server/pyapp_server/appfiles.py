@@ -29,7 +29,8 @@ JOB_LOCK_WAIT = 60.0
 
 def _restored(result: dict[str, Any]) -> str:
     archive = Path(str(result.get("archive", ""))).name
-    return f"{result.get('name')} restored from {archive} (made by {result.get('backup_version')})"
+    note = f"; {result['note']}" if result.get("note") else ""
+    return f"{result.get('name')} restored from {archive} (made by {result.get('backup_version')}){note}"
 
 
 class AppFiles:

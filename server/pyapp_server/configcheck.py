@@ -69,7 +69,9 @@ def check_values(
     given.clear()
     given.update(kept)
     seen = {p.path for p in problems}
-    problems += [p for p in spec.validate({**merged, **given}, "config.yaml") if p.path not in seen]
+    # Checked filled in (section 4.3): a field the operator leaves unset takes its default.
+    filled = spec.fill({**merged, **given})
+    problems += [p for p in spec.validate(filled, "config.yaml") if p.path not in seen]
     if problems:
         raise InvalidConfiguration(problems, f"the configuration of {name} is not valid:")
 
@@ -90,7 +92,8 @@ def preview(
     spec = app_spec(host, name)
     check_values(spec, name, given, assignments, {**current.values, **given} if merge else given)
     new = {**current.values, **given} if merge else given
-    old_shown, new_shown = spec.masked(current.values), spec.masked(new)
+    # What the app reads before and after: the values filled in (section 4.3), a default where none is set.
+    old_shown, new_shown = spec.masked(spec.fill(current.values)), spec.masked(spec.fill(new))
     changes = [
         {
             "field": f.name,

@@ -114,6 +114,8 @@ def _status_of(exc: BaseException) -> tuple[int, str]:
         return 409, "conflict"
     if isinstance(exc, host_errors.UntrustedSigner):
         return 409, "untrusted-signer"
+    if isinstance(exc, host_errors.DataVersionTooLow):
+        return 409, "data-version"
     if isinstance(exc, RouteNotServed):
         return 409, "route-not-served"
     if isinstance(exc, host_errors.DiskFull):

@@ -21,6 +21,7 @@ from .configcheck import app_spec, check_values, preview, unmasked
 from .errors import ApiError, NotSupported
 from .events import EventLog
 from .jobs import Job, JobContext, JobManager
+from .refusals import Edge, install_refusal, rollback_refusal
 
 if TYPE_CHECKING:
     from pyapp_runtime import Host
@@ -47,6 +48,8 @@ class PackageFacts:
     """The services the description declares (``apppackage.description.Service``)."""
     signer: str | None = None
     """The fingerprint of the key that signed it (spec section 2.6); ``None``: unsigned."""
+    data_version: int = 0
+    """The data version its code keeps the app's data in (spec section 3.19)."""
 
 
 def _summary(kind: str) -> Callable[[dict[str, Any]], str]:
@@ -170,7 +173,7 @@ class AppManager:
             raise ApiError(str(exc), status=422, code="invalid-package") from None
         return PackageFacts(
             path=path, name=description.name, version=description.version, services=description.services,
-            signer=signer,
+            signer=signer, data_version=description.data_version,
         )  # fmt: skip
 
     def check_signer(self, facts: PackageFacts, trust_key: str | None) -> None:
@@ -180,6 +183,27 @@ class AppManager:
 
         app = self.host().layout.app(facts.name)
         check_signer(app, read_pin(app), facts.signer, parse_trust_key(trust_key), package=facts.path.name)
+
+    def check_data_version(self, facts: PackageFacts, *, force: bool, edge: Edge = "api") -> None:
+        """Refuse (409 ``data-version``) a package whose data version is lower than the data's, unless *force*
+        (spec section 3.19): the error names the backup to restore first, as *edge* restores it."""
+        from pyapp_runtime.errors import DataVersionTooLow
+        from pyapp_runtime.lifecycle.dataversion import check_data_version
+        from pyapp_runtime.releases.release import current_release, version_key
+
+        if force:
+            return
+        app = self.host().layout.app(facts.name)
+        current = current_release(app)
+        target = f"{facts.name} {facts.version}"
+        try:
+            check_data_version(
+                app, current, target=target, target_data_version=facts.data_version,
+                doing=f"install {target}", verb="send it again", again="", force="",
+            )  # fmt: skip
+        except DataVersionTooLow as exc:
+            older = current is not None and version_key(facts.version) <= version_key(current.version)
+            raise install_refusal(exc, older=older, edge=edge) from None
 
     def check_services(self, facts: PackageFacts, services: Sequence[str]) -> None:
         """Refuse (422, every problem) a package whose required services the host cannot provide."""
@@ -209,12 +233,14 @@ class AppManager:
         kind: str | None = None,
         on_done: Callable[[Job], None] | None = None,
         trust_key: str | None = None,
+        edge: Edge = "api",
     ) -> Job:
         """Queue installing (or updating to) the package at *path*; *staged* files are deleted afterwards.
 
         With *expect* (an update of that app), the app must be installed and the package must be it.
         A package the app's pinned key did not sign is refused unless *trust_key* re-pins it (spec
-        section 2.6; :meth:`Host.install`).
+        section 2.6; :meth:`Host.install`), and one of a lower data version than the data's unless *force*
+        (section 3.19: the refusal names the backup to restore, as *edge* does it).
         """
         try:
             facts = self.inspect_package(path)
@@ -229,6 +255,7 @@ class AppManager:
                     )
             action = kind or ("update" if host.is_installed(facts.name) else "install")
             self.check_signer(facts, trust_key)
+            self.check_data_version(facts, force=force, edge=edge)
             self.check_services(facts, services)
 
             def work(ctx: JobContext) -> dict[str, Any]:
@@ -251,13 +278,38 @@ class AppManager:
                 _discard(path)
             raise
 
-    def rollback(self, name: str, actor: str, *, to: str | None = None) -> Job:
-        self.host().release(name)
+    def rollback(
+        self, name: str, actor: str, *, to: str | None = None, force: bool = False, edge: Edge = "api"
+    ) -> Job:
+        """Queue rolling app *name* back to its previous release (or release *to*). What the runtime would
+        refuse is refused first: no such release (404), or one whose data version is lower than the data's
+        unless *force* (409 ``data-version``, naming the backup to restore first, as *edge* does it)."""
+        self.check_rollback(name, to=to, force=force, edge=edge)
 
         def work(ctx: JobContext) -> dict[str, Any]:
-            return dict(self.host(progress=ctx.log).rollback(name, to=to, wait=JOB_LOCK_WAIT).to_dict())
+            host = self.host(progress=ctx.log)
+            return dict(host.rollback(name, to=to, force=force, wait=JOB_LOCK_WAIT).to_dict())
 
         return self.jobs.submit("rollback", name, actor, work, describe=_summary("rollback"))
+
+    def check_rollback(self, name: str, *, to: str | None, force: bool, edge: Edge = "api") -> None:
+        """Refuse (404) a rollback of an app that is not installed, and (409 ``data-version``) one to a
+        release of a lower data version than the data's unless *force*, read without the app's lock: its job
+        checks again under it, and reports a release that is not there."""
+        from pyapp_runtime.errors import DataVersionTooLow, NoSuchRelease
+        from pyapp_runtime.lifecycle.rollback import check_rollback, rollback_target
+
+        host = self.host()
+        current = host.release(name)  # NoSuchApp (404)
+        if force or self.jobs.busy(name):  # a busy app: refused as such when the job is submitted
+            return
+        app = host.layout.app(name)
+        try:
+            check_rollback(app, current, rollback_target(app, current, to), to=to)
+        except NoSuchRelease:
+            return
+        except DataVersionTooLow as exc:
+            raise rollback_refusal(exc, to=to, edge=edge) from None
 
     def remove(
         self, name: str, actor: str, *, keep_data: bool = False, backup: bool = False, force: bool = False

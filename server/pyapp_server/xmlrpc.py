@@ -17,7 +17,7 @@ Methods (``system.listMethods`` lists them; ``system.methodHelp`` explains each;
 
     pyapp.info()                                            apps.list()
     apps.show(name)                                         apps.install(path[, {force, settings, ...}])
-    apps.update(name, path[, {force, settings, ...}])       apps.rollback(name[, to])
+    apps.update(name, path[, {force, settings, ...}])       apps.rollback(name[, to[, {force}]])
     apps.remove(name[, {keep_data, backup, force}])         apps.backup(name)
     apps.start(name)  apps.stop(name)  apps.restart(name)   apps.reload(name)
     apps.releases(name)                                     apps.backups(name)

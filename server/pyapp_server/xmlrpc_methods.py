@@ -74,6 +74,7 @@ def _install(s: Services, caller: Token, path: Any, options: Any = None) -> dict
         settings=assignments(opts.get("settings", [])),
         services=assignments(opts.get("services", []), "services", "NAME=VALUE"),
         trust_key=trust_key_value(opts.get("trust_key")),
+        edge="xmlrpc",
     ).to_dict()
 
 
@@ -89,6 +90,16 @@ def _update(s: Services, caller: Token, name: str, path: Any, options: Any = Non
         settings=assignments(opts.get("settings", [])),
         services=assignments(opts.get("services", []), "services", "NAME=VALUE"),
         trust_key=trust_key_value(opts.get("trust_key")),
+        edge="xmlrpc",
+    ).to_dict()
+
+
+def _rollback(s: Services, caller: Token, name: Any, to: Any = None, options: Any = None) -> dict[str, Any]:
+    opts = _options(options, {"force"}, "options")
+    target = None if to is None else _text(to, "to")
+    force = flag_value(opts.get("force", False), "force")
+    return s.apps.rollback(
+        _text(name, "name"), caller.name, to=target or None, force=force, edge="xmlrpc"
     ).to_dict()
 
 
@@ -225,10 +236,9 @@ METHODS: dict[str, tuple[str, Method, str]] = {
     ),
     "apps.rollback": (
         "deploy",
-        lambda s, c, name, to=None: s.apps.rollback(
-            _text(name, "name"), c.name, to=None if to is None else _text(to, "to")
-        ).to_dict(),
-        "apps.rollback(name[, to]): go back to the previous release (or version to); a job.",
+        _rollback,
+        "apps.rollback(name[, to[, {force}]]): go back to the previous release (or version to; '' or nil: the"
+        " previous one); a job. force: even to a release of a lower data version than the data's.",
     ),
     "apps.remove": (
         "admin",

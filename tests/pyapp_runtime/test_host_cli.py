@@ -124,7 +124,7 @@ def test_backup_and_restore(tmp_path, factory):
     restored = as_json("restore", "probe", archive, "--home", home)
     assert restored["backup_version"] == "1.0.0"
     assert (files / "a.txt").read_text() == "first" and not (files / "b.txt").exists()
-    assert as_json("config", "probe", "--home", home)["values"]["greeting"] == "Hello"
+    assert "greeting" not in as_json("config", "probe", "--home", home)["values"]  # unset again: its default
     assert (Path(restored["hook_files"]) / "dump.txt").read_text() == "dump of 1.0.0"
     assert not [p for p in os.listdir(home / "apps" / "probe") if p.startswith(".")]
 

@@ -126,12 +126,21 @@ class Packages:
     built: dict[str, Path] = field(default_factory=dict)
 
     def hello(
-        self, version: str = "1.0.0", *, hooks: str = "", greeting: str | None = None, fields: str = ""
+        self,
+        version: str = "1.0.0",
+        *,
+        hooks: str = "",
+        greeting: str | None = None,
+        fields: str = "",
+        data_version: int | None = None,
     ) -> Path:
-        """examples/hello with *version*, extra metadata.yaml lines and configuration fields, built."""
+        """examples/hello with *version*, extra metadata.yaml lines and configuration fields, built; with
+        *data_version*, a version 1.1 description keeping its data in it (spec section 3.19)."""
         from pyapp_tools.building.builder import BuildOptions, build
 
-        key = hashlib.sha256(f"{version}|{hooks}|{greeting}|{fields}".encode()).hexdigest()[:10]
+        key = hashlib.sha256(f"{version}|{hooks}|{greeting}|{fields}|{data_version}".encode()).hexdigest()[
+            :10
+        ]
         if key in self.built:
             return self.built[key]
         source = self.root / f"src-{key}" / "hello"
@@ -142,6 +151,8 @@ class Packages:
         )
         meta = source / "metadata.yaml"
         text = re.sub(r"(?m)^version: .*$", f'version: "{version}"', meta.read_text())
+        if data_version is not None:
+            text = re.sub(r"(?m)^pyapp: .*$", 'pyapp: "1.1"', text) + f"data_version: {data_version}\n"
         meta.write_text(text + hooks)
         spec = source / "configuration.yaml"
         if greeting is not None:

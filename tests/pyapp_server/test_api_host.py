@@ -109,7 +109,7 @@ def test_releases_backups_and_restoring_one(api: Any, packages: Any) -> None:
     archive = Path(made["result"]["archive"]).name
     assert backups[0] == {
         "name": archive, "size": made["result"]["size"], "created": backups[0]["created"], "version": "1.1.0",
-        "reason": "manual",
+        "reason": "manual", "data_version": 0, "to_version": None,
     }  # fmt: skip
     assert str(api.data_dir) not in api.get("/api/v1/apps/hello/backups").text
 

@@ -1,9 +1,12 @@
-"""``pyapp list`` and ``pyapp show``: an installed app, and its releases, paths, disk use and backups."""
+"""``pyapp list`` and ``pyapp show``: an installed app, and its releases, paths, disk use and backups, the
+data version its data is in (spec section 3.19) and its update policy (section 3.18)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from apppackage.description import Updates
 
 from .._plain import Plain
 from ..layout import AppLayout, HostLayout
@@ -12,6 +15,7 @@ from ..processes.reuseport import migrate_requests
 from ..releases.launch import LaunchSpec
 from ..releases.release import Release, current_release, disk_usage, list_releases
 from .backup import list_backups
+from .dataversion import data_state
 from .trust import pinned_signer
 
 __all__ = ["AppInfo", "AppSummary", "ReleaseInfo", "app_info", "app_summary", "release_infos"]
@@ -64,6 +68,7 @@ class AppInfo(Plain):
     """Bytes: ``releases``, ``shared`` (server-packages its releases use), ``data``, ``backups``, ``total``"""
     backups: tuple[dict[str, Any], ...] = ()
     wsgi: str | None = None
+    asgi: str | None = None
     commands: tuple[str, ...] = ()
     busy: int | None = None
     recovered: str | None = None
@@ -79,6 +84,11 @@ class AppInfo(Plain):
     limits: dict[str, Any] = field(default_factory=dict)
     signer: str | None = None
     """The key the app's packages must be signed with (spec section 2.6); ``None``: no key is pinned."""
+    data_version: dict[str, Any] = field(default_factory=dict)
+    """The data version its data is in and since when (``data_version``, ``since``: spec section 3.19)."""
+    updates: dict[str, Any] = field(default_factory=dict)
+    """The current release's update policy (spec section 3.18): ``strategy`` (which revision a deploy from
+    version control takes; ``branch`` or ``tag_pattern`` and ``prereleases`` with it) and ``start``."""
 
 
 def app_summary(app: AppLayout, busy: int | None, recovered: str | None) -> AppSummary | None:
@@ -136,11 +146,20 @@ def app_info(
     )
     launch = LaunchSpec.read(current.path)
     ports = PortRegistry(layout.home, (0, 0)).of_app(name)
+    state = data_state(app, current)
     return AppInfo(
         name=name, version=current.version, release=current.id, path=str(app.dir),
         config_file=str(app.config_file), app_config_file=launch.config_file, data_path=str(app.data),
         releases=tuple(releases), disk=disk, backups=backups,
-        wsgi=launch.wsgi.app if launch.wsgi else None, commands=tuple(c.name for c in launch.commands),
+        wsgi=launch.wsgi.app if launch.wsgi else None, asgi=launch.asgi.app if launch.asgi else None,
+        commands=tuple(c.name for c in launch.commands),
         busy=busy, recovered=recovered, ports=ports, migrate_requests=migrate_requests() if ports else None,
-        signer=pinned_signer(app),
+        signer=pinned_signer(app), data_version=state.to_dict() if state else {},
+        updates=_policy(launch.updates),
     )  # fmt: skip
+
+
+def _policy(updates: Updates) -> dict[str, Any]:
+    """*updates* with the keys of its strategy only (section 3.18: the others do not apply)."""
+    keys = {"one-branch": ("branch",), "latest-tag": ("tag_pattern", "prereleases")}.get(updates.strategy, ())
+    return {"strategy": updates.strategy, **{k: getattr(updates, k) for k in keys}, "start": updates.start}

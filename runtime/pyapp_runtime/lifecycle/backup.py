@@ -3,7 +3,9 @@
 A backup runs the current release's ``backup`` hook (spec section 3.13) with
 ``backup_path`` set to a new directory under ``apps/<name>/backups/``, then writes
 ``apps/<name>/backups/<name>-<version>-<stamp>.tar.gz`` holding
-``pyapp-backup.json`` (what and when), ``config.yaml``, ``data/`` and ``hook/``
+``pyapp-backup.json`` (what and when: the version and data version of the release that
+made it and, for a backup taken before an update, the version and data version updated
+to: spec section 3.19), ``config.yaml``, ``data/`` and ``hook/``
 (what the hook wrote). Restoring replaces ``data/`` and the configuration; the
 hook's part is unpacked next to the backups for the app's own tools.
 """
@@ -35,6 +37,7 @@ __all__ = [
     "create_backup",
     "extract_backup",
     "list_backups",
+    "manifest_data_version",
     "prune_backups",
     "read_manifest",
 ]
@@ -55,6 +58,10 @@ class BackupResult:
     size: int
     reason: str
     created: str
+    data_version: int = 0
+    """The data version of the release that made it (spec section 3.19)."""
+    to_version: str | None = None
+    """Before an update: the version updated to."""
     hook: HookRun | None = None
     skipped: tuple[str, ...] = ()
     """Entries of data/ left out (sockets, links and other non-regular files)."""
@@ -68,6 +75,8 @@ class BackupResult:
             "size": self.size,
             "reason": self.reason,
             "created": self.created,
+            "data_version": self.data_version,
+            "to_version": self.to_version,
             "hook": self.hook.to_dict() if self.hook else None,
             "skipped": list(self.skipped),
         }
@@ -76,7 +85,8 @@ class BackupResult:
 @dataclass(frozen=True, kw_only=True)
 class BackupFile:
     """A backup archive kept in ``apps/<name>/backups/``: its file name, size, when it was written, and what
-    its manifest says (``version`` and ``reason`` empty when the archive cannot be read)."""
+    its manifest says (``version`` and ``reason`` empty, ``data_version`` ``None``, when the archive cannot
+    be read)."""
 
     name: str
     path: Path
@@ -84,6 +94,13 @@ class BackupFile:
     created: str
     version: str = ""
     reason: str = ""
+    data_version: int | None = None
+    """The data version of the data it holds: the release's that made it (spec section 3.19). A backup made
+    before the host recorded it: the data version of its release if that is still here, else 0."""
+    to_version: str = ""
+    """Before an update: the version updated to (empty when not recorded)."""
+    to_data_version: int | None = None
+    """Before an update: the data version updated to (``None``: not recorded)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +109,8 @@ class BackupFile:
             "created": self.created,
             "version": self.version,
             "reason": self.reason,
+            "data_version": self.data_version,
+            "to_version": self.to_version or None,
         }
 
 
@@ -112,10 +131,29 @@ def list_backups(app: AppLayout, *, manifests: bool = True) -> list[BackupFile]:
                 name=path.name, path=path, size=st.st_size,
                 created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime)),
                 version=str(manifest.get("version", "")), reason=str(manifest.get("reason", "")),
+                data_version=manifest_data_version(app, manifest) if manifest else None,
+                to_version=str(manifest.get("to_version") or ""),
+                to_data_version=_int_or_none(manifest.get("to_data_version")),
             )
         )  # fmt: skip
     found.sort(key=lambda b: (b.created, b.name), reverse=True)
     return found
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def manifest_data_version(app: AppLayout, manifest: Mapping[str, Any]) -> int:
+    """The data version of the data a backup holds (spec section 3.19), from its *manifest*: as recorded, else
+    (a backup made before the host recorded it) its release's if that is still here, else 0."""
+    recorded = _int_or_none(manifest.get("data_version"))
+    if recorded is not None:
+        return recorded
+    rid = str(manifest.get("release") or "")
+    if rid and not rid.startswith(".") and "/" not in rid and (app.releases / rid).is_dir():
+        return Release.load(app.releases / rid).data_version
+    return 0
 
 
 def _stamp() -> str:
@@ -131,8 +169,13 @@ def create_backup(
     reason: str = "manual",
     output: Path | None = None,
     to_version: str | None = None,
+    to_data_version: int | None = None,
 ) -> BackupResult:
-    """Run *release*'s backup hook and write the archive; raise :class:`HookFailed` when the hook fails."""
+    """Run *release*'s backup hook and write the archive; raise :class:`HookFailed` when the hook fails.
+
+    Before an update, *to_version* and *to_data_version* are the version and data version it updates to: the
+    manifest keeps them, so that a rollback below the data version finds this backup (spec section 3.19).
+    """
     stamp = _stamp()
     app.backups.mkdir(parents=True, exist_ok=True)
     os.chmod(app.backups, 0o700)
@@ -155,6 +198,8 @@ def create_backup(
             "release": release.id,
             "reason": reason,
             "created": stamp,
+            "data_version": release.data_version,
+            **({"to_version": to_version, "to_data_version": to_data_version} if to_version else {}),
         }
 
         def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
@@ -189,6 +234,8 @@ def create_backup(
         size=archive.stat().st_size,
         reason=reason,
         created=stamp,
+        data_version=release.data_version,
+        to_version=to_version,
         hook=hook,
         skipped=tuple(skipped),
     )

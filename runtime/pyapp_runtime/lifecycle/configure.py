@@ -28,7 +28,7 @@ from ..appconfig.services import (
     resolve,
     write_services,
 )
-from ..appconfig.values import load_values, write_config_files
+from ..appconfig.values import load_stored, write_config_files
 from ..layout import AppLayout
 from ..processes.daemons import DaemonFailed, DaemonManager
 from ..releases.launch import LaunchSpec
@@ -56,6 +56,8 @@ class ConfigInfo(Plain):
     app_config_file: str
     format: str
     values: dict[str, Any]
+    """The operator's values and the generated secrets: a field without one takes its default (in
+    :attr:`fields`), the current release's."""
     fields: tuple[dict[str, Any], ...] = ()
     masked: bool = True
 
@@ -75,7 +77,7 @@ def config_info(app: AppLayout, current: Release, *, show_secrets: bool = False)
     """*app*'s configuration values (secrets masked unless *show_secrets*) and its spec's fields."""
     with AppPackage(current.path) as package:
         spec = package.config_spec
-    values = load_values(app.config_file) or {}
+    values = load_stored(app.config_file, spec) or {}
     return ConfigInfo(
         name=app.name, version=current.version, file=str(app.config_file),
         app_config_file=str(app.app_config_file(spec.format)), format=spec.format,
@@ -95,12 +97,13 @@ def change_config(
     processes in place (:class:`DaemonFailed`). A secret given as the mask ``********`` (as shown) keeps
     its stored value (section 4.5).
     """
-    old = load_values(app.config_file) or {}
     with AppPackage(current.path) as package:
         spec = package.config_spec
+        old = load_stored(app.config_file, spec) or {}
         given = spec.unmasked(values, old)
-        new = {**old, **given} if merge else given
-        spec.check(new, app.config_file.name)
+        # A null is no value: the field is unset and takes its default (section 4.3).
+        new = {k: v for k, v in ({**old, **given} if merge else given).items() if v is not None}
+        spec.check(spec.fill(new), app.config_file.name)
         journal = Journal(app)
         journal.begin("config")
         try:

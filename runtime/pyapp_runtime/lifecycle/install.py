@@ -7,7 +7,8 @@ First install::
 
 Update (spec section 7.5)::
 
-    check, signer pinned (spec section 2.6) -> version policy -> requirements, services -> configuration
+    check, signer pinned (spec section 2.6) -> data version and version policy (sections 3.19, 7.5)
+          -> requirements, services -> configuration
           -> build release -> backup(old) -> pre-update(old) -> services.yaml -> clear tmp/
           -> post-update(new) -> verify(new) -> prepare -> (re-pin) -> switch current, previous -> commit
           -> prune old releases
@@ -49,7 +50,7 @@ from ..appconfig.services import (
     resolve,
     write_services,
 )
-from ..appconfig.values import ConfigChange, load_values, reconcile, write_config_files
+from ..appconfig.values import ConfigChange, load_stored, reconcile, release_spec, write_config_files
 from ..dependencies.choose import PlacedDistribution
 from ..dependencies.pthfiles import pth_warnings
 from ..dependencies.requirements import Hint, check_requirements, enforce
@@ -70,6 +71,7 @@ from ..releases.release import (
 )
 from .activation import Activator
 from .backup import PRE_UPDATE, BackupResult, create_backup, prune_backups
+from .dataversion import installed_state, package_policy, write_data_state
 from .hooks import HookRun, run_release_hook
 from .journal import Journal
 from .removal import GarbageReport, collect_garbage
@@ -183,6 +185,7 @@ def install_package(
             previous_version=current.version, recovered=recovered, warnings=warnings,
             duration=time.monotonic() - started, signer=signer, repinned_from=trust.repinned_from,
         )  # fmt: skip
+    warnings += package_policy(app, current, package, force=options.force)
     action = "installed"
     if current is not None:
         new_key, old_key = version_key(version), version_key(current.version)
@@ -205,12 +208,14 @@ def install_package(
     )  # fmt: skip
     spec = package.config_spec
     assignments = spec.parse_assignments(options.settings)
-    old_values = load_values(app.config_file)
+    # The operator's values; the current release ran with them filled in by its own spec's defaults.
+    old_spec = release_spec(current.path) if current is not None else spec
+    old_values = load_stored(app.config_file, old_spec)
     reused = (app.releases / rid).is_dir()
     change = reconcile(
         spec, old_values, assignments=assignments,
         remembered=read_last_config(app.releases / rid) if reused else None,
-        what=f"the configuration of {name} {version}",
+        previous=old_spec if current is not None else None, what=f"the configuration of {name} {version}",
     )  # fmt: skip
     journal = Journal(app)
     journal.begin("install", new_release=rid, reused=reused, version=version)
@@ -220,8 +225,8 @@ def install_package(
     )  # fmt: skip
     try:
         placed = run.build(sha, options.allow_network) if not reused else ()
-        run.hooks_before(change.values, old_values or {}, backup=options.backup)
-        run.activate(change.values, old_values or {})
+        run.hooks_before(change, old_spec.fill(old_values or {}), backup=options.backup)
+        run.activate(change.stored, old_values or {})
         journal.commit()
     except BaseException as exc:
         outcome = run.undo()
@@ -305,14 +310,14 @@ class _Run:
         if ran is not None:
             self.hooks.append(ran)
 
-    def hooks_before(self, values: dict[str, object], old_values: dict[str, object], *, backup: bool) -> None:
-        app, current = self.app, self.current
+    def hooks_before(self, change: ConfigChange, old_values: dict[str, object], *, backup: bool) -> None:
+        app, current, values = self.app, self.current, change.values
         self.launch = LaunchSpec.read(self.new_dir)
         for path in (app.data, app.tmp, app.logs, app.run, *map(Path, self.launch.writable.values())):
             path.mkdir(parents=True, exist_ok=True)
         versions = {"from_version": current.version if current else None, "to_version": self.version}
         if current is None:
-            write_config_files(app, self.package, values)
+            write_config_files(app, self.package, change.stored)
             self._write_services()
             self._hook("install", self.new_dir, values, **versions)
             self._hook("verify", self.new_dir, values, **versions)
@@ -320,8 +325,9 @@ class _Run:
             if backup:
                 self.ctx.progress(f"backing up {app.name} {current.version}")
                 self.backup = create_backup(
-                    app, current, config=old_values, reason=PRE_UPDATE, to_version=self.version
-                )
+                    app, current, config=old_values, reason=PRE_UPDATE, to_version=self.version,
+                    to_data_version=self.package.description.data_version,
+                )  # fmt: skip
                 if self.backup.hook is not None:
                     self.hooks.append(self.backup.hook)
             self._hook("pre-update", current.path, old_values, **versions)
@@ -344,13 +350,16 @@ class _Run:
         for name in services.provisioned:
             self.ctx.progress(f"provisioned the service {name}: {mask(services.values[name])}")
 
-    def activate(self, values: dict[str, object], old_values: dict[str, object]) -> None:
+    def activate(self, stored: dict[str, object], old_values: dict[str, object]) -> None:
         app, current = self.app, self.current
         self.ctx.progress(f"activating {self.rid}")
         if current is not None:
             remember_config(current.path, old_values)
-            write_config_files(app, self.package, values)
+            write_config_files(app, self.package, stored)
             switch_link(app.previous, current.id)
+        write_data_state(
+            app, installed_state(app, current, self.version, self.package.description.data_version)
+        )
         if self.trust.pin:  # the journal kept the old pin, to put back if this aborts
             write_pin(app, self.trust.signer, self.rid)
             if self.trust.repinned_from is not None:

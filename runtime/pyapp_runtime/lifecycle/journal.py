@@ -2,7 +2,7 @@
 
 A command that changes an app first writes ``apps/<name>.journal/journal.json``
 (what ``current`` and ``previous`` pointed to, copies of the configuration and
-service files and of the pinned signer, the release being built) and removes it
+service files, of the pinned signer and of the data version, the release being built) and removes it
 when done. The next command on the app, holding the app's lock, finds a journal left behind by a
 crashed command and
 :func:`recover` puts things back: staging dirs and the half-built release are
@@ -63,7 +63,8 @@ class Journal:
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True, mode=0o700)
         saved = {}
-        for path in (app.config_file, *app.app_config_files, app.services_file, app.signer_file):
+        saved_files = (app.config_file, *app.app_config_files, app.services_file, app.signer_file)
+        for path in (*saved_files, app.data_version_file):
             if path.exists():
                 shutil.copy2(path, self.dir / path.name)
                 saved[path.name] = True

@@ -15,8 +15,17 @@ from ..releases.release import META_DIR, RELEASE_JSON, disk_usage
 __all__ = ["GarbageReport", "collect_garbage", "delete_app"]
 
 # Kept data is only of use with the values that read it: generated secrets, service URLs. The pinned
-# signer stays with it: only packages signed by that key get the data (spec section 2.6).
-KEPT_WITH_DATA = ("data", "logs", "config.yaml", "services.yaml", "signer.json", "backups")
+# signer stays with it: only packages signed by that key get the data (spec section 2.6); and its data
+# version, so that no code of a lower one gets it either (section 3.19).
+KEPT_WITH_DATA = (
+    "data",
+    "logs",
+    "config.yaml",
+    "services.yaml",
+    "signer.json",
+    "data-version.json",
+    "backups",
+)
 
 
 def delete_app(app: AppLayout, *, keep_data: bool = False, keep_backups: bool = False) -> None:

@@ -2,7 +2,9 @@
 
 ``data/`` is swapped as a whole: the archive's copy is unpacked next to it, the
 old one moved aside and the new one moved in, all journaled, so a crash leaves
-either the old data or the restored data, never a mix.
+either the old data or the restored data, never a mix. The data is then in the
+backup's data version (spec section 3.19): restoring the backup taken before an
+update is what lets a rollback below that update's data version through.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from pathlib import Path
 from apppackage.package import AppPackage
 
 from .._plain import Plain
-from ..appconfig.values import ConfigChange, load_values, reconcile, write_config_files
+from ..appconfig.values import ConfigChange, load_stored, reconcile, write_config_files
 from ..errors import BadBackup
 from ..layout import AppLayout
 from ..releases.launch import LaunchSpec
 from ..releases.release import Release, version_key
-from .backup import extract_backup, read_manifest
+from .backup import extract_backup, manifest_data_version, read_manifest
+from .dataversion import DataState, write_data_state
 from .journal import Journal
 
 __all__ = ["RestoreResult", "restore_backup"]
@@ -36,6 +39,10 @@ class RestoreResult(Plain):
     """Where the backup hook's own files were unpacked, if the archive had any."""
     config: ConfigChange | None = None
     recovered: str | None = None
+    data_version: int = 0
+    """The data version of the restored data (the backup's, spec section 3.19)."""
+    note: str | None = None
+    """What to do next: roll back, when the current release keeps its data in a higher data version."""
 
 
 def restore_backup(
@@ -59,15 +66,20 @@ def restore_backup(
     try:
         extract_backup(archive, staging, app.name)
         with AppPackage(current.path) as package:
-            restored = load_values(staging / "config.yaml") or {}
-            change = reconcile(package.config_spec, restored, what=f"the configuration in {archive.name}")
+            restored = load_stored(staging / "config.yaml", package.config_spec) or {}
+            change = reconcile(
+                package.config_spec, restored, previous=package.config_spec,
+                what=f"the configuration in {archive.name}",
+            )  # fmt: skip
             journal.update(data_saved=str(saved), cleanup=[str(saved), str(staging)])
             os.rename(app.data, saved)
             if (staging / "data").is_dir():
                 os.rename(staging / "data", app.data)
             else:
                 app.data.mkdir()
-            write_config_files(app, package, change.values)
+            write_config_files(app, package, change.stored)
+        data_version = manifest_data_version(app, manifest)
+        write_data_state(app, DataState(data_version=data_version, since=f"the restore of {archive.name}"))
         if (staging / "hook").is_dir() and any((staging / "hook").iterdir()):
             hook_files = app.backups / f"restored-{stamp}"
             app.backups.mkdir(parents=True, exist_ok=True)
@@ -81,4 +93,16 @@ def restore_backup(
     return RestoreResult(
         name=app.name, archive=str(archive), backup_version=backup_version, version=current.version,
         hook_files=str(hook_files) if hook_files else None, config=change, recovered=recovered,
+        data_version=data_version, note=_next_step(app, current, backup_version, data_version),
     )  # fmt: skip
+
+
+def _next_step(app: AppLayout, current: Release, backup_version: str, data_version: int) -> str | None:
+    if data_version >= current.data_version:
+        return None
+    return (
+        f"the restored data is in data version {data_version} and {app.name} {current.version} keeps its "
+        f"data in data version {current.data_version}, so its processes were not started on it: roll back to "
+        "the release that made the backup "
+        f"(pyapp rollback {app.name} --to {backup_version})"
+    )

@@ -2,7 +2,9 @@
 
 The configuration is carried over to the target release's spec like an update
 does, except that values of fields the current release no longer has come back
-from the values in use when the target was last active.
+from the values in use when the target was last active. A release whose data
+version is lower than the data's is refused unless forced (spec section 3.19):
+the refusal names the backup to restore first (:mod:`.dataversion`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from apppackage.package import AppPackage
 
 from .._plain import Plain
-from ..appconfig.values import ConfigChange, load_values, reconcile, write_config_files
+from ..appconfig.values import ConfigChange, load_stored, reconcile, release_spec, write_config_files
 from ..errors import NoSuchRelease
 from ..layout import AppLayout
 from ..releases.launch import LaunchSpec
@@ -25,10 +27,11 @@ from ..releases.release import (
     version_key,
 )
 from .configure import ensure_services
+from .dataversion import check_data_version, data_state, write_data_state
 from .install import HostContext
 from .journal import Journal
 
-__all__ = ["RollbackResult", "rollback_app", "rollback_target"]
+__all__ = ["RollbackResult", "check_rollback", "rollback_app", "rollback_target"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +45,9 @@ class RollbackResult(Plain):
     release: str
     config: ConfigChange | None = None
     recovered: str | None = None
+    data_version: int = 0
+    """The data version the data is in: a forced rollback to a release of a lower one leaves it there."""
+    warnings: tuple[str, ...] = ()
 
 
 def rollback_target(app: AppLayout, current: Release, to: str | None) -> Release:
@@ -64,15 +70,44 @@ def rollback_target(app: AppLayout, current: Release, to: str | None) -> Release
     return matching[0]
 
 
+def check_rollback(app: AppLayout, current: Release, target: Release, *, to: str | None) -> None:
+    """Refuse (:class:`~pyapp_runtime.errors.DataVersionTooLow`) a rollback to *target* when its data version
+    is lower than the data's (spec sections 3.19, 7.7); *to* is how the operator named it."""
+    command = f"pyapp rollback {app.name}" + (f" --to {to}" if to else "")
+    check_data_version(
+        app, current, target=f"{app.name} {target.version}", target_data_version=target.data_version,
+        doing=f"roll {app.name} back to {target.version}", verb="roll back", again=command,
+        force=f"{command} --force",
+    )  # fmt: skip
+
+
 def rollback_app(
-    ctx: HostContext, app: AppLayout, current: Release, *, to: str | None, recovered: str | None
+    ctx: HostContext,
+    app: AppLayout,
+    current: Release,
+    *,
+    to: str | None,
+    recovered: str | None,
+    force: bool = False,
 ) -> RollbackResult:
-    """Switch *app* from *current* to its rollback target (the caller holds the app's lock)."""
+    """Switch *app* from *current* to its rollback target (the caller holds the app's lock); with *force*, a
+    target of a lower data version than the data's too (spec section 3.19)."""
     target = rollback_target(app, current, to)
-    old_values = load_values(app.config_file) or {}
+    data = data_state(app, current)
+    warnings: tuple[str, ...] = ()
+    if data is not None and target.data_version < data.data_version:
+        if not force:
+            check_rollback(app, current, target, to=to)
+        warnings = (
+            f"{app.name} {target.version} keeps its data in data version {target.data_version} and the "
+            f"data stays in data version {data.data_version}, which its code may not read (rolled back with "
+            "--force)",
+        )
+    old_spec = release_spec(current.path)
+    old_values = load_stored(app.config_file, old_spec) or {}
     with AppPackage(target.path) as package:
         change = reconcile(
-            package.config_spec, old_values, remembered=read_last_config(target.path),
+            package.config_spec, old_values, remembered=read_last_config(target.path), previous=old_spec,
             what=f"the configuration of {app.name} {target.version}",
         )  # fmt: skip
         new_launch, old_launch = LaunchSpec.read(target.path), LaunchSpec.read(current.path)
@@ -82,7 +117,9 @@ def rollback_app(
         try:
             ctx.activator.prepare(app.name, new_launch, old_launch, config=change.values)
             remember_config(current.path, old_values)
-            write_config_files(app, package, change.values)
+            write_config_files(app, package, change.stored)
+            if data is not None:  # a rollback leaves the data as it is: so does its record
+                write_data_state(app, data)
             switch_link(app.previous, current.id)
             switch_link(app.current, target.id)
             journal.commit()
@@ -94,4 +131,5 @@ def rollback_app(
     return RollbackResult(
         name=app.name, from_version=current.version, from_release=current.id,
         version=target.version, release=target.id, config=change, recovered=recovered,
+        data_version=data.data_version if data is not None else target.data_version, warnings=warnings,
     )  # fmt: skip

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from apppackage.errors import HookFailed
 
 from .._plain import Plain
-from ..appconfig.values import load_values
+from ..appconfig.values import filled_values
 from ..errors import InstallHookFailed, NoSuchApp
 from ..isolation.perms import forget_identity
 from ..layout import AppLayout
@@ -52,7 +52,7 @@ def remove_app(
     if not app.dir.exists():
         raise NoSuchApp(app.name, str(app.host.home))
     current = current_release(app)
-    values = load_values(app.config_file) or {}
+    values = filled_values(app.config_file, current.path) if current is not None else {}
     launch = LaunchSpec.read(current.path) if current else None
     hook: HookRun | None = None
     archive: BackupResult | None = None

@@ -13,6 +13,8 @@ update or rollback::
               gracefully: they finish the requests they hold
     abort     stop whatever prepare started; the old release never stopped
 
+With ``updates: start: after-stop`` the old release's programs stop before the new ones
+start, and start again when those fail (:mod:`~pyapp_runtime.processes.afterstop`).
 A release that does not become healthy is stopped and the error shows its output.
 The caller holds the app's lock for each of these (see :meth:`Host.locked`).
 """
@@ -36,6 +38,7 @@ from ..releases.launch import LaunchSpec
 from ..settings import HostSettings, supervisor_available
 from ..supervision import SUN_PATH_MAX, Supervisor, export_systemd
 from ..webservers import Upstream
+from .afterstop import AfterStop
 from .placement import placement
 from .planning import plan_release, walled_scheduler
 from .ports import PortRegistry
@@ -64,10 +67,6 @@ class DaemonsDisabled(HostError):
     """The host does not run apps' processes (``daemons: false``, PYAPP_DAEMONS=0, or no supervisord)."""
 
 
-def _quiet(message: str) -> None:
-    return None
-
-
 class DaemonManager:
     """The supervised processes of the apps under *layout* (an :class:`Activator`).
 
@@ -86,12 +85,13 @@ class DaemonManager:
         self.layout = layout
         self.route = route
         self._settings = settings
-        self.progress = progress or _quiet
+        self.progress = progress or (lambda _message: None)
         self._supervisor: Supervisor | None = None
         self._no_start: set[str] = set()
         self._skipped: set[str] = set()
         self._routed: dict[str, Upstream | None] = {}
         self._was_stopped: dict[str, bool] = {}
+        self.after_stop = AfterStop(self)  # what ``updates: start: after-stop`` stopped (section 3.18)
 
     # -- the parts -------------------------------------------------------------------
 
@@ -193,7 +193,8 @@ class DaemonManager:
             self._skipped.add(name)
             return
         self._skipped.discard(name)
-        self._activate(app, state, new, config=config, kept=_kept(old))
+        kept = self.after_stop.stop_old(app, state, new, old)
+        self._activate(app, state, new, config=config, kept=kept)
 
     def _activate(
         self,
@@ -224,8 +225,9 @@ class DaemonManager:
                 previous = Upstream.tcp("127.0.0.1", state.port) if state.port else None
                 if self._route(app.name, Upstream.tcp("127.0.0.1", web.port)):
                     self._routed[app.name] = previous
-        except BaseException:
+        except BaseException as exc:
             self._discard_pending(app, state)
+            self.after_stop.start_old(app, exc)
             raise
 
     def commit(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
@@ -266,6 +268,7 @@ class DaemonManager:
             self.progress(f"warning: {app.name}: the previous release's processes did not all stop: {exc}")
         forget_configs(app, state)
         prune_logs(app, state)
+        self.after_stop.forget(app)
 
     def abort(self, name: str, new: LaunchSpec, old: LaunchSpec | None) -> None:
         """Stop what :meth:`prepare` started; point the web server back at the old port if it was moved."""
@@ -280,6 +283,7 @@ class DaemonManager:
                     self._route(name, previous)
         state = AppRunState.load(app)
         self._discard_pending(app, state)
+        self.after_stop.start_old(app)
         forget_configs(app, state)
 
     def recover(self, name: str, current: LaunchSpec | None) -> str | None:
@@ -370,6 +374,7 @@ class DaemonManager:
         self._discard_pending(app, state)
         tag = generation_tag(launch.release, (p.tag for p in state.programs if p.role != "tasks"))
         kept = kept or f"{launch.name} {launch.version} keeps running as it was"
+        kept = self.after_stop.stop_old(app, state, launch, launch, kept=kept)
         self._activate(app, state, launch, config=None, kept=kept, tag=tag)
         self.commit(name, launch, launch)
         return True
@@ -392,9 +397,3 @@ class DaemonManager:
         """systemd unit files equivalent to app *name*'s programs for *launch* (:func:`export_systemd`)."""
         app = self.layout.app(name)
         return export_systemd([p.spec for p in self._plan(app, launch, None)], **options)
-
-
-def _kept(old: LaunchSpec | None) -> str:
-    if old is None:
-        return "nothing was started"
-    return f"{old.name} {old.version} keeps serving"

@@ -2,8 +2,8 @@
 
 The routing table (:class:`~pyapp_runtime.webservers.RouteStore`) may mount an app under
 a path prefix on a virtual host. Its daemons then serve under that prefix (waitress's
-``url_prefix``, ``SCRIPT_NAME``), and the health check asks for the prefixed path with
-the virtual host's name. Only :mod:`pyapp_runtime.web` changes the table.
+``url_prefix``, ``SCRIPT_NAME``; an ASGI scope's ``root_path``), and the health check asks for the
+prefixed path with the virtual host's name. Only :mod:`pyapp_runtime.web` changes the table.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..layout import HostLayout
-from ..webservers import Mount, RouteStore, Upstream, daemon_options
+from ..webservers import Mount, RouteStore, Upstream, asgi_daemon_options, daemon_options
 
 __all__ = ["Placement", "placement"]
 
@@ -28,12 +28,14 @@ class Placement:
     mounted: bool = False
     vhost: str = "local"
 
-    def waitress_options(
-        self, app: str, upstream: Upstream, *, socket_perms: str | None
+    def server_options(
+        self, app: str, upstream: Upstream, *, socket_perms: str | None, asgi: bool = False
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``(where to listen, other waitress settings)`` for a daemon of *app* listening at *upstream*."""
+        """``(where to listen, the server's other settings)`` for a daemon of *app* listening at *upstream*:
+        waitress's settings, or for an *asgi* daemon its ``mount_path`` and ``uvicorn`` settings."""
         mount = Mount(app=app, vhost=self.vhost, prefix=self.mount_path or "/", upstream=upstream)
-        options = daemon_options(mount, socket_perms=socket_perms)
+        make = asgi_daemon_options if asgi else daemon_options
+        options = make(mount, socket_perms=socket_perms)
         settings = {k: v for k, v in options.items() if k not in _LISTEN_KEYS}
         if upstream.socket is not None:
             listen: dict[str, Any] = {"unix": upstream.socket, "perms": options["unix_socket_perms"]}

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..appconfig.values import load_values
+from ..appconfig.values import filled_values
 from ..isolation.walls import app_walls, raise_walls
 from ..layout import AppLayout
 from ..releases.launch import LaunchSpec
@@ -54,7 +54,7 @@ def plan_release(
     config: Mapping[str, Any] | None,
     tag: str | None = None,
 ) -> list[Planned]:
-    """The programs of *launch*: WSGI daemons, processes, then the task scheduler.
+    """The programs of *launch*: web daemons (WSGI or ASGI), processes, then the task scheduler.
 
     *config* is the values the release runs with; ``None`` reads the stored ones (and
     the release reads a copy of the app's current configuration file). *tag* names
@@ -63,17 +63,17 @@ def plan_release(
     own = settings.for_app(app.name)
     walls = raise_walls(app.host, app.name, settings, launch=launch)  # its user, its files' modes
     place = placement(app.host, app.name)
-    values = dict(config) if config is not None else (load_values(app.config_file) or {})
+    values = dict(config) if config is not None else filled_values(app.config_file, Path(launch.root))
     text = render_config(launch, values) if config is not None else None
     tag = tag or release_tag(launch.release)
     config_file = release_config_file(app, launch, text, tag)
     sockets = socket_dir(app)
     sockets.mkdir(mode=0o700, parents=True, exist_ok=True)
     walls.own_sockets(sockets)  # a short directory outside the app's: the app binds there too
-    if (own.listen == "port" and launch.wsgi) or any(p.port for p in launch.processes):
+    if (own.listen == "port" and launch.web) or any(p.port for p in launch.processes):
         enable_migration()  # before a generation shares a port with another (see reuseport)
     planned: list[Planned] = []
-    if launch.wsgi:
+    if launch.web:
         port = None
         if own.listen == "port":
             owner = port_owner(app.name, "web")
@@ -81,14 +81,16 @@ def plan_release(
             upstream = Upstream.tcp("127.0.0.1", port)
         else:
             upstream = Upstream.unix(sockets / f"web-{tag}.sock")
-        listen, waitress = place.waitress_options(app.name, upstream, socket_perms=settings.socket_perms)
+        listen, server = place.server_options(
+            app.name, upstream, socket_perms=settings.socket_perms, asgi=launch.wsgi is None
+        )
         if port is not None:
             # Shared by the copies of one generation, and by two generations while they switch:
             # once healthy, the new one takes the connections from the running one's (reuseport).
             running = [p for p in AppRunState.load(app).programs if p.role == "web" and p.port == port]
             listen.update(reuse_port=True, steer=[len(running), own.copies])
         planned += web_programs(
-            app, launch, own, sockets=sockets, port=port, mount_path=place.mount_path, waitress=waitress,
+            app, launch, own, sockets=sockets, port=port, mount_path=place.mount_path, server=server,
             listen=listen, config=values, config_file=config_file, stop_wait=own.stop_wait, tag=tag,
         )  # fmt: skip
     wanted = {

@@ -10,7 +10,9 @@ crash can leave, and what becomes of it:
   had passed, the crash came before they took over): the switch is finished -- the stable
   socket points at them, the scheduler moves, the programs of the release before stop;
 - programs supervisord has that the app's state does not know (the crash came while the old
-  ones stopped, or during a first install that was undone): stopped and forgotten.
+  ones stopped, or during a first install that was undone): stopped and forgotten;
+- programs of the serving release an after-stop activation had stopped before its start
+  (:mod:`~pyapp_runtime.processes.afterstop`) when the switch did not go through: started again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..releases.launch import LaunchSpec
+from .afterstop import start_paused
 from .runstate import AppRunState
 from .supervised import stop_programs, stray_programs
 
@@ -47,4 +50,7 @@ def recover_programs(daemons: DaemonManager, name: str, current: LaunchSpec | No
     done = [f"finished switching its processes to {current.release}"] if finished and current else []
     if left:
         done.append("stopped " + ", ".join(p.program for p in left))
+    started = start_paused(daemons, app, current)
+    if started:
+        done.append(started)
     return "; ".join(done) or None

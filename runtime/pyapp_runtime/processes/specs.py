@@ -1,8 +1,8 @@
 """How each program of a release starts: its payload, its environment and its supervisord spec.
 
-A WSGI daemon or process starts as ``python -s -S _bootstrap.py run/<name>.json``:
+A web daemon (WSGI or ASGI) or process starts as ``python -s -S _bootstrap.py run/<name>.json``:
 the payload holds everything it needs (``sys.path``, variables, where to listen, the
-waitress settings, the configuration values of a factory), computed here from the
+waitress or uvicorn settings, the configuration values of a factory), computed here from the
 release's ``launch.json``, so its start reads no YAML and validates nothing. The task
 scheduler runs the host's own code: ``python -m pyapp_runtime.taskrun``.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from apppackage.environment import Environment
 from apppackage.files import write_atomic
-from apppackage.hooks import BOOTSTRAP, write_payload
+from apppackage.hooks import BOOTSTRAP, serving_modules, write_payload
 
 from ..errors import HostError
 from ..layout import AppLayout
@@ -51,11 +51,13 @@ HOST_PACKAGES = "host-packages"
 
 def host_package_dir(home: Path, module: str) -> Path:
     """A site directory holding only the host's own copy of the package *module*
-    (``<home>/host-packages/<module>-<version>``): ``waitress``, or ``whitenoise``.
+    (``<home>/host-packages/<module>-<version>``): ``waitress``, ``whitenoise``, ``uvicorn`` and what
+    it needs (:func:`apppackage.hooks.serving_modules`).
 
-    The WSGI daemon of an app that does not bundle it finds it there, after the app's
+    The web daemon of an app that does not bundle it finds it there, after the app's
     own ``sys.path``. It is a copy, made once per version, so that the daemons keep
-    running whatever becomes of the tools' environment.
+    running whatever becomes of the tools' environment. A module that is one file is copied
+    as that file.
     """
     import importlib
     from importlib.metadata import version
@@ -67,13 +69,16 @@ def host_package_dir(home: Path, module: str) -> Path:
         raise HostError(
             f"{module} is not installed with pyapp's tools: install it (pip install 'apppackage[tools]')"
         ) from None
-    if not (target / module / "__init__.py").is_file():
+    if not _provides(target, module):
         import shutil
 
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
-        source = Path(str(package.__file__)).parent
-        shutil.copytree(source, staging / module, ignore=shutil.ignore_patterns("__pycache__"))
+        source = Path(str(package.__file__))
+        if source.name == "__init__.py":
+            shutil.copytree(source.parent, staging / module, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, staging / source.name)
         try:
             os.rename(staging, target)
         except OSError:  # another command made it first
@@ -86,14 +91,19 @@ def waitress_dir(home: Path) -> Path:
     return host_package_dir(home, "waitress")
 
 
+def _provides(entry: str | Path, module: str) -> bool:
+    return Path(entry, module, "__init__.py").is_file() or Path(entry, f"{module}.py").is_file()
+
+
 def serving_sys_path(home: Path, launch: LaunchSpec) -> tuple[str, ...]:
-    """The release's ``sys.path``, followed by the host's waitress -- and its WhiteNoise, for an app with
-    static directories (section 3.10) -- when the app does not bring its own."""
-    needed = ("waitress", "whitenoise") if launch.static else ("waitress",)
+    """The release's ``sys.path``, followed by the host's copy of each module its web daemon imports that
+    the app does not bring: waitress (or uvicorn and what it needs, for an ASGI app) and WhiteNoise, for
+    an app with static directories (section 3.10)."""
+    needed = serving_modules(asgi=launch.asgi is not None and launch.wsgi is None, static=bool(launch.static))
     extra = [
         str(host_package_dir(home, module))
         for module in needed
-        if not any(Path(entry, module, "__init__.py").is_file() for entry in launch.sys_path)
+        if not any(_provides(entry, module) for entry in launch.sys_path)
     ]
     return (*launch.sys_path, *extra)
 
@@ -111,26 +121,30 @@ def _web_options(
     settings: AppDaemonSettings,
     *,
     listen: Mapping[str, Any],
-    waitress: Mapping[str, Any],
+    server: Mapping[str, Any],
     config: Mapping[str, Any],
     pid_file: Path,
     check: str | None,
 ) -> dict[str, Any]:
-    assert launch.wsgi is not None
-    return {
+    web = launch.web
+    assert web is not None
+    options = {
         "listen": dict(listen),
         # On a shared port, a socket of its own answers the health check (only the host connects).
         **({"check": {"unix": check, "perms": "600"}, "hold": str(hold_file(check))} if check else {}),
-        "threads": settings.threads,
-        "factory": launch.wsgi.factory,
+        "factory": web.factory,
         # Only a factory is given the values; they may hold secrets (the payload is 0600).
-        "config": dict(config) if launch.wsgi.factory else {},
-        "waitress": dict(waitress),
+        "config": dict(config) if web.factory else {},
         # Answered by the daemon itself wherever no web server answers them first (section 3.10).
         "static": [[s.url, s.dir] for s in launch.static],
         "pid_file": str(pid_file),
         "drain": max(1, settings.stop_wait - 1),
     }
+    if launch.wsgi is not None:
+        options.update(threads=settings.threads, waitress=dict(server))
+    else:  # ASGI: *server* holds the mount path and uvicorn's settings
+        options.update(asgi=True, **server)
+    return options
 
 
 def write_program_payload(
@@ -162,20 +176,22 @@ def web_programs(
     sockets: Path,
     port: int | None,
     mount_path: str,
-    waitress: Mapping[str, Any],
+    server: Mapping[str, Any],
     listen: Mapping[str, Any],
     config: Mapping[str, Any],
     config_file: Path | None,
     stop_wait: int,
     tag: str,
 ) -> list[Planned]:
-    """The WSGI daemons of *launch* (one, or ``processes`` of them sharing *port*), named with *tag*.
+    """The web daemons of *launch* (one, or ``processes`` of them sharing *port*), named with *tag*;
+    *server* holds the settings of its server (:meth:`~.placement.Placement.server_options`).
 
     On a port, each also listens on a unix socket of its own (``check_socket``): the port
     is shared with the other generation while they switch, the health check must reach
     this daemon.
     """
-    assert launch.wsgi is not None
+    web = launch.web
+    assert web is not None
     copies = settings.copies
     out = []
     for index in range(copies):
@@ -187,10 +203,10 @@ def web_programs(
         env = launch.environment(config_file=config_file, socket=socket, port=port, mount_path=mount_path)
         env = Environment(sys_path=serving_sys_path(app.host.home, launch), variables=env.variables)
         options = _web_options(
-            launch, settings, listen=where, waitress=waitress, config=config, pid_file=pid_file, check=check
+            launch, settings, listen=where, server=server, config=config, pid_file=pid_file, check=check
         )
         payload = write_program_payload(
-            app.run, name, env=env, kind="serve", ref=launch.wsgi.app, argument=options, label="web",
+            app.run, name, env=env, kind="serve", ref=web.app, argument=options, label="web",
             cwd=launch.data_path,
         )  # fmt: skip
         # Named after the release, not the generation: a reload goes on writing the same log.

@@ -20,7 +20,7 @@ from pathlib import Path
 from apppackage.description import Task
 from apppackage.hooks import RunResult, run_callable
 
-from ..appconfig.values import load_values
+from ..appconfig.values import filled_values
 from ..isolation.walls import scheduler_walls
 from ..layout import HostLayout
 from ..locking import read_holder
@@ -64,9 +64,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(app: str, task: Task) -> RunResult:
         env = launch.environment(mount_path=mount_path)  # reads the services' values now
+        config = filled_values(app_dir / "config.yaml", Path(launch.root))  # as they are now
         context = {
             "task": task.name, "name": launch.name, "version": launch.version, "root": launch.root,
-            "config": load_values(app_dir / "config.yaml") or {}, "data_path": launch.data_path,
+            "config": config, "data_path": launch.data_path,
             "tmp_path": launch.tmp_path, "log_path": launch.log_path, "writable": dict(launch.writable),
             "from_version": None, "to_version": None, "backup_path": None,
         }  # fmt: skip

@@ -185,6 +185,7 @@ def build_release(
                 "package_sha256": sha256,
                 "package_file": package.path.name,
                 "signer": signer,
+                "data_version": description.data_version,
                 "installed_at": time.time(),
                 "installer": f"pyapp_runtime {__version__}",
                 "python": python,

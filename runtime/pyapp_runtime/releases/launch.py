@@ -14,7 +14,19 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from apppackage.description import Command, Description, Health, Hook, Process, Service, StaticDir, Task, Wsgi
+from apppackage.description import (
+    Asgi,
+    Command,
+    Description,
+    Health,
+    Hook,
+    Process,
+    Service,
+    StaticDir,
+    Task,
+    Updates,
+    Wsgi,
+)
 from apppackage.environment import Environment, HostPaths, build_environment, process_variables
 
 from ..appconfig.services import load_services
@@ -50,6 +62,8 @@ class LaunchSpec:
     run_path: str
     writable: Mapping[str, str] = field(default_factory=dict)
     wsgi: Wsgi | None = None
+    asgi: Asgi | None = None
+    """The ASGI application (section 3.16), the alternative to ``wsgi`` (absent from older launch files)."""
     processes: tuple[Process, ...] = ()
     commands: tuple[Command, ...] = ()
     hooks: tuple[Hook, ...] = ()
@@ -59,6 +73,13 @@ class LaunchSpec:
     services: tuple[Service, ...] = ()
     services_file: str = ""
     """The app's ``services.yaml`` (the operator's service values); empty in releases built before it."""
+    updates: Updates = field(default_factory=Updates)
+    """How a new release takes over from this one (section 3.18; the default in older launch files)."""
+
+    @property
+    def web(self) -> Wsgi | Asgi | None:
+        """What the release's web daemons serve: its WSGI or its ASGI application (``None``: no HTTP)."""
+        return self.wsgi if self.wsgi is not None else self.asgi
 
     def hook(self, name: str) -> Hook | None:
         return next((h for h in self.hooks if h.name == name), None)
@@ -81,6 +102,7 @@ class LaunchSpec:
             "run_path": self.run_path,
             "writable": dict(self.writable),
             "wsgi": _record(self.wsgi) if self.wsgi is not None else None,
+            "asgi": _record(self.asgi) if self.asgi is not None else None,
             "processes": [_record(p) for p in self.processes],
             "commands": {c.name: c.call for c in self.commands},
             "hooks": {h.name: {"call": h.call, "timeout": h.timeout} for h in self.hooks},
@@ -89,6 +111,7 @@ class LaunchSpec:
             "static": [_record(s) for s in self.static],
             "services": [_record(s) for s in self.services],
             "services_file": self.services_file,
+            "updates": _record(self.updates),
         }
 
     @classmethod
@@ -99,6 +122,7 @@ class LaunchSpec:
         data = {k: v for k, v in raw.items() if k in known}
         data["sys_path"] = tuple(data.get("sys_path", ()))
         data["wsgi"] = Wsgi(**data["wsgi"]) if data.get("wsgi") else None
+        data["asgi"] = Asgi(**data["asgi"]) if data.get("asgi") else None
         data["processes"] = tuple(
             Process(**{**p, "args": tuple(p["args"])}) for p in data.get("processes", ())
         )
@@ -108,6 +132,7 @@ class LaunchSpec:
         data["health"] = Health(**data.get("health", {}))
         data["static"] = tuple(StaticDir(**s) for s in data.get("static", ()))
         data["services"] = tuple(Service(**s) for s in data.get("services", ()))
+        data["updates"] = Updates(**data.get("updates", {}))
         return cls(**data)
 
     @classmethod
@@ -199,6 +224,7 @@ def build_launch(
         run_path=str(run_path),
         writable={w: str(host.writable_path(w)) for w in description.writable},
         wsgi=description.wsgi,
+        asgi=description.asgi,
         processes=tuple(
             replace(p, call=p.call or calls.get(p.command or "", "")) for p in description.processes
         ),
@@ -209,6 +235,7 @@ def build_launch(
         static=tuple(replace(s, dir=str(host.root / s.dir)) for s in description.static),
         services=description.services,
         services_file=str(services_file or ""),
+        updates=description.updates,
     )
 
 

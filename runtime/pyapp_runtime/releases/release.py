@@ -2,7 +2,7 @@
 
 A release directory is complete when it appears (it is built in a staging dir and
 renamed into place). What the runtime adds to it lives in ``.pyapp/``:
-``release.json`` (what was installed, when, from which package),
+``release.json`` (what was installed, when, from which package, its data version),
 ``launch.json`` (see :mod:`pyapp_runtime.releases.launch`) and ``last-config.yaml`` (the
 values in use when the release was last deactivated, so that a rollback restores
 the values of fields a newer release dropped).
@@ -69,6 +69,8 @@ class Release:
     """Files of the package deleted once installed (the bundled wheels)."""
     signer: str | None = None
     """The fingerprint of the key that signed the package (spec section 2.6); ``None``: unsigned."""
+    data_version: int = 0
+    """The form in which its code keeps the app's data (spec section 3.19)."""
 
     @classmethod
     def load(cls, path: Path) -> Release:
@@ -89,6 +91,7 @@ class Release:
             shared=tuple(info.get("shared", ())),
             removed=tuple(info.get("removed_from_package", ())),
             signer=info.get("signer"),
+            data_version=_data_version(path, info),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +104,7 @@ class Release:
             "package_file": self.package_file,
             "signer": self.signer,
             "installed_at": _iso(self.installed_at),
+            "data_version": self.data_version,
         }
 
     @property
@@ -112,6 +116,20 @@ def write_release_json(release_dir: Path, info: dict[str, Any]) -> None:
     meta = release_dir / META_DIR
     meta.mkdir(parents=True, exist_ok=True)
     (meta / RELEASE_JSON).write_text(json.dumps(info, indent=2) + "\n", "utf-8")
+
+
+def _data_version(path: Path, info: dict[str, Any]) -> int:
+    """``data_version`` of ``release.json``; of a release built before the host recorded it, its
+    description's."""
+    if "data_version" in info:
+        return int(info["data_version"])
+    from apppackage.safeyaml import load_yaml
+
+    try:
+        declared = load_yaml((path / "metadata.yaml").read_bytes(), "metadata.yaml").get("data_version", 0)
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return declared if isinstance(declared, int) and not isinstance(declared, bool) else 0
 
 
 def _iso(ts: float) -> str:

@@ -2,8 +2,11 @@
 
 Run by supervisord as ``python -I -S _exec.py FILE``. It replaces itself with the
 real program (same pid, so supervisord's signals reach it) under exactly the
-environment in FILE. It is on the start path of every supervised process, so it
-imports nothing: FILE is NUL-separated (no argument or variable can hold a NUL)::
+environment in FILE, its standard input ``/dev/null``: supervisord connects it to a
+pipe it keeps open, where a read would wait forever (spec section 6.1: hooks, tasks
+and processes read an empty input). It is on the start path of every supervised
+process, so it imports nothing: FILE is NUL-separated (no argument or variable can
+hold a NUL)::
 
     pyapp-exec-1 NUL <number of arguments> NUL <argument>... NUL <NAME=value>...
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["MAGIC", "main", "parse"]
+__all__ = ["MAGIC", "empty_stdin", "main", "parse"]
 
 MAGIC = b"pyapp-exec-1"
 
@@ -39,6 +42,14 @@ def parse(data: bytes) -> tuple[list[bytes], dict[bytes, bytes]]:
     return args, dict(v.split(b"=", 1) for v in variables)
 
 
+def empty_stdin() -> None:
+    """Connect standard input to ``/dev/null``: a read gets end of file at once."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    if null != 0:
+        os.dup2(null, 0)
+        os.close(null)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         sys.stderr.write("usage: _exec.py FILE\n")
@@ -50,6 +61,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"pyapp: cannot read process file {argv[1]}: {exc}\n")
         return 126
     try:
+        empty_stdin()
         os.execvpe(args[0], args, environ)  # noqa: S606 -- an argv list, no shell
     except OSError as exc:
         sys.stderr.write(f"pyapp: cannot start {args[0]!r}: {exc}\n")

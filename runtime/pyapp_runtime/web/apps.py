@@ -29,7 +29,7 @@ def launch_of(layout: HostLayout, app: str) -> LaunchSpec | None:
 
 def upstream_of(daemons: DaemonManager, app: str, launch: LaunchSpec) -> Upstream | None:
     """Where the web server reaches *app*'s daemon: its stable socket, or its port (None: static only)."""
-    if not launch.wsgi:
+    if launch.web is None:
         return None
     layout = daemons.layout.app(app)
     state = AppRunState.load(layout)

@@ -6,7 +6,9 @@ paths match by whole segments): a daemon route proxies to ``unix:/sock|http://lo
 unchanged, a static or empty route is excluded
 (``ProxyPass /p !``) and served by ``Alias`` or left to the empty document root (404).
 ``ProxyPreserveHost`` keeps ``Host``; client-sent ``X-Forwarded-*`` headers are removed
-before mod_proxy adds its own, and ``X-Forwarded-Proto`` is set from the vhost.
+before mod_proxy adds its own, and ``X-Forwarded-Proto`` is set from the vhost. From Apache 2.4.47 on
+(:data:`UPGRADE_SINCE`), mod_proxy_http passes a WebSocket handshake through to the daemon
+(``upgrade=websocket``) for an ASGI app.
 """
 
 from __future__ import annotations
@@ -36,18 +38,21 @@ _MODULES = (
 )
 _TLS_MODULES = (("socache_shmcb_module", "mod_socache_shmcb.so"), ("ssl_module", "mod_ssl.so"))
 _REQUIRED = ("proxy_module", "proxy_http_module", "headers_module", "alias_module")
+UPGRADE_SINCE = (2, 4, 47)
+"""The first Apache whose mod_proxy_http upgrades a connection to a WebSocket itself (``upgrade=``)."""
 
 
-def _target(upstream: Upstream, path: str) -> str:
+def _target(upstream: Upstream, path: str, *, websocket: bool) -> str:
+    upgrade = " upgrade=websocket" if websocket else ""
     if upstream.socket is not None:
         # A new connection for every request: the socket is a link a new release takes over, and a
         # connection kept from before the switch reaches the old daemon, which closes it as it stops
         # (Apache would answer 502 on reusing it, where nginx retries).
-        return quote(f"unix:{upstream.socket}|http://localhost{path}") + " disablereuse=On"
-    return quote(f"http://{upstream.address}{path}")
+        return quote(f"unix:{upstream.socket}|http://localhost{path}") + " disablereuse=On" + upgrade
+    return quote(f"http://{upstream.address}{path}") + upgrade
 
 
-def _host(listen: ListenBlock, host: HostBlock, empty: str) -> list[str]:
+def _host(listen: ListenBlock, host: HostBlock, empty: str, websocket: bool) -> list[str]:
     vhost = host.vhost
     lines = [f"# virtual host {vhost.name}", f"<VirtualHost {listen.listen}>"]
     if vhost.server_names:
@@ -81,7 +86,8 @@ def _host(listen: ListenBlock, host: HostBlock, empty: str) -> list[str]:
         lines.append(f"    # {route.app}: {route.action}")
         if route.action == "proxy":
             assert route.upstream is not None
-            lines.append(f"    ProxyPass {route.path} {_target(route.upstream, route.path)}")
+            target = _target(route.upstream, route.path, websocket=websocket)
+            lines.append(f"    ProxyPass {route.path} {target}")
             continue
         lines.append(f"    ProxyPass {route.path} !")
         if route.action == "static":
@@ -118,12 +124,16 @@ def _catch_all(listen: ListenBlock, empty: str) -> list[str]:
     return [*lines, "    Redirect 404 /", "</VirtualHost>"]
 
 
-def fragment(listens: tuple[ListenBlock, ...], *, empty: str, catch_all: bool = False) -> str:
+def fragment(
+    listens: tuple[ListenBlock, ...], *, empty: str, catch_all: bool = False, version: tuple[int, ...] = ()
+) -> str:
     """``VirtualHost`` blocks for every virtual host; *empty* is an empty directory (the 404 root).
 
     The including server must ``Listen`` on the addresses and load mod_proxy,
     mod_proxy_http, mod_headers and mod_alias (it stops with a message if one is missing).
+    WebSocket handshakes pass through when the server's *version* is known to allow it.
     """
+    websocket = version >= UPGRADE_SINCE
     lines = [
         f'<IfModule !{m}>\n    Error "pyapp needs Apache\'s {m[:-7]} module"\n</IfModule>' for m in _REQUIRED
     ]
@@ -137,11 +147,11 @@ def fragment(listens: tuple[ListenBlock, ...], *, empty: str, catch_all: bool = 
         default = listen.default
         # Apache's default host on an address is the first one listed.
         if default is not None:
-            lines += _host(listen, default, empty)
+            lines += _host(listen, default, empty, websocket)
         elif catch_all:
             lines += _catch_all(listen, empty)
         for host in listen.named:
-            lines += _host(listen, host, empty)
+            lines += _host(listen, host, empty, websocket)
     return HEADER + "\n".join(lines) + "\n"
 
 
@@ -199,6 +209,6 @@ def render(listens: tuple[ListenBlock, ...], ctx: RenderContext) -> dict[str, st
     mime = "".join(f"{media} {' '.join(exts)}\n" for media, exts in sorted(mime_types().items()))
     return {
         CONFIG_FILE: HEADER + "\n".join(lines) + "\n",
-        "vhosts.conf": fragment(listens, empty=empty, catch_all=True),
+        "vhosts.conf": fragment(listens, empty=empty, catch_all=True, version=ctx.installation.version),
         "mime.types": mime,
     }

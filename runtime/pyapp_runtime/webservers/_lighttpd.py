@@ -4,7 +4,8 @@ Each listen is a ``$SERVER["socket"]`` block holding an ``else`` chain of
 ``$HTTP["host"]`` conditions (exact names, then wildcards, then the default host),
 each an ``else`` chain of ``$HTTP["url"]`` conditions, longest path first, so exactly
 one route applies. mod_proxy keeps the path and ``Host`` and sets ``X-Forwarded-For``,
-``X-Forwarded-Proto`` and ``X-Forwarded-Host`` itself, replacing the client's.
+``X-Forwarded-Proto`` and ``X-Forwarded-Host`` itself, replacing the client's; it passes a WebSocket
+handshake through to the daemon (``proxy.header``'s ``upgrade``), for an ASGI app.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _proxy(upstream: Upstream) -> str:
 def _body(route: Route) -> list[str]:
     if route.action == "proxy":
         assert route.upstream is not None
-        return [_proxy(route.upstream)]
+        return [_proxy(route.upstream), 'proxy.header = ("upgrade" => "enable")']
     if route.action == "static":
         assert route.directory is not None
         directory = route.directory.rstrip("/")

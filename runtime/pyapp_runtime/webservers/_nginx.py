@@ -5,7 +5,10 @@ Each virtual host is a ``server`` block; each route a prefix ``location`` (``/p/
 block (``pyapp_<app>``) with idle connections kept open. Proxied requests keep their
 path (normalized, as the other servers send it) and get ``Host``, ``X-Forwarded-For``,
 ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` set from the connection, never from
-what the client sent.
+what the client sent. A WebSocket handshake (a request with ``Upgrade``) is passed on with its
+``Upgrade`` and ``Connection: upgrade`` (the ``map`` of :data:`CONNECTION`), so the connection goes
+through to an ASGI app; every other request is sent without ``Connection``, keeping the upstream
+connection open.
 """
 
 from __future__ import annotations
@@ -24,11 +27,23 @@ _PROXY_HEADERS = (
     "proxy_set_header X-Forwarded-Proto $scheme;",
     "proxy_set_header X-Forwarded-Host $http_host;",
     'proxy_set_header Forwarded "";',
-    # HTTP/1.1 without "Connection: close" lets the upstream block keep connections open.
+    # HTTP/1.1 without "Connection: close" lets the upstream block keep connections open; a WebSocket
+    # handshake keeps its Upgrade and says so in Connection.
     "proxy_http_version 1.1;",
-    'proxy_set_header Connection "";',
+    "proxy_set_header Upgrade $http_upgrade;",
+    "proxy_set_header Connection $pyapp_connection;",
     "proxy_redirect off;",
 )
+
+
+CONNECTION = (
+    "# A WebSocket handshake asks for an upgrade; every other request is sent without Connection.",
+    "map $http_upgrade $pyapp_connection {",
+    "    default upgrade;",
+    '    "" "";',
+    "}",
+)
+"""The ``Connection`` header of proxied requests, by their ``Upgrade`` (in the ``http`` block)."""
 
 
 def _upstream_name(app: str) -> str:
@@ -110,7 +125,7 @@ def fragment(
     host; the managed instance uses it, a system server usually has its own. On TLS
     listens that needs ``ssl_reject_handshake`` (nginx 1.19.4+, *version*).
     """
-    lines: list[str] = []
+    lines: list[str] = list(CONNECTION)
     for route in sorted((r for b in listens for h in b.hosts for r in h.routes), key=lambda r: r.app):
         if route.action == "proxy":
             lines += _upstream(route)

@@ -1,4 +1,5 @@
-"""What an app's waitress daemon must be started with to sit behind the web server.
+"""What an app's daemon -- waitress for a WSGI app, uvicorn for an ASGI one -- must be started with to sit
+behind the web server.
 
 The web servers pass each request's path unchanged and add ``X-Forwarded-For``,
 ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` (replacing whatever the client sent);
@@ -16,6 +17,12 @@ the ``Host`` header is kept. The daemon then:
 The app then sees the client's address as ``REMOTE_ADDR``, the scheme (``https`` on a
 TLS virtual host) as ``wsgi.url_scheme`` and the host the client asked for.
 
+An ASGI daemon (:func:`asgi_daemon_options`) listens at the same place and believes the same headers from
+the same peers (uvicorn's ``forwarded_allow_ips``: ``*`` on a unix socket, where uvicorn sees no peer
+address); the scope's ``root_path`` is the mount's prefix and its ``path`` the whole path, prefix included
+(spec section 3.16). uvicorn's own ``root_path`` setting is not that: it puts the prefix in front of the
+path the web server sent, which holds it already.
+
 On a unix socket anyone who can connect is trusted, so the socket's mode matters:
 ``600`` (owner only) is enough when the web server runs as the daemon's user. When the
 runtime runs as root, the web server's workers run as an unprivileged user (see
@@ -26,13 +33,15 @@ directory of their group (docs/trust-model.md), never writable by everybody.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from .errors import InvalidRoute
 from .model import Mount
 
-__all__ = ["PROXY_HEADERS", "daemon_arguments", "daemon_options"]
+__all__ = ["PROXY_HEADERS", "asgi_daemon_options", "daemon_arguments", "daemon_options"]
 
 PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "x-forwarded-proto")
+_LISTEN_KEYS = ("unix_socket", "unix_socket_perms", "host", "port")
 
 
 def daemon_options(mount: Mount, *, socket_perms: str | None = None) -> dict[str, str | int | bool]:
@@ -65,6 +74,19 @@ def daemon_options(mount: Mount, *, socket_perms: str | None = None) -> dict[str
     options["clear_untrusted_proxy_headers"] = True
     if mount.prefix != "/":
         options["url_prefix"] = mount.prefix
+    return options
+
+
+def asgi_daemon_options(mount: Mount, *, socket_perms: str | None = None) -> dict[str, Any]:
+    """What an ASGI daemon serving *mount* behind a web server is started with: where it listens (the keys
+    of :func:`daemon_options`), ``mount_path`` (the scope's ``root_path``, ``""`` at a site's root) and
+    ``uvicorn``, keyword arguments for ``uvicorn.Config``: the proxy headers, believed from the web
+    server only. Raises :class:`InvalidRoute` for a static-only mount, as :func:`daemon_options` does."""
+    waitress = daemon_options(mount, socket_perms=socket_perms)
+    options: dict[str, Any] = {k: waitress[k] for k in _LISTEN_KEYS if k in waitress}
+    trusted = "*" if "unix_socket" in waitress else waitress["trusted_proxy"]
+    options["mount_path"] = "" if mount.prefix == "/" else mount.prefix
+    options["uvicorn"] = {"proxy_headers": True, "forwarded_allow_ips": trusted}
     return options
 
 

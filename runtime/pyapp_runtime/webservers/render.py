@@ -40,15 +40,18 @@ def render_files(routes: Routes, ctx: RenderContext) -> dict[str, str]:
     return _lighttpd.render(listens, ctx)
 
 
-def render_fragment(kind: ServerKind, routes: Routes, *, empty_dir: str) -> str:
+def render_fragment(
+    kind: ServerKind, routes: Routes, *, empty_dir: str, version: tuple[int, ...] = ()
+) -> str:
     """The virtual hosts of *routes* as an include file for a system server of *kind*.
 
     *empty_dir* is an empty directory the server may read: the document root that
-    makes unrouted paths answer 404 (Apache only).
+    makes unrouted paths answer 404 (Apache only). *version* is the server's (Apache: from 2.4.47
+    on, WebSocket handshakes pass through).
     """
     listens = plan(routes)
     if kind == "nginx":
         return _nginx.fragment(listens)
     if kind == "apache":
-        return _apache.fragment(listens, empty=empty_dir)
+        return _apache.fragment(listens, empty=empty_dir, version=version)
     return _lighttpd.fragment(listens)

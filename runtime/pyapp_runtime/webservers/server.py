@@ -393,4 +393,6 @@ class WebServer:
     def fragment(self, routes: Routes) -> str:
         """The virtual hosts of *routes* as an include file for a system server of this kind."""
         self._prepare()
-        return render_fragment(self.kind, routes, empty_dir=str(self.empty))
+        return render_fragment(
+            self.kind, routes, empty_dir=str(self.empty), version=self.installation.version
+        )

@@ -3,7 +3,9 @@ roll back to a chosen release, update by upload, and remove (after a confirmatio
 
 Each action calls :class:`~pyapp_server.manager.AppManager` as the JSON API does; long ones
 become jobs, and the browser is sent to the job's page. A refused action comes back to the
-app's page with the reason.
+app's page with the reason; a rollback or update refused for its data version (spec section 3.19)
+with the whole of it, a link to restore the backup it names and, for a rollback, a button to roll
+back anyway.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pyramid.request import Request
 
 from apppackage.errors import AppPackageError
 
+from ..errors import ApiError
 from ..manager import PROCESS_ACTIONS, AppManager
 from ..uploads import flag_value, uploaded_package
 from .pages import form_post, problems, see_other
@@ -45,8 +48,17 @@ def app_page(request: Request, name: str, **extra: Any) -> dict[str, Any]:
         "events": [e.to_dict() for e in request.services.events.list(app=name, limit=8)],
         "jobs": [j.to_dict() for j in request.services.jobs.list(app=name, limit=5)],
         "update_error": None,
+        "refusal": None,
         **extra,
     }
+
+
+def _refusal(exc: AppPackageError, what: str, to: str | None = None) -> dict[str, Any] | None:
+    """A refusal for the data version (409 ``data-version``) as the page shows it; ``None``: another error."""
+    if not isinstance(exc, ApiError) or exc.code != "data-version":
+        return None
+    lines = str(exc).splitlines()
+    return {"what": what, "lines": lines, "backup": exc.extra.get("backup"), "to": to or ""}
 
 
 def show(request: Request) -> dict[str, Any]:
@@ -77,11 +89,18 @@ def backup(request: Request) -> Any:
 
 
 def rollback(request: Request) -> Any:
+    """Roll back (``force``: even to a release of a lower data version); a refusal for the data version is
+    shown whole on the app's page (409), any other one comes back as a message."""
     name = request.matchdict["name"]
     to = str(request.POST.get("to", "")).strip() or None
     try:
-        job = _apps(request).rollback(name, request.actor, to=to)
+        force = flag_value(request.POST.get("force", ""), "force")
+        job = _apps(request).rollback(name, request.actor, to=to, force=force, edge="ui")
     except AppPackageError as exc:
+        refusal = _refusal(exc, "rollback", to)
+        if refusal is not None:
+            request.response.status = 409
+            return app_page(request, name, refusal=refusal)
         return see_other(request, "ui.app", f"rollback of {name}: {problems(exc)[0]}", error=True, name=name)
     return _job_page(request, job)
 
@@ -93,13 +112,16 @@ def update(request: Request) -> Any:
         received = uploaded_package(request)
         job = _apps(request).install(
             received.path, request.actor, expect=name, force=received.force, staged=received.staged,
-            kind="update", trust_key=received.trust_key,
+            kind="update", trust_key=received.trust_key, edge="ui",
         )  # fmt: skip
     except AppPackageError as exc:
         from ..errors import classify
 
         message, found = problems(exc)
         request.response.status = classify(exc)[0]
+        refusal = _refusal(exc, "update")
+        if refusal is not None:
+            return app_page(request, name, refusal=refusal)
         return app_page(request, name, update_error={"message": message, "errors": found})
     return _job_page(request, job)
 
@@ -176,7 +198,7 @@ def includeme(config: Configurator) -> None:
     )  # fmt: skip
     post(control, "ui.app_control", "deploy")
     post(backup, "ui.backup", "deploy")
-    post(rollback, "ui.rollback", "deploy")
+    post(rollback, "ui.rollback", "deploy", renderer="app.jinja2")
     config.add_view(
         restore_form, route_name="ui.restore", request_method="GET", renderer="restore.jinja2",
         permission="admin",

@@ -152,7 +152,8 @@ def form_fields(
         else:
             text = "" if kind == "secret" or stored is None else _text(stored)
             checked = effective is True
-        required = bool(spec.get("required")) and not (kind == "secret" and stored)  # a set secret is kept
+        # A set secret is kept, and a field left empty takes its default: neither must be filled in.
+        required = bool(spec.get("required")) and default is None and not (kind == "secret" and stored)
         out.append(
             FormField(
                 name=name, label=spec["label"], help=spec.get("help", ""), type=kind, widget=widget,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import sys
+from typing import Any
 
 import pytest
 import yaml
@@ -41,12 +42,18 @@ def values(home):
     return yaml.safe_load((home / "apps" / "probe" / "config.yaml").read_text())
 
 
+def app_reads(home):
+    return yaml.safe_load((home / "apps" / "probe" / "app-config.yaml").read_text())
+
+
 def test_first_install_fills_defaults_generates_secrets_and_masks_them(home, probes):
     host = Host(home)
     result = host.install(probes["1.0.0"], settings=["workers=4"])
     got = values(home)
-    assert got["greeting"] == "Hello" and got["workers"] == 4 and got["old_flag"] is False
+    # The host keeps what the operator set and the secret it generated; the app reads them filled in.
+    assert set(got) == {"workers", "token"} and got["workers"] == 4
     assert isinstance(got["token"], str) and len(got["token"]) == 32
+    assert app_reads(home) == {"greeting": "Hello", "token": got["token"], "old_flag": False, "workers": 4}
     assert "token" in result.config.added and result.config.assigned == ("workers",)
     assert stat.S_IMODE((home / "apps" / "probe" / "config.yaml").stat().st_mode) == 0o600
     shown = host.config("probe")
@@ -78,11 +85,49 @@ def test_update_keeps_values_adds_new_defaults_and_drops_removed_fields(home, pr
     result = host.install(probes["2.0.0"])
     assert result.config.dropped == ("old_flag",)
     assert result.config.added == ("colour",)
-    assert values(home) == {"greeting": "Hello", "token": token, "workers": 5, "colour": "blue"}
+    assert values(home) == {"token": token, "workers": 5}
+    assert app_reads(home) == {"greeting": "Hello", "token": token, "workers": 5, "colour": "blue"}
     # A rollback gets the dropped value back from what 1.0.0 last used.
     back = host.rollback("probe")
-    assert back.config.restored == ("old_flag",) and back.config.dropped == ("colour",)
+    assert back.config.restored == ("old_flag",) and back.config.dropped == ()
     assert values(home)["old_flag"] is True and values(home)["workers"] == 5
+
+
+@pytest.fixture(scope="module")
+def colours(module_factory):
+    """Two releases whose spec changes both defaults."""
+
+    def fields(colour: str, size: int) -> dict[str, Any]:
+        return {"colour": {"type": "string", "default": colour}, "size": {"type": "integer", "default": size}}
+
+    return [
+        module_factory.probe("1.0.0", fields=fields("red", 1), tag="-colours"),
+        module_factory.probe("2.0.0", fields=fields("blue", 2), tag="-colours"),
+    ]
+
+
+def test_a_default_the_new_release_changes_reaches_the_app(home, colours):
+    """Spec sections 4.3 and 7.2 (step 5): the operator's values over the new spec's defaults."""
+    host = Host(home)
+    host.install(colours[0], settings=["size=1"])  # the operator's choice, though it is the default
+    assert app_reads(home) == {"colour": "red", "size": 1}
+    host.install(colours[1])
+    assert app_reads(home) == {"colour": "blue", "size": 1}
+    host.rollback("probe")
+    assert app_reads(home) == {"colour": "red", "size": 1}
+
+
+def test_the_defaults_an_older_host_stored_are_read_as_defaults(home, colours):
+    """A config.yaml written before the host kept only the operator's values: what equals the running
+    release's default is a default (the app reads the same), and a new release's default reaches it."""
+    host = Host(home)
+    host.install(colours[0], settings=["size=3"])
+    # config.yaml as an older host wrote it: the defaults filled in at install with the operator's value.
+    (home / "apps" / "probe" / "config.yaml").write_text("colour: red\nsize: 3\n")
+    assert host.config("probe").values == {"size": 3}
+    host.install(colours[1])
+    assert values(home) == {"size": 3}
+    assert app_reads(home) == {"colour": "blue", "size": 3}
 
 
 def test_a_new_required_field_without_a_value_is_refused_naming_it(home, probes, app_snapshot):
@@ -124,8 +169,8 @@ def test_config_edit_reopens_the_editor_until_valid(home, probes, tmp_path, pyap
     queue = tmp_path / "queue"
     queue.mkdir()
     token = values(home)["token"]
-    (queue / "1").write_text(f"greeting: Hello\ntoken: {token}\nold_flag: false\nworkers: 0\n")
-    (queue / "2").write_text(f"greeting: Bonjour\ntoken: {token}\nold_flag: false\nworkers: 3\n")
+    (queue / "1").write_text(f"greeting: Hello\ntoken: {token}\nworkers: 0\n")
+    (queue / "2").write_text(f"greeting: Bonjour\ntoken: {token}\nworkers: 3\n")
     proc = pyapp_cli(
         "config", "probe", "edit", home=home, input="y\n", env={"EDITOR": f"{sys.executable} {script}"}
     )
@@ -176,7 +221,7 @@ def test_config_set_and_edit_never_show_or_store_the_mask(home, probes, tmp_path
         "file = pathlib.Path(sys.argv[1])\n"
         "text = file.read_text()\n"
         f"pathlib.Path({str(seen)!r}).write_text(text)\n"
-        "file.write_text(text.replace('greeting: Hello', 'greeting: Howdy'))\n"
+        "file.write_text(text.replace('# greeting: Hello', 'greeting: Howdy'))\n"
     )
     proc = pyapp_cli("config", "probe", "edit", home=home, env={"EDITOR": f"{sys.executable} {script}"})
     assert proc.returncode == 0, proc.stderr

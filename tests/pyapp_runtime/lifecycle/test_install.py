@@ -36,8 +36,8 @@ def test_first_install_of_hello_builds_a_release_and_activates_it(home, hello_pa
     assert (release / "metadata.yaml").is_file() and (release / "src" / "hello" / "app.py").is_file()
     for sub in ("data/counters", "tmp", "logs", "run"):
         assert (app / sub).is_dir()
-    # The operator config comes from the spec's defaults; the app reads the rendered copy.
-    assert "greeting: Hello" in (app / "config.yaml").read_text()
+    # The operator set nothing: the app reads the spec's defaults, rendered.
+    assert "greeting" not in (app / "config.yaml").read_text()
     assert stat.S_IMODE((app / "config.yaml").stat().st_mode) == 0o600
     assert (app / "app-config.yaml").read_text() == "greeting: Hello\n"
     run = host.run_command("hello", "greet", ["World"], capture=True)

@@ -3,7 +3,9 @@
 ``webprobe`` is a test app whose WSGI application reports what its process got (the
 version, ``SCRIPT_NAME``, the client address, the heavy modules it imported) and
 answers ``/slow`` after a second; built ``broken`` it fails its health check (and says
-why on stderr). ``taskprobe`` has only tasks: ``tick`` logs each run's start
+why on stderr). Built ``asgi``, the same answers come from an ASGI application (``SCRIPT_NAME`` is
+its scope's ``root_path``), which also echoes a WebSocket at ``/ws`` and answers ``/lifespan``
+with what its lifespan start-up did. ``taskprobe`` has only tasks: ``tick`` logs each run's start
 and end and outlasts its own interval; ``hang`` says which process it runs in (pid namespace:pid) and
 sleeps until it is killed at its timeout (10 s: room for a fresh interpreter to start on a busy machine).
 """
@@ -29,7 +31,7 @@ from apppackage.record import render_record
 from apppackage.sources import DirectorySource
 
 WEBPROBE = '''\
-"""A WSGI app that tells what its process got."""
+"""A WSGI or an ASGI app that tells what its process got."""
 import json, os, sys, time
 
 VERSION = os.environ.get("PYAPP_VERSION", "?")
@@ -59,6 +61,9 @@ if BROKEN:
     print(f"webprobe {VERSION}: the database at db.invalid does not answer", file=sys.stderr, flush=True)
 
 
+'''
+
+WEBPROBE_WSGI = """
 def application(environ, start_response):
     path = environ.get("PATH_INFO") or "/"
     if path == "/health":
@@ -82,7 +87,56 @@ def application(environ, start_response):
         return [body]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [f"webprobe {VERSION}{LABEL}".encode()]
-'''
+"""
+
+WEBPROBE_ASGI = """
+import asyncio
+
+LIFESPAN = {"started": False}
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                LIFESPAN["started"] = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    root = scope.get("root_path", "")
+    path = scope["path"][len(root):] or "/"
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] != "websocket.disconnect":
+            await send({"type": "websocket.send", "text": f"{VERSION} {root} {message.get('text')}"})
+        return
+    kind, status, body = "text/plain", 200, f"webprobe {VERSION}{LABEL}".encode()
+    if path == "/health":
+        status = 500 if BROKEN else 200
+        body = b"broken" if BROKEN else b"ok"
+    elif path == "/slow":
+        await asyncio.sleep(1)
+    elif path == "/lifespan":
+        body = json.dumps(LIFESPAN).encode()
+    elif path == "/env":
+        kind = "application/json"
+        client = scope.get("client")
+        body = json.dumps({
+            "version": VERSION, "pid": os.getpid(),
+            "process": f"{os.readlink('/proc/self/ns/pid')}:{os.getpid()}",
+            "script_name": root, "path_info": path, "path": scope["path"],
+            "remote_addr": client[0] if client else None, "scheme": scope["scheme"],
+            "variables": {k: v for k, v in os.environ.items() if k.startswith(("PYAPP_", "SCRIPT_NAME"))},
+            "heavy": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY),
+            "cwd": os.getcwd(),
+        }).encode()
+    headers = [(b"content-type", kind.encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+"""
 
 TASKPROBE = '''\
 """Tasks that record their runs."""
@@ -142,6 +196,7 @@ class Packages:
         *,
         broken: bool = False,
         config: bool = False,
+        asgi: bool | str = False,
         extra: str = "",
         files: Mapping[str, str] | None = None,
         **metadata: Any,
@@ -150,12 +205,17 @@ class Packages:
 
         With *config* it has settings: ``label`` (added to its answer) and ``state``
         (``broken``: it fails its health check, for 10 s; ``needs-prefix``: so it does when
-        it is not mounted under a prefix). *extra* is code added to its module (the
-        functions of tasks or processes given in *metadata*); *files* more files of the package (its
-        static directories).
+        it is not mounted under a prefix). *asgi*: its application is an ASGI one (a version 1.1
+        description); a string names another object of its module as the application. *extra* is
+        code added to its module (the functions of tasks or processes given in *metadata*); *files*
+        more files of the package (its static directories).
         """
         meta: dict[str, Any] = {"wsgi": {"app": "webprobe:application"}, "health": {"path": "/health"}}
-        files = {"src/webprobe/__init__.py": WEBPROBE + extra, **(files or {})}
+        if asgi:
+            app = asgi if isinstance(asgi, str) else "webprobe:application"
+            meta = {"pyapp": "1.1", "asgi": {"app": app}, "health": meta["health"]}
+        code = WEBPROBE + (WEBPROBE_ASGI if asgi else WEBPROBE_WSGI)
+        files = {"src/webprobe/__init__.py": code + extra, **(files or {})}
         if broken:
             meta["health"] = {"path": "/health", "start": 3, "timeout": 2}
         elif config:

@@ -1,5 +1,6 @@
 """An app on a port keeps it: the generations an update, a rollback or a configuration change starts share
-it (SO_REUSEPORT), the new one listening there only once healthy, and a client of the port loses nothing."""
+it (SO_REUSEPORT), the new one listening there only once healthy, and a client of the port loses nothing --
+served by waitress (a WSGI app) or by uvicorn (an ASGI one)."""
 
 from __future__ import annotations
 
@@ -47,16 +48,18 @@ def _switch_under_load(host: Host, action: Callable[[], Any], expected: str) -> 
     return load
 
 
+@pytest.mark.parametrize("asgi", [False, True], ids=["wsgi", "asgi"])
 @pytest.mark.parametrize("change", ["update", "rollback", "configuration"])
 def test_a_switch_keeps_the_port_and_a_client_of_the_port_loses_no_request(
-    make_host: Callable[..., Host], packages: Any, change: str
+    make_host: Callable[..., Host], packages: Any, change: str, asgi: bool
 ) -> None:
     host = make_host(listen="port")
-    host.install(packages.webprobe("1.0.0", config=True))
+    host.install(packages.webprobe("1.0.0", config=True, asgi=asgi))
     if change == "update":
-        action, expected = (lambda: host.install(packages.webprobe("1.1.0", config=True))), "webprobe 1.1.0"
+        new = packages.webprobe("1.1.0", config=True, asgi=asgi)
+        action, expected = (lambda: host.install(new)), "webprobe 1.1.0"
     elif change == "rollback":
-        host.install(packages.webprobe("1.1.0", config=True))
+        host.install(packages.webprobe("1.1.0", config=True, asgi=asgi))
         action, expected = (lambda: host.rollback("webprobe")), "webprobe 1.0.0"
     else:
         action, expected = (lambda: host.set_config("webprobe", ["label=blue"])), "webprobe 1.0.0 blue"
@@ -65,12 +68,14 @@ def test_a_switch_keeps_the_port_and_a_client_of_the_port_loses_no_request(
         _switch_under_load(host, lambda: host.set_config("webprobe", ["label=green"]), "webprobe 1.0.0 green")
 
 
-def test_waitress_processes_sharing_the_port_switch_the_same_way(
-    make_host: Callable[..., Host], packages: Any
+@pytest.mark.parametrize("asgi", [False, True], ids=["waitress", "uvicorn"])
+def test_server_processes_sharing_the_port_switch_the_same_way(
+    make_host: Callable[..., Host], packages: Any, asgi: bool
 ) -> None:
     host = make_host(listen="port", method="processes", processes=2)
-    host.install(packages.webprobe("1.0.0", config=True))
-    _switch_under_load(host, lambda: host.install(packages.webprobe("1.1.0", config=True)), "webprobe 1.1.0")
+    host.install(packages.webprobe("1.0.0", config=True, asgi=asgi))
+    new = packages.webprobe("1.1.0", config=True, asgi=asgi)
+    _switch_under_load(host, lambda: host.install(new), "webprobe 1.1.0")
     _switch_under_load(host, lambda: host.set_config("webprobe", ["label=blue"]), "webprobe 1.1.0 blue")
     webs = host.status("webprobe")
     assert [w.process for w in webs] == ["web#0", "web#1"] and {w.state for w in webs} == {"running"}

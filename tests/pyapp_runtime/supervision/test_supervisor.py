@@ -176,6 +176,17 @@ def test_the_environment_is_exactly_the_specs(supervisor: Supervisor, make_spec:
     assert environ == dict(spec.environment)
 
 
+def test_a_process_reads_end_of_file_from_its_standard_input(
+    supervisor: Supervisor, make_spec: MakeSpec
+) -> None:
+    """Spec section 6.1: a host SHOULD connect standard input to an empty input (supervisord's is a pipe
+    it keeps open, where a read waits forever)."""
+    script = "import sys, time; print('read', repr(sys.stdin.read()), flush=True); time.sleep(60)"
+    spec = make_spec("hello", "stdin-0", script)
+    supervisor.update(spec)
+    assert wait_until(lambda: "read ''" in supervisor.tail(spec.program), timeout=10)
+
+
 def test_processes_outlive_the_process_that_started_them(state_dir: Path, make_spec: MakeSpec) -> None:
     state = state_dir
     spec = make_spec("hello", "web-0")

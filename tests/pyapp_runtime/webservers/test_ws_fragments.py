@@ -80,6 +80,10 @@ def test_an_nginx_fragment_goes_inside_http(tmp_path: Path, table: Routes) -> No
     text = fragment.read_text()
     assert "server_name shared.test *.shared.test;" in text
     assert text.count("default_server") == 1  # only the host without names; no catch-all of ours
+    # WebSocket handshakes pass on (the map goes in http, beside the server blocks).
+    assert (
+        "map $http_upgrade $pyapp_connection {" in text and "proxy_set_header Upgrade $http_upgrade;" in text
+    )
 
 
 def test_an_apache_fragment_needs_only_the_proxy_modules(tmp_path: Path, table: Routes) -> None:
@@ -88,7 +92,11 @@ def test_an_apache_fragment_needs_only_the_proxy_modules(tmp_path: Path, table: 
         pytest.skip("Apache is not installed")
     modules = ["mpm_event", "authz_core", "alias", "headers", "proxy", "socache_shmcb", "ssl"]
     fragment = tmp_path / "pyapp.conf"
-    fragment.write_text(render_fragment("apache", table, empty_dir=str(tmp_path)))
+    # Of an Apache whose version is not known, no WebSocket (mod_proxy_http's upgrade= came with 2.4.47).
+    assert "upgrade=websocket" not in render_fragment("apache", table, empty_dir=str(tmp_path))
+    fragment.write_text(render_fragment("apache", table, empty_dir=str(tmp_path), version=apache.version))
+    if apache.version >= (2, 4, 47):
+        assert fragment.read_text().count("upgrade=websocket") == 3  # each proxied mount
     listens = sorted({v.listen for v in table.vhosts.values()})
 
     def main(extra: list[str]) -> Path:
@@ -127,3 +135,4 @@ def test_a_lighttpd_fragment_adds_its_sockets(tmp_path: Path, table: Routes) -> 
     )
     output = config_test([lighttpd.binary, "-tt", "-f", str(main)])
     assert "WARNING" not in output
+    assert fragment.read_text().count('proxy.header = ("upgrade" => "enable")') == 3

@@ -16,6 +16,7 @@ from pyapp_runtime.webservers import (
     StaticPath,
     Upstream,
     VirtualHost,
+    asgi_daemon_options,
     daemon_arguments,
     daemon_options,
     static_paths,
@@ -251,6 +252,25 @@ def test_daemon_options_make_waitress_trust_only_the_web_server() -> None:
     )
     with pytest.raises(InvalidRoute, match="static-only"):
         daemon_options(static_only)
+
+
+def test_asgi_daemon_options_give_the_mount_path_as_root_path_and_trust_only_the_web_server() -> None:
+    routes = table()
+    blog = asgi_daemon_options(routes.mounts["blog"])
+    assert blog == {
+        "host": "127.0.0.1",
+        "port": 8001,
+        "mount_path": "/blog",
+        "uvicorn": {"proxy_headers": True, "forwarded_allow_ips": "127.0.0.1"},
+    }
+    root = asgi_daemon_options(routes.mounts["root"], socket_perms="660")
+    # uvicorn sees no peer address on a unix socket: whoever may connect to it is the web server.
+    assert root == {
+        "unix_socket": "/run/pyapp/app.sock",
+        "unix_socket_perms": "660",
+        "mount_path": "",
+        "uvicorn": {"proxy_headers": True, "forwarded_allow_ips": "*"},
+    }
 
 
 @pytest.mark.parametrize("socket_perms", [None, "660"])

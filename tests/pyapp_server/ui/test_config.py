@@ -83,8 +83,10 @@ def test_each_field_gets_its_widget_and_the_specs_limits(app: Any) -> None:
         and 'maxlength="40"' in greeting
         and 'pattern="[A-Za-z ,!&#39;]+"' in greeting
     )
-    assert "required" in greeting
-    assert 'value="Hello"' in greeting and '<label for="f-greeting">Greeting' in greeting
+    # Required, but with a default: left empty (unset), it takes the default, which is shown.
+    assert "required" not in greeting
+    assert 'value=""' in greeting and "Default: <code>Hello</code>" in greeting
+    assert '<label for="f-greeting">Greeting' in greeting
     assert "The word the page starts with." in greeting
     port = field_html(page, "port")
     assert 'type="number"' in port and 'min="1"' in port and 'max="65535"' in port and 'step="1"' in port
@@ -154,7 +156,7 @@ def test_a_valid_change_is_confirmed_side_by_side_then_saved_and_a_secret_is_kep
     assert any("API key" in r and "********" in r for r in rows)
     assert "greeting: Howdy" in confirm.text and "api_key: &#39;********&#39;" in confirm.text
     assert SECRET not in confirm.text
-    assert stored(app).get("greeting") == "Hello"
+    assert stored(app).get("greeting") is None  # not set yet: the default applies
 
     saved = confirm.forms[1].submit()
     assert saved.status_int == 303

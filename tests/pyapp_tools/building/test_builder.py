@@ -118,6 +118,31 @@ def test_never_packs_caches_virtualenvs_build_output_or_ignored_files(
         ]
 
 
+def test_symbolic_links_are_left_out_with_a_warning_and_a_declared_one_is_refused(
+    write_project: Callable[..., Path], tmp_path: Path, cli
+) -> None:
+    """Spec section 2.1: a package holds no symbolic link, to a file or to a directory."""
+    root = write_project(
+        {"metadata.yaml": 'pyapp: "1.0"\nname: linked\nversion: "1"\n', "src/linked/__init__.py": "A = 1\n"}
+    )
+    (root / "src/linked/alias.py").symlink_to("__init__.py")
+    (root / "src/linked/shared").symlink_to(tmp_path)
+    proc = cli("pyapp-build", root, "-o", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(tmp_path / "out" / "linked-1.pyapp") as zf:
+        assert zf.namelist() == ["metadata.yaml", "src/linked/__init__.py", "RECORD"]
+    assert "src/linked/alias.py: a symbolic link, left out of the package" in proc.stderr
+    assert "src/linked/shared: a symbolic link, left out of the package" in proc.stderr
+
+    (root / "code").mkdir()
+    (root / "lib").symlink_to("code")
+    (root / "metadata.yaml").write_text('pyapp: "1.0"\nname: linked\nversion: "2"\npaths: [src, lib]\n')
+    proc = cli("pyapp-build", root, "-o", tmp_path / "out")
+    assert proc.returncode != 0
+    assert "lib is a symbolic link, which a package never holds" in proc.stderr
+    assert not (tmp_path / "out" / "linked-2.pyapp").exists()
+
+
 def test_an_invalid_project_is_refused_with_every_problem(
     write_project: Callable[..., Path], tmp_path: Path, cli
 ) -> None:

@@ -122,7 +122,7 @@ def test_upload_install_configure_update_rollback_remove_each_in_events(server, 
 
     dry = ok(ctl("config", "set", "hello", "greeting=Hi there", "--dry-run")).stdout
     assert "greeting: 'Hello' -> 'Hi there'" in dry and "greeting: Hi there" in dry
-    assert json.loads(ok(ctl("config", "show", "hello", "--json")).stdout)["values"] == {"greeting": "Hello"}
+    assert json.loads(ok(ctl("config", "show", "hello", "--json")).stdout)["values"] == {}  # the defaults
     assert "changed: greeting" in ok(ctl("config", "set", "hello", "greeting=Hi there")).stdout
     shown = json.loads(ok(ctl("config", "show", "hello", "--json")).stdout)
     assert shown["values"] == {"greeting": "Hi there"}
@@ -245,7 +245,7 @@ def test_config_edit_reopens_the_editor_until_the_values_are_valid(
         text = path.read_text()
         pathlib.Path({str(tmp_path)!r}, f"seen-{{n}}.yaml").write_text(text)
         value = "'42'" if n == 0 else "Good day"
-        for old in ("greeting: Hello", "greeting: '42'"):
+        for old in ("# greeting: Hello", "greeting: '42'"):
             text = text.replace(old, f"greeting: {{value}}")
         path.write_text(text)
     """)
@@ -253,7 +253,7 @@ def test_config_edit_reopens_the_editor_until_the_values_are_valid(
     edited = ok(ctl("config", "edit", "hello", extra={"EDITOR": f"{sys.executable} {script}"}))
     assert "changed: greeting" in edited.stdout
     assert (tmp_path / "count").read_text() == "2"
-    assert "greeting: Hello" in (tmp_path / "seen-0.yaml").read_text()
+    assert "# greeting: Hello" in (tmp_path / "seen-0.yaml").read_text()  # unset: its default
     second = (tmp_path / "seen-1.yaml").read_text()
     assert "# pyapp:" in second and "does not match the pattern" in second
     assert json.loads(ok(ctl("config", "show", "hello", "--json")).stdout)["values"] == {

@@ -3,7 +3,9 @@ a real web server on a loopback port (each test once with nginx, Apache and ligh
 the runtime's own supervised daemons.
 
 The app is examples/hello built with :mod:`pyapp_tools.building.builder`, with a static directory
-added whose file names the version, so the static files' release can be seen too.
+added whose file names the version, so the static files' release can be seen too; ASGI apps
+(examples/asgi-echo and a Starlette app, tests/support/asgiapps.py) are mounted too, their WebSockets
+passed through.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiapps import build_asgi_echo, build_starnotes
 from pyapp_runtime.webservers import find_installation
 from testkit import free_port, processes_under, stop_process
+from wsclient import talk
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -538,3 +542,48 @@ def test_a_route_the_web_server_does_not_pass_on_is_refused_once_the_apps_health
     assert "mounted" not in refused.stdout
     assert served(host) == before
     assert env_over_socket(host)["script_name"] == ""
+
+
+@pytest.fixture(scope="module")
+def asgi_built(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("asgi-packages")
+    return {"asgi-echo": build_asgi_echo(out), "starnotes": build_starnotes(out, wheelhouse)}
+
+
+def test_asgi_apps_behind_the_web_server_see_their_mount_path_and_their_websockets_pass_through(
+    host: Host, asgi_built: dict[str, Path]
+) -> None:
+    settings = host.home / "host.yaml"
+    settings.write_text(settings.read_text() + "apps:\n  starnotes: {listen: port}\n")
+    host.run("install", str(asgi_built["asgi-echo"]))
+    host.run("install", str(asgi_built["starnotes"]))
+    port = free_port()
+    host.run("vhost", "add", "main", "--port", str(port), "--server-name", "localhost")
+    # Each mount is verified through the web server: the app's health path, under its mount path.
+    for app, prefix, upstream in (("asgi-echo", "/echo", "/web.sock"), ("starnotes", "/notes", None)):
+        change = host.json("mount", app, "main", prefix)
+        assert [check["verified"] for check in change["checks"]] == [True], change
+        assert (
+            change["mount"]["upstream"].endswith(upstream) if upstream else ":" in change["mount"]["upstream"]
+        )
+
+    status, body = get(port, "/echo/env", host=f"localhost:{port}")
+    echo = json.loads(body)
+    assert status == 200, body
+    assert (echo["root_path"], echo["path"], echo["scheme"]) == ("/echo", "/echo/env", "http")
+    assert echo["client"] == "127.0.0.1" and echo["host"] == f"localhost:{port}"
+    assert get(port, "/echo/static/echo.css") == (200, (EXAMPLES / "asgi-echo/static/echo.css").read_bytes())
+    status, body = get(port, "/notes/env", host=f"localhost:{port}")
+    notes = json.loads(body)
+    assert (notes["root_path"], notes["path"], notes["started"]) == ("/notes", "/notes/env", True)
+    assert notes["env_url"] == f"http://localhost:{port}/notes/env"
+    assert get(port, "/notes/static/notes.css") == (200, b"h1 { color: teal }\n")
+
+    # A WebSocket through the web server, to the app's socket and to its port.
+    where = ("127.0.0.1", port)
+    assert talk(where, "/echo/ws", ["through", "the server"], host=f"localhost:{port}") == [
+        "through",
+        "the server",
+    ]
+    assert talk(where, "/notes/ws", ["hi"], host=f"localhost:{port}") == ["starnotes: hi"]
+    assert json.loads(get(port, "/echo/env")[1])["echoed"] == 2

@@ -213,3 +213,23 @@ def test_reload_restarts_the_app_on_an_edit_and_the_next_response_shows_it(
 
     run.proc.send_signal(signal.SIGINT)
     assert run.proc.wait(timeout=60) == 0, run.stderr()
+
+
+@pytest.mark.slow
+def test_reload_goes_on_serving_on_the_same_unix_socket(
+    whole: Path, start: Callable[..., Run], tmp_path: Path
+) -> None:
+    sock = tmp_path / "whole.sock"
+    run = start(
+        "run", whole, "--unix-socket", sock, "--state-dir", tmp_path / "state", "--reload", "--web-only"
+    )
+    wait_until(lambda: request(str(sock), "/") == (200, "v1"), "v1 served on the socket")
+
+    (whole / "src/whole/version.py").write_text('VERSION = "v2"\n')
+    # The restarted web app serves the socket the run keeps: its file stays where it was.
+    wait_until(lambda: request(str(sock), "/") == (200, "v2"), "the edited version served on the socket")
+    assert "src/whole/version.py changed: restarting" in run.stderr()
+
+    run.proc.send_signal(signal.SIGINT)
+    assert run.proc.wait(timeout=60) == 0, run.stderr()
+    assert not sock.exists()

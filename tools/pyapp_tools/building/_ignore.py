@@ -10,6 +10,9 @@ directory, ``!`` re-including, ``#`` comments and ``\\`` escapes.
 The directories and files a package declares (``paths``, static dirs) are always
 taken, even when ignored themselves; the rules apply to what is inside them.
 
+A symbolic link is never taken, nor anything below it (spec section 2.1: a package holds
+regular files only); :func:`select_files` says which it passed over, for a warning.
+
 A checkout's ``.pyappignore`` (spec section 3.17) names what a build never takes, the
 declared directories and what is inside them too, whatever version control says: the same
 syntax, read from the root only. Only a declared file (the configuration spec, the
@@ -181,11 +184,16 @@ def git_ignored(root: Path) -> set[str] | None:
     return entries
 
 
-def select_files(root: Path, tops: Iterable[str], exclude: Iterable[Path] = ()) -> list[str]:
+def select_files(
+    root: Path, tops: Iterable[str], exclude: Iterable[Path] = (), *, links: list[str] | None = None
+) -> list[str]:
     """Every file to pack under the declared *tops* (directories or files), sorted and de-duplicated.
 
-    Directories in *exclude* (such as the build's output directory) are skipped.
+    Directories in *exclude* (such as the build's output directory) are skipped. The symbolic
+    links it leaves out (spec section 2.1), to files or directories, a top among them, and not
+    ignored themselves, are added to *links* when it is given.
     """
+    passed: set[str] = set()
     skipped = {p.resolve() for p in exclude}
     git = git_ignored(root)
     rules = IgnoreRules()
@@ -213,6 +221,9 @@ def select_files(root: Path, tops: Iterable[str], exclude: Iterable[Path] = ()) 
         top = top.strip("/")
         top = "" if top == "." else top
         path = root / top
+        if top and path.is_symlink():
+            passed.add(top)
+            continue
         if path.is_file():
             found.add(top)
             continue
@@ -238,10 +249,13 @@ def select_files(root: Path, tops: Iterable[str], exclude: Iterable[Path] = ()) 
                     or (not prefix and d in IGNORED_ROOT_DIRS)
                     or d.endswith(".egg-info")
                     or full.resolve() in skipped
-                    or full.is_symlink()
                     or (full / "pyvenv.cfg").exists()
                     or ignored(rel, True, top)
                 ):
+                    continue
+                if full.is_symlink():
+                    if not ignored(rel, False, top):  # git lists an ignored link as a file
+                        passed.add(rel)
                     continue
                 if git is None:
                     rules.add_file(root, rel)
@@ -249,9 +263,14 @@ def select_files(root: Path, tops: Iterable[str], exclude: Iterable[Path] = ()) 
             dirnames[:] = keep
             for f in filenames:
                 rel = prefix + f
-                if f.endswith(IGNORED_SUFFIXES) or not Path(dirpath, f).is_file() or ignored(rel, False, top):
+                if f.endswith(IGNORED_SUFFIXES) or ignored(rel, False, top):
                     continue
-                found.add(rel)
+                if Path(dirpath, f).is_symlink():
+                    passed.add(rel)
+                elif Path(dirpath, f).is_file():
+                    found.add(rel)
+    if links is not None:
+        links += sorted(passed - set(links))
     return sorted(found)
 
 

@@ -104,16 +104,26 @@ def package_contents(
     """The project's files that go into the package, relative and sorted (no generated ones): the code
     ``paths``, the static dirs, the files ``data`` names (spec section 3.17), the configuration spec and
     requirements file; never what ``.pyappignore`` excludes."""
-    tops = [*description.paths, *(s.dir for s in description.static)]
-    tops.append(description.config_file)
-    if description.dependencies.requirements:
-        tops.append(description.dependencies.requirements)
     generated = {METADATA, RECORD, RECORD_SIG}
     found = {
-        *select_files(project.root, tops, exclude),
+        *select_files(project.root, _declared(description), exclude),
         *select_data(project.root, description.data, exclude),
     }
     return sorted(name for name in found if name not in generated and not name.startswith(DEPS_DIR + "/"))
+
+
+def _declared(description: Description) -> list[str]:
+    """The directories and files the description names, which a package must hold (spec section 2.1)."""
+    tops = [*description.paths, *(s.dir for s in description.static), description.config_file]
+    if description.dependencies.requirements:
+        tops.append(description.dependencies.requirements)
+    return tops
+
+
+def _linked(root: Path, description: Description) -> list[str]:
+    """The declared directories and files that are symbolic links: a package cannot hold them."""
+    tops = {top.strip("/") for top in _declared(description)} - {"", "."}
+    return sorted(top for top in tops if (root / top).is_symlink())
 
 
 def _has_dependencies(description: Description) -> bool:
@@ -149,6 +159,12 @@ def build(
             reporter.warning(warning)
         description = project.description
         release = f"{description.name} {description.version}"
+        linked = _linked(root, description)
+        if linked:
+            raise BuildError(
+                f"{root}: {', '.join(linked)} is a symbolic link, which a package never holds (spec section "
+                "2.1), and the description names it: put the directory or file itself in its place"
+            )
         out_dir = options.out_dir or root / "dist"
         names = package_contents(project, description, exclude=(out_dir,))
         for warning in left_out(root, names, exclude=(out_dir,), data=description.data):

@@ -6,8 +6,9 @@ configuration spec, the requirements file): a file next to them that the code op
 once built. :func:`left_out` finds such files, leaving aside what a project keeps for
 its authors (tests, docs, packaging and CI files, dotfiles) and what its ``.pyappignore``
 excludes, and names first those whose name appears in the app's Python code; before them,
-each ``data`` pattern that packs nothing. ``pyapp-build`` and ``pyapp validate`` of a
-checkout show them as warnings: a build never drops a file silently.
+each ``data`` pattern that packs nothing, and each symbolic link (never packed: spec section
+2.1). ``pyapp-build`` and ``pyapp validate`` of a checkout show them as warnings: a build
+never drops a file silently.
 """
 
 from __future__ import annotations
@@ -113,11 +114,24 @@ def left_out(
     """A warning for each file of the checkout at *root* that is not among *included* (the package's
     contents) and that the app could read; those its code names come first, at most *limit* (then
     one that counts the others; ``None``: every one). Before them, one for each of the ``data``
-    patterns that matches none of *included* (:func:`unmatched_data`)."""
+    patterns that matches none of *included* (:func:`unmatched_data`), and one for each symbolic
+    link of the checkout, never packed."""
     inside = {*included, METADATA, RECORD}  # the two a build writes itself
-    unmatched = unmatched_data(data, inside)
+    links: list[str] = []
     candidates = [
-        rel for rel in select_files(root, ["."], exclude) if rel not in inside and not _authors_own(rel)
+        rel
+        for rel in select_files(root, ["."], exclude, links=links)
+        if rel not in inside and not _authors_own(rel)
+    ]
+    unmatched = unmatched_data(data, inside) + [
+        Problem(
+            file=rel,
+            path="",
+            message="a symbolic link, left out of the package: a package holds regular files only (spec "
+            "section 2.1); if the app reads it, put a copy of what it points to in its place",
+        )
+        for rel in links
+        if not _authors_own(rel)
     ]
     if not candidates:
         return unmatched

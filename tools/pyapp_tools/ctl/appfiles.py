@@ -37,14 +37,15 @@ def releases(ctl: Ctl, name: str, as_json: bool) -> None:
     data = ctl.client.call("GET", f"{API}/apps/{name}/releases")
 
     def human(d: dict[str, Any]) -> None:
-        rows = [("RELEASE", "VERSION", "INSTALLED", "SIZE", "PACKAGE", "")]
+        rows = [("RELEASE", "VERSION", "INSTALLED", "SIZE", "DATA", "PACKAGE", "")]
         for r in d["releases"]:
             mark = "current" if r["current"] else "previous" if r["previous"] else ""
             package = r["package_file"] or "-"
             if r["package_sha256"]:
                 package += f" (sha256 {r['package_sha256'][:12]})"
+            data = str(r.get("data_version", 0))
             rows.append(
-                (r["id"], r["version"], r["installed_at"] or "-", human_size(r["size"]), package, mark)
+                (r["id"], r["version"], r["installed_at"] or "-", human_size(r["size"]), data, package, mark)
             )
         _table(rows)
 
@@ -68,11 +69,11 @@ def backups(ctl: Ctl, name: str, as_json: bool) -> None:
         if not d["backups"]:
             click.echo(f"{name} has no backups (make one: pyapp-ctl apps backup {name})")
             return
-        rows = [("BACKUP", "CREATED", "SIZE", "VERSION", "REASON")]
-        rows += [
-            (b["name"], b["created"], human_size(b["size"]), b["version"] or "?", b["reason"] or "-")
-            for b in d["backups"]
-        ]
+        rows = [("BACKUP", "CREATED", "SIZE", "VERSION", "DATA", "REASON")]
+        for b in d["backups"]:
+            data = "?" if b.get("data_version") is None else str(b["data_version"])
+            reason = (b["reason"] or "-") + (f" (to {b['to_version']})" if b.get("to_version") else "")
+            rows.append((b["name"], b["created"], human_size(b["size"]), b["version"] or "?", data, reason))
         _table(rows)
 
     emit(data, as_json, human)
@@ -101,6 +102,8 @@ def restore(ctl: Ctl, name: str, backup: str, force: bool, yes: bool, wait: bool
         click.echo(f"{r['name']} restored from {backup} (made by {r['backup_version']})")
         if r.get("hook_files"):
             click.echo(f"  the backup hook's files: {r['hook_files']}")
+        if r.get("note"):
+            click.echo(f"note: {r['note']}", err=True)
 
     finish_job(ctl, job, wait, as_json, human)
 

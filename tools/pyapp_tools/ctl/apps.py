@@ -54,14 +54,27 @@ def show(ctl: Ctl, name: str, as_json: bool) -> None:
     def human(d: dict[str, Any]) -> None:
         click.echo(f"{d['name']} {d['version']} (release {d['release']})")
         click.echo(f"  path: {d['path']}")
+        if d.get("data_version"):
+            click.echo(
+                f"  data version: {d['data_version']['data_version']} (since {d['data_version']['since']})"
+            )
+        if d.get("updates"):
+            policy = ", ".join(
+                f"{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in d["updates"].items()
+            )
+            click.echo(f"  updates: {policy}")
         pinned = d.get("signer") or "none pinned (the first signed package pins its key)"
         click.echo(f"  signing key: {pinned}")
-        if d.get("wsgi"):
-            click.echo(f"  wsgi: {d['wsgi']}")
+        for kind in ("wsgi", "asgi"):
+            if d.get(kind):
+                click.echo(f"  {kind}: {d[kind]}")
         click.echo("  releases:")
         for r in d["releases"]:
             mark = "current" if r["current"] else "previous" if r["previous"] else ""
-            click.echo(f"    {r['id']:<28} {human_size(r['size']):>10}  {r['installed_at']}  {mark}")
+            form = f"data version {r.get('data_version', 0)}"
+            click.echo(
+                f"    {r['id']:<28} {human_size(r['size']):>10}  {r['installed_at']}  {form}  {mark}".rstrip()
+            )
         if d.get("processes"):
             click.echo("  processes:")
             for p in d["processes"]:
@@ -197,19 +210,30 @@ def update(ctl: Ctl, /, name: str, package: str, wait: bool, as_json: bool, **op
 @click.option(
     "--to", metavar="VERSION", help="Go back to this version (or release id), not the previous one."
 )
+@click.option(
+    "--force", is_flag=True,
+    help="Roll back even to a release whose data version is lower than the data's: its code may not read it.",
+)  # fmt: skip
 @click.option("--wait/--no-wait", default=True, show_default=True)
 @json_command
 @pass_ctl
-def rollback(ctl: Ctl, name: str, to: str | None, wait: bool, as_json: bool) -> None:
-    """Re-activate the previous release of NAME (its data stays as it is)."""
-    job = ctl.client.call("POST", f"{API}/apps/{name}/rollback", json_body={"to": to} if to else {})
-    finish_job(
-        ctl,
-        job,
-        wait,
-        as_json,
-        lambda r: click.echo(f"{r['name']} rolled back from {r['from_version']} to {r['version']}"),
-    )
+def rollback(ctl: Ctl, name: str, to: str | None, force: bool, wait: bool, as_json: bool) -> None:
+    """Re-activate the previous release of NAME (its data stays as it is).
+
+    A release whose data version is lower than the data's is refused, naming the
+    backup to restore first (pyapp-ctl apps restore), unless --force.
+    """
+    body: dict[str, Any] = {"to": to} if to else {}
+    if force:
+        body["force"] = True
+    job = ctl.client.call("POST", f"{API}/apps/{name}/rollback", json_body=body)
+
+    def human(r: dict[str, Any]) -> None:
+        for warning in r.get("warnings", ()):
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(f"{r['name']} rolled back from {r['from_version']} to {r['version']}")
+
+    finish_job(ctl, job, wait, as_json, human)
 
 
 @apps.command()

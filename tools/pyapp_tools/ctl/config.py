@@ -31,10 +31,13 @@ def config() -> None:
 
 
 def _print_values(d: dict[str, Any]) -> None:
-    fields = {f["name"]: f for f in d.get("fields", ())}
+    fields = {f["name"]: f for f in d.get("fields") or d.get("spec", {}).get("fields", ())}
     for key, value in d["values"].items():
         label = fields.get(key, {}).get("label", "")
         click.echo(f"{key} = {value!r}" + (f"    # {label}" if label else ""))
+    for key, f in fields.items():  # the fields left unset run with their defaults
+        if key not in d["values"] and "default" in f:
+            click.echo(f"{key} = {f['default']!r}    # {f.get('label', key)} (default)")
 
 
 @config.command(name="show")
@@ -93,6 +96,7 @@ def render_for_editing(data: dict[str, Any]) -> str:
     lines = [
         f"# Configuration of {data['name']} {data['version']}.",
         "# Secrets show as ********: leave them so to keep them as they are.",
+        "# A field left commented out takes its default, shown after its name.",
         "# Save and quit to apply; quit without saving to leave it unchanged.",
         "",
     ]
@@ -102,6 +106,8 @@ def render_for_editing(data: dict[str, Any]) -> str:
         lines.append(f"# {f['label']} ({kind}): {f.get('help', '')}".rstrip(": "))
         if f["name"] in values:
             lines.append(dump_yaml({f["name"]: values[f["name"]]}).rstrip("\n"))
+        elif "default" in f and f["type"] != "secret":
+            lines += [f"# {line}" for line in dump_yaml({f["name"]: f["default"]}).splitlines()]
         else:
             lines.append(f"# {f['name']}: ")
     for key in sorted(set(values) - {f["name"] for f in data["spec"]["fields"]}):

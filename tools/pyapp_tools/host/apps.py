@@ -31,7 +31,11 @@ def _recovered(recovered: str | None) -> None:
 
 @click.command()
 @click.argument("package", type=click.Path(exists=True, path_type=Path))
-@click.option("--force", is_flag=True, help="Install even if the version is not newer than the current one.")
+@click.option(
+    "--force", is_flag=True,
+    help="Install even if the version is not newer than the current one, or its data version is lower than "
+    "the data's.",
+)  # fmt: skip
 @click.option(
     "--set", "settings", multiple=True, metavar="KEY=VALUE", help="Set a configuration value (repeatable)."
 )
@@ -69,7 +73,9 @@ def install(
     bundled wheels (shared ones once, in server-packages/), its hooks run, its
     processes started beside the current ones and health-checked, and the new
     release activated atomically; anything failing leaves the current release
-    serving as it was. A downgrade or the same version is refused unless --force.
+    serving as it was. A downgrade or the same version is refused unless --force, and
+    so is a package whose data version is lower than the data's (the refusal names
+    the backup to restore first).
     A required service (a database...) the host cannot provision itself needs its
     value: --service NAME=VALUE (kept in the app's services.yaml for updates).
     A package whose requirements (metadata.yaml /requires) this host does not meet
@@ -176,15 +182,26 @@ def show(name: str, home: Path | None, as_json: bool) -> None:
     emit(open_host(home).show(name).to_dict(), as_json, _print_show)
 
 
+def _yaml_word(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _print_show(d: dict[str, Any]) -> None:
     _recovered(d["recovered"])
     click.echo(f"{d['name']} {d['version']} (release {d['release']})")
     click.echo(f"  path: {d['path']}")
     click.echo(f"  config: {d['config_file']} (the app reads {d['app_config_file']})")
     click.echo(f"  data: {d['data_path']}")
+    data = d["data_version"]
+    if data:
+        click.echo(f"  data version: {data['data_version']} (since {data['since']})")
+    updates = d["updates"]
+    if updates:
+        click.echo("  updates: " + ", ".join(f"{k} {_yaml_word(v)}" for k, v in updates.items()))
     click.echo(f"  signing key: {d['signer'] or 'none pinned (the first signed package pins its key)'}")
-    if d["wsgi"]:
-        click.echo(f"  wsgi: {d['wsgi']}")
+    for kind in ("wsgi", "asgi"):
+        if d.get(kind):
+            click.echo(f"  {kind}: {d[kind]}")
     if d["commands"]:
         click.echo(f"  commands: {', '.join(d['commands'])}")
     if d.get("ports"):
@@ -203,7 +220,10 @@ def _print_show(d: dict[str, Any]) -> None:
     click.echo("  releases:")
     for r in d["releases"]:
         mark = "current" if r["current"] else "previous" if r["previous"] else ""
-        click.echo(f"    {r['id']:<32} {human_size(r['size']):>10}  {r['installed_at']}  {mark}")
+        form = f"data version {r['data_version']}"
+        click.echo(
+            f"    {r['id']:<32} {human_size(r['size']):>10}  {r['installed_at']}  {form}  {mark}".rstrip()
+        )
     disk = d["disk"]
     click.echo(
         "  disk: "
@@ -217,20 +237,29 @@ def _print_show(d: dict[str, Any]) -> None:
 @click.command()
 @click.argument("name")
 @click.option("--to", "to", metavar="VERSION", help="The version (or release id) to go back to.")
+@click.option(
+    "--force", is_flag=True,
+    help="Roll back even to a release whose data version is lower than the data's: its code may not read it.",
+)  # fmt: skip
 @wait_option
 @host_command
-def rollback(name: str, to: str | None, wait: float, home: Path | None, as_json: bool) -> None:
+def rollback(name: str, to: str | None, force: bool, wait: float, home: Path | None, as_json: bool) -> None:
     """Re-activate the previous release of NAME (or --to VERSION); its data stays as it is.
+
+    A release whose data version is lower than the data's (spec section 3.19) is
+    refused, naming the backup to restore first (pyapp restore), unless --force.
 
     \b
     Example:
       pyapp rollback hello
       pyapp rollback hello --to 1.0.0
     """
-    result = open_host(home).rollback(name, to=to, wait=wait).to_dict()
+    result = open_host(home).rollback(name, to=to, force=force, wait=wait).to_dict()
 
     def human(d: dict[str, Any]) -> None:
         _recovered(d["recovered"])
+        for warning in d["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
         click.echo(f"{d['name']}: {d['from_version']} -> {d['version']} (release {d['release']})")
         dropped = (d["config"] or {}).get("dropped")
         if dropped:
@@ -308,6 +337,9 @@ def config(
             click.echo(f"# {d['file']} ({d['name']} {d['version']})")
             for key, value in d["values"].items():
                 click.echo(f"{key}: {json.dumps(value)}")
+            for f in d["fields"]:  # the fields the operator left unset run with their defaults
+                if f["name"] not in d["values"] and "default" in f:
+                    click.echo(f"{f['name']}: {json.dumps(f['default'])}  # default")
 
         emit(info, as_json, human)
         return
@@ -402,8 +434,11 @@ def restore(name: str, archive: Path, force: bool, wait: float, home: Path | Non
     def human(d: dict[str, Any]) -> None:
         _recovered(d["recovered"])
         click.echo(f"restored {d['name']} from {d['archive']} (made by {d['backup_version']})")
+        click.echo(f"  data version: {d['data_version']}")
         if d["hook_files"]:
             click.echo(f"  the backup hook's files: {d['hook_files']}")
+        if d["note"]:
+            click.echo(f"note: {d['note']}", err=True)
 
     emit(result, as_json, human)
 

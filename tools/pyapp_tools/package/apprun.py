@@ -28,7 +28,7 @@ from apppackage import AppPackageError
 from .ensemble import WEB, Ensemble, Parts, Program
 from .quickstart import Session
 from .running import LocalRun
-from .serving import exit_status
+from .serving import exit_status, web_part
 from .watching import Watcher, watched_files
 
 __all__ = ["Hooks", "run_app"]
@@ -155,7 +155,7 @@ def run_app(
                 if first:
                     hooks.prepared(run)
                 first = False
-                if sock is None and bind is not None and parts.web and run.package.description.wsgi:
+                if sock is None and bind is not None and parts.web and web_part(run.package.description):
                     sock = bind()
                 ensemble = Ensemble(
                     run, stream, sock=sock, threads=threads, parts=parts, ports=ports, early=early
@@ -214,8 +214,8 @@ def _remember(early: Session, run: LocalRun, ensemble: Ensemble, *, reloading: b
 
 
 def _nothing_to_run(run: LocalRun, parts: Parts) -> str:
-    if run.package.description.wsgi is None and parts.web:
-        what = "no WSGI application (no /wsgi in metadata.yaml)"
+    if web_part(run.package.description) is None and parts.web:
+        what = "no WSGI or ASGI application (no /wsgi or /asgi in metadata.yaml)"
         what += ", processes or tasks" if parts.processes else ": nothing to serve with --web-only"
     else:
         what = "nothing to run"

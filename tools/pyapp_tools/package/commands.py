@@ -243,9 +243,9 @@ def _show_warnings(run: Any) -> None:
 )
 @click.option("--unix-socket", type=click.Path(dir_okay=False), help="Listen on this Unix socket instead.")
 @click.option(
-    "--threads", default=4, show_default=True, type=click.IntRange(1, 256), help="waitress threads."
+    "--threads", default=4, show_default=True, type=click.IntRange(1, 256), help="waitress threads (WSGI)."
 )
-@click.option("--web-only", is_flag=True, help="Run the WSGI app only: none of its processes and tasks.")
+@click.option("--web-only", is_flag=True, help="Run the web app only: none of its processes and tasks.")
 @click.option(
     "--reload", is_flag=True,
     help="Restart the app when its code, description or configuration changes (a .pyapp: once rebuilt).",
@@ -267,7 +267,7 @@ def run(
 ) -> None:
     """Run the whole app of PATH (a checkout or a .pyapp) as a host would, until Ctrl-C.
 
-    Its WSGI app is served with waitress, each of its processes runs (each copy
+    Its WSGI app is served with waitress (an ASGI app with uvicorn), each of its processes runs (each copy
     of it), and its tasks run on their schedules; each program's output comes
     prefixed with its name (web, worker.1, tasks). A program that exits stops
     the others; Ctrl-C or SIGTERM stops them all. --reload restarts them when a

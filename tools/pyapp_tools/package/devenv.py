@@ -3,7 +3,8 @@
 A checkout runs as the package built from it will: its ``paths``, then a site-packages holding
 exactly the distributions its description declares (``dependencies.packages`` and
 ``dependencies.requirements``, spec section 3.5, with what ``pyproject.toml`` adds, section 2.5)
-and what they need, then the server packages the tools provide (waitress, as for a ``.pyapp``).
+and what they need, then the server packages the tools provide (waitress, or uvicorn for an ASGI app, as
+for a ``.pyapp``).
 Nothing of the environment pyapp runs in is on its ``sys.path``: an import of a distribution the
 app did not declare fails as it would once installed, and names that distribution
 (:func:`apppackage._bootstrap.undeclared`, told where to look by :attr:`HostPaths.surrounding`).
@@ -15,7 +16,8 @@ Environments are cached under ``$XDG_CACHE_HOME/pyapp/envs/`` (``~/.cache`` when
                           ``requirements.txt`` (the set, pinned with hashes), ``.complete``
 ``.declared/<sha256>``    the environment a declaration resolved to, named by the hash of the
                           declaration (its requirements, its requirements file, the interpreter)
-``.server/``              the server packages (see :func:`server_packages`)
+``.server/``              the server packages (see :func:`server_packages`): ``server-packages/``,
+                          ``server-packages-asgi/``
 
 A declaration met before is ready at once: no pip, no network. A new one is resolved once, to
 wheels only (``pip download --only-binary=:all:``, as ``pyapp-build`` does: a checkout needs the
@@ -80,9 +82,10 @@ def wheel_cache() -> Path:
     return runcache.cache_root().parent / "wheels"
 
 
-def server_packages(base: Path | None = None) -> Path:
-    """The server-packages directory of a checkout run (waitress alone, as for a ``.pyapp`` run)."""
-    return runcache.server_packages((base or cache_root()) / ".server")
+def server_packages(base: Path | None = None, *, asgi: bool = False) -> Path:
+    """The server-packages directory of a checkout run, as for a ``.pyapp`` run
+    (:func:`pyapp_tools.package.runcache.server_packages`)."""
+    return runcache.server_packages((base or cache_root()) / ".server", asgi=asgi)
 
 
 def _interpreter() -> str:

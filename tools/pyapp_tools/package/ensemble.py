@@ -36,7 +36,7 @@ from apppackage.hooks import RunResult, bootstrap_argv, payload_for, write_paylo
 
 from .quickstart import EarlyChild, Session
 from .running import LocalRun
-from .serving import STOP_GRACE, url_for, wait_ready, web_argument
+from .serving import STOP_GRACE, url_for, wait_ready, web_argument, web_part
 
 __all__ = ["TASKS", "WEB", "Ensemble", "Output", "Parts", "Program"]
 
@@ -141,7 +141,7 @@ class Ensemble:
         self.run = run
         self.early = early
         self.parts = parts or Parts()
-        self.sock = sock if self.parts.web and run.package.description.wsgi is not None else None
+        self.sock = sock if self.parts.web and web_part(run.package.description) is not None else None
         self.threads = threads
         self.ports = ports if ports is not None else {}
         self.output = Output(stream, self.names())
@@ -233,14 +233,14 @@ class Ensemble:
     def _start_web(self, on_ready: Callable[[str], None] | None) -> Program | None:
         assert self.sock is not None
         run = self.run
-        wsgi = run.package.description.wsgi
-        assert wsgi is not None
+        web = web_part(run.package.description)
+        assert web is not None
         unix_path = self.sock.getsockname() if self.sock.family == socket.AF_UNIX else None
         port = None if unix_path else self.sock.getsockname()[1]
         env = run.package.environment(run.host, port=port, socket=unix_path, services=run.services)
         argument = web_argument(run, socket_fd=self.sock.fileno(), ready_fd=-1, threads=self.threads)
         payload = payload_for(
-            env, kind="serve", ref=wsgi.app, argument=argument, name=WEB, cwd=run.host.data_path
+            env, kind="serve", ref=web.app, argument=argument, name=WEB, cwd=run.host.data_path
         )
         self.web_launch = {"argv": bootstrap_argv("")[:-1], "payload": payload}
         adopted = self.early.adopt(self.web_launch, self.sock) if self.early is not None else None
@@ -257,11 +257,12 @@ class Ensemble:
 
     def _spawn_web(self, env: Environment, argument: dict[str, Any]) -> tuple[Program | None, bool]:
         """Start the web app, which writes a line to a pipe once it accepts connections; wait for it."""
-        assert self.sock is not None and self.run.package.description.wsgi is not None
+        web = web_part(self.run.package.description)
+        assert self.sock is not None and web is not None
         ready_r, ready_w = os.pipe()
         try:
             program = self._spawn(
-                WEB, WEB, env, kind="serve", ref=self.run.package.description.wsgi.app,
+                WEB, WEB, env, kind="serve", ref=web.app,
                 argument=dict(argument, ready_fd=ready_w), label=WEB, pass_fds=(self.sock.fileno(), ready_w),
             )  # fmt: skip
             os.close(ready_w)

@@ -5,7 +5,8 @@ Each package gets ``$XDG_CACHE_HOME/pyapp/run/<sha256>/`` (``~/.cache`` when
 
 ``app/``            the package, extracted safely after checking it against RECORD
 ``site-packages/``  the wheels of ``deps/``, installed offline with ``installer`` (never pip)
-``server-packages/`` links to the waitress and WhiteNoise the tools run with (see :func:`server_packages`)
+``server-packages/`` links to the waitress and WhiteNoise the tools run with (see :func:`server_packages`);
+                    ``server-packages-asgi/`` to their uvicorn (and what it needs) and WhiteNoise
 ``checked.json``    the description and configuration spec, checked once when the entry was prepared
 
 A run holds a shared lock on its entry; when an entry is prepared, entries not
@@ -28,11 +29,13 @@ from pathlib import Path
 
 from apppackage import AppPackage, AppPackageError
 from apppackage.files import replace_link, sha256_hex
+from apppackage.hooks import serving_modules
 from apppackage.safeyaml import load_yaml
 
 __all__ = [
     "KEEP",
     "SERVING",
+    "SERVING_ASGI",
     "CachedPackage",
     "cache_root",
     "clean",
@@ -108,13 +111,15 @@ def install_wheels(wheels: list[Path], target: Path) -> None:
             install(source, destination, additional_metadata={"INSTALLER": b"pyapp\n"})
 
 
-SERVING = ("waitress", "whitenoise")
+SERVING = serving_modules(asgi=False, static=True)
 """The packages of the tools' environment a run's WSGI server may use: the server, and what serves
-the static directories (spec section 3.10)."""
+the static directories (spec section 3.10); :data:`SERVING_ASGI` for an ASGI app (section 3.16)."""
+SERVING_ASGI = serving_modules(asgi=True, static=True)
 
 
-def server_packages(entry: Path) -> Path:
-    """A directory holding only links to the packages of :data:`SERVING` the tools themselves run with.
+def server_packages(entry: Path, *, asgi: bool = False) -> Path:
+    """A directory holding only links to the packages of :data:`SERVING` (with *asgi*, of
+    :data:`SERVING_ASGI`) the tools themselves run with.
 
     It goes on the application's ``sys.path`` after the app's own entries (its
     "server-packages", section 5.2), so that ``pyapp run`` can serve an app that
@@ -123,17 +128,19 @@ def server_packages(entry: Path) -> Path:
     """
     import importlib
 
-    target = entry / "server-packages"
+    target = entry / ("server-packages-asgi" if asgi else "server-packages")
     target.mkdir(parents=True, exist_ok=True)
     fallback = None
-    for module in SERVING:
-        package = Path(str(importlib.import_module(module).__file__)).resolve().parent
-        link = target / module
+    for module in SERVING_ASGI if asgi else SERVING:
+        found = Path(str(importlib.import_module(module).__file__)).resolve()
+        # A package is its directory; a module of one file (typing_extensions) is that file.
+        source = found.parent if found.name == "__init__.py" else found
+        link = target / source.name
         try:
-            if not (link.is_symlink() and Path(os.readlink(link)) == package):
-                replace_link(link, package)
+            if not (link.is_symlink() and Path(os.readlink(link)) == source):
+                replace_link(link, source)
         except OSError:
-            fallback = package.parent
+            fallback = source.parent
     return fallback or target
 
 

@@ -243,7 +243,9 @@ def local_run(
             description = package.description
             root = cached.root
             site: tuple[Path, ...] = (cached.site_packages,)
-            server: tuple[Path, ...] = (runcache.server_packages(cached.entry),)
+            server: tuple[Path, ...] = (
+                runcache.server_packages(cached.entry, asgi=description.asgi is not None),
+            )
             surrounding: tuple[Path, ...] = ()
             source = f"{path} (from {cached.entry})"
             read: list[Path] = [Path(path).resolve(), cached.entry / runcache.CHECKED]
@@ -257,7 +259,7 @@ def local_run(
                 devenv.prepared(root, description, find_links=find_links, on_step=on_step)
             )
             site = env.site_packages
-            server = (devenv.server_packages(),)
+            server = (devenv.server_packages(asgi=description.asgi is not None),)
             surrounding = tool_site_packages()
             source = str(package.path)
             read = [root / name for name in (METADATA, *CHECKOUT_FILES)]

@@ -1,4 +1,5 @@
-"""Serving a :class:`~pyapp_tools.package.running.LocalRun` with waitress, and running one of its commands.
+"""Serving a :class:`~pyapp_tools.package.running.LocalRun` with waitress (a WSGI app) or uvicorn (an ASGI
+app), and running one of its commands.
 
 The server runs in its own process, started through ``apppackage``'s bootstrap
 with the ``serve`` kind: this process binds the listening socket (so that
@@ -20,6 +21,7 @@ from typing import Any
 
 from apppackage import AppPackageError
 from apppackage.childenv import child_environ
+from apppackage.description import Asgi, Description, Wsgi
 from apppackage.hooks import bootstrap_argv, write_payload
 
 from .running import LocalRun
@@ -32,6 +34,7 @@ __all__ = [
     "url_for",
     "wait_ready",
     "web_argument",
+    "web_part",
 ]
 
 STOP_GRACE = 10.0
@@ -90,20 +93,30 @@ def url_for(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+def web_part(description: Description) -> Wsgi | Asgi | None:
+    """What a run serves: the description's WSGI or ASGI application (``None``: it serves no HTTP)."""
+    return description.wsgi if description.wsgi is not None else description.asgi
+
+
 def web_argument(run: LocalRun, *, socket_fd: int, ready_fd: int, threads: int) -> dict[str, Any]:
     """What the bootstrap's ``serve`` kind gets to serve the app of *run* on the inherited listening
     socket *socket_fd*, writing a line to the pipe *ready_fd* once it accepts connections."""
-    wsgi = run.package.description.wsgi
-    assert wsgi is not None
-    return {
+    description = run.package.description
+    web = web_part(description)
+    assert web is not None
+    argument: dict[str, Any] = {
         "socket_fd": socket_fd,
         "ready_fd": ready_fd,
-        "factory": wsgi.factory,
+        "factory": web.factory,
         "config": run.config,
-        "threads": threads,
         # No web server in front: the server answers the static directories itself (section 3.10).
-        "static": [[s.url, str(run.host.root / s.dir)] for s in run.package.description.static],
+        "static": [[s.url, str(run.host.root / s.dir)] for s in description.static],
     }
+    if description.wsgi is not None:
+        argument["threads"] = threads
+    else:  # uvicorn: one line per request, as a developer expects of it
+        argument.update(asgi=True, uvicorn={"access_log": True})
+    return argument
 
 
 class _Stop(Exception):
@@ -128,10 +141,10 @@ def serve(
     Call it from the main thread (it handles SIGTERM while it runs).
     """
     package = run.package
-    wsgi = package.description.wsgi
-    if wsgi is None:
+    web = web_part(package.description)
+    if web is None:
         raise AppPackageError(
-            f"{run.release} declares no WSGI application (no /wsgi in metadata.yaml): "
+            f"{run.release} declares no WSGI or ASGI application (no /wsgi or /asgi in metadata.yaml): "
             "nothing to serve; run one of its commands with `pyapp command`"
         )
     unix_path = sock.getsockname() if sock.family == socket.AF_UNIX else None
@@ -141,7 +154,7 @@ def serve(
     argument = web_argument(run, socket_fd=sock.fileno(), ready_fd=ready_w, threads=threads)
     url = url_for(sock)
     payload = write_payload(
-        env, kind="serve", ref=wsgi.app, argument=argument, name="web", cwd=run.host.data_path
+        env, kind="serve", ref=web.app, argument=argument, name="web", cwd=run.host.data_path
     )
     previous_term = signal.signal(signal.SIGTERM, _raise_stop)
     previous_int = signal.getsignal(signal.SIGINT)

@@ -1,0 +1,1 @@
+"""asgi-echo: a plain ASGI application with no dependencies (see ``echo.app``)."""
