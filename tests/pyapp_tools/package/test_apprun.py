@@ -4,24 +4,15 @@ schedules, each program's lines prefixed with its name; a signal stops them all,
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from runs import Run, pyapp
 from testkit import gone, request, wait_until
-
-
-def pyapp() -> str:
-    found = shutil.which("pyapp", path=str(Path(sys.executable).parent))
-    assert found, f"pyapp is not installed next to {sys.executable}"
-    return found
-
 
 METADATA = """\
 pyapp: "1.0"
@@ -76,26 +67,6 @@ def beat(context):
     _mark("beat")
     time.sleep(300)  # still running when the run stops
 """
-
-
-@dataclass
-class Run:
-    proc: subprocess.Popen[bytes]
-    out: Path
-    err: Path
-
-    def stdout(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def stderr(self) -> str:
-        return self.err.read_text(errors="replace")
-
-    def port(self) -> int:
-        line = wait_until(
-            lambda: next((x for x in self.stdout().splitlines() if x.startswith("Serving ")), None),
-            "the Serving line",
-        )
-        return int(line.rsplit(":", 1)[1].strip("/"))
 
 
 @pytest.fixture

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pyapp_tools.package import quickstart
+from runs import Run, pyapp
 from testkit import free_port, gone, request, wait_until
 
 METADATA = """\
@@ -56,33 +54,6 @@ def make(config):
 
     return application
 """
-
-
-@dataclass
-class Run:
-    proc: subprocess.Popen[bytes]
-    out: Path
-    err: Path
-
-    def stdout(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def stderr(self) -> str:
-        return self.err.read_text(errors="replace")
-
-    def port(self) -> int:
-        line = wait_until(
-            lambda: next((x for x in self.stdout().splitlines() if x.startswith("Serving ")), None),
-            "the Serving line",
-        )
-        return int(line.rsplit(":", 1)[1].strip("/"))
-
-
-def pyapp() -> str:
-    """The ``pyapp`` console script (the early start is armed there, not in the click group)."""
-    found = shutil.which("pyapp", path=str(Path(sys.executable).parent))
-    assert found, f"pyapp is not installed next to {sys.executable}"
-    return found
 
 
 @pytest.fixture

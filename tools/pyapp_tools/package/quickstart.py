@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from typing import IO, Any
 
-__all__ = ["EarlyChild", "Session", "arm", "disarm", "launch_root", "session", "stamps"]
+__all__ = ["EarlyChild", "Session", "arm", "disarm", "launch_root", "session", "stamps", "wait_ready"]
 
 RECORD_VERSION = 1
 KEY_VARIABLES = ("HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "PIP_FIND_LINKS", "TMPDIR")
@@ -182,7 +182,7 @@ class Session:
             _signal.pthread_sigmask(_signal.SIG_UNBLOCK, held)
         # The rest of the command line loads once the web app serves: on a machine of few cores, loading
         # it meanwhile would only slow the web app's start.
-        self.ready = _read_line(self.ready_r)
+        self.ready = wait_ready(self.ready_r)
 
     def _spawn(self, launch: Mapping[str, Any]) -> None:
         from apppackage.childenv import child_environ
@@ -319,8 +319,8 @@ def _comparable(launch: Mapping[str, Any]) -> dict[str, Any]:
     return comparable
 
 
-def _read_line(fd: int) -> bool:
-    """Whether a line came on the pipe *fd* (False: its writer closed it first, by exiting)."""
+def wait_ready(fd: int) -> bool:
+    """Whether the app wrote its ready line on the pipe *fd* (False: it closed the pipe by exiting first)."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = os.read(fd, 64)

@@ -24,6 +24,7 @@ from apppackage.childenv import child_environ
 from apppackage.description import Asgi, Description, Wsgi
 from apppackage.hooks import bootstrap_argv, write_payload
 
+from .quickstart import wait_ready
 from .running import LocalRun
 
 __all__ = [
@@ -191,17 +192,6 @@ def serve(
         sock.close()
         if unix_path:
             Path(unix_path).unlink(missing_ok=True)
-
-
-def wait_ready(fd: int) -> bool:
-    """Whether the child wrote its ready line (False: it closed the pipe by exiting first)."""
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = os.read(fd, 64)
-        if not chunk:
-            return False
-        data += chunk
-    return True
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
