@@ -45,11 +45,12 @@ def test_a_foreign_key_update_is_refused_on_the_app_page_and_re_pinned_from_the_
     assert "<h1>hello" in refused.text and 'class="note bad"' in refused.text
     assert author_fp in refused.text and other_fp in refused.text
 
-    assert f"<code>{author_fp}</code>" in browser.get("/apps/hello").text, "the page shows the pinned key"
+    pinned = f'<code class="path">{author_fp}</code>'
+    assert pinned in browser.get("/apps/hello").text, "the page shows the pinned key"
 
     sent = upload(browser.get("/apps/hello"), foreign, trust_key=other_fp)
     assert sent.status_int == 303, sent.text
     ui.wait(sent.headers["Location"].rsplit("/", 1)[-1])
     assert '<h1>hello <span class="muted">1.1.0</span>' in browser.get("/apps/hello").text
     assert ui.services.apps.show("hello")["signer"] == other_fp
-    assert f"<code>{other_fp}</code>" in browser.get("/apps/hello").text
+    assert f'<code class="path">{other_fp}</code>' in browser.get("/apps/hello").text
