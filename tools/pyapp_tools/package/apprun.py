@@ -168,10 +168,12 @@ def run_app(
                 try:
                     failed = ensemble.start(url.append)
                     if failed is None:
-                        hooks.ready(run, url[0] if url else None, ensemble.names())
                         if early is not None:
-                            _remember(early, run, ensemble, reloading=watcher is not None)
+                            # Kept before the run says it serves: a signal right after that finds it done.
+                            with signals.held():
+                                _remember(early, run, ensemble, reloading=watcher is not None)
                             early = None
+                        hooks.ready(run, url[0] if url else None, ensemble.names())
                         outcome = _wait(ensemble, watcher, wake)
                     else:
                         failed.proc.wait()
