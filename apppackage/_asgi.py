@@ -69,23 +69,23 @@ def serve(
     target: object,
     options: dict[str, Any],
     *,
-    bind: Callable[..., Any],
     steer: Callable[..., None],
     admit: Callable[..., bool],
-    static: Callable[[App, list[Any]], App],
+    sockets: Callable[[dict[str, Any]], tuple[list[Any], bool] | None],
+    application: Callable[[object, dict[str, Any]], Any],
 ) -> int:
     """Serve the ASGI application *target* (or its factory's result) until SIGTERM or SIGINT.
 
     *options* are the bootstrap's ``serve`` options (``socket_fd`` or ``listen``, ``check``, ``hold``,
     ``factory``, ``config``, ``static``, ``pid_file``, ``ready_fd``, ``drain``) and: ``mount_path``, the
     mount path the requests come under; ``uvicorn``, more settings of ``uvicorn.Config``
-    (``proxy_headers``, ``forwarded_allow_ips``, ``access_log``...). *bind*, *steer*, *admit* and
-    *static* are the bootstrap's: bind a listening socket, steer a shared port's new connections, admit
-    a held-back port, wrap the application to answer the static directories.
+    (``proxy_headers``, ``forwarded_allow_ips``, ``access_log``...). *steer*, *admit*, *sockets* and
+    *application* are the bootstrap's: steer a shared port's new connections, admit a held-back port, the
+    listening sockets (and whether the port is held back), the application to serve with its static
+    directories (``None``: it said why there is none).
     """
     import contextlib
     import signal
-    import socket
 
     state: dict[str, Any] = {"stopping": False, "graceful": False}
 
@@ -107,32 +107,17 @@ def serve(
         except ImportError as exc:
             sys.stderr.write(f"pyapp: cannot serve the ASGI application: {exc} (uvicorn serves it)\n")
             return 2
-        app = target(dict(options.get("config") or {})) if options.get("factory") else target  # type: ignore[operator]
-        if not callable(app):
-            sys.stderr.write("pyapp: the ASGI application is not callable\n")
+        app = application(target, options)
+        if app is None:
             return 2
-        if options.get("static"):
-            try:
-                app = static(app, options["static"])
-            except ImportError as exc:
-                sys.stderr.write(f"pyapp: cannot serve the static directories: {exc}\n")
-                return 2
         if options.get("mount_path"):
             app = mounted(app, str(options["mount_path"]))
-        wanted = [options["listen"]] if options.get("socket_fd") is None else []
-        wanted += [options["check"]] if options.get("check") else []
-        hold = options.get("hold") if len(wanted) == 2 else None
-        held = bool(hold) and os.path.exists(str(hold))
-        socks: list[socket.socket] = []
-        for spec in wanted:
-            try:
-                socks.append(bind(spec, listen=not (held and not socks)))
-            except OSError as exc:
-                sys.stderr.write(f"pyapp: cannot listen on {spec}: {exc}\n")
-                return 2
+        bound = sockets(options)
+        if bound is None:
+            return 2
+        socks, held = bound
+        hold = options.get("hold")
         inherited = options.get("socket_fd") is not None
-        if inherited:
-            socks.insert(0, socket.socket(fileno=int(options["socket_fd"])))
         # uvicorn's own root_path would be put in front of the path: the mount path is set above.
         settings = {"proxy_headers": False, "access_log": False, **(options.get("uvicorn") or {})}
         config = uvicorn.Config(app, interface="asgi3", lifespan="auto", log_level="info", **settings)

@@ -179,14 +179,14 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
     ``waitress`` and ``threads``).
     """
     if options.get("asgi"):
+        with_static = lambda app, static: _sibling("_static.py").with_static_asgi(app, static)  # noqa: E731
         return _sibling("_asgi.py").serve(  # type: ignore[no-any-return]
-            target, options, bind=_listen, steer=_steer, admit=_admit,
-            static=lambda app, static: _sibling("_static.py").with_static_asgi(app, static),
+            target, options, steer=_steer, admit=_admit, sockets=_sockets,
+            application=lambda target, options: _application(target, options, "ASGI", with_static),
         )  # fmt: skip
     import contextlib
     import logging
     import signal
-    import socket
 
     # waitress comes from the application's sys.path: its own site-packages, or the
     # host's server-packages entry after them.
@@ -208,33 +208,17 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
     pid_file = options.get("pid_file")
     # A stop signal before the server runs ends the process quietly with status 0.
     with contextlib.suppress(KeyboardInterrupt):
-        factory = options.get("factory")
-        app = target(dict(options.get("config") or {})) if factory else target  # type: ignore[operator]
-        if not callable(app):
-            sys.stderr.write("pyapp: the WSGI application is not callable\n")
+        app = _application(target, options, "WSGI", _with_static)
+        if app is None:
             return 2
-        if options.get("static"):
-            try:
-                app = _with_static(app, options["static"])
-            except ImportError as exc:
-                sys.stderr.write(f"pyapp: cannot serve the static directories: {exc}\n")
-                return 2
         logging.basicConfig()
-        wanted = [options["listen"]] if options.get("socket_fd") is None else []
-        wanted += [options["check"]] if options.get("check") else []
-        hold = options.get("hold") if len(wanted) == 2 else None
-        held = bool(hold) and os.path.exists(hold)  # type: ignore[arg-type]
-        socks: list[object] = []
-        for spec in wanted:
-            try:
-                socks.append(_listen(spec, listen=not (held and not socks)))
-            except OSError as exc:
-                sys.stderr.write(f"pyapp: cannot listen on {spec}: {exc}\n")
-                return 2
+        bound = _sockets(options)
+        if bound is None:
+            return 2
+        socks, held = bound
         if options.get("socket_fd") is not None:
-            socks.insert(0, socket.socket(fileno=int(options["socket_fd"])))
             # The inherited socket's file is its parent's, which serves it again after a restart.
-            state["inherited"] = socks[0].getsockname()  # type: ignore[attr-defined]
+            state["inherited"] = socks[0].getsockname()
         settings = dict(options.get("waitress") or {})
         settings["threads"] = int(options.get("threads") or 4)
         serving = socks[1:] if held else socks
@@ -259,7 +243,7 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
                 if steer and steer[0] > 0:
                     _steer(socks[0], int(steer[0]), int(steer[1]))
 
-            state["admit"] = lambda force=False: _admit(str(hold), take_over, force)
+            state["admit"] = lambda force=False: _admit(str(options["hold"]), take_over, force)
         if pid_file:
             with open(pid_file, "w", encoding="ascii") as f:
                 f.write(f"{os.getpid()}\n")
@@ -275,6 +259,45 @@ def _serve(target: object, options: dict) -> int:  # type: ignore[type-arg]
             if mine:
                 os.unlink(pid_file)
     return 0
+
+
+def _application(target: object, options: dict, kind: str, with_static: object) -> object:  # type: ignore[type-arg]
+    """What a ``serve`` serves: *target*, or what its factory returns for the filled-in configuration,
+    answering the static directories first (*with_static*); ``None`` once it said why it cannot."""
+    app = target(dict(options.get("config") or {})) if options.get("factory") else target  # type: ignore[operator]
+    if not callable(app):
+        sys.stderr.write(f"pyapp: the {kind} application is not callable\n")
+        return None
+    if options.get("static"):
+        try:
+            return with_static(app, options["static"])  # type: ignore[operator]
+        except ImportError as exc:
+            sys.stderr.write(f"pyapp: cannot serve the static directories: {exc}\n")
+            return None
+    return app
+
+
+def _sockets(options: dict) -> tuple[list, bool] | None:  # type: ignore[type-arg]
+    """The listening sockets of a ``serve``, the inherited one (``socket_fd``) first, then those bound
+    here (``listen``, then ``check``); and whether the port is held back (its ``hold`` file exists: it is
+    bound, not listened on, until the host lets this process have it). ``None`` once it said which
+    could not be bound."""
+    import socket
+
+    wanted = [options["listen"]] if options.get("socket_fd") is None else []
+    wanted += [options["check"]] if options.get("check") else []
+    hold = options.get("hold") if len(wanted) == 2 else None
+    held = bool(hold) and os.path.exists(str(hold))
+    socks: list[object] = []
+    for spec in wanted:
+        try:
+            socks.append(_listen(spec, listen=not (held and not socks)))
+        except OSError as exc:
+            sys.stderr.write(f"pyapp: cannot listen on {spec}: {exc}\n")
+            return None
+    if options.get("socket_fd") is not None:
+        socks.insert(0, socket.socket(fileno=int(options["socket_fd"])))
+    return socks, held
 
 
 def _with_static(app: object, static: list) -> object:  # type: ignore[type-arg]
