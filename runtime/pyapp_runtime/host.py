@@ -3,57 +3,49 @@
 Every method that changes an app takes the app's lock (waiting up to *wait*
 seconds), first finishes or undoes whatever a crashed command left behind (see
 :mod:`pyapp_runtime.lifecycle.journal`), and returns a result with ``to_dict()``.
+Each operation imports its module of :mod:`pyapp_runtime.lifecycle` when called, and the
+daemons and the web part are made when first used: a command line pays only for what it does.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from apppackage.configspec import ConfigSpec
-from apppackage.errors import AppPackageError, Problem
-from apppackage.hooks import RunResult
+from apppackage.errors import AppPackageError
 from apppackage.package import AppPackage
 
-from .appconfig.services import ServicesInfo, ServicesResult
-from .appconfig.values import filled_values
 from .errors import AppLocked, HostError, NoSuchApp
+from .host_data import HostData
 from .host_processes import HostProcesses
-from .isolation.perms import forget_identity
-from .isolation.walls import AppWalls, app_walls, raise_walls
 from .layout import AppLayout, HostLayout, default_home
-from .lifecycle.activation import Activator
-from .lifecycle.appinfo import AppInfo, AppSummary, ReleaseInfo, app_info, app_summary, release_infos
-from .lifecycle.backup import BackupFile, BackupResult, create_backup, list_backups, read_manifest
-from .lifecycle.configure import (
-    ConfigInfo,
-    ConfigResult,
-    change_config,
-    change_services,
-    config_info,
-    show_services,
-)
-from .lifecycle.install import HostContext, InstallOptions, InstallResult, clear_dir, install_package
+from .lifecycle.activation import Activator, HostContext
 from .lifecycle.recovery import recover_app
-from .lifecycle.removal import GarbageReport, collect_garbage
-from .lifecycle.restore import RestoreResult, restore_backup
-from .lifecycle.rollback import RollbackResult, rollback_app
-from .lifecycle.trust import parse_trust_key
-from .lifecycle.uninstall import RemoveResult, remove_app
 from .locking import AppLock
-from .processes.daemons import DaemonManager
-from .releases.builder import Progress, verify_release
-from .releases.launch import LaunchSpec
 from .releases.release import Release, current_release
-from .settings import HostSettings
-from .web.hostweb import HostWeb
-from .webservers import Upstream
+
+if TYPE_CHECKING:
+    from apppackage.errors import Problem
+    from apppackage.hooks import RunResult
+
+    from .isolation.walls import AppWalls
+    from .lifecycle.appinfo import AppInfo, AppSummary, ReleaseInfo
+    from .lifecycle.install import InstallResult
+    from .lifecycle.removal import GarbageReport
+    from .lifecycle.rollback import RollbackResult
+    from .lifecycle.uninstall import RemoveResult
+    from .processes.daemons import DaemonManager
+    from .releases.builder import Progress
+    from .releases.launch import LaunchSpec
+    from .settings import HostSettings
+    from .web.hostweb import HostWeb
+    from .webservers import Upstream
 
 __all__ = ["DEFAULT_KEEP_RELEASES", "Host"]
 
@@ -62,7 +54,7 @@ WEB_RELOAD_WAIT = 30.0
 """How long a reload for a moved mount waits for another command holding the app's lock."""
 
 
-class Host(HostProcesses):
+class Host(HostData, HostProcesses):
     """The apps under *home* (default: :func:`~pyapp_runtime.layout.default_home`).
 
     *keep_releases* is how many releases an update keeps (the current and previous
@@ -88,28 +80,41 @@ class Host(HostProcesses):
         self.home = Path(home).expanduser().absolute() if home is not None else default_home().absolute()
         self.layout = HostLayout(self.home)
         self.keep_releases = keep_releases
-        self.daemons = DaemonManager(self.layout, settings=settings, progress=progress, route=self._route)
-        """The apps' supervised processes (see :mod:`pyapp_runtime.processes.daemons`)."""
+        self._python = python or sys.executable
+        self._activator = activator
+        self._progress = progress
+        self._settings = settings
         self._web_server = web_server
-        self._web: HostWeb | None = None
-        self.context = HostContext(
-            layout=self.layout,
-            python=python or sys.executable,
-            activator=activator or self.daemons,
-            progress=progress or (lambda _message: None),
-            keep_backups=keep_backups,
-        )
+        self._keep_backups = keep_backups
 
     def __repr__(self) -> str:
         return f"Host({str(self.home)!r})"
 
-    @property
+    @cached_property
+    def context(self) -> HostContext:
+        """What the operations of :mod:`pyapp_runtime.lifecycle` need from this host."""
+        return HostContext(
+            layout=self.layout,
+            python=self._python,
+            activator=self._activator or self.daemons,
+            progress=self._progress or (lambda _message: None),
+            keep_backups=self._keep_backups,
+        )
+
+    @cached_property
+    def daemons(self) -> DaemonManager:
+        """The apps' supervised processes (see :mod:`pyapp_runtime.processes.daemons`)."""
+        from .processes.daemons import DaemonManager
+
+        return DaemonManager(self.layout, settings=self._settings, progress=self._progress, route=self._route)
+
+    @cached_property
     def web(self) -> HostWeb:
         """The host's virtual hosts and app mounts, served by its web server (:mod:`pyapp_runtime.web`)."""
-        if self._web is None:
-            reload = lambda app: self.reload(app, wait=WEB_RELOAD_WAIT)  # noqa: E731
-            self._web = HostWeb(self.layout, self.daemons, reload, kind=self._web_server)
-        return self._web
+        from .web.hostweb import HostWeb
+
+        reload = lambda app: self.reload(app, wait=WEB_RELOAD_WAIT)  # noqa: E731
+        return HostWeb(self.layout, self.daemons, reload, kind=self._web_server)
 
     def _route(self, app: str, upstream: Upstream) -> bool:
         return self.web.route(app, upstream)
@@ -120,8 +125,11 @@ class Host(HostProcesses):
         The release is already active: a web server refusing the new paths leaves the previous
         configuration serving, and ``pyapp web apply`` shows why.
         """
+        from .webservers import RouteStore
+
         with contextlib.suppress(AppPackageError):
-            self.web.follow(name)
+            if name in RouteStore(self.layout.webservers).load().mounts:  # else the web part stays unloaded
+                self.web.follow(name)
 
     # -- locking and recovery -------------------------------------------------
 
@@ -158,10 +166,6 @@ class Host(HostProcesses):
             raise NoSuchApp(app.name, str(self.home))
         return current
 
-    def _spec(self, release: Release) -> ConfigSpec:
-        with AppPackage(release.path) as package:
-            return package.config_spec
-
     # -- install --------------------------------------------------------------
 
     def install(
@@ -190,6 +194,10 @@ class Host(HostProcesses):
         the app is pinned to is refused (:class:`UntrustedSigner`), unless *trust_key* names its signer's
         fingerprint (or ``unsigned``): that re-pins the app (spec section 2.6, :mod:`.lifecycle.trust`).
         """
+        from .isolation.perms import forget_identity
+        from .lifecycle.install import InstallOptions, install_package
+        from .lifecycle.trust import parse_trust_key
+
         options = InstallOptions(
             force=force, settings=tuple(settings), services=tuple(services), allow_network=allow_network,
             ignore_requirements=ignore_requirements, strict=strict, trust_key=parse_trust_key(trust_key),
@@ -221,6 +229,8 @@ class Host(HostProcesses):
 
     def apps(self) -> list[AppSummary]:
         """Every installed app (a crashed command's leftovers are cleaned up on the way)."""
+        from .lifecycle.appinfo import app_summary
+
         names = sorted(set(self.layout.app_names()) | set(self.layout.journaled_names()))
         found = (app_summary(self.layout.app(name), *self._try_recover(name)) for name in names)
         return [summary for summary in found if summary is not None]
@@ -231,10 +241,16 @@ class Host(HostProcesses):
 
     def launch(self, name: str) -> LaunchSpec:
         """The launch facts of app *name*'s current release (what its processes start from)."""
+        from .releases.launch import LaunchSpec
+
         return LaunchSpec.read(self.release(name).path)
 
     def show(self, name: str) -> AppInfo:
         """App *name*: its releases with sizes, paths, disk use and backups."""
+        import dataclasses
+
+        from .lifecycle.appinfo import app_info
+
         busy, recovered = self._try_recover(name)
         app = self.layout.app(name)
         info = app_info(self.layout, app, self._installed(app), busy=busy, recovered=recovered)
@@ -242,6 +258,8 @@ class Host(HostProcesses):
 
     def releases(self, name: str) -> list[ReleaseInfo]:
         """App *name*'s releases, the most recently installed first: package, current or not, disk use."""
+        from .lifecycle.appinfo import release_infos
+
         app = self.layout.app(name)
         return release_infos(app, self._installed(app))
 
@@ -252,6 +270,8 @@ class Host(HostProcesses):
     ) -> RollbackResult:
         """Re-activate the previous release (or the newest release of version *to*); data stays as it is. A
         release of a lower data version than the data's is refused unless *force* (spec section 3.19)."""
+        from .lifecycle.rollback import rollback_app
+
         with self.locked(name, operation="rollback", wait=wait) as (app, recovered):
             result = rollback_app(
                 self.context, app, self._installed(app), to=to, recovered=recovered, force=force
@@ -271,6 +291,8 @@ class Host(HostProcesses):
         wait: float = 0.0,
     ) -> RemoveResult:
         """Stop the app, back it up if asked, run ``uninstall``, delete it (see :func:`remove_app`)."""
+        from .lifecycle.uninstall import remove_app
+
         with self.locked(name, operation="remove", wait=wait) as (app, recovered):
             result = remove_app(
                 self.context, app, keep_data=keep_data, backup=backup, force=force, recovered=recovered
@@ -281,85 +303,15 @@ class Host(HostProcesses):
 
     def verify(self, name: str) -> list[Problem]:
         """Every file of app *name*'s current release that no longer matches the package's RECORD."""
+        from .releases.builder import verify_release
+
         return verify_release(self.release(name).path)
 
     def collect_garbage(self) -> GarbageReport:
         """Delete shared dependencies no release of any app uses."""
+        from .lifecycle.removal import collect_garbage
+
         return collect_garbage(self.layout)
-
-    # -- configuration ----------------------------------------------------------
-
-    def config(self, name: str, *, show_secrets: bool = False) -> ConfigInfo:
-        """App *name*'s configuration values (secrets masked unless *show_secrets*) and its spec."""
-        app = self.layout.app(name)
-        return config_info(app, self._installed(app), show_secrets=show_secrets)
-
-    def set_config(self, name: str, assignments: Sequence[str], *, wait: float = 0.0) -> ConfigResult:
-        """Validate ``key=value`` *assignments* against the spec and write them (atomically, mode 0600)."""
-        app = self.layout.app(name)
-        parsed = self._spec(self._installed(app)).parse_assignments(assignments, "config set")
-        return self.replace_config(name, parsed, merge=True, wait=wait)
-
-    def replace_config(
-        self, name: str, values: Mapping[str, Any], *, merge: bool = False, wait: float = 0.0
-    ) -> ConfigResult:
-        """Validate *values* (all of them, or merged into the current ones) and write them (see
-        :func:`~pyapp_runtime.lifecycle.configure.change_config`)."""
-        with self.locked(name, operation="config", wait=wait) as (app, _recovered):
-            return change_config(app, self._installed(app), values, merge=merge, daemons=self.daemons)
-
-    # -- services ---------------------------------------------------------------
-
-    def services(self, name: str) -> ServicesInfo:
-        """App *name*'s services (spec section 3.9): declared, provided or not, values masked."""
-        app = self.layout.app(name)
-        return show_services(app, LaunchSpec.read(self._installed(app).path))
-
-    def set_services(
-        self,
-        name: str,
-        assignments: Sequence[str] | Mapping[str, str] = (),
-        *,
-        unset: Sequence[str] = (),
-        wait: float = 0.0,
-    ) -> ServicesResult:
-        """Check and write ``NAME=VALUE`` *assignments* and *unset* names; restart running processes."""
-        with self.locked(name, operation="services", wait=wait) as (app, _recovered):
-            launch = LaunchSpec.read(self._installed(app).path)
-            return change_services(app, launch, assignments, unset=unset, daemons=self.daemons)
-
-    # -- backups ----------------------------------------------------------------
-
-    def backup(
-        self, name: str, *, output: str | os.PathLike[str] | None = None, wait: float = 0.0
-    ) -> BackupResult:
-        """Run the backup hook and archive configuration, data and the hook's files."""
-        with self.locked(name, operation="backup", wait=wait) as (app, _recovered):
-            current = self._installed(app)
-            values = filled_values(app.config_file, current.path)
-            return create_backup(app, current, config=values, output=Path(output) if output else None)
-
-    def backups(self, name: str) -> list[BackupFile]:
-        """App *name*'s backup archives, the newest first (what :meth:`restore` takes)."""
-        app = self.layout.app(name)
-        self._installed(app)
-        return list_backups(app)
-
-    def restore(
-        self, name: str, archive: str | os.PathLike[str], *, force: bool = False, wait: float = 0.0
-    ) -> RestoreResult:
-        """Replace app *name*'s data and configuration with those of a backup *archive*; a running app's
-        processes are then replaced by new ones (as a reload does), which read what was restored -- unless
-        its code may not read it (a lower data version, section 3.19): then ``note`` says to roll back."""
-        path = Path(archive)
-        read_manifest(path)
-        with self.locked(name, operation="restore", wait=wait) as (app, recovered):
-            current = self._installed(app)
-            result = restore_backup(app, current, path, force=force, recovered=recovered)
-            if result.data_version >= current.data_version:
-                kept = f"{name}'s data and configuration are restored; its processes run on from before"
-                self.daemons.reconfigure(name, LaunchSpec.read(current.path), kept=kept)
-            return result
 
     # -- running the app's code -------------------------------------------------
 
@@ -375,6 +327,9 @@ class Host(HostProcesses):
     ) -> RunResult:
         """Run command *command* of app *name*'s current release, in its environment (spec section 6.2),
         as the app's user and in its sandbox (where *cwd* must be one of the app's directories)."""
+        from .isolation.walls import raise_walls
+        from .releases.launch import LaunchSpec
+
         release = self.release(name)
         launch = LaunchSpec.read(release.path)
         launcher = raise_walls(self.layout, name, self.daemons.settings, launch=launch).launcher(launch)
@@ -386,10 +341,14 @@ class Host(HostProcesses):
 
     def walls(self, name: str) -> AppWalls:
         """What stands between app *name* and the rest of the host (docs/trust-model.md)."""
+        from .isolation.walls import app_walls
+
         return app_walls(self.layout, name, self.daemons.settings, python=self.launch(name).python)
 
     def clear_tmp(self, name: str) -> None:
         """Empty app *name*'s ``tmp/``."""
+        from .lifecycle.install import clear_dir
+
         clear_dir(self.layout.app(name).tmp)
 
     def is_installed(self, name: str) -> bool:

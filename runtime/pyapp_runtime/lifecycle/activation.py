@@ -23,12 +23,16 @@ switch that was committed and stops whatever else the crash left running.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..releases.launch import LaunchSpec
 
-__all__ = ["Activator", "NullActivator"]
+if TYPE_CHECKING:
+    from ..layout import HostLayout
+
+__all__ = ["Activator", "HostContext", "NullActivator"]
 
 
 class Activator(Protocol):
@@ -77,3 +81,15 @@ class NullActivator:
 
     def recover(self, name: str, current: LaunchSpec | None) -> str | None:
         return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostContext:
+    """What an operation needs from its :class:`~pyapp_runtime.Host`: its layout, the Python its apps run
+    on, its activator, where progress is told (``progress(message)``) and how many backups it keeps."""
+
+    layout: HostLayout
+    python: str
+    activator: Activator
+    progress: Callable[[str], None]
+    keep_backups: int = 3

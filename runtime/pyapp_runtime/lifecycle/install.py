@@ -56,8 +56,8 @@ from ..dependencies.pthfiles import pth_warnings
 from ..dependencies.requirements import Hint, check_requirements, enforce
 from ..errors import DiskFull, InstallHookFailed, NotAnUpgrade
 from ..faults import pause_point
-from ..layout import AppLayout, HostLayout, release_id
-from ..releases.builder import Progress, build_release, package_sha256
+from ..layout import AppLayout, release_id
+from ..releases.builder import build_release, package_sha256
 from ..releases.launch import LaunchSpec
 from ..releases.release import (
     Release,
@@ -69,7 +69,7 @@ from ..releases.release import (
     switch_link,
     version_key,
 )
-from .activation import Activator
+from .activation import HostContext
 from .backup import PRE_UPDATE, BackupResult, create_backup, prune_backups
 from .dataversion import installed_state, package_policy, write_data_state
 from .hooks import HookRun, run_release_hook
@@ -139,17 +139,6 @@ class InstallOptions:
     trust_key: str | None = None
     """Re-pin the app to the key that signed the package (its fingerprint), or ``unsigned`` (spec section
     2.6, :mod:`~pyapp_runtime.lifecycle.trust`): the package must be signed so."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class HostContext:
-    """What an operation needs from its :class:`~pyapp_runtime.Host`."""
-
-    layout: HostLayout
-    python: str
-    activator: Activator
-    progress: Progress
-    keep_backups: int = 3
 
 
 def clear_dir(path: Path) -> None:

@@ -26,9 +26,9 @@ from ..releases.release import (
     switch_link,
     version_key,
 )
+from .activation import HostContext
 from .configure import ensure_services
 from .dataversion import check_data_version, data_state, write_data_state
-from .install import HostContext
 from .journal import Journal
 
 __all__ = ["RollbackResult", "check_rollback", "rollback_app", "rollback_target"]

@@ -13,9 +13,9 @@ from ..isolation.perms import forget_identity
 from ..layout import AppLayout
 from ..releases.launch import LaunchSpec
 from ..releases.release import current_release
+from .activation import HostContext
 from .backup import BackupResult, create_backup
 from .hooks import HookRun, run_release_hook
-from .install import HostContext
 from .journal import Journal
 from .removal import GarbageReport, collect_garbage, delete_app
 

@@ -26,7 +26,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apppackage.errors import AppPackageError
 
@@ -36,23 +36,20 @@ from ..isolation.perms import TASKS_DIR
 from ..layout import AppLayout, HostLayout
 from ..releases.launch import LaunchSpec
 from ..settings import HostSettings, supervisor_available
-from ..supervision import SUN_PATH_MAX, Supervisor, export_systemd
+from ..supervision import SUN_PATH_MAX
 from ..webservers import Upstream
 from .afterstop import AfterStop
 from .placement import placement
 from .planning import plan_release, walled_scheduler
 from .ports import PortRegistry
-from .programs import (
-    Planned,
-    Program,
-    generation_tag,
-    short_dir,
-    socket_dir,
-)
+from .programs import Planned, Program, generation_tag, short_dir, socket_dir
 from .readiness import DaemonFailed, wait_ready
 from .recovery import recover_programs
 from .runstate import AppRunState, DaemonStatus, all_program_statuses, program_statuses
 from .supervised import ensure, forget_configs, prune_logs, replace_scheduler, stop_programs, stray_programs
+
+if TYPE_CHECKING:
+    from ..supervision import Supervisor
 
 __all__ = ["SUPERVISOR_DIR", "TASKS_DIR", "DaemonFailed", "DaemonManager", "DaemonsDisabled"]
 
@@ -110,6 +107,8 @@ class DaemonManager:
     def supervisor(self) -> Supervisor:
         """The host's supervisord (``$PYAPP_HOME/supervisor``), started when first needed."""
         if self._supervisor is None:
+            from ..supervision import Supervisor  # its XML-RPC client only for a command that talks to it
+
             state = self.layout.home / SUPERVISOR_DIR
             socket = state / "supervisor.sock"
             # supervisord binds "<socket>.<its pid>" first, then renames it: leave room for that.
@@ -395,5 +394,7 @@ class DaemonManager:
 
     def systemd_units(self, name: str, launch: LaunchSpec, **options: Any) -> dict[str, str]:
         """systemd unit files equivalent to app *name*'s programs for *launch* (:func:`export_systemd`)."""
+        from ..supervision import export_systemd
+
         app = self.layout.app(name)
         return export_systemd([p.spec for p in self._plan(app, launch, None)], **options)

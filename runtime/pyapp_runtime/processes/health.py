@@ -3,16 +3,18 @@
 The release is healthy when the answer's status is 2xx or 3xx and the whole answer
 arrives within ``health.timeout`` seconds (redirects are not followed); a host checks
 again, at most :data:`INTERVAL` seconds apart, for at most ``health.start`` seconds.
+The HTTP client is imported by the first check: a command that starts nothing does not load it.
 """
 
 from __future__ import annotations
 
-import http.client
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..unixhttp import UnixHTTPConnection
+if TYPE_CHECKING:
+    import http.client
 
 __all__ = ["INTERVAL", "Address", "HealthResult", "check", "wait_healthy"]
 
@@ -43,6 +45,10 @@ class HealthResult:
 
 def check(address: Address, path: str, *, host: str = "localhost", timeout: float = 5.0) -> HealthResult:
     """Send one health check request for *path* to *address* with ``Host: host``."""
+    import http.client
+
+    from ..unixhttp import UnixHTTPConnection
+
     connection: http.client.HTTPConnection
     if address.socket:
         connection = UnixHTTPConnection(address.socket, host, timeout)

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ..errors import HostError
 from ..releases.launch import LaunchSpec
-from ..supervision import Supervisor, read_tail
+from ..supervision import read_tail
 from .health import Address, wait_healthy
 from .placement import Placement
 from .programs import Program
 from .reuseport import admit
+
+if TYPE_CHECKING:
+    from ..supervision import Supervisor
 
 __all__ = ["ENDED", "DaemonFailed", "ended", "failure", "wait_ready"]
 

@@ -13,15 +13,18 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apppackage.files import replace_link, write_atomic
 
 from ..errors import HostError
 from ..layout import AppLayout, HostLayout
-from ..supervision import NoSuchProgram, ProcessStatus, Supervisor, SupervisorNotRunning, read_tail
+from ..supervision import NoSuchProgram, ProcessStatus, SupervisorNotRunning, read_tail
 from .failures import Failure, load_failures
 from .programs import STABLE_SOCKET, Program
+
+if TYPE_CHECKING:
+    from ..supervision import Supervisor
 
 __all__ = [
     "STATE_FILE",

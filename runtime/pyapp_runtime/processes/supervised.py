@@ -7,14 +7,18 @@ import contextlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..layout import AppLayout
 from ..releases.launch import LaunchSpec
-from ..supervision import NoSuchProgram, SupervisionError, Supervisor, SupervisorNotRunning, program_name
+from ..supervision import NoSuchProgram, SupervisionError, SupervisorNotRunning, program_name
 from .ports import PortRegistry
 from .programs import SCHEDULER, Planned, Program, Role, release_tag
 from .reuseport import hold, hold_file
 from .runstate import AppRunState
+
+if TYPE_CHECKING:
+    from ..supervision import Supervisor
 
 __all__ = ["ensure", "forget_configs", "prune_logs", "replace_scheduler", "stop_programs", "stray_programs"]
 

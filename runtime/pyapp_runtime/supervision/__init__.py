@@ -12,7 +12,7 @@ from apppackage.lazynames import lazy_names
 # Names are imported from their modules when first asked for: the supervisord client (XML-RPC over HTTP)
 # only when something talks to supervisord, not when a process is only described.
 _LAZY = {
-    "SUN_PATH_MAX": "control",
+    "SUN_PATH_MAX": "spec",
     "Supervisor": "control",
     "UpdateResult": "control",
     "InvalidProcessSpec": "errors",
@@ -36,7 +36,7 @@ _LAZY = {
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .control import SUN_PATH_MAX, Supervisor, UpdateResult
+    from .control import Supervisor, UpdateResult
     from .errors import (
         InvalidProcessSpec,
         NoSuchProgram,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         SupervisionError,
         SupervisorNotRunning,
     )
-    from .spec import RESTART_POLICIES, ProcessSpec, RestartPolicy, program_name, split_program
+    from .spec import RESTART_POLICIES, SUN_PATH_MAX, ProcessSpec, RestartPolicy, program_name, split_program
     from .status import STATES, ProcessStatus, memory_rss, read_tail
     from .systemd import export_systemd, systemd_quote, unit_name
 

@@ -38,13 +38,10 @@ from ..pids import pid_alive
 from . import _config, _leftovers
 from ._rpc import ALREADY_ADDED, ALREADY_STARTED, BAD_NAME, NOT_RUNNING, fault_error, server_proxy
 from .errors import SupervisionError, SupervisorNotRunning
-from .spec import ProcessSpec
+from .spec import SUN_PATH_MAX, ProcessSpec
 from .status import ProcessStatus, read_tail
 
-__all__ = ["SUN_PATH_MAX", "Supervisor", "UpdateResult"]
-
-SUN_PATH_MAX = 107
-"""The longest unix socket path the kernel takes (``sun_path`` is 108 bytes with its NUL)."""
+__all__ = ["Supervisor", "UpdateResult"]
 
 _SUPERVISORD_RUNNING = 1  # getState()["statecode"]
 

@@ -21,6 +21,7 @@ from .errors import InvalidProcessSpec
 
 __all__ = [
     "RESTART_POLICIES",
+    "SUN_PATH_MAX",
     "ProcessSpec",
     "RestartPolicy",
     "program_name",
@@ -33,6 +34,8 @@ RESTART_POLICIES: tuple[RestartPolicy, ...] = ("always", "on-failure", "never")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SEPARATOR = "@"
+SUN_PATH_MAX = 107
+"""The longest unix socket path the kernel takes (``sun_path`` is 108 bytes with its NUL)."""
 
 
 def program_name(app: str, name: str) -> str:
