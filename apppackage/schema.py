@@ -1,8 +1,10 @@
 """JSON Schema validation of package documents (spec sections 3 and 4).
 
 The schemas in ``apppackage/schemas/`` are the single source: the copies in
-``spec/`` are kept identical by a test. :mod:`jsonschema` is imported only when a
-document is validated, because it is slow to import.
+``spec/`` are kept identical by a test. A document is first checked by
+:func:`~apppackage._conforms.conforms`, a yes-or-no validator of the standard library:
+:mod:`jsonschema`, slow to import, is imported only for a document it does not accept,
+to list that document's problems.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ._conforms import conforms
 from .errors import Problem, pointer
 from .globs import GLOB_PATTERN, glob_problem
 
@@ -241,6 +244,8 @@ def schema_problems(kind: str, document: Any, file: str) -> list[Problem]:
     for parts, message in _key_problems(document, []):
         where = pointer(*parts)
         found[(where, message)] = Problem(file=file, path=where, message=message)
+    if not found and conforms(load_schema(kind), document):
+        return []  # valid, as nearly every document is: no jsonschema to import
     if found:
         document = _string_keys(document)
     for error in _validator(kind).iter_errors(document):
