@@ -10,6 +10,10 @@ wheel provides is downloaded with pip only when the network is allowed.
 ``server-packages/<key>/`` (one copy per distribution and version, built in a
 staging dir and renamed into place, reused by every later app and release), the
 others into the release's own ``site-packages/``.
+
+A lock line that is a plain ``NAME==VERSION`` pin is read here; packaging's requirement and marker parsers,
+email's, ``subprocess`` and ``tempfile`` are imported inside the functions that need them (any other lock
+line, no lock, a download, a shared install), so that installing from a lock of pins does not pay for them.
 """
 
 from __future__ import annotations
@@ -17,25 +21,24 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from packaging.markers import default_environment
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from apppackage.description import Dependencies, Description
 from apppackage.files import sha256_hex
 
 from ..errors import DependenciesMissing, HostError, WheelError
-from .wheels import Scheme, WheelFile, install_wheel, supported_tags
+from .wheels import Scheme, WheelFile, canonical_name, install_wheel, supported_tags
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+    from packaging.utils import NormalizedName
 
 __all__ = ["LOCK_FILE", "DependencyPlan", "Pick", "PlacedDistribution", "place", "plan"]
 
@@ -79,11 +82,50 @@ class PlacedDistribution:
         }
 
 
+# A lock line (without its options) that is a plain pin, as our builder writes them: a PEP 508 name, ``==``
+# and a PEP 440 version in its usual spelling (no ``v``, ``.*`` or spaces). Packaging reads any other line.
+_PIN = re.compile(
+    r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)"
+    r"==(?P<version>(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?"
+    r"(?:\+[a-z0-9]+(?:\.[a-z0-9]+)*)?)",
+    re.ASCII,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Pin:
+    """A lock line ``NAME==VERSION``, read as packaging's ``Requirement`` reads it."""
+
+    name: str
+    version: str  # as written, as str(Requirement) keeps it
+    pinned: Version
+    marker: ClassVar[None] = None
+
+    def __str__(self) -> str:
+        """``str(Requirement(line))``: how a requirement that no wheel provides is named."""
+        return f"{self.name}=={self.version}"
+
+    def accepts(self, version: Version) -> bool:
+        """``SpecifierSet("==VERSION").contains(version, prereleases=True)``: equality, unless local."""
+        if version.local is None:
+            return version == self.pinned
+        from packaging.specifiers import SpecifierSet
+
+        return SpecifierSet(f"=={self.version}").contains(version, prereleases=True)
+
+
 @dataclass(frozen=True, kw_only=True)
 class _LockLine:
-    requirement: Requirement
+    requirement: Requirement | _Pin
     hashes: frozenset[str]
     line: int
+
+    def accepts(self, version: Version) -> bool:
+        """Whether *version* satisfies the line's requirement, pre-releases included."""
+        req = self.requirement
+        if isinstance(req, _Pin):
+            return req.accepts(version)
+        return req.specifier.contains(version, prereleases=True)
 
 
 def _parse_lock(text: str, file: str) -> list[_LockLine]:
@@ -97,17 +139,27 @@ def _parse_lock(text: str, file: str) -> list[_LockLine]:
         words = line.split()
         hashes = frozenset(w.split("=", 1)[1] for w in words if w.startswith("--hash="))
         spec = " ".join(w for w in words if not w.startswith("--"))
-        try:
-            req = Requirement(spec)
-        except InvalidRequirement as exc:
-            raise HostError(f"{file}: line {lineno}: {spec!r} is not a requirement: {exc}") from None
-        out.append(_LockLine(requirement=req, hashes=hashes, line=lineno))
+        out.append(_LockLine(requirement=_lock_requirement(spec, file, lineno), hashes=hashes, line=lineno))
     return out
 
 
-def _marker_ok(req: Requirement) -> bool:
+def _lock_requirement(spec: str, file: str, lineno: int) -> Requirement | _Pin:
+    """What one lock line requires: a plain pin (:data:`_PIN`) read here, any other line by packaging."""
+    if match := _PIN.fullmatch(spec):
+        return _Pin(name=match["name"], version=match["version"], pinned=Version(match["version"]))
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(spec)
+    except InvalidRequirement as exc:
+        raise HostError(f"{file}: line {lineno}: {spec!r} is not a requirement: {exc}") from None
+
+
+def _marker_ok(req: Requirement | _Pin) -> bool:
     if req.marker is None:
         return True
+    from packaging.markers import default_environment
+
     env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
     env["extra"] = ""
     return bool(req.marker.evaluate(env))
@@ -119,15 +171,21 @@ def _bundled(root: Path, extra: Iterable[Path] = ()) -> dict[NormalizedName, lis
     files = sorted((root / DEPS_DIR).glob("*.whl")) + list(extra)
     for path in files:
         wheel = WheelFile.from_path(path)
-        if wheel.rank is not None:
+        if wheel.installable:
             found.setdefault(wheel.name, []).append(wheel)
     for wheels in found.values():
-        wheels.sort(key=lambda w: w.rank or 0)
+        # Ranks (sys_tags()) only order the wheels of one version: without two, the order is by version alone.
+        if len({w.version for w in wheels}) < len(wheels):
+            wheels.sort(key=lambda w: w.rank or 0)
         wheels.sort(key=lambda w: w.version, reverse=True)  # stable: the best tag first within a version
     return found
 
 
 def _requires_dist(wheel: WheelFile) -> list[Requirement]:
+    from email.parser import HeaderParser
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
     with zipfile.ZipFile(wheel.path) as zf:
         meta = next(
             (n for n in zf.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1), None
@@ -168,10 +226,8 @@ def _select(
             req = item.requirement
             if not _marker_ok(req):
                 continue
-            name = canonicalize_name(req.name)
-            match = [
-                w for w in available.get(name, []) if req.specifier.contains(w.version, prereleases=True)
-            ]
+            name = canonical_name(req.name)
+            match = [w for w in available.get(name, []) if item.accepts(w.version)]
             if not match:
                 missing.append(str(req))
                 continue
@@ -186,6 +242,8 @@ def _select(
         return chosen, missing
     # No lock: the bundle is the lock. Install the best wheel of every bundled distribution,
     # then check that they satisfy the description and each other.
+    from packaging.requirements import Requirement
+
     for name, wheels in available.items():
         chosen[name] = wheels[0]
     wanted = [Requirement(text) for text in deps.packages]
@@ -194,7 +252,7 @@ def _select(
     for req in wanted:
         if not _marker_ok(req):
             continue
-        have = chosen.get(canonicalize_name(req.name))
+        have = chosen.get(canonical_name(req.name))
         if have is None or not req.specifier.contains(have.version, prereleases=True):
             text = str(req).split(";")[0].strip()
             if text not in missing:
@@ -233,14 +291,24 @@ def plan(
             "or install with --allow-network to download them with pip",
         )
     deps = description.dependencies
-    picks = tuple(Pick(wheel=chosen[n], shared=deps.is_shared(str(n))) for n in sorted(chosen))
+    picks = tuple(Pick(wheel=chosen[n], shared=_is_shared(deps, n)) for n in sorted(chosen))
     return DependencyPlan(picks=picks)
+
+
+def _is_shared(deps: Dependencies, name: NormalizedName) -> bool:
+    """The rule of ``deps.is_shared(name)`` (spec section 3.5) with :func:`canonical_name`: that method
+    imports ``packaging.utils``, and with it ``packaging.tags``."""
+    if name in {canonical_name(d) for d in deps.local}:
+        return False
+    return "*" in deps.shared or name in {canonical_name(d) for d in deps.shared}
 
 
 def _download(
     requirements: list[str], target: Path, python: str | None, *, pins: list[str], no_deps: bool
 ) -> None:
     """Download wheels with pip, keeping the bundled distributions at their bundled versions."""
+    import subprocess
+
     target.mkdir(parents=True, exist_ok=True)
     constraints = target / "constraints.txt"
     constraints.write_text("".join(f"{p}\n" for p in pins), "utf-8")
@@ -299,6 +367,8 @@ def place(
 
 def _install_shared(wheel: WheelFile, target: Path, python: str | None) -> bool:
     """Unpack into a staging dir and rename it into place; ``False`` when another install won the race."""
+    import tempfile
+
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=target.parent))
     try:

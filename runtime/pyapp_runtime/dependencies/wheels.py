@@ -5,6 +5,10 @@ against the wheel's own RECORD while it writes it, and writes ``INSTALLER`` and
 the installed ``RECORD``. It does not compile bytecode (the interpreter caches it
 on first import) and generates no console-script launchers: an app's processes
 start through the host, never through scripts on ``PATH``.
+
+Wheel names and WHEEL are read here, and a pure-Python wheel known to install without ``sys_tags()``:
+``packaging.tags`` and ``packaging.utils`` are imported inside the functions that need them (a compiled
+wheel, an unusual file name), so that installing pure-Python wheels, the common case, does not pay for them.
 """
 
 from __future__ import annotations
@@ -13,34 +17,35 @@ import csv
 import hashlib
 import io
 import os
+import re
 import stat
 import sys
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
-from packaging.tags import Tag, sys_tags
-from packaging.utils import (
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_wheel_filename,
-)
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from apppackage.record import hash_bytes, record_hash
 
 from ..errors import WheelError
 
+if TYPE_CHECKING:
+    from packaging.tags import Tag
+    from packaging.utils import NormalizedName
+
 __all__ = [
     "INSTALLER",
     "InstalledWheel",
     "Scheme",
+    "TagTriple",
     "WheelFile",
+    "canonical_name",
     "install_wheel",
+    "read_headers",
     "supported_tags",
 ]
 
@@ -48,11 +53,77 @@ INSTALLER = "pyapp"
 _BIG = 8 * 1024 * 1024
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 
+TagTriple = tuple[str, str, str]
+"""A wheel tag as ``(interpreter, abi, platform)``, lower-cased as :class:`packaging.tags.Tag` holds it."""
+
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def canonical_name(name: str) -> NormalizedName:
+    """*name* normalized as PEP 503 says: :func:`packaging.utils.canonicalize_name`, without importing it."""
+    return cast("NormalizedName", _SEPARATORS.sub("-", name).lower())
+
 
 @cache
 def supported_tags() -> dict[Tag, int]:
     """The tags this interpreter installs, each with its rank (0 is the most specific)."""
+    from packaging.tags import sys_tags
+
     return {tag: rank for rank, tag in enumerate(sys_tags())}
+
+
+@cache
+def _ranks() -> dict[TagTriple, int]:
+    """:func:`supported_tags` by :data:`TagTriple`."""
+    return {(t.interpreter, t.abi, t.platform): rank for t, rank in supported_tags().items()}
+
+
+@cache
+def _pure_python_tags() -> frozenset[TagTriple]:
+    """Pure-Python tags that ``sys_tags()`` lists on every interpreter (its last part, ``compatible_tags()``):
+    ``py3-none-any`` and ``py3X-none-any`` up to this Python."""
+    major, minor = sys.version_info[:2]
+    versions = [f"py{major}", *(f"py{major}{m}" for m in range(minor + 1))]
+    return frozenset((v, "none", "any") for v in versions)
+
+
+# A wheel file name without build tag whose parts packaging accepts as they are: an ASCII name, one version
+# (checked with Version), and interpreter (identifiers), ABI and platform tags with no empty component.
+_WHEEL_NAME = re.compile(
+    r"(?P<name>[A-Za-z0-9._]+)-(?P<version>[^-]+)"
+    r"-(?P<interpreters>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)"
+    r"-(?P<abis>\w+(?:\.\w+)*)-(?P<platforms>\w+(?:\.\w+)*)\.whl",
+    re.ASCII,
+)
+
+
+def _parse_wheel_name(filename: str) -> tuple[NormalizedName, Version, frozenset[TagTriple]]:
+    """Name, version and tags of a wheel file name, as :func:`packaging.utils.parse_wheel_filename` says.
+
+    A usual name is read here; any other (a build tag, a name packaging refuses) is left to packaging,
+    and an invalid one refused with :class:`WheelError`, saying what packaging found wrong.
+    """
+    match = _WHEEL_NAME.fullmatch(filename)
+    if match is not None and "__" not in match["name"]:
+        try:
+            version = Version(match["version"])
+        except InvalidVersion:
+            pass  # packaging says why
+        else:
+            tags = frozenset(
+                (interpreter.lower(), abi.lower(), platform.lower())
+                for interpreter in match["interpreters"].split(".")
+                for abi in match["abis"].split(".")
+                for platform in match["platforms"].split(".")
+            )
+            return canonical_name(match["name"]), version, tags
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        name, version, _build, parsed = parse_wheel_filename(filename)
+    except InvalidWheelFilename as exc:
+        raise WheelError(f"{filename}: not a wheel file name: {exc}") from None
+    return name, version, frozenset((t.interpreter, t.abi, t.platform) for t in parsed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,26 +133,29 @@ class WheelFile:
     path: Path
     name: NormalizedName
     version: Version
-    tags: frozenset[Tag]
+    tags: frozenset[TagTriple]
 
     @classmethod
     def from_path(cls, path: Path) -> WheelFile:
-        try:
-            name, version, _build, tags = parse_wheel_filename(path.name)
-        except InvalidWheelFilename as exc:
-            raise WheelError(f"{path.name}: not a wheel file name: {exc}") from None
+        name, version, tags = _parse_wheel_name(path.name)
         return cls(path=path, name=name, version=version, tags=tags)
 
     @property
     def rank(self) -> int | None:
         """How well this interpreter supports the wheel (lower is better), ``None`` when it cannot."""
-        ranks = supported_tags()
+        ranks = _ranks()
         found = [ranks[t] for t in self.tags if t in ranks]
         return min(found) if found else None
 
     @property
+    def installable(self) -> bool:
+        """Whether this interpreter installs the wheel (``rank is not None``), known without ``sys_tags()``
+        for a pure-Python wheel tagged for this Python."""
+        return not self.tags.isdisjoint(_pure_python_tags()) or self.rank is not None
+
+    @property
     def pure(self) -> bool:
-        return all(t.abi == "none" and t.platform == "any" for t in self.tags)
+        return all(abi == "none" and platform == "any" for _interpreter, abi, platform in self.tags)
 
     @property
     def key(self) -> str:
@@ -89,9 +163,9 @@ class WheelFile:
         base = f"{self.name}-{self.version}"
         if self.pure:
             return base
-        ranks = supported_tags()
+        ranks = _ranks()
         best = min(self.tags, key=lambda t: ranks.get(t, len(ranks)))
-        return f"{base}-{best}"
+        return f"{base}-{'-'.join(best)}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,7 +237,7 @@ def _read_record(zf: zipfile.ZipFile, dist_info: str, label: str) -> dict[str, s
 def _dist_info(zf: zipfile.ZipFile, wheel: WheelFile, label: str) -> str:
     candidates = {n.split("/", 1)[0] for n in zf.namelist() if n.split("/", 1)[0].endswith(".dist-info")}
     matching = [
-        c for c in candidates if canonicalize_name(c[: -len(".dist-info")].rsplit("-", 1)[0]) == wheel.name
+        c for c in candidates if canonical_name(c[: -len(".dist-info")].rsplit("-", 1)[0]) == wheel.name
     ]
     if len(matching) != 1:
         raise WheelError(
@@ -172,16 +246,45 @@ def _dist_info(zf: zipfile.ZipFile, wheel: WheelFile, label: str) -> str:
     return matching[0]
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+
+
+def read_headers(text: str) -> dict[str, str]:
+    """The headers of an RFC 822 style file such as WHEEL by lower-cased name, each as
+    ``email.parser.HeaderParser().parsestr(text).get(name)`` returns it (the first of a name; continuation
+    lines kept; the headers end at a line that is neither a header nor a continuation; a ``From `` line
+    or one starting with a colon is no header, and ends the one before it)."""
+    found: dict[str, str] = {}
+    name, value = "", [""]
+    for line in _LINE.findall(text):
+        if not _HEADER_LINE.match(line):
+            break
+        if line[0] in " \t":
+            if name:
+                value.append(line)
+            continue
+        if name:
+            found.setdefault(name.lower(), "".join(value).rstrip("\r\n"))
+        name = ""
+        colon = line.find(":")
+        if colon > 0 and not line.startswith("From "):
+            name, value = line[:colon], [line[colon + 1 :].lstrip(" \t")]
+    if name:
+        found.setdefault(name.lower(), "".join(value).rstrip("\r\n"))
+    return found
+
+
 def _check_wheel_metadata(zf: zipfile.ZipFile, dist_info: str, label: str) -> bool:
     """Read WHEEL; return Root-Is-Purelib. Refuse a wheel format this unpacker does not know."""
     try:
-        headers = HeaderParser().parsestr(zf.read(f"{dist_info}/WHEEL").decode("utf-8"))
+        headers = read_headers(zf.read(f"{dist_info}/WHEEL").decode("utf-8"))
     except KeyError:
         raise WheelError(f"{label}: {dist_info}/WHEEL is missing") from None
-    version = (headers.get("Wheel-Version") or "").strip()
+    version = (headers.get("wheel-version") or "").strip()
     if not version.startswith("1."):
         raise WheelError(f"{label}: Wheel-Version {version or '(none)'} is not supported (1.x is)")
-    return (headers.get("Root-Is-Purelib") or "").strip().lower() == "true"
+    return (headers.get("root-is-purelib") or "").strip().lower() == "true"
 
 
 def install_wheel(wheel: WheelFile, scheme: Scheme, *, python: str | None = None) -> InstalledWheel:

@@ -5,10 +5,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import Version
 from pyapp_runtime import DependenciesMissing, Host, HostError
+from pyapp_runtime.dependencies.choose import (
+    _bundled,
+    _is_shared,
+    _LockLine,
+    _marker_ok,
+    _parse_lock,
+    _Pin,
+    _select,
+)
+from pyapp_runtime.dependencies.wheels import WheelFile, canonical_name, supported_tags
+
+from apppackage.description import Dependencies, Description
 
 PYRAMID = ("pyramid", "webob", "zope", "venusian", "translationstring", "hupper", "plaster", "pastedeploy",
            "setuptools")  # fmt: skip
@@ -138,3 +156,200 @@ def test_a_lock_file_pins_versions_and_hashes(home, factory, wheelhouse):
     with pytest.raises(HostError, match="matches no --hash given for venusian"):
         Host(home).install(bad)
     assert Host(home).release("probe").version == "1.0.0"
+
+
+# -- the common case, a lock of pins and pure-Python wheels, is read without packaging's parsers -----------
+
+LOCK = "deps/requirements.txt"
+PURE = ("venusian", "translationstring", "hupper", "WebOb")
+INSTALL_DEPENDENCIES = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from apppackage.description import Description
+    from pyapp_runtime.dependencies.choose import place, plan
+
+    root, home = Path(sys.argv[1]), Path(sys.argv[2])
+    raw = {"pyapp": "1.0", "name": "probe", "version": "1.0.0", "dependencies": {"local": ["hupper"]}}
+    placed = place(
+        plan(root, Description.from_checked(raw)),
+        server_packages=home / "server-packages",
+        site_packages=root / "site-packages",
+    )
+    avoided = ("packaging.markers", "packaging.requirements", "packaging.specifiers", "packaging.tags",
+               "packaging.utils", "email.parser", "email.feedparser", "subprocess")
+    print(json.dumps({"placed": [[d.name, d.version, d.shared] for d in placed],
+                      "imported": [m for m in avoided if m in sys.modules]}))
+    """
+)
+
+
+def test_installing_from_a_lock_of_pins_imports_no_requirement_tag_or_email_parser(tmp_path, wheelhouse):
+    root = tmp_path / "release"
+    (root / "deps").mkdir(parents=True)
+    lock = []
+    for name in PURE:
+        wheel = next(wheelhouse.glob(f"{name}-*.whl"))
+        shutil.copy(wheel, root / "deps")
+        dist, version = wheel.name.split("-")[:2]
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        lock.append(f"{dist}=={version} \\\n    --hash=sha256:{digest}\n")
+    (root / LOCK).write_text("".join(lock))
+    # What the host's release builder calls, in a new interpreter as `pyapp install` runs it (not all of
+    # Host.install: apppackage's check of the description imports packaging's requirement parser).
+    proc = subprocess.run(
+        [sys.executable, "-c", INSTALL_DEPENDENCIES, str(root), str(tmp_path / "home")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["placed"] == [
+        ["hupper", "1.12.1", False],
+        ["translationstring", "1.4", True],
+        ["venusian", "3.1.1", True],
+        ["webob", "1.8.9", True],
+    ]
+    assert result["imported"] == []
+    assert (root / "site-packages" / "hupper" / "__init__.py").is_file()
+    assert (tmp_path / "home" / "server-packages" / "venusian-3.1.1" / "venusian" / "__init__.py").is_file()
+
+
+def lock_line(spec: str) -> _LockLine:
+    """The lock line *spec* (with options), as the install reads it."""
+    [line] = _parse_lock(f"{spec}\n", LOCK)
+    return line
+
+
+VERSIONS = [Version(v) for v in ("2.0.2", "2.0.2+local.1", "2.0.2rc1", "2.0.3", "1!2.0.2", "2.0.2.0", "2.0")]
+
+
+@pytest.mark.parametrize(
+    ("spec", "pin"),
+    [
+        ("pyramid==2.0.2", True),
+        ("Zope.Interface_x==8.0.1", True),
+        ("pyramid==2.0.2+local.1", True),
+        ("pyramid==1!2.0.2rc1.post2.dev3", True),
+        ("pyramid==2.0", True),
+        # Anything else is packaging's to read.
+        ('pyramid==2.0.2 ; python_version >= "3"', False),
+        ("pyramid==2.0.2;python_version<'3'", False),
+        ('pyramid==2.0.2 ; sys_platform == "linux" and python_version >= "3.8" or os_name == "nt"', False),
+        ("pyramid[testing]==2.0.2", False),
+        ("pyramid>=2.0", False),
+        ("pyramid===2.0.2", False),
+        ("pyramid==2.0.*", False),
+        ("pyramid == 2.0.2", False),
+        ("pyramid==V2.0.2", False),
+        ("pyramid~=2.0,!=2.0.1", False),
+        ("pyramid @ https://example.org/pyramid-2.0.2-py3-none-any.whl", False),
+        ('pyramid @ https://example.org/pyramid-2.0.2-py3-none-any.whl ; python_version >= "3"', False),
+        ("pyramid", False),
+    ],
+)
+def test_lock_lines_are_read_as_packaging_reads_them(spec, pin):
+    line = lock_line(f"{spec} --hash=sha256:{'a' * 64}")
+    req, expected = line.requirement, Requirement(spec)
+    assert isinstance(req, _Pin) is pin
+    assert (req.name, str(req), str(req.marker)) == (expected.name, str(expected), str(expected.marker))
+    assert _marker_ok(req) is _marker_ok(expected)
+    assert [line.accepts(v) for v in VERSIONS] == [
+        expected.specifier.contains(v, prereleases=True) for v in VERSIONS
+    ]
+
+
+def test_a_pin_keeps_its_hash_options():
+    [line] = _parse_lock(
+        f"pyramid==2.0.2 \\\n    --hash=sha256:{'a' * 64} \\\n    --hash=sha256:{'b' * 64}\n", LOCK
+    )
+    assert isinstance(line.requirement, _Pin) and line.requirement.marker is None
+    assert line.hashes == {f"sha256:{'a' * 64}", f"sha256:{'b' * 64}"}
+    assert line.line == 1
+
+
+def test_a_pin_with_a_marker_applies_where_the_marker_is_true():
+    true = lock_line('pyramid==2.0.2 ; python_version >= "3" --hash=sha256:00')
+    false = lock_line('pyramid==2.0.2 ; python_version < "3" --hash=sha256:00')
+    assert isinstance(true.requirement, Requirement) and isinstance(false.requirement, Requirement)
+    assert _marker_ok(true.requirement) and not _marker_ok(false.requirement)
+    assert true.hashes == false.hashes == {"sha256:00"}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["pyramid==", "pyramid==2.0.2 ;", 'pyramid==2.0.2 ; python_version >>> "3"', "pyramid=2.0.2", "=="],
+)
+def test_an_invalid_lock_line_is_refused_as_before(spec):
+    with pytest.raises(InvalidRequirement) as expected:
+        Requirement(spec)
+    with pytest.raises(HostError) as info:
+        _parse_lock(f"venusian==3.1.1\n{spec} --hash=sha256:00\n", LOCK)
+    assert str(info.value) == f"{LOCK}: line 2: {spec!r} is not a requirement: {expected.value}"
+
+
+def test_a_lock_line_whose_marker_is_false_is_not_missing(tmp_path, make_wheel):
+    root = tmp_path / "release"
+    (root / "deps").mkdir(parents=True)
+    make_wheel(root / "deps", {"demo/__init__.py": b""})
+    (root / LOCK).write_text(
+        'demo==1.0\nabsent==1.0 ; python_version < "3"\nother==2.0 ; python_version >= "3"\n'
+    )
+    description = Description.from_checked({"pyapp": "1.0", "name": "probe", "version": "1.0.0"})
+    chosen, missing = _select(root, description, ())
+    assert list(chosen) == ["demo"] and missing == ['other==2.0; python_version >= "3"']
+
+
+def test_platform_wheels_are_still_ranked_by_the_interpreter_tags(tmp_path):
+    best = str(next(iter(supported_tags())))
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    names = [
+        "demo-1.0-py3-none-any.whl",
+        f"demo-1.0-{best}.whl",
+        "demo-1.0-py2.py3-none-any.whl",
+        "demo-0.9-py3-none-any.whl",
+        f"demo-0.9-{best}.whl",
+        "demo-1.1-cp27-cp27mu-manylinux1_x86_64.whl",  # not for this interpreter
+        "other-2.0-py3-none-any.whl",
+        f"third-1.0-{best}.whl",
+    ]
+    for name in names:
+        (deps / name).touch()
+    found = _bundled(tmp_path)
+    assert {n: [w.path.name for w in ws] for n, ws in found.items()} == {
+        "demo": [
+            f"demo-1.0-{best}.whl",
+            "demo-1.0-py2.py3-none-any.whl",  # as good as py3-none-any: in the order of the files
+            "demo-1.0-py3-none-any.whl",
+            f"demo-0.9-{best}.whl",
+            "demo-0.9-py3-none-any.whl",
+        ],
+        "other": ["other-2.0-py3-none-any.whl"],
+        "third": [f"third-1.0-{best}.whl"],
+    }
+    # As ranking every wheel orders them: by version, then by rank.
+    for wheels in found.values():
+        reference = sorted(wheels, key=lambda w: w.rank or 0)
+        reference.sort(key=lambda w: w.version, reverse=True)
+        assert wheels == reference
+    assert found["third"][0].key == f"third-1.0-{best}" and found["other"][0].key == "other-2.0"
+
+
+@pytest.mark.parametrize(
+    "deps",
+    [
+        Dependencies(),
+        Dependencies(local=("Zope.Interface",)),
+        Dependencies(shared=("PyRamid", "zope_interface")),
+        Dependencies(shared=("pyramid",), local=("pyramid",)),
+        Dependencies(shared=()),
+    ],
+)
+def test_sharing_follows_the_description_rule(deps):
+    for name in ("pyramid", "zope-interface", "webob"):
+        assert _is_shared(deps, canonical_name(name)) is deps.is_shared(name)
+
+
+def test_a_bundled_wheel_is_known_by_its_canonical_name():
+    wheel = WheelFile.from_path(Path("Zope.Interface-8.0.1-py3-none-any.whl"))
+    assert wheel.name == "zope-interface" and wheel.installable

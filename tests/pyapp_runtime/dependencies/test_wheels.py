@@ -19,8 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from pyapp_runtime import WheelError
-from pyapp_runtime.dependencies.wheels import Scheme, WheelFile, install_wheel
+from pyapp_runtime.dependencies.wheels import (
+    Scheme,
+    WheelFile,
+    canonical_name,
+    install_wheel,
+    read_headers,
+    supported_tags,
+)
 
 
 def digest(data: bytes) -> str:
@@ -84,6 +94,119 @@ def test_tags_decide_whether_a_wheel_installs_here(tmp_path):
     assert WheelFile.from_path(tmp_path / "demo-1.0-py3-none-any.whl").key == "demo-1.0"
     with pytest.raises(WheelError, match="not a wheel file name"):
         WheelFile.from_path(tmp_path / "not-a-wheel.whl")
+
+
+# -- names, tags and WHEEL, read here as packaging and email read them -------------------------------------
+
+NAMES = [
+    "demo-1.0-py3-none-any.whl",
+    "Zope.Interface-8.0.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "plaster_pastedeploy-1.0.1-py2.py3-none-any.whl",
+    "demo-1.0+local.7-PY3-None-ANY.whl",
+    "demo-01.00.post1-py3-none-any.foo.whl",
+    "demo-1!2.0rc1.dev3-cp311-abi3-linux_x86_64.whl",
+    "demo-1.0-1build-py3-none-any.whl",  # a build tag: left to packaging
+    "démo-1.0-py3-none-any.whl",  # not ASCII: left to packaging
+    "demo-v1.0-py3-none-any.whl",
+    "_demo.-1.0-py3-none-any.whl",
+]
+INVALID = [
+    "not-a-wheel.whl",
+    "demo-1.0-py3-none-any.zip",
+    "demo-1.0-py3-none.whl",
+    "de__mo-1.0-py3-none-any.whl",
+    "-1.0-py3-none-any.whl",
+    "demo-x.y-py3-none-any.whl",
+    "demo-1.0-3py-none-any.whl",
+    "demo-1.0-py3..cp3-none-any.whl",
+    "demo-1.0-py3-none-.whl",
+    "demo-1.0-x-py3-none-any.whl",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wheel_file_names_are_read_as_packaging_reads_them(tmp_path, name):
+    wheel = WheelFile.from_path(tmp_path / name)
+    expected_name, version, _build, tags = parse_wheel_filename(name)
+    assert (wheel.name, wheel.version) == (expected_name, version)
+    assert wheel.tags == {(t.interpreter, t.abi, t.platform) for t in tags}
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_invalid_wheel_file_names_are_refused_with_what_packaging_says(tmp_path, name):
+    with pytest.raises(InvalidWheelFilename) as expected:
+        parse_wheel_filename(name)
+    with pytest.raises(WheelError) as info:
+        WheelFile.from_path(tmp_path / name)
+    assert str(info.value) == f"{name}: not a wheel file name: {expected.value}"
+
+
+def test_the_wheel_names_of_the_wheelhouse_are_read_as_packaging_reads_them(wheelhouse):
+    for path in sorted(wheelhouse.glob("*.whl")):
+        name, version, _build, tags = parse_wheel_filename(path.name)
+        wheel = WheelFile.from_path(path)
+        assert (wheel.name, wheel.version) == (name, version)
+        assert wheel.tags == {(t.interpreter, t.abi, t.platform) for t in tags}
+
+
+def test_pure_python_wheels_install_here_as_the_interpreter_tags_say(tmp_path):
+    minor = sys.version_info.minor
+    tags = [
+        "py3-none-any",
+        "py2.py3-none-any",
+        f"py3{minor}-none-any",
+        "py30-none-any",
+        f"py3{minor + 1}-none-any",  # a later Python's
+        "py2-none-any",
+        f"cp3{minor}-none-any",
+        "py3-none-linux_x86_64",
+        str(next(iter(supported_tags()))),
+        "cp27-cp27mu-manylinux1_x86_64",
+    ]
+    for tag in tags:
+        wheel = WheelFile.from_path(tmp_path / f"demo-1.0-{tag}.whl")
+        assert wheel.installable is (wheel.rank is not None), tag
+
+
+@given(st.text(alphabet="aZ9-_.Kİß", max_size=12))
+def test_canonical_names_are_packagings(name):
+    assert canonical_name(name) == canonicalize_name(name)
+
+
+HEADER_LINES = st.sampled_from(
+    [
+        "Wheel-Version: 1.0",
+        "wheel-version:2.0 ",
+        "Wheel-Version:",
+        "Root-Is-Purelib: true",
+        "ROOT-IS-PURELIB:\tfalse",
+        "Root-Is-Purelib: True",
+        "  continued",
+        "\tx",
+        " ",
+        "",
+        "From someone",
+        "From: someone",
+        ": no name",
+        "Tag: py3-none-any",
+        "not a header",
+        "Wheel-Version : 1.0",
+        "Généré: oui",
+    ]
+)
+
+
+@given(st.lists(st.tuples(HEADER_LINES, st.sampled_from(["\n", "\r\n", "\r"])), max_size=8), st.booleans())
+def test_wheel_headers_are_read_as_email_reads_them(lines, last_newline):
+    from email.parser import HeaderParser
+
+    text = "".join(line + end for line, end in lines)
+    if lines and not last_newline:
+        text = text[: -len(lines[-1][1])]
+    expected = HeaderParser().parsestr(text)
+    headers = read_headers(text)
+    for name in ("Wheel-Version", "Root-Is-Purelib", "From", "Tag"):
+        assert headers.get(name.lower()) == expected.get(name), (name, text)
 
 
 def test_real_wheels_from_the_wheelhouse_install(tmp_path, wheelhouse):
