@@ -30,7 +30,7 @@ def _toml_loads(text: str) -> dict[str, Any]:
 
 def from_pyproject(text: str, file: str = "pyproject.toml") -> dict[str, Any]:
     """The description keys that ``[project]`` provides (section 2.5)."""
-    from packaging.utils import canonicalize_name
+    from .pypa import canonical_name
 
     try:
         data = _toml_loads(text)
@@ -41,7 +41,7 @@ def from_pyproject(text: str, file: str = "pyproject.toml") -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     if isinstance(project.get("name"), str):
-        out["name"] = canonicalize_name(project["name"])
+        out["name"] = canonical_name(project["name"])
     if isinstance(project.get("version"), str):
         out["version"] = project["version"]
     if isinstance(project.get("description"), str):

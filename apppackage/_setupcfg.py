@@ -39,9 +39,9 @@ SETUP_PY_ORIGINS = (
 
 
 def _name(value: str) -> str:
-    from packaging.utils import canonicalize_name
+    from .pypa import canonical_name
 
-    return canonicalize_name(value.strip())
+    return canonical_name(value.strip())
 
 
 def _lines(value: str) -> list[str]:

@@ -41,9 +41,9 @@ def check_description(
 
 def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
     """What JSON Schema cannot say: PEP 440/508 syntax, cross references, cron fields."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import InvalidVersion, Version
+
+    from .pypa import requirement_problem, specifier_problem
 
     problems: list[Problem] = []
 
@@ -61,19 +61,15 @@ def _semantic_problems(raw: Mapping[str, Any], file: str) -> list[Problem]:
         except InvalidVersion:
             add(f"{version!r} is not a PEP 440 version (e.g. 1.0.2)", "version")
     python = mapping(raw.get("requires")).get("python")
-    if isinstance(python, str):
-        try:
-            SpecifierSet(python)
-        except InvalidSpecifier:
-            add(f"{python!r} is not a PEP 440 version specifier (e.g. >=3.10)", "requires", "python")
+    if isinstance(python, str) and specifier_problem(python) is not None:
+        add(f"{python!r} is not a PEP 440 version specifier (e.g. >=3.10)", "requires", "python")
     packages = mapping(raw.get("dependencies")).get("packages")
     for i, req in enumerate(packages if isinstance(packages, list) else ()):
         if not isinstance(req, str) or not req:
             continue
-        try:
-            Requirement(req)
-        except InvalidRequirement as exc:
-            add(f"{req!r} is not a PEP 508 requirement: {exc}", "dependencies", "packages", i)
+        reason = requirement_problem(req)
+        if reason is not None:
+            add(f"{req!r} is not a PEP 508 requirement: {reason}", "dependencies", "packages", i)
     commands = mapping(raw.get("commands"))
     for name, proc in mapping(raw.get("processes")).items():
         command = mapping(proc).get("command")

@@ -238,12 +238,12 @@ class Dependencies:
 
     def is_shared(self, distribution: str) -> bool:
         """Whether *distribution* may go to the host's shared server-packages (section 3.5)."""
-        from packaging.utils import canonicalize_name
+        from .pypa import canonical_name
 
-        name = canonicalize_name(distribution)
-        if name in {canonicalize_name(d) for d in self.local}:
+        name = canonical_name(distribution)
+        if name in {canonical_name(d) for d in self.local}:
             return False
-        return "*" in self.shared or name in {canonicalize_name(d) for d in self.shared}
+        return "*" in self.shared or name in {canonical_name(d) for d in self.shared}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,13 +32,13 @@ from packaging.version import Version
 
 from apppackage.description import Dependencies, Description
 from apppackage.files import sha256_hex
+from apppackage.pypa import CanonicalName, canonical_name
 
 from ..errors import DependenciesMissing, HostError, WheelError
-from .wheels import Scheme, WheelFile, canonical_name, install_wheel, supported_tags
+from .wheels import Scheme, WheelFile, install_wheel, supported_tags
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
-    from packaging.utils import NormalizedName
 
 __all__ = ["LOCK_FILE", "DependencyPlan", "Pick", "PlacedDistribution", "place", "plan"]
 
@@ -165,9 +165,9 @@ def _marker_ok(req: Requirement | _Pin) -> bool:
     return bool(req.marker.evaluate(env))
 
 
-def _bundled(root: Path, extra: Iterable[Path] = ()) -> dict[NormalizedName, list[WheelFile]]:
+def _bundled(root: Path, extra: Iterable[Path] = ()) -> dict[CanonicalName, list[WheelFile]]:
     """Installable wheels by distribution, best first (newest version, then best tag)."""
-    found: dict[NormalizedName, list[WheelFile]] = {}
+    found: dict[CanonicalName, list[WheelFile]] = {}
     files = sorted((root / DEPS_DIR).glob("*.whl")) + list(extra)
     for path in files:
         wheel = WheelFile.from_path(path)
@@ -213,11 +213,11 @@ def _lock_text(root: Path, deps: Dependencies) -> tuple[str, str] | None:
 
 def _select(
     root: Path, description: Description, downloaded: Iterable[Path]
-) -> tuple[dict[NormalizedName, WheelFile], list[str]]:
+) -> tuple[dict[CanonicalName, WheelFile], list[str]]:
     """The chosen wheel per distribution, and the requirements nothing provides."""
     available = _bundled(root, downloaded)
     deps = description.dependencies
-    chosen: dict[NormalizedName, WheelFile] = {}
+    chosen: dict[CanonicalName, WheelFile] = {}
     missing: list[str] = []
     lock = _lock_text(root, deps)
     if lock is not None:
@@ -291,16 +291,8 @@ def plan(
             "or install with --allow-network to download them with pip",
         )
     deps = description.dependencies
-    picks = tuple(Pick(wheel=chosen[n], shared=_is_shared(deps, n)) for n in sorted(chosen))
+    picks = tuple(Pick(wheel=chosen[n], shared=deps.is_shared(n)) for n in sorted(chosen))
     return DependencyPlan(picks=picks)
-
-
-def _is_shared(deps: Dependencies, name: NormalizedName) -> bool:
-    """The rule of ``deps.is_shared(name)`` (spec section 3.5) with :func:`canonical_name`: that method
-    imports ``packaging.utils``, and with it ``packaging.tags``."""
-    if name in {canonical_name(d) for d in deps.local}:
-        return False
-    return "*" in deps.shared or name in {canonical_name(d) for d in deps.shared}
 
 
 def _download(

@@ -25,17 +25,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
+from apppackage.pypa import CanonicalName, canonical_name
 from apppackage.record import hash_bytes, record_hash
 
 from ..errors import WheelError
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
-    from packaging.utils import NormalizedName
 
 __all__ = [
     "INSTALLER",
@@ -55,13 +55,6 @@ _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 
 TagTriple = tuple[str, str, str]
 """A wheel tag as ``(interpreter, abi, platform)``, lower-cased as :class:`packaging.tags.Tag` holds it."""
-
-_SEPARATORS = re.compile(r"[-_.]+")
-
-
-def canonical_name(name: str) -> NormalizedName:
-    """*name* normalized as PEP 503 says: :func:`packaging.utils.canonicalize_name`, without importing it."""
-    return cast("NormalizedName", _SEPARATORS.sub("-", name).lower())
 
 
 @cache
@@ -97,7 +90,7 @@ _WHEEL_NAME = re.compile(
 )
 
 
-def _parse_wheel_name(filename: str) -> tuple[NormalizedName, Version, frozenset[TagTriple]]:
+def _parse_wheel_name(filename: str) -> tuple[CanonicalName, Version, frozenset[TagTriple]]:
     """Name, version and tags of a wheel file name, as :func:`packaging.utils.parse_wheel_filename` says.
 
     A usual name is read here; any other (a build tag, a name packaging refuses) is left to packaging,
@@ -123,7 +116,7 @@ def _parse_wheel_name(filename: str) -> tuple[NormalizedName, Version, frozenset
         name, version, _build, parsed = parse_wheel_filename(filename)
     except InvalidWheelFilename as exc:
         raise WheelError(f"{filename}: not a wheel file name: {exc}") from None
-    return name, version, frozenset((t.interpreter, t.abi, t.platform) for t in parsed)
+    return canonical_name(name), version, frozenset((t.interpreter, t.abi, t.platform) for t in parsed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,7 +124,7 @@ class WheelFile:
     """A ``.whl`` file and what its name says (name, version, tags)."""
 
     path: Path
-    name: NormalizedName
+    name: CanonicalName
     version: Version
     tags: frozenset[TagTriple]
 

@@ -17,16 +17,15 @@ from packaging.version import Version
 from pyapp_runtime import DependenciesMissing, Host, HostError
 from pyapp_runtime.dependencies.choose import (
     _bundled,
-    _is_shared,
     _LockLine,
     _marker_ok,
     _parse_lock,
     _Pin,
     _select,
 )
-from pyapp_runtime.dependencies.wheels import WheelFile, canonical_name, supported_tags
+from pyapp_runtime.dependencies.wheels import WheelFile, supported_tags
 
-from apppackage.description import Dependencies, Description
+from apppackage.description import Description
 
 PYRAMID = ("pyramid", "webob", "zope", "venusian", "translationstring", "hupper", "plaster", "pastedeploy",
            "setuptools")  # fmt: skip
@@ -333,21 +332,6 @@ def test_platform_wheels_are_still_ranked_by_the_interpreter_tags(tmp_path):
         reference.sort(key=lambda w: w.version, reverse=True)
         assert wheels == reference
     assert found["third"][0].key == f"third-1.0-{best}" and found["other"][0].key == "other-2.0"
-
-
-@pytest.mark.parametrize(
-    "deps",
-    [
-        Dependencies(),
-        Dependencies(local=("Zope.Interface",)),
-        Dependencies(shared=("PyRamid", "zope_interface")),
-        Dependencies(shared=("pyramid",), local=("pyramid",)),
-        Dependencies(shared=()),
-    ],
-)
-def test_sharing_follows_the_description_rule(deps):
-    for name in ("pyramid", "zope-interface", "webob"):
-        assert _is_shared(deps, canonical_name(name)) is deps.is_shared(name)
 
 
 def test_a_bundled_wheel_is_known_by_its_canonical_name():

@@ -21,12 +21,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from pyapp_runtime import WheelError
 from pyapp_runtime.dependencies.wheels import (
     Scheme,
     WheelFile,
-    canonical_name,
     install_wheel,
     read_headers,
     supported_tags,
@@ -166,11 +165,6 @@ def test_pure_python_wheels_install_here_as_the_interpreter_tags_say(tmp_path):
     for tag in tags:
         wheel = WheelFile.from_path(tmp_path / f"demo-1.0-{tag}.whl")
         assert wheel.installable is (wheel.rank is not None), tag
-
-
-@given(st.text(alphabet="aZ9-_.Kİß", max_size=12))
-def test_canonical_names_are_packagings(name):
-    assert canonical_name(name) == canonicalize_name(name)
 
 
 HEADER_LINES = st.sampled_from(
