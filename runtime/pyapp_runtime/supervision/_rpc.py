@@ -1,28 +1,16 @@
-"""XML-RPC to supervisord over its unix socket (the way supervisorctl talks to it), and its faults."""
+"""XML-RPC to supervisord over its unix socket (the way supervisorctl talks to it)."""
 
 from __future__ import annotations
 
 import http.client
-import os
 import xmlrpc.client
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ..unixhttp import UnixHTTPConnection
-from .errors import NoSuchProgram, ProcessFailed, SupervisionError
+from ._faults import RpcFault
+from .errors import SupervisorNotRunning
 
-__all__ = ["UnixTransport", "fault_error", "server_proxy"]
-
-# supervisor.xmlrpc.Faults
-BAD_NAME = 10
-NO_FILE = 20
-NOT_EXECUTABLE = 21
-ABNORMAL_TERMINATION = 40
-SPAWN_ERROR = 50
-ALREADY_STARTED = 60
-NOT_RUNNING = 70
-ALREADY_ADDED = 90
+__all__ = ["UnixTransport", "call", "server_proxy"]
 
 
 class UnixTransport(xmlrpc.client.Transport):
@@ -50,17 +38,15 @@ def server_proxy(path: str, timeout: float = 60.0) -> xmlrpc.client.ServerProxy:
     )
 
 
-def fault_error(
-    program: str, fault: xmlrpc.client.Fault, programs_dir: Path, output: Callable[[], str]
-) -> SupervisionError:
-    """The error for supervisord's *fault* about *program*; *output* reads its last output."""
-    if fault.faultCode == BAD_NAME:
-        return NoSuchProgram(program, os.fspath(programs_dir))
-    if fault.faultCode in (SPAWN_ERROR, ABNORMAL_TERMINATION, NO_FILE, NOT_EXECUTABLE):
-        try:
-            tail = output()
-        except SupervisionError:
-            tail = ""
-        cause = "could not be spawned" if fault.faultCode != ABNORMAL_TERMINATION else "exited while starting"
-        return ProcessFailed(program, f"{cause} ({fault.faultString})", tail)
-    return SupervisionError(f"supervisord refused for {program!r}: {fault.faultString}")
+def call(path: str, timeout: float, method: str, *args: Any) -> Any:
+    """Call ``supervisor.<method>`` on the socket *path*: a fault raises :class:`RpcFault`, no answer
+    :class:`SupervisorNotRunning`."""
+    try:
+        with server_proxy(path, timeout) as proxy:
+            return getattr(proxy.supervisor, method)(*args)
+    except xmlrpc.client.Fault as fault:
+        raise RpcFault(fault.faultCode, fault.faultString) from None
+    except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
+        raise SupervisorNotRunning(
+            f"{path}: supervisord does not answer ({exc}); start it with Supervisor.ensure_running()"
+        ) from None

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import http.client
 import os
 import shutil
 import signal as _signal
 import subprocess
 import sys
 import time
-import xmlrpc.client
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +34,7 @@ from apppackage.files import write_atomic
 
 from ..pids import pid_alive
 from . import _config, _leftovers
-from ._rpc import ALREADY_ADDED, ALREADY_STARTED, BAD_NAME, NOT_RUNNING, fault_error, server_proxy
+from ._faults import ALREADY_ADDED, ALREADY_STARTED, BAD_NAME, NOT_RUNNING, RpcFault, fault_error
 from .errors import SupervisionError, SupervisorNotRunning
 from .spec import SUN_PATH_MAX, ProcessSpec
 from .status import ProcessStatus, read_tail
@@ -107,7 +105,7 @@ class Supervisor:
         """Whether supervisord answers on the socket and is running (not shutting down)."""
         try:
             state = self._call("getState")
-        except (SupervisorNotRunning, xmlrpc.client.Fault):
+        except (SupervisorNotRunning, RpcFault):
             return False
         return bool(state.get("statecode") == _SUPERVISORD_RUNNING)
 
@@ -251,8 +249,8 @@ class Supervisor:
                 try:
                     self._call("removeProcessGroup", program)
                     existed = True
-                except xmlrpc.client.Fault as fault:
-                    if fault.faultCode != BAD_NAME:
+                except RpcFault as fault:
+                    if fault.code != BAD_NAME:
                         raise self._error(program, fault) from None
             (self.programs_dir / f"{program}.conf").unlink(missing_ok=True)
             self._remove_payloads(program, keep=None)
@@ -261,9 +259,9 @@ class Supervisor:
     def _reload(self) -> tuple[list[str], list[str], list[str]]:
         try:
             result = self._call("reloadConfig")
-        except xmlrpc.client.Fault as fault:
+        except RpcFault as fault:
             raise SupervisionError(
-                f"{self.programs_dir}: supervisord cannot read the program files: {fault.faultString};"
+                f"{self.programs_dir}: supervisord cannot read the program files: {fault.text};"
                 " fix or remove the file it names"
             ) from None
         added, changed, removed = result[0]
@@ -272,8 +270,8 @@ class Supervisor:
     def _add_group(self, program: str) -> None:
         try:
             self._call("addProcessGroup", program)
-        except xmlrpc.client.Fault as fault:
-            if fault.faultCode != ALREADY_ADDED:
+        except RpcFault as fault:
+            if fault.code != ALREADY_ADDED:
                 raise self._error(program, fault) from None
 
     def _remove_payloads(self, program: str, keep: str | None) -> None:
@@ -291,16 +289,16 @@ class Supervisor:
         """
         try:
             self._call("startProcess", program, wait)
-        except xmlrpc.client.Fault as fault:
-            if fault.faultCode != ALREADY_STARTED:
+        except RpcFault as fault:
+            if fault.code != ALREADY_STARTED:
                 raise self._error(program, fault) from None
 
     def stop(self, program: str, *, wait: bool = True) -> None:
         """Stop *program* gracefully (its stop signal, then SIGKILL after ``stop_wait``)."""
         try:
             self._call("stopProcess", program, wait)
-        except xmlrpc.client.Fault as fault:
-            if fault.faultCode != NOT_RUNNING:
+        except RpcFault as fault:
+            if fault.code != NOT_RUNNING:
                 raise self._error(program, fault) from None
 
     def restart(self, program: str, *, wait: bool = True) -> None:
@@ -314,14 +312,14 @@ class Supervisor:
             sig = _signal.Signals(sig).name.removeprefix("SIG")
         try:
             self._call("signalProcess", program, sig.upper().removeprefix("SIG"))
-        except xmlrpc.client.Fault as fault:
+        except RpcFault as fault:
             raise self._error(program, fault) from None
 
     def status(self, program: str) -> ProcessStatus:
         """The state of *program* (:class:`NoSuchProgram` when supervisord does not know it)."""
         try:
             return ProcessStatus.from_info(self._call("getProcessInfo", program))
-        except xmlrpc.client.Fault as fault:
+        except RpcFault as fault:
             raise self._error(program, fault) from None
 
     def status_all(self, app: str | None = None) -> list[ProcessStatus]:
@@ -366,23 +364,23 @@ class Supervisor:
 
     def _call(self, method: str, *args: Any) -> Any:
         """Call ``supervisor.<method>``; connection problems become :class:`SupervisorNotRunning`."""
-        try:
-            with server_proxy(str(self.socket_path), self.rpc_timeout) as proxy:
-                return getattr(proxy.supervisor, method)(*args)
-        except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
+        if not self.socket_path.exists():  # nothing listens: told without loading the XML-RPC client
             raise SupervisorNotRunning(
-                f"{self.socket_path}: supervisord does not answer ({exc});"
+                f"{self.socket_path}: supervisord does not answer (no socket);"
                 " start it with Supervisor.ensure_running()"
-            ) from None
+            )
+        from ._rpc import call
+
+        return call(str(self.socket_path), self.rpc_timeout, method, *args)
 
     def _stop_quietly(self, program: str) -> None:
         try:
             self._call("stopProcess", program, True)
-        except xmlrpc.client.Fault as fault:
-            if fault.faultCode not in (NOT_RUNNING, BAD_NAME):
+        except RpcFault as fault:
+            if fault.code not in (NOT_RUNNING, BAD_NAME):
                 raise self._error(program, fault) from None
 
-    def _error(self, program: str, fault: xmlrpc.client.Fault) -> SupervisionError:
+    def _error(self, program: str, fault: RpcFault) -> SupervisionError:
         return fault_error(program, fault, self.programs_dir, lambda: self.tail(program, max_bytes=4000))
 
     @contextlib.contextmanager
