@@ -110,7 +110,7 @@ _LAZY = {
     "DaemonStatus": "processes.runstate",
     "DaemonFailed": "processes.daemons",
     "DaemonManager": "processes.daemons",
-    "DaemonsDisabled": "processes.daemons",
+    "DaemonsDisabled": "errors",
     "HostSettings": "settings",
     "ServiceInfo": "appconfig.services",
     "ServicesInfo": "appconfig.services",
@@ -127,6 +127,7 @@ if TYPE_CHECKING:
         AppLocked,
         BadBackup,
         BadServices,
+        DaemonsDisabled,
         DependenciesMissing,
         DiskFull,
         HostError,
@@ -152,7 +153,7 @@ if TYPE_CHECKING:
     from .lifecycle.rollback import RollbackResult
     from .lifecycle.uninstall import RemoveResult
     from .locking import AppLock
-    from .processes.daemons import DaemonFailed, DaemonManager, DaemonsDisabled
+    from .processes.daemons import DaemonFailed, DaemonManager
     from .processes.logs import LogFile
     from .processes.runstate import ControlResult, DaemonStatus
     from .releases.launch import LaunchSpec

@@ -19,6 +19,7 @@ __all__ = [
     "AppLocked",
     "BadBackup",
     "BadServices",
+    "DaemonsDisabled",
     "DataVersionTooLow",
     "DependenciesMissing",
     "DiskFull",
@@ -58,6 +59,10 @@ class NoSuchProcess(HostError, LookupError):
 
 class NoSuchRelease(HostError, LookupError):
     """The app has no release of that version (or no release to go back to)."""
+
+
+class DaemonsDisabled(HostError):
+    """The host does not run apps' processes (``daemons: false``, PYAPP_DAEMONS=0, or no supervisord)."""
 
 
 class AppLocked(HostError):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from apppackage.files import write_atomic
 from apppackage.package import AppPackage
@@ -27,7 +28,9 @@ from .._plain import Plain
 from ..errors import DataVersionTooLow
 from ..layout import AppLayout
 from ..releases.release import Release, version_key
-from .backup import PRE_UPDATE, BackupFile, list_backups
+
+if TYPE_CHECKING:
+    from .backup import BackupFile
 
 __all__ = [
     "DataState",
@@ -70,6 +73,8 @@ def write_data_state(app: AppLayout, state: DataState) -> None:
 
 def restoring_backup(app: AppLayout, target_data_version: int) -> BackupFile | None:
     """The newest backup taken before the update that raised the data version above *target_data_version*."""
+    from .backup import PRE_UPDATE, list_backups  # a refusal only: what to restore
+
     for backup in list_backups(app):  # the newest first
         if backup.reason != PRE_UPDATE or backup.data_version is None:
             continue

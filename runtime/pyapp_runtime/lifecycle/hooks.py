@@ -18,15 +18,15 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apppackage.errors import HookFailed
 from apppackage.package import AppPackage
 
-from ..isolation.walls import AppWalls, raise_walls
-from ..layout import HostLayout
 from ..releases.launch import LaunchSpec
-from ..settings import HostSettings
+
+if TYPE_CHECKING:
+    from ..isolation.walls import AppWalls
 
 __all__ = ["HookRun", "run_release_hook"]
 
@@ -117,6 +117,10 @@ def run_release_hook(
     launch = LaunchSpec.read(release_dir)
     if launch.hook(hook) is None:
         return None
+    from ..isolation.walls import raise_walls  # the walls, the layout and the settings: for a hook to run
+    from ..layout import HostLayout
+    from ..settings import HostSettings
+
     for path in (launch.data_path, launch.tmp_path, launch.log_path, *launch.writable.values()):
         Path(path).mkdir(parents=True, exist_ok=True)
     home = release_dir.absolute().parents[3]  # <home>/apps/<name>/releases/<id>

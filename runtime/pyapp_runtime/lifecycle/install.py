@@ -36,7 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apppackage.errors import HookFailed
 from apppackage.files import write_atomic
@@ -70,12 +70,14 @@ from ..releases.release import (
     version_key,
 )
 from .activation import HostContext
-from .backup import PRE_UPDATE, BackupResult, create_backup, prune_backups
 from .dataversion import installed_state, package_policy, write_data_state
 from .hooks import HookRun, run_release_hook
 from .journal import Journal
 from .removal import GarbageReport, collect_garbage
 from .trust import TrustDecision, check_signer, read_pin, write_pin
+
+if TYPE_CHECKING:
+    from .backup import BackupResult
 
 __all__ = ["InstallOptions", "InstallResult", "install_package"]
 
@@ -232,6 +234,8 @@ def install_package(
     warnings += tuple(ignored)
     removed = prune(app, options.keep)
     if run.backup is not None:
+        from .backup import prune_backups
+
         prune_backups(app, ctx.keep_backups)
     garbage = collect_garbage(ctx.layout) if removed else None
     ctx.progress(f"{name} {version} is {action}" + (f" (was {current.version})" if current else ""))
@@ -312,6 +316,8 @@ class _Run:
             self._hook("verify", self.new_dir, values, **versions)
         else:
             if backup:
+                from .backup import PRE_UPDATE, create_backup  # an update only
+
                 self.ctx.progress(f"backing up {app.name} {current.version}")
                 self.backup = create_backup(
                     app, current, config=old_values, reason=PRE_UPDATE, to_version=self.version,

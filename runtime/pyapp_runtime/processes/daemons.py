@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from apppackage.errors import AppPackageError
 
-from ..errors import HostError
+from ..errors import DaemonsDisabled
 from ..faults import pause_point
 from ..isolation.perms import TASKS_DIR
 from ..layout import AppLayout, HostLayout
@@ -40,7 +40,6 @@ from ..supervision import SUN_PATH_MAX
 from ..webservers import Upstream
 from .afterstop import AfterStop
 from .placement import placement
-from .planning import plan_release, walled_scheduler
 from .ports import PortRegistry
 from .programs import Planned, Program, generation_tag, short_dir, socket_dir
 from .readiness import DaemonFailed, wait_ready
@@ -58,10 +57,6 @@ SUPERVISOR_DIR = "supervisor"
 
 Route = Callable[[str, Upstream], bool]
 """Points an app's mount at the address its new daemons listen on; ``False`` when it is not mounted."""
-
-
-class DaemonsDisabled(HostError):
-    """The host does not run apps' processes (``daemons: false``, PYAPP_DAEMONS=0, or no supervisord)."""
 
 
 class DaemonManager:
@@ -150,6 +145,8 @@ class DaemonManager:
     def _plan(
         self, app: AppLayout, launch: LaunchSpec, config: Mapping[str, Any] | None, tag: str | None = None
     ) -> list[Planned]:
+        from .planning import plan_release  # the walls and the programs' files: for programs to start
+
         return plan_release(
             app, launch, settings=self.settings, ports=self.ports, store=self.store_dir(app), config=config,
             tag=tag,
@@ -253,6 +250,8 @@ class DaemonManager:
         pause_point("switched")
         try:
             if any(p.role == "tasks" for p in planned):
+                from .planning import walled_scheduler
+
                 replace_scheduler(
                     self.supervisor,
                     walled_scheduler(app, new, settings=self.settings, store=self.store_dir(app)),
