@@ -136,3 +136,47 @@ def test_restore_refuses_another_apps_backup(tmp_path, factory):
     archive = as_json("backup", "other", "--home", home)["archive"]
     proc = pyapp("restore", "probe", archive, "--home", home, check=False)
     assert proc.returncode == 1 and "is a backup of 'other', not of 'probe'" in proc.stderr
+
+
+# What installing a usual package without hooks needs none of: the schema checker for a valid
+# description, packaging's parsers for pins and requirements (its specifiers check requires.python),
+# supervisord's and the health check's HTTP clients, the walls (for hooks), backups (for updates),
+# the web part, boot and the scheduler.
+NOT_FOR_A_FIRST_INSTALL = (
+    "jsonschema", "packaging.requirements", "packaging.markers", "email.parser",
+    "xmlrpc.client", "http.client", "pyapp_runtime.isolation.walls", "pyapp_runtime.lifecycle.backup",
+    "pyapp_runtime.web.hostweb", "pyapp_runtime.boot", "pyapp_runtime.scheduler",
+)  # fmt: skip
+
+
+def test_pyapp_install_loads_only_what_installing_needs(tmp_path, module_factory):
+    """The command's start-up is mostly imports (benchmarks/bench_install.py times it): a regression
+    that loads a part an install without hooks never uses shows here, by name."""
+    import hashlib
+
+    wheels = module_factory.wheels(*PYRAMID)
+    lock = "".join(
+        f"{'=='.join(w.name.split('-')[:2])} --hash=sha256:{hashlib.sha256(w.read_bytes()).hexdigest()}\n"
+        for w in wheels
+    )
+    meta = {"dependencies": {"packages": ["pyramid>=2.0,<3"]}, "requires": {"python": ">=3.10"}, "hooks": {}}
+    package = module_factory.probe(
+        "1.0.0", name="lean", metadata=meta, wheels=wheels, extra={"deps/requirements.txt": lock.encode()}
+    )
+    seen = tmp_path / "modules.json"
+    script = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: open({str(seen)!r}, 'w').write(json.dumps(sorted(sys.modules))))\n"
+        f"sys.argv = ['pyapp', 'install', {str(package)!r}, '--home', {str(tmp_path / 'home')!r}]\n"
+        "sys.argv.append('--no-start')\n"
+        "from pyapp_tools.console import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "lean 1.0.0 installed" in proc.stdout
+    loaded = set(json.loads(seen.read_text()))
+    assert "pyapp_runtime.lifecycle.install" in loaded
+    assert sorted(loaded.intersection(NOT_FOR_A_FIRST_INSTALL)) == []
+    shown = as_json("show", "lean", "--home", tmp_path / "home")
+    assert shown["version"] == "1.0.0"
