@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -23,28 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from properties import bounded
 
 from apppackage import schema as schema_module
 from apppackage._conforms import conforms
 from apppackage.safeyaml import load_yaml
 from apppackage.schema import load_schema, schema_problems
 
-EXAMPLES = int(os.environ.get("PYAPP_PROPERTY_EXAMPLES", "0"))
 KINDS = ("metadata", "configuration")
-
-
-def bounded(examples: int) -> settings:
-    """Derandomized settings for *examples* examples (more with ``PYAPP_PROPERTY_EXAMPLES``)."""
-    return settings(
-        max_examples=max(examples, EXAMPLES),
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
 
 
 @cache

@@ -13,7 +13,6 @@ Derandomized and bounded, like every property test here; ``PYAPP_PROPERTY_EXAMPL
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import struct
@@ -25,28 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from properties import bounded
 
 from apppackage import AppPackage, IntegrityError, UnsafeArchive
 from apppackage.archive import Limits, extract
 from apppackage.errors import pointer
 from apppackage.record import hash_bytes, parse_record, render_record
 
-EXAMPLES = int(os.environ.get("PYAPP_PROPERTY_EXAMPLES", "0"))
 LIMITS = Limits(max_entries=12, max_file_size=2000, max_total_size=5000)
 METADATA = b'pyapp: "1.0"\nname: x\nversion: "1"\n'
-
-
-def bounded(examples: int) -> settings:
-    """Derandomized settings for *examples* examples (more with ``PYAPP_PROPERTY_EXAMPLES``)."""
-    return settings(
-        max_examples=max(examples, EXAMPLES),
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
 
 
 # -- generated zips -------------------------------------------------------------------------------

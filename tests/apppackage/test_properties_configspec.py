@@ -13,31 +13,17 @@ Derandomized and bounded, like every property test here; ``PYAPP_PROPERTY_EXAMPL
 from __future__ import annotations
 
 import configparser
-import os
 import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
+from properties import bounded
 
 from apppackage.configspec import ConfigSpec, check_configuration
 from apppackage.errors import InvalidConfiguration, Problem, pointer
 from apppackage.fields import FIELD_TYPES
-
-EXAMPLES = int(os.environ.get("PYAPP_PROPERTY_EXAMPLES", "0"))
-
-
-def bounded(examples: int) -> settings:
-    """Derandomized settings for *examples* examples (more with ``PYAPP_PROPERTY_EXAMPLES``)."""
-    return settings(
-        max_examples=max(examples, EXAMPLES),
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-
 
 # -- building blocks --------------------------------------------------------------------------
 

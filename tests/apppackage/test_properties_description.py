@@ -11,7 +11,6 @@ The examples are derandomized and bounded, so that a run is fast and the same ev
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,28 +18,15 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from properties import bounded
 
 from apppackage import AppPackage
 from apppackage.description import HOOK_NAMES, Description
 from apppackage.errors import InvalidDescription, Problem
 from apppackage.globs import glob_problem
 from apppackage.safeyaml import dump_yaml, load_yaml
-
-EXAMPLES = int(os.environ.get("PYAPP_PROPERTY_EXAMPLES", "0"))
-
-
-def bounded(examples: int) -> settings:
-    """Derandomized settings for *examples* examples (more with ``PYAPP_PROPERTY_EXAMPLES``)."""
-    return settings(
-        max_examples=max(examples, EXAMPLES),
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-
 
 # -- documents of any shape -------------------------------------------------------------
 

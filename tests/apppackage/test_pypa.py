@@ -12,21 +12,16 @@ import sys
 import textwrap
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+from properties import bounded
 
 from apppackage.pypa import canonical_name, requirement_problem, specifier_problem
 
-BOUNDED = settings(
-    max_examples=400,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+BOUNDED = bounded(400)
 
 names = st.text(alphabet="aZ9-_.", min_size=1, max_size=8)
 versions = st.sampled_from(
