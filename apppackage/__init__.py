@@ -1,7 +1,8 @@
 """apppackage: read, validate and run pyapp application packages (spec/pyapp-1.1.md).
 
-Names are re-exported lazily so that ``import apppackage`` stays cheap: YAML,
-packaging and jsonschema are imported only when a package is read.
+Names are re-exported lazily so that ``import apppackage`` stays cheap: YAML is imported
+when a package is read, packaging's parsers only for unusual requirements (:mod:`.pypa`), and
+jsonschema only to list the problems of a document that does not conform (:mod:`.schema`).
 """
 
 from __future__ import annotations
