@@ -9,6 +9,7 @@ import os
 import signal
 import stat
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -232,3 +233,58 @@ def test_the_prepared_run_stops_an_early_web_app_that_is_not_what_it_would_start
     finally:
         sock.close()
         session.discard()
+
+
+# A run whose SIGTERM arrives just as its web app becomes one of its programs: the moment the program's
+# output starts to be followed (whether the run started it, or adopts the one started early).
+SIGNAL_AT_FOLLOW = """\
+import os, signal, sys
+from pyapp_tools.package import ensemble
+
+follow = ensemble.Output.follow
+
+def signalled(self, name, pipe, **kw):
+    if name == "web":
+        os.kill(os.getpid(), signal.SIGTERM)
+    return follow(self, name, pipe, **kw)
+
+ensemble.Output.follow = signalled
+sys.argv = ["pyapp", *sys.argv[1:]]
+from pyapp_tools.console import main
+main()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("early", [False, True], ids=["started", "adopted"])
+def test_a_signal_as_the_web_app_becomes_the_runs_leaves_nothing_running(
+    tmp_path: Path, cli_env: dict[str, str], project: Path, start: Callable[..., Run], early: bool
+) -> None:
+    """The signal waits until the web app is one the run stops: it never outlives the run."""
+    state = tmp_path / "state-dir"
+    args = ["run", ".", "--port", str(free_port()), "--state-dir", str(state)]
+    before = first_run(start, state, *args)[0] if early else 0
+    (state / "data").mkdir(parents=True, exist_ok=True)
+    (state / "data" / "go").touch()
+    proc = subprocess.run(
+        [sys.executable, "-c", SIGNAL_AT_FOLLOW, *args], env=cli_env, cwd=project, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    if early:
+        assert [pid for pid in loads(state) if pid != before], "the early web app loaded, then adopted"
+    assert wait_until(lambda: not apps_of(state), "no web app outliving the run", timeout=15)
+
+
+def apps_of(state: Path) -> list[int]:
+    """The processes running with *state*'s data dir (loaded or not yet), found by their environment."""
+    marker = f"PYAPP_DATA_PATH={state / 'data'}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile, or not ours to read
+    return found

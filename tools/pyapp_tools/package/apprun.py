@@ -56,12 +56,12 @@ class _Signals:
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        self.quiet = True
+        outer, self.quiet = self.quiet, True
         try:
             yield
         finally:
-            self.quiet = False
-        if self.pending:
+            self.quiet = outer
+        if self.pending and not outer:
             raise _Stop
 
 
@@ -158,8 +158,9 @@ def run_app(
                 if sock is None and bind is not None and parts.web and web_part(run.package.description):
                     sock = bind()
                 ensemble = Ensemble(
-                    run, stream, sock=sock, threads=threads, parts=parts, ports=ports, early=early
-                )
+                    run, stream, sock=sock, threads=threads, parts=parts, ports=ports, early=early,
+                    held=signals.held,
+                )  # fmt: skip
                 if not ensemble.names():
                     raise AppPackageError(_nothing_to_run(run, parts))
                 url: list[str] = []

@@ -137,9 +137,11 @@ class Ensemble:
         parts: Parts | None = None,
         ports: dict[str, int] | None = None,
         early: Session | None = None,
+        held: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
     ) -> None:
         self.run = run
         self.early = early
+        self._held = held
         self.parts = parts or Parts()
         self.sock = sock if self.parts.web and web_part(run.package.description) is not None else None
         self.threads = threads
@@ -176,6 +178,15 @@ class Ensemble:
 
     # -- starting -----------------------------------------------------------------
 
+    def _registering(self) -> contextlib.AbstractContextManager[None]:
+        """While a started program becomes this ensemble's (to stop), SIGINT and SIGTERM wait: *held*, in
+        the main thread (the only one they reach; the task scheduler's thread starts programs too)."""
+        return (
+            self._held()
+            if threading.current_thread() is threading.main_thread()
+            else contextlib.nullcontext()
+        )
+
     def _spawn(
         self,
         name: str,
@@ -190,7 +201,7 @@ class Ensemble:
         tag: str = "",
     ) -> Program | None:
         """Start one program (``None`` once the ensemble is stopping)."""
-        with self._lock:
+        with self._registering(), self._lock:
             if self._stopping:
                 return None
             payload = write_payload(
@@ -243,11 +254,12 @@ class Ensemble:
             env, kind="serve", ref=web.app, argument=argument, name=WEB, cwd=run.host.data_path
         )
         self.web_launch = {"argv": bootstrap_argv("")[:-1], "payload": payload}
-        adopted = self.early.adopt(self.web_launch, self.sock) if self.early is not None else None
-        program: Program | None
-        if adopted is not None:
-            program, ready = self._adopt(adopted), True
-        else:
+        program: Program | None = None
+        with self._registering():
+            adopted = self.early.adopt(self.web_launch, self.sock) if self.early is not None else None
+            if adopted is not None:
+                program, ready = self._adopt(adopted), True
+        if adopted is None:
             program, ready = self._spawn_web(env, argument)
         if not ready:
             return program
