@@ -53,6 +53,11 @@ def timed(argv: list[str], **kwargs: object) -> float:
 
 def first_ok(argv: list[str], port: int, env: dict[str, str], cwd: Path | None = None) -> float:
     """Seconds from starting *argv* to the first 200 from http://127.0.0.1:PORT/health."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+            raise RuntimeError(f"something answers on port {port} already: a run before left it running")
+    except (urllib.error.URLError, ConnectionError, OSError):
+        pass  # nothing there: what answers next is what starts now
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

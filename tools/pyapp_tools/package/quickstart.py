@@ -149,9 +149,12 @@ class Session:
         import _socket  # the C module: socket.py costs more than the whole early start
 
         bind = record["bind"]
+        host = bind["host"]
+        # An ASCII host as bytes: a str goes through the idna codec, which costs more to import than the rest.
+        host = host.encode() if isinstance(host, str) and host.isascii() else host
         try:
             family, kind, proto, _, address = _socket.getaddrinfo(
-                bind["host"], bind["port"], 0, _socket.SOCK_STREAM, 0, _socket.AI_PASSIVE
+                host, bind["port"], 0, _socket.SOCK_STREAM, 0, _socket.AI_PASSIVE
             )[0]
             sock = _socket.socket(family, kind, proto)
         except OSError:
