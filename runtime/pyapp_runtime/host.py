@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from apppackage.errors import AppPackageError
 from apppackage.package import AppPackage
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from .webservers import Upstream
 
 __all__ = ["DEFAULT_KEEP_RELEASES", "Host"]
+
+T = TypeVar("T")
 
 DEFAULT_KEEP_RELEASES = 3
 WEB_RELOAD_WAIT = 30.0
@@ -86,35 +88,59 @@ class Host(HostData, HostProcesses):
         self._settings = settings
         self._web_server = web_server
         self._keep_backups = keep_backups
+        self._making = threading.RLock()  # the parts made on first use (context, daemons, web): once
 
     def __repr__(self) -> str:
         return f"Host({str(self.home)!r})"
 
-    @cached_property
+    def _made(self, name: str, make: Callable[[], T]) -> T:
+        """The part *name* of this host, made by *make* on first use: once, whichever thread asks first."""
+        part = self.__dict__.get(name)
+        if part is None:
+            with self._making:
+                part = self.__dict__.get(name)
+                if part is None:
+                    part = self.__dict__[name] = make()
+        return cast("T", part)
+
+    @property
     def context(self) -> HostContext:
         """What the operations of :mod:`pyapp_runtime.lifecycle` need from this host."""
-        return HostContext(
-            layout=self.layout,
-            python=self._python,
-            activator=self._activator or self.daemons,
-            progress=self._progress or (lambda _message: None),
-            keep_backups=self._keep_backups,
+        return self._made(
+            "_context",
+            lambda: HostContext(
+                layout=self.layout,
+                python=self._python,
+                activator=self._activator or self.daemons,
+                progress=self._progress or (lambda _message: None),
+                keep_backups=self._keep_backups,
+            ),
         )
 
-    @cached_property
+    @property
     def daemons(self) -> DaemonManager:
         """The apps' supervised processes (see :mod:`pyapp_runtime.processes.daemons`)."""
-        from .processes.daemons import DaemonManager
 
-        return DaemonManager(self.layout, settings=self._settings, progress=self._progress, route=self._route)
+        def make() -> DaemonManager:
+            from .processes.daemons import DaemonManager
 
-    @cached_property
+            return DaemonManager(
+                self.layout, settings=self._settings, progress=self._progress, route=self._route
+            )
+
+        return self._made("_daemons", make)
+
+    @property
     def web(self) -> HostWeb:
         """The host's virtual hosts and app mounts, served by its web server (:mod:`pyapp_runtime.web`)."""
-        from .web.hostweb import HostWeb
 
-        reload = lambda app: self.reload(app, wait=WEB_RELOAD_WAIT)  # noqa: E731
-        return HostWeb(self.layout, self.daemons, reload, kind=self._web_server)
+        def make() -> HostWeb:
+            from .web.hostweb import HostWeb
+
+            reload = lambda app: self.reload(app, wait=WEB_RELOAD_WAIT)  # noqa: E731
+            return HostWeb(self.layout, self.daemons, reload, kind=self._web_server)
+
+        return self._made("_web", make)
 
     def _route(self, app: str, upstream: Upstream) -> bool:
         return self.web.route(app, upstream)
