@@ -64,7 +64,9 @@ def _body(route: Route, location: str) -> list[str]:
         return [f"proxy_pass http://{_upstream_name(route.app)}{location};"]
     if route.action == "static":
         assert route.directory is not None
-        return [f"alias {quote(route.directory.rstrip('/') + '/')};"]
+        # No link below the directory is followed (spec 3.10); the path to it may hold links (current).
+        alias = quote(route.directory.rstrip("/") + "/")
+        return [f"alias {alias};", "disable_symlinks on from=$document_root;"]
     return ["return 404;"]
 
 

@@ -204,9 +204,9 @@ def test_no_symbolic_link_out_of_a_static_directory_is_followed(
     site: Site, request: pytest.FixtureRequest
 ) -> None:
     """Spec 3.10: a static file never comes from outside its directory, also not through a link."""
-    if site.kind in ("nginx", "lighttpd"):
-        # Their switches (disable_symlinks, server.follow-symlink) check every part of the path, and a
-        # host's static directories lie below the link `current` (docs/web.md): not met yet.
+    if site.kind == "lighttpd":
+        # Its switch (server.follow-symlink) checks every part of the path, and a host's static directories
+        # lie below the link `current` (docs/web.md): not met yet.
         request.applymarker(pytest.mark.xfail(strict=True, reason=f"{site.kind} follows links out"))
     for escape in ("/static/leak.txt", "/static/out/secret.txt"):
         leaked = site.get(escape, "shared.test")
