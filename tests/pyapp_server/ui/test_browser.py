@@ -72,7 +72,8 @@ def job_done(page: Any) -> str:
     """Wait on a job's page until the job ends (the page follows it by itself); its state."""
     page.wait_for_url("**/jobs/*")
     state = page.locator("#job-state")
-    state.filter(has_text="ed").wait_for(timeout=LONG)  # succeeded, failed
+    # An end state only: "queued" ends in "ed" too.
+    state.filter(has_text=re.compile(r"^\s*(succeeded|failed)\s*$")).wait_for(timeout=LONG)
     return str(state.inner_text()).strip()
 
 
